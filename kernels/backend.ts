@@ -1,0 +1,106 @@
+import type { AnyTypedArray, BackendKind, DType, Tensor, TypedArrayFor } from './tensor';
+
+/** Options of causal grouped-query attention. */
+export interface AttentionOptions {
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  /**
+   * Absolute position of the first query row. Query row i sits at position pos0 + i and attends
+   * keys 0..pos0 + i (inclusive). Keys beyond are ignored, so k/v may be a larger KV cache.
+   */
+  pos0?: number;
+  /** Also return the attention probabilities [nHeads, T, Tk] (0 where masked). */
+  returnProbs?: boolean;
+}
+
+export interface AttentionResult {
+  /** [T, nHeads * headDim] */
+  out: Tensor<'f32'>;
+  /** [nHeads, T, Tk] when requested. */
+  probs?: Tensor<'f32'>;
+}
+
+export interface TopKResult {
+  /** [rows, k], descending. */
+  values: Tensor<'f32'>;
+  /** [rows, k], column index of each value; ties go to the lower index. */
+  indices: Tensor<'i32'>;
+}
+
+/**
+ * The compute contract. `cpu` and `webgpu` implement it identically (to float32 tolerance); the
+ * runtime and analyses are written once against it.
+ *
+ * Ops are enqueued and return immediately; `read` resolves once the result is available. Every op
+ * returns a NEW tensor the caller owns and must `dispose` (inputs are never mutated, except the
+ * explicit destination of `writeRows`).
+ */
+export interface Backend {
+  readonly kind: BackendKind;
+  /** Human-readable description: for webgpu, the adapter (vendor, architecture, device). */
+  readonly description: string;
+
+  /** Upload data as a tensor of the given shape. */
+  tensor<D extends DType>(data: TypedArrayFor<D>, shape: readonly number[]): Tensor<D>;
+  tensor(data: AnyTypedArray, shape: readonly number[]): Tensor;
+  zeros(shape: readonly number[], dtype?: DType): Tensor;
+  /** Copy back to the host. */
+  read<D extends DType>(t: Tensor<D>): Promise<TypedArrayFor<D>>;
+  dispose(...ts: (Tensor | undefined)[]): void;
+  /** Resolves when all enqueued work has finished; rejects with DeviceLostError if the device died. */
+  sync(): Promise<void>;
+  /** Release every resource; the backend is unusable afterwards. */
+  destroy(): void;
+
+  /** a [M, K] × b [K, N] → [M, N]; with transposeB, b is [N, K] (the layout of a weight matrix). */
+  matmul(a: Tensor<'f32'>, b: Tensor<'f32'>, opts?: { transposeB?: boolean }): Tensor<'f32'>;
+  /** Row-wise RMSNorm over the last dim: x / sqrt(mean(x²) + eps) * weight. */
+  rmsnorm(x: Tensor<'f32'>, weight: Tensor<'f32'>, eps: number): Tensor<'f32'>;
+  /**
+   * Rotary embedding as llama2.c applies it: x [T, nHeads * headDim]; adjacent pairs (2i, 2i+1)
+   * inside each head rotate by angle pos · theta^(−2i/headDim), pos = pos0 + row.
+   */
+  rope(x: Tensor<'f32'>, opts: { headDim: number; pos0?: number; theta?: number }): Tensor<'f32'>;
+  /** Causal grouped-query attention; q [T, nHeads*headDim], k/v [Tk, nKvHeads*headDim]. */
+  attention(
+    q: Tensor<'f32'>,
+    k: Tensor<'f32'>,
+    v: Tensor<'f32'>,
+    opts: AttentionOptions,
+  ): AttentionResult;
+  /** probs [nHeads, T, Tk] × v [Tk, nKvHeads*headDim] → z [T, nHeads*headDim] (grouped heads). */
+  attentionApply(
+    probs: Tensor<'f32'>,
+    v: Tensor<'f32'>,
+    opts: { nHeads: number; nKvHeads: number; headDim: number },
+  ): Tensor<'f32'>;
+  /** Numerically stable softmax over the last dim. */
+  softmax(x: Tensor<'f32'>): Tensor<'f32'>;
+  /** silu(gate) * up, elementwise. */
+  swiglu(gate: Tensor<'f32'>, up: Tensor<'f32'>): Tensor<'f32'>;
+  /** table [V, D], ids i32 [T] → [T, D]; an id outside [0, V) throws (cpu) or yields zeros (gpu). */
+  embedding(table: Tensor<'f32'>, ids: Tensor<'i32'>): Tensor<'f32'>;
+  /** a + b, same shape. */
+  add(a: Tensor<'f32'>, b: Tensor<'f32'>): Tensor<'f32'>;
+  /** Row-wise top-k over the last dim of x [R, C]. */
+  topk(x: Tensor<'f32'>, k: number): TopKResult;
+  /** Copy src [T, D] into rows rowOffset..rowOffset+T of dst [N, D] in place (KV cache). */
+  writeRows(dst: Tensor<'f32'>, src: Tensor<'f32'>, rowOffset: number): void;
+}
+
+/** Thrown when the GPU device is lost. Recover by creating a new backend and reloading weights. */
+export class DeviceLostError extends Error {
+  override name = 'DeviceLostError';
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown when no WebGPU adapter/device can be acquired. Never silently replaced by the CPU. */
+export class WebGpuUnavailableError extends Error {
+  override name = 'WebGpuUnavailableError';
+}

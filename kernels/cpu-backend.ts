@@ -1,0 +1,46 @@
+import type { Backend } from './backend';
+import type { AnyTypedArray, DType, Tensor } from './tensor';
+import { sizeOf } from './tensor';
+import { CpuTensor, cpu } from './cpu-tensor';
+import { addCpu } from './add.cpu';
+import { attentionApplyCpu, attentionCpu } from './attention.cpu';
+import { embeddingCpu } from './embedding.cpu';
+import { matmulCpu } from './matmul.cpu';
+import { rmsnormCpu } from './rmsnorm.cpu';
+import { ropeCpu } from './rope.cpu';
+import { softmaxCpu } from './softmax.cpu';
+import { swigluCpu } from './swiglu.cpu';
+import { topkCpu } from './topk.cpu';
+import { writeRowsCpu } from './write-rows.cpu';
+
+/** The CPU backend: plain TypedArray references. Deterministic, synchronous, the ground truth. */
+export function createCpuBackend(): Backend {
+  return {
+    kind: 'cpu',
+    description: 'CPU (JavaScript reference kernels)',
+    tensor(data: AnyTypedArray, shape: readonly number[]) {
+      return new CpuTensor(data.slice(), shape);
+    },
+    zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+      const n = sizeOf(shape);
+      return new CpuTensor(dtype === 'f32' ? new Float32Array(n) : new Int32Array(n), shape);
+    },
+    read(t) {
+      return Promise.resolve(cpu(t).data.slice()) as never;
+    },
+    dispose() {},
+    sync: () => Promise.resolve(),
+    destroy() {},
+    matmul: (a, b, o) => matmulCpu(a, b, o?.transposeB ?? false),
+    rmsnorm: rmsnormCpu,
+    rope: (x, o) => ropeCpu(x, o.headDim, o.pos0, o.theta),
+    attention: attentionCpu,
+    attentionApply: attentionApplyCpu,
+    softmax: softmaxCpu,
+    swiglu: swigluCpu,
+    embedding: embeddingCpu,
+    add: addCpu,
+    topk: topkCpu,
+    writeRows: writeRowsCpu,
+  } as Backend;
+}

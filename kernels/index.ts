@@ -1,0 +1,46 @@
+/**
+ * The kernel registry: every op with its CPU reference and WebGPU dispatcher, listed explicitly
+ * (no side-effect registration). Tests iterate over `OPS` to make sure none is left untested.
+ */
+import { addCpu } from './add.cpu';
+import { addGpu } from './add';
+import { attentionApplyCpu, attentionCpu } from './attention.cpu';
+import { attentionApplyGpu, attentionGpu } from './attention';
+import { embeddingCpu } from './embedding.cpu';
+import { embeddingGpu } from './embedding';
+import { matmulCpu } from './matmul.cpu';
+import { matmulGpu } from './matmul';
+import { rmsnormCpu } from './rmsnorm.cpu';
+import { rmsnormGpu } from './rmsnorm';
+import { ropeCpu } from './rope.cpu';
+import { ropeGpu } from './rope';
+import { softmaxCpu } from './softmax.cpu';
+import { softmaxGpu } from './softmax';
+import { swigluCpu } from './swiglu.cpu';
+import { swigluGpu } from './swiglu';
+import { topkCpu } from './topk.cpu';
+import { topkGpu } from './topk';
+import { writeRowsCpu } from './write-rows.cpu';
+import { writeRowsGpu } from './write-rows';
+
+export const OPS = {
+  add: { cpu: addCpu, webgpu: addGpu },
+  attention: { cpu: attentionCpu, webgpu: attentionGpu },
+  attentionApply: { cpu: attentionApplyCpu, webgpu: attentionApplyGpu },
+  embedding: { cpu: embeddingCpu, webgpu: embeddingGpu },
+  matmul: { cpu: matmulCpu, webgpu: matmulGpu },
+  rmsnorm: { cpu: rmsnormCpu, webgpu: rmsnormGpu },
+  rope: { cpu: ropeCpu, webgpu: ropeGpu },
+  softmax: { cpu: softmaxCpu, webgpu: softmaxGpu },
+  swiglu: { cpu: swigluCpu, webgpu: swigluGpu },
+  topk: { cpu: topkCpu, webgpu: topkGpu },
+  writeRows: { cpu: writeRowsCpu, webgpu: writeRowsGpu },
+} as const;
+
+export type OpName = keyof typeof OPS;
+
+export type { Backend, AttentionOptions, AttentionResult, TopKResult } from './backend';
+export { DeviceLostError, WebGpuUnavailableError } from './backend';
+export type { Tensor, DType, BackendKind } from './tensor';
+export { createCpuBackend } from './cpu-backend';
+export { createWebGpuBackend, WebGpuBackend } from './webgpu-backend';

@@ -1,0 +1,102 @@
+import type { AttentionOptions, AttentionResult, Backend, TopKResult } from './backend';
+import type { AnyTypedArray, DType, Tensor } from './tensor';
+import { dtypeOf, sizeOf } from './tensor';
+import { acquireDevice } from './device';
+import { GpuContext } from './gpu-context';
+import { addGpu } from './add';
+import { attentionApplyGpu, attentionGpu } from './attention';
+import { embeddingGpu } from './embedding';
+import { matmulGpu } from './matmul';
+import { rmsnormGpu } from './rmsnorm';
+import { ropeGpu } from './rope';
+import { softmaxGpu } from './softmax';
+import { swigluGpu } from './swiglu';
+import { topkGpu } from './topk';
+import { writeRowsGpu } from './write-rows';
+
+/** The WebGPU backend. `ctx` is exposed for tests (error scopes, leak counts) and benchmarks. */
+export class WebGpuBackend implements Backend {
+  readonly kind = 'webgpu' as const;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly description: string,
+  ) {}
+
+  tensor<D extends DType>(data: D extends 'f32' ? Float32Array : Int32Array, shape: readonly number[]): Tensor<D>;
+  tensor(data: AnyTypedArray, shape: readonly number[]): Tensor {
+    const n = sizeOf(shape);
+    if (data.length !== n) {
+      throw new Error(`tensor data has ${data.length} elements but shape [${shape.join(', ')}] needs ${n}`);
+    }
+    return this.ctx.upload(data, shape, dtypeOf(data));
+  }
+
+  zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    const n = sizeOf(shape);
+    return this.ctx.upload(dtype === 'f32' ? new Float32Array(n) : new Int32Array(n), shape, dtype);
+  }
+
+  read<D extends DType>(t: Tensor<D>): Promise<D extends 'f32' ? Float32Array : Int32Array> {
+    return this.ctx.read(t);
+  }
+
+  dispose(...ts: (Tensor | undefined)[]): void {
+    for (const t of ts) if (t) this.ctx.release(t);
+  }
+
+  sync(): Promise<void> {
+    return this.ctx.sync();
+  }
+
+  destroy(): void {
+    this.ctx.destroy();
+  }
+
+  matmul(a: Tensor<'f32'>, b: Tensor<'f32'>, opts?: { transposeB?: boolean }): Tensor<'f32'> {
+    return matmulGpu(this.ctx, a, b, opts?.transposeB ?? false);
+  }
+  rmsnorm(x: Tensor<'f32'>, weight: Tensor<'f32'>, eps: number): Tensor<'f32'> {
+    return rmsnormGpu(this.ctx, x, weight, eps);
+  }
+  rope(x: Tensor<'f32'>, o: { headDim: number; pos0?: number; theta?: number }): Tensor<'f32'> {
+    return ropeGpu(this.ctx, x, o.headDim, o.pos0 ?? 0, o.theta ?? 10000);
+  }
+  attention(q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'>, o: AttentionOptions): AttentionResult {
+    return attentionGpu(this.ctx, q, k, v, o);
+  }
+  attentionApply(
+    probs: Tensor<'f32'>,
+    v: Tensor<'f32'>,
+    o: { nHeads: number; nKvHeads: number; headDim: number },
+  ): Tensor<'f32'> {
+    return attentionApplyGpu(this.ctx, probs, v, o);
+  }
+  softmax(x: Tensor<'f32'>): Tensor<'f32'> {
+    return softmaxGpu(this.ctx, x);
+  }
+  swiglu(gate: Tensor<'f32'>, up: Tensor<'f32'>): Tensor<'f32'> {
+    return swigluGpu(this.ctx, gate, up);
+  }
+  embedding(table: Tensor<'f32'>, ids: Tensor<'i32'>): Tensor<'f32'> {
+    return embeddingGpu(this.ctx, table, ids);
+  }
+  add(a: Tensor<'f32'>, b: Tensor<'f32'>): Tensor<'f32'> {
+    return addGpu(this.ctx, a, b);
+  }
+  topk(x: Tensor<'f32'>, k: number): TopKResult {
+    return topkGpu(this.ctx, x, k);
+  }
+  writeRows(dst: Tensor<'f32'>, src: Tensor<'f32'>, rowOffset: number): void {
+    writeRowsGpu(this.ctx, dst, src, rowOffset);
+  }
+}
+
+/**
+ * Create the WebGPU backend (page, worker, or Node with the `webgpu` package's `gpu`). Throws
+ * WebGpuUnavailableError when no adapter exists; never falls back to the CPU.
+ */
+export async function createWebGpuBackend(gpu?: GPU): Promise<WebGpuBackend> {
+  const { device, adapterDescription } = await acquireDevice(gpu);
+  return new WebGpuBackend(new GpuContext(device), adapterDescription);
+}

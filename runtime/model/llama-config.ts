@@ -1,0 +1,132 @@
+/**
+ * The Llama architecture's hyper-parameters and host-side weights, independent of any file format
+ * or backend. Formats (llama2.c today, safetensors later) produce these; `LlamaModel` consumes them.
+ */
+
+/** Hyper-parameters of a dense Llama model (llama2.c `Config` plus the derived sizes). */
+export interface LlamaConfig {
+  /** Residual stream width. */
+  readonly dim: number;
+  /** FFN inner width (w1/w3 rows). */
+  readonly hiddenDim: number;
+  readonly nLayers: number;
+  readonly nHeads: number;
+  /** Key/value heads; nHeads / nKvHeads query heads share one (grouped-query attention). */
+  readonly nKvHeads: number;
+  readonly vocabSize: number;
+  /** Maximum sequence length (positions 0..seqLen-1). */
+  readonly seqLen: number;
+  /** True when the classifier reuses the token embedding matrix. */
+  readonly sharedClassifier: boolean;
+  /** dim / nHeads. */
+  readonly headDim: number;
+  /** nKvHeads * headDim: width of k and v. */
+  readonly kvDim: number;
+  /** RMSNorm epsilon (llama2.c: 1e-5). */
+  readonly normEps: number;
+  /** Rotary base (llama2.c: 10000). */
+  readonly ropeTheta: number;
+}
+
+/** The seven integers a llama2.c header carries, plus the classifier flag. */
+export interface LlamaDims {
+  dim: number;
+  hiddenDim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  vocabSize: number;
+  seqLen: number;
+  sharedClassifier: boolean;
+}
+
+/** Fill in derived sizes and llama2.c's fixed constants. Assumes dims were validated. */
+export function llamaConfig(d: LlamaDims): LlamaConfig {
+  const headDim = d.dim / d.nHeads;
+  return {
+    ...d,
+    headDim,
+    kvDim: d.nKvHeads * headDim,
+    normEps: 1e-5,
+    ropeTheta: 10000,
+  };
+}
+
+/**
+ * Weights of one transformer block, row-major, each matrix stored [out, in] as in PyTorch and
+ * llama2.c (so `y = x · Wᵀ`).
+ */
+export interface LlamaLayerWeights {
+  /** [dim] RMSNorm scale before attention. */
+  attentionNorm: Float32Array;
+  /** [dim, dim] */
+  wq: Float32Array;
+  /** [kvDim, dim] */
+  wk: Float32Array;
+  /** [kvDim, dim] */
+  wv: Float32Array;
+  /** [dim, dim] */
+  wo: Float32Array;
+  /** [dim] RMSNorm scale before the FFN. */
+  ffnNorm: Float32Array;
+  /** [hiddenDim, dim] gate projection. */
+  w1: Float32Array;
+  /** [dim, hiddenDim] down projection. */
+  w2: Float32Array;
+  /** [hiddenDim, dim] up projection. */
+  w3: Float32Array;
+}
+
+/** All weights of a Llama model on the host. */
+export interface LlamaWeights {
+  /** [vocabSize, dim] */
+  tokEmbeddings: Float32Array;
+  layers: LlamaLayerWeights[];
+  /** [dim] final RMSNorm scale. */
+  norm: Float32Array;
+  /** [vocabSize, dim] classifier, or null when it is shared with `tokEmbeddings`. */
+  output: Float32Array | null;
+}
+
+/** One named weight tensor, named as in Meta's / llama2.c's `model.py` state dict. */
+export interface NamedWeight {
+  name: string;
+  shape: readonly number[];
+  data: Float32Array;
+}
+
+/**
+ * Every weight with its PyTorch name (`tok_embeddings.weight`, `layers.0.attention.wq.weight`,
+ * `layers.0.feed_forward.w1.weight`, `norm.weight`, `output.weight`, …) in a stable order; the
+ * data are the same arrays as in `weights` (not copies). A shared classifier is listed once.
+ */
+export function listWeights(config: LlamaConfig, weights: LlamaWeights): NamedWeight[] {
+  const { dim, hiddenDim, kvDim, vocabSize } = config;
+  const out: NamedWeight[] = [
+    { name: 'tok_embeddings.weight', shape: [vocabSize, dim], data: weights.tokEmbeddings },
+  ];
+  weights.layers.forEach((w, l) => {
+    const p = `layers.${l}.`;
+    out.push(
+      { name: `${p}attention_norm.weight`, shape: [dim], data: w.attentionNorm },
+      { name: `${p}attention.wq.weight`, shape: [dim, dim], data: w.wq },
+      { name: `${p}attention.wk.weight`, shape: [kvDim, dim], data: w.wk },
+      { name: `${p}attention.wv.weight`, shape: [kvDim, dim], data: w.wv },
+      { name: `${p}attention.wo.weight`, shape: [dim, dim], data: w.wo },
+      { name: `${p}ffn_norm.weight`, shape: [dim], data: w.ffnNorm },
+      { name: `${p}feed_forward.w1.weight`, shape: [hiddenDim, dim], data: w.w1 },
+      { name: `${p}feed_forward.w2.weight`, shape: [dim, hiddenDim], data: w.w2 },
+      { name: `${p}feed_forward.w3.weight`, shape: [hiddenDim, dim], data: w.w3 },
+    );
+  });
+  out.push({ name: 'norm.weight', shape: [dim], data: weights.norm });
+  if (weights.output) out.push({ name: 'output.weight', shape: [vocabSize, dim], data: weights.output });
+  return out;
+}
+
+/** Number of stored parameters (a shared classifier counted once; rotary tables excluded). */
+export function countParameters(config: LlamaConfig): number {
+  const { dim, hiddenDim, kvDim, vocabSize, nLayers } = config;
+  const perLayer = 2 * dim + 2 * dim * dim + 2 * kvDim * dim + 3 * hiddenDim * dim;
+  return vocabSize * dim * (config.sharedClassifier ? 1 : 2) + nLayers * perLayer + dim;
+}
