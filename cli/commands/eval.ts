@@ -1,0 +1,51 @@
+import { evaluateLoss } from '../../runtime';
+import { backendFlag, parseFlags, required } from '../args';
+import { loadModel, readText } from '../session';
+import path from 'node:path';
+
+export const EVAL_USAGE = `sparsebook eval --model M --tokenizer T --text F [--backend cpu|webgpu] [--json]
+
+Mean next-token cross-entropy over the documents of F (separated by <|endoftext|>), each encoded as
+BOS + tokens and evaluated in consecutive windows of the model's sequence length (as llama2.c does).`;
+
+export async function evalCommand(argv: string[], print: (line: string) => void): Promise<void> {
+  const f = parseFlags(
+    argv,
+    {
+      model: { type: 'string' },
+      tokenizer: { type: 'string' },
+      text: { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    EVAL_USAGE,
+  );
+  const backendKind = backendFlag(f.backend);
+  const textFile = required(f.text, 'text', EVAL_USAGE);
+  const { backend, model, tokenizer } = await loadModel(
+    backendKind,
+    required(f.model, 'model', EVAL_USAGE),
+    required(f.tokenizer, 'tokenizer', EVAL_USAGE),
+  );
+  const text = await readText(textFile);
+  const t0 = performance.now();
+  const r = await evaluateLoss(model, tokenizer, text, {
+    fileName: path.basename(textFile),
+    onProgress: f.json ? undefined : ({ done, total }) => process.stderr.write(`\rwindow ${done}/${total}`),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  if (!f.json) process.stderr.write('\n');
+  for (const note of r.notes) print(`note: ${note}`);
+  const summary = { loss: r.loss, perplexity: r.perplexity, tokens: r.tokens, backend: backend.kind, seconds };
+  if (f.json) print(JSON.stringify(summary));
+  else {
+    print(`backend     ${backend.description}`);
+    print(`documents   ${r.documents}`);
+    print(`tokens      ${r.tokens} predicted (${r.windows} windows)`);
+    print(`loss        ${r.loss.toFixed(6)}`);
+    print(`perplexity  ${r.perplexity.toFixed(4)}`);
+    print(`seconds     ${seconds.toFixed(2)}`);
+  }
+  model.dispose();
+  backend.destroy();
+}

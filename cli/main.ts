@@ -1,0 +1,39 @@
+import { UsageError } from './args';
+import { EVAL_USAGE, evalCommand } from './commands/eval';
+import { GENERATE_USAGE, generateCommand } from './commands/generate';
+
+const COMMANDS: Record<string, { run: (argv: string[], print: (l: string) => void) => Promise<void>; usage: string }> = {
+  eval: { run: evalCommand, usage: EVAL_USAGE },
+  generate: { run: generateCommand, usage: GENERATE_USAGE },
+};
+
+const HELP = `sparsebook — sparsity workbench, headless
+
+Commands:
+${Object.values(COMMANDS)
+  .map((c) => '  ' + c.usage.split('\n')[0])
+  .join('\n')}`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(HELP);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`unknown command '${name}'\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    await command.run(rest, (line) => console.log(line));
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    console.error(`sparsebook ${name}: ${err instanceof UsageError ? err.message : `${err.name}: ${err.message}`}`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+// Exit explicitly: Dawn (Node WebGPU) can keep the event loop alive after the device is destroyed.
+process.exit(await main(process.argv.slice(2)));
