@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { loadModel, readText } from '../cli/session';
+import { buildTokenStream } from '../runtime';
 
 const shared = process.env.SPARSEBOOK_SHARED ?? path.resolve(import.meta.dirname, '../../shared');
 const { values: f } = parseArgs({
@@ -26,7 +27,7 @@ const text = await readText(f.text!);
 for (const kind of f.backends!.split(',') as ('cpu' | 'webgpu')[]) {
   const { backend, model, tokenizer } = await loadModel(kind, f.model!, f.tokenizer!);
   const n = Math.min(Number(f.tokens), model.config.seqLen);
-  const tokens = Int32Array.from(tokenizer.encode(text, true, false).slice(0, n));
+  const tokens = buildTokenStream(tokenizer, text).tokens.slice(0, n);
   // Warm-up: pipeline compilation and buffer-pool growth are one-time costs.
   backend.dispose(await model.forward(tokens));
   const times: number[] = [];
@@ -38,7 +39,12 @@ for (const kind of f.backends!.split(',') as ('cpu' | 'webgpu')[]) {
     backend.dispose(logits);
   }
   const best = Math.min(...times);
-  result[kind] = { device: backend.description, tokens: n, ms: +best.toFixed(1), tokens_per_s: +((n / best) * 1000).toFixed(1) };
+  result[kind] = {
+    device: backend.description,
+    tokens: n,
+    ms: +best.toFixed(1),
+    tokens_per_s: +((n / best) * 1000).toFixed(1),
+  };
   model.dispose();
   backend.destroy();
 }

@@ -8,7 +8,9 @@ import path from 'node:path';
 
 const here = import.meta.dirname;
 const env = { ...process.env };
-const wantsGpu = process.argv.some((a, i) => a === '--backend=webgpu' || (a === '--backend' && process.argv[i + 1] === 'webgpu'));
+const wantsGpu = process.argv.some(
+  (a, i) => a === '--backend=webgpu' || (a === '--backend' && process.argv[i + 1] === 'webgpu'),
+);
 
 function hasSystemVulkanDriver() {
   for (const dir of ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d']) {
@@ -27,7 +29,11 @@ if (wantsGpu && !env.VK_ICD_FILENAMES && !hasSystemVulkanDriver() && existsSync(
   env.VK_ICD_FILENAMES = swiftshaderIcd;
   env.SPARSEBOOK_GPU_NOTE = 'SwiftShader (CPU Vulkan) from Chromium';
 }
-if (wantsGpu && !existsSync('/usr/lib/x86_64-linux-gnu/libvulkan.so.1') && existsSync(path.join(chromiumDir, 'libvulkan.so.1'))) {
+if (
+  wantsGpu &&
+  !existsSync('/usr/lib/x86_64-linux-gnu/libvulkan.so.1') &&
+  existsSync(path.join(chromiumDir, 'libvulkan.so.1'))
+) {
   env.LD_LIBRARY_PATH = [env.LD_LIBRARY_PATH, chromiumDir].filter(Boolean).join(':');
 }
 

@@ -2,7 +2,10 @@ import { UsageError } from './args';
 import { EVAL_USAGE, evalCommand } from './commands/eval';
 import { GENERATE_USAGE, generateCommand } from './commands/generate';
 
-const COMMANDS: Record<string, { run: (argv: string[], print: (l: string) => void) => Promise<void>; usage: string }> = {
+const COMMANDS: Record<
+  string,
+  { run: (argv: string[], print: (l: string) => void) => Promise<void>; usage: string }
+> = {
   eval: { run: evalCommand, usage: EVAL_USAGE },
   generate: { run: generateCommand, usage: GENERATE_USAGE },
 };
@@ -30,7 +33,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const err = e as Error;
-    console.error(`sparsebook ${name}: ${err instanceof UsageError ? err.message : `${err.name}: ${err.message}`}`);
+    console.error(
+      `sparsebook ${name}: ${err instanceof UsageError ? err.message : `${err.name}: ${err.message}`}`,
+    );
     return err instanceof UsageError ? 2 : 1;
   }
 }

@@ -30,6 +30,12 @@ export async function readText(file: string): Promise<string> {
 export async function loadModel(backendKind: 'cpu' | 'webgpu', modelFile: string, tokenizerFile: string) {
   const [modelBytes, tokBytes] = await Promise.all([readBytes(modelFile), readBytes(tokenizerFile)]);
   const backend = await createBackend(backendKind);
-  const loaded = loadLlama2c(backend, modelBytes, path.basename(modelFile), tokBytes, path.basename(tokenizerFile));
+  const loaded = loadLlama2c(
+    backend,
+    modelBytes,
+    path.basename(modelFile),
+    tokBytes,
+    path.basename(tokenizerFile),
+  );
   return { backend, ...(await loaded) };
 }

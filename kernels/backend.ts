@@ -42,6 +42,8 @@ export interface Backend {
   readonly description: string;
 
   /** Upload data as a tensor of the given shape. */
+  tensor(data: Float32Array, shape: readonly number[]): Tensor<'f32'>;
+  tensor(data: Int32Array, shape: readonly number[]): Tensor<'i32'>;
   tensor<D extends DType>(data: TypedArrayFor<D>, shape: readonly number[]): Tensor<D>;
   tensor(data: AnyTypedArray, shape: readonly number[]): Tensor;
   zeros(shape: readonly number[], dtype?: DType): Tensor;
@@ -63,12 +65,7 @@ export interface Backend {
    */
   rope(x: Tensor<'f32'>, opts: { headDim: number; pos0?: number; theta?: number }): Tensor<'f32'>;
   /** Causal grouped-query attention; q [T, nHeads*headDim], k/v [Tk, nKvHeads*headDim]. */
-  attention(
-    q: Tensor<'f32'>,
-    k: Tensor<'f32'>,
-    v: Tensor<'f32'>,
-    opts: AttentionOptions,
-  ): AttentionResult;
+  attention(q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'>, opts: AttentionOptions): AttentionResult;
   /** probs [nHeads, T, Tk] × v [Tk, nKvHeads*headDim] → z [T, nHeads*headDim] (grouped heads). */
   attentionApply(
     probs: Tensor<'f32'>,

@@ -13,13 +13,16 @@ export class CpuTensor<D extends DType = DType> implements Tensor<D> {
     this.size = sizeOf(shape);
     this.dtype = dtypeOf(data as AnyTypedArray) as D;
     if (data.length !== this.size) {
-      throw new Error(`tensor data has ${data.length} elements but shape [${shape.join(', ')}] needs ${this.size}`);
+      throw new Error(
+        `tensor data has ${data.length} elements but shape [${shape.join(', ')}] needs ${this.size}`,
+      );
     }
   }
 }
 
 export function cpu<D extends DType>(t: Tensor<D>): CpuTensor<D> {
-  if (!(t instanceof CpuTensor)) throw new Error(`expected a cpu tensor, got one from the ${t.backend} backend`);
+  if (!(t instanceof CpuTensor))
+    throw new Error(`expected a cpu tensor, got one from the ${t.backend} backend`);
   return t as CpuTensor<D>;
 }
 

@@ -16,7 +16,8 @@ export class GpuTensor<D extends DType = DType> implements Tensor<D> {
 }
 
 export function gpu<D extends DType>(t: Tensor<D>): GpuTensor<D> {
-  if (!(t instanceof GpuTensor)) throw new Error(`expected a webgpu tensor, got one from the ${t.backend} backend`);
+  if (!(t instanceof GpuTensor))
+    throw new Error(`expected a webgpu tensor, got one from the ${t.backend} backend`);
   if (t.disposed) throw new Error(`tensor [${t.shape.join(', ')}] was used after dispose()`);
   return t as GpuTensor<D>;
 }

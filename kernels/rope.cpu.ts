@@ -7,6 +7,9 @@ export function ropeCpu(x: Tensor<'f32'>, headDim: number, pos0 = 0, theta = 100
   if (headDim <= 0 || headDim % 2 !== 0 || cols % headDim !== 0) {
     throw new Error(`rope: headDim ${headDim} must be even and divide the row width ${cols}`);
   }
+  if (!Number.isInteger(pos0) || pos0 < 0) {
+    throw new Error(`rope: pos0 must be a non-negative integer, got ${pos0}`);
+  }
   const X = cpu(x).data;
   const out = new Float32Array(X.length);
   for (let r = 0; r < rows; r++) {

@@ -56,7 +56,9 @@ export function attentionDims(
   const t = q[0]!;
   const tk = k[0]!;
   if (pos0 < 0 || pos0 + t > tk) {
-    throw new Error(`attention: queries at positions ${pos0}..${pos0 + t - 1} need ${pos0 + t} keys, got ${tk}`);
+    throw new Error(
+      `attention: queries at positions ${pos0}..${pos0 + t - 1} need ${pos0 + t} keys, got ${tk}`,
+    );
   }
   return { t, tk, nHeads, nKvHeads, headDim, pos0 };
 }

@@ -21,7 +21,8 @@ export interface Tensor<D extends DType = DType> {
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`invalid tensor dimension ${d} in shape [${shape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`invalid tensor dimension ${d} in shape [${shape.join(', ')}]`);
     n *= d;
   }
   return n;

@@ -4,7 +4,8 @@ import { CpuTensor, cpu, f32, rowsCols } from './cpu-tensor';
 /** Reference row-wise top-k: values descending; ties go to the lower index. */
 export function topkCpu(x: Tensor<'f32'>, k: number): { values: Tensor<'f32'>; indices: Tensor<'i32'> } {
   const [rows, cols] = rowsCols(x.shape);
-  if (!Number.isInteger(k) || k < 1 || k > cols) throw new Error(`topk: k=${k} must be an integer in [1, ${cols}]`);
+  if (!Number.isInteger(k) || k < 1 || k > cols)
+    throw new Error(`topk: k=${k} must be an integer in [1, ${cols}]`);
   const X = cpu(x).data;
   const values = new Float32Array(rows * k);
   const indices = new Int32Array(rows * k);

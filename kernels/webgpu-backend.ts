@@ -1,5 +1,5 @@
 import type { AttentionOptions, AttentionResult, Backend, TopKResult } from './backend';
-import type { AnyTypedArray, DType, Tensor } from './tensor';
+import type { AnyTypedArray, DType, Tensor, TypedArrayFor } from './tensor';
 import { dtypeOf, sizeOf } from './tensor';
 import { acquireDevice } from './device';
 import { GpuContext } from './gpu-context';
@@ -23,7 +23,10 @@ export class WebGpuBackend implements Backend {
     readonly description: string,
   ) {}
 
-  tensor<D extends DType>(data: D extends 'f32' ? Float32Array : Int32Array, shape: readonly number[]): Tensor<D>;
+  tensor(data: Float32Array, shape: readonly number[]): Tensor<'f32'>;
+  tensor(data: Int32Array, shape: readonly number[]): Tensor<'i32'>;
+  tensor<D extends DType>(data: TypedArrayFor<D>, shape: readonly number[]): Tensor<D>;
+  tensor(data: AnyTypedArray, shape: readonly number[]): Tensor;
   tensor(data: AnyTypedArray, shape: readonly number[]): Tensor {
     const n = sizeOf(shape);
     if (data.length !== n) {

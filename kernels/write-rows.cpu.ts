@@ -5,7 +5,9 @@ import { cpu } from './cpu-tensor';
 export function writeRowsCpu(dst: Tensor<'f32'>, src: Tensor<'f32'>, rowOffset: number): void {
   const d = dst.shape[dst.shape.length - 1]!;
   if (src.shape[src.shape.length - 1] !== d) {
-    throw new Error(`writeRows: row widths differ: dst [${dst.shape.join(', ')}], src [${src.shape.join(', ')}]`);
+    throw new Error(
+      `writeRows: row widths differ: dst [${dst.shape.join(', ')}], src [${src.shape.join(', ')}]`,
+    );
   }
   const rows = src.size / d;
   const dstRows = dst.size / d;

@@ -18,7 +18,10 @@ if (!isRoot) {
 }
 console.log(`Chromium is missing at ${path}: installing Debian's chromium with apt-get…`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
+for (const args of [
+  ['update', '-qq'],
+  ['install', '-y', '-qq', 'chromium'],
+]) {
   const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
   if (r.status !== 0) {
     console.error(`apt-get ${args.join(' ')} failed (exit ${r.status}); install chromium by hand.`);

@@ -20,7 +20,9 @@ function run(label, cmd, args) {
   const t0 = Date.now();
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);
-  console.log(`── ${label}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${seconds}s`);
+  console.log(
+    `── ${label}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${seconds}s`,
+  );
   return r.status === 0;
 }
 
@@ -60,7 +62,11 @@ function vitest(project) {
 }
 
 check('typecheck (tsc)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
-check('typecheck (svelte-check)', bin('svelte-check'), ['--tsconfig', './tsconfig.json', '--fail-on-warnings']);
+check('typecheck (svelte-check)', bin('svelte-check'), [
+  '--tsconfig',
+  './tsconfig.json',
+  '--fail-on-warnings',
+]);
 check('lint (eslint)', bin('eslint'), ['.']);
 check('format (prettier --check)', bin('prettier'), ['--check', '.']);
 vitest('unit');

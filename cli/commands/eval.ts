@@ -36,7 +36,13 @@ export async function evalCommand(argv: string[], print: (line: string) => void)
   const seconds = (performance.now() - t0) / 1000;
   if (!f.json) process.stderr.write('\n');
   for (const note of r.notes) print(`note: ${note}`);
-  const summary = { loss: r.loss, perplexity: r.perplexity, tokens: r.tokens, backend: backend.kind, seconds };
+  const summary = {
+    loss: r.loss,
+    perplexity: r.perplexity,
+    tokens: r.tokens,
+    backend: backend.kind,
+    seconds,
+  };
   if (f.json) print(JSON.stringify(summary));
   else {
     print(`backend     ${backend.description}`);

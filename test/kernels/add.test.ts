@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { addCpu } from '../../kernels/add.cpu';
-import { f32 } from '../../kernels/cpu-tensor';
+import { cpu, f32 } from '../../kernels/cpu-tensor';
 import { TOL_ELEMENTWISE, describeBackends, expectClose, randn } from './harness';
 
 describeBackends('add', ({ b, checked }) => {
@@ -26,7 +26,7 @@ describeBackends('add', ({ b, checked }) => {
     it(`matches the reference on random [${rows}, ${cols}]`, async () => {
       const a = randn(rows * 7 + cols, rows * cols);
       const c = randn(rows * 13 + cols, rows * cols);
-      const expected = (addCpu(f32(a, [rows, cols]), f32(c, [rows, cols])) as { data: Float32Array }).data;
+      const expected = cpu(addCpu(f32(a, [rows, cols]), f32(c, [rows, cols]))).data;
       const got = await checked(async () => {
         const x = b().tensor(a, [rows, cols]);
         const y = b().tensor(c, [rows, cols]);

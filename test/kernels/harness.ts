@@ -39,7 +39,8 @@ export function describeBackends(name: string, body: (c: BackendCase) => void): 
       body({
         b: () => backend,
         ref: () => ref,
-        checked: (fn) => (kind === 'webgpu' ? (backend as WebGpuBackend).ctx.checked(fn) : Promise.resolve(fn())),
+        checked: (fn) =>
+          kind === 'webgpu' ? (backend as WebGpuBackend).ctx.checked(fn) : Promise.resolve(fn()),
       });
     });
   }
@@ -88,7 +89,12 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: 
 }
 
 /** Assert elementwise closeness with an absolute tolerance, reporting the worst element. */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what = ''): void {
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: number,
+  what = '',
+): void {
   const { diff, at } = maxAbsDiff(actual, expected);
   expect(
     diff,
