@@ -3,6 +3,9 @@ import { WebGpuUnavailableError } from '../kernels/backend';
 /**
  * The `gpu` object of Dawn for Node (the `webgpu` package), with WebGPU's globals (GPUBufferUsage…)
  * installed. Fails with a clear message when no adapter exists; never falls back to the CPU.
+ * The returned object owns Dawn's native instance: it must outlive every device made from it
+ * (acquireDevice keeps it alive for its device's lifetime; hold it yourself if you call
+ * requestAdapter/requestDevice directly).
  */
 export async function nodeGpu(): Promise<GPU> {
   let mod: typeof import('webgpu');

@@ -1,5 +1,13 @@
 import { WebGpuUnavailableError } from './backend';
 
+/**
+ * What each device came from, kept alive exactly as long as the device (WeakMap values live while
+ * their key does). In Node the `gpu` object from the `webgpu` package owns Dawn's native instance:
+ * once it is garbage-collected the instance is torn down under the still-live device and the process
+ * dies natively (futex errors, std::system_error, segfaults). Browsers keep navigator.gpu alive anyway.
+ */
+const origins = new WeakMap<GPUDevice, { gpu: GPU; adapter: GPUAdapter }>();
+
 export interface AcquiredDevice {
   device: GPUDevice;
   adapterDescription: string;
@@ -29,6 +37,7 @@ export async function acquireDevice(gpu?: GPU): Promise<AcquiredDevice> {
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     },
   });
+  origins.set(device, { gpu: g, adapter });
   const info = adapter.info;
   const parts = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => !!s);
   return { device, adapterDescription: `WebGPU (${parts.join(' / ') || 'unknown adapter'})` };

@@ -75,7 +75,8 @@ export class GpuContext {
     const t = this.createTensor(shape, dtype);
     // queue.writeBuffer runs before still-unsubmitted passes, which may read this recycled buffer.
     this.flush();
-    if (data.byteLength > 0) this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    if (data.byteLength > 0)
+      this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     return t;
   }
 
@@ -93,7 +94,11 @@ export class GpuContext {
       const source = code();
       if (this.debugShaders) console.log(`// ${key}\n${source}`);
       const module = this.device.createShaderModule({ label: key, code: source });
-      p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main' } });
+      p = this.device.createComputePipeline({
+        label: key,
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+      });
       this.pipelines.set(key, p);
     }
     return p;
@@ -125,7 +130,13 @@ export class GpuContext {
 
   copy(src: Tensor, srcOffsetBytes: number, dst: Tensor, dstOffsetBytes: number, bytes: number): void {
     this.checkAlive();
-    this.currentEncoder().copyBufferToBuffer(gpu(src).buffer, srcOffsetBytes, gpu(dst).buffer, dstOffsetBytes, bytes);
+    this.currentEncoder().copyBufferToBuffer(
+      gpu(src).buffer,
+      srcOffsetBytes,
+      gpu(dst).buffer,
+      dstOffsetBytes,
+      bytes,
+    );
     this.pendingPasses++;
   }
 
@@ -171,17 +182,21 @@ export class GpuContext {
   async checked<T>(fn: () => T | Promise<T>): Promise<T> {
     this.device.pushErrorScope('validation');
     this.device.pushErrorScope('out-of-memory');
-    let result: T;
+    let result: T | undefined;
+    let thrown: unknown;
     try {
       result = await fn();
       this.flush();
-    } finally {
-      const oom = await this.device.popErrorScope();
-      const validation = await this.device.popErrorScope();
-      const err = validation ?? oom;
-      if (err) throw new Error(`WebGPU ${validation ? 'validation' : 'out-of-memory'} error: ${err.message}`);
+    } catch (e) {
+      thrown = e;
     }
-    return result;
+    // Scopes are popped whatever happened, so a failing case cannot leak them into the next.
+    const oom = await this.device.popErrorScope();
+    const validation = await this.device.popErrorScope();
+    const err = validation ?? oom;
+    if (err) throw new Error(`WebGPU ${validation ? 'validation' : 'out-of-memory'} error: ${err.message}`);
+    if (thrown !== undefined) throw thrown;
+    return result as T;
   }
 
   destroy(): void {

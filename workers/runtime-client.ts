@@ -1,0 +1,250 @@
+/**
+ * The main thread's handle on the runtime worker: typed methods that take an AbortSignal and
+ * progress callbacks, decode Arrow IPC bytes into tables, keep error classes, and recover from a
+ * lost GPU device. Imports from the worker module are types only; all compute stays in the worker.
+ *
+ * @example
+ * const rt = createRuntimeClient();
+ * await rt.init('webgpu');
+ * await rt.load({ modelBytes, modelName: 'stories260K.bin', tokenizerBytes, tokenizerName: 'tok512.bin' });
+ * const top = await rt.nextToken('Once upon a time', { topK: 10, signal });
+ */
+import { proxy, transfer, wrap, type Endpoint, type Remote } from 'comlink';
+import { tableFromIPC, type Table } from 'apache-arrow';
+import { DeviceLostError } from '../kernels/backend';
+import type { NextTokenTypes, TokenLossTypes } from '../runtime/tables';
+import { installErrorTransfer } from './error-transfer';
+import type { RuntimeApi } from './runtime.worker';
+import type {
+  BackendInfo,
+  BackendKind,
+  GeneratedToken,
+  GenerateRequest,
+  GenerateSummary,
+  JobProgress,
+  LoadedModel,
+  LoadRequest,
+  LossSummary,
+} from './runtime-types';
+
+installErrorTransfer();
+
+/** A worker, or anything with its messaging surface (a MessagePort in tests). */
+export type WorkerLike = Endpoint & { terminate(): void };
+
+export interface RuntimeClientOptions {
+  /** Creates the worker; defaults to the bundled runtime worker. */
+  createWorker?: () => WorkerLike;
+  /**
+   * How long a cancelled job may take to reach its next checkpoint before the worker is
+   * terminated and restarted (backend re-created, model reloaded). Default 3000 ms.
+   */
+  cancelGraceMs?: number;
+}
+
+export interface JobOptions {
+  signal?: AbortSignal;
+}
+
+/** Message of the error thrown after a lost device was recovered. */
+export const DEVICE_LOST_RELOADED = 'GPU device lost — model reloaded, run again';
+
+/** Typed client of the runtime worker. */
+export interface RuntimeClient {
+  /** Create the backend inside the worker (WebGPU acquires its device there). */
+  init(kind: BackendKind): Promise<BackendInfo>;
+  /**
+   * Parse and upload a model. The worker gets a copy; the given buffers are kept (so do not
+   * mutate them) to reload the model after a device loss.
+   */
+  load(request: LoadRequest): Promise<LoadedModel>;
+  /** Top-k next-token distribution after `text` (BOS + text). */
+  nextToken(text: string, options?: JobOptions & { topK?: number }): Promise<Table<NextTokenTypes>>;
+  /** Per-token loss of BOS + `text`. */
+  tokenLoss(text: string, options?: JobOptions): Promise<Table<TokenLossTypes>>;
+  /** Mean loss over a text (split on `<|endoftext|>`, windows of seq_len). */
+  loss(
+    text: string,
+    options?: JobOptions & { onProgress?: (p: JobProgress) => void; fileName?: string },
+  ): Promise<LossSummary>;
+  /** Stream a continuation of `request.prompt`. */
+  generate(
+    request: GenerateRequest,
+    options?: JobOptions & { onToken?: (t: GeneratedToken) => void },
+  ): Promise<GenerateSummary>;
+  /** The backend the worker runs on now, if initialised. */
+  readonly backend: BackendInfo | undefined;
+  /** Terminate the worker. */
+  dispose(): void;
+}
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function abortError(): DOMException {
+  return new DOMException('cancelled', 'AbortError');
+}
+
+function defaultWorker(): WorkerLike {
+  return new Worker(new URL('./runtime.worker.ts', import.meta.url), { type: 'module', name: 'runtime' });
+}
+
+/** Start a runtime worker and return its typed client. */
+export function createRuntimeClient(options: RuntimeClientOptions = {}): RuntimeClient {
+  const spawn = options.createWorker ?? defaultWorker;
+  const graceMs = options.cancelGraceMs ?? 3000;
+  let worker = spawn();
+  let api: Remote<RuntimeApi> = wrap<RuntimeApi>(worker);
+  let backendKind: BackendKind | undefined;
+  let backend: BackendInfo | undefined;
+  let lastLoad: LoadRequest | undefined;
+  let nextJobId = 1;
+  // Jobs run one at a time: each waits for the previous one to settle in the worker (a cancelled
+  // job is rejected at once on this side but may need a moment to reach its next checkpoint).
+  let tail: Promise<unknown> = Promise.resolve();
+  let disposed = false;
+
+  /** A copy of the bytes, moved (not cloned) to the worker, which keeps views into them. */
+  const sendable = (r: LoadRequest): LoadRequest => {
+    const copy = { ...r, modelBytes: r.modelBytes.slice(0), tokenizerBytes: r.tokenizerBytes.slice(0) };
+    return transfer(copy, [copy.modelBytes, copy.tokenizerBytes]);
+  };
+
+  /** Bring a fresh backend (and the last model) up in the current worker. */
+  async function restore(): Promise<void> {
+    if (backendKind) backend = await api.init(backendKind);
+    if (backendKind && lastLoad) await api.load(sendable(lastLoad));
+  }
+
+  /** Replace a worker that is stuck (a cancelled job that does not stop) with a fresh one. */
+  function restartWorker(): Promise<void> {
+    worker.terminate();
+    worker = spawn();
+    api = wrap<RuntimeApi>(worker);
+    return restore();
+  }
+
+  function enqueue<T>(run: () => Promise<T>): Promise<T> {
+    const result = tail.then(run);
+    tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Run one job: wait for the worker to be free, start it, and reject with an AbortError as soon
+   * as the signal fires. The worker is told to stop; if the job has not settled within the grace
+   * period, the worker is restarted so the next job is not stuck behind it. A DeviceLostError
+   * triggers recovery before it reaches the caller.
+   */
+  function job<T>(
+    signal: AbortSignal | undefined,
+    start: (remote: Remote<RuntimeApi>, jobId: number) => Promise<T>,
+  ): Promise<T> {
+    if (disposed) return Promise.reject(new Error('the runtime client was disposed'));
+    if (signal?.aborted) return Promise.reject(abortError());
+    return new Promise<T>((resolve, reject) => {
+      let cancelRunning: (() => void) | undefined;
+      let aborted = false;
+      const onAbort = () => {
+        aborted = true;
+        reject(abortError());
+        cancelRunning?.();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void enqueue(async () => {
+        try {
+          if (aborted) return;
+          const jobId = nextJobId++;
+          const call = start(api, jobId).then(
+            (value): Outcome<T> => ({ ok: true, value }),
+            (error: unknown): Outcome<T> => ({ ok: false, error }),
+          );
+          let onRestarted = () => {};
+          const restarted = new Promise<Outcome<T>>((done) => {
+            onRestarted = () => done({ ok: false, error: abortError() });
+          });
+          cancelRunning = () => {
+            void api.cancel(jobId).catch(() => undefined);
+            const timer = setTimeout(
+              () =>
+                void restartWorker()
+                  .catch(() => undefined)
+                  .finally(onRestarted),
+              graceMs,
+            );
+            void call.then(() => clearTimeout(timer));
+          };
+          const outcome = await Promise.race([call, restarted]);
+          if (outcome.ok) resolve(outcome.value);
+          else if (outcome.error instanceof DeviceLostError)
+            reject(await recoverFromDeviceLoss(outcome.error));
+          else reject(outcome.error);
+        } finally {
+          signal?.removeEventListener('abort', onAbort);
+        }
+      });
+    });
+  }
+
+  async function recoverFromDeviceLoss(e: DeviceLostError): Promise<Error> {
+    try {
+      await restore();
+    } catch (reloadError) {
+      const why = reloadError instanceof Error ? reloadError.message : String(reloadError);
+      return new DeviceLostError(e.reason, `GPU device lost and the model could not be reloaded: ${why}`);
+    }
+    return new DeviceLostError(e.reason, DEVICE_LOST_RELOADED);
+  }
+
+  return {
+    get backend() {
+      return backend;
+    },
+
+    init(kind) {
+      return enqueue(async () => {
+        backendKind = kind;
+        backend = undefined;
+        lastLoad = undefined;
+        backend = await api.init(kind);
+        return backend;
+      });
+    },
+
+    load(request) {
+      // The caller's buffers stay untouched (and are kept, not copied, for a reload after a
+      // device loss); the worker gets its own copy.
+      return job(undefined, async (remote) => {
+        const loaded = await remote.load(sendable(request));
+        lastLoad = request;
+        return loaded;
+      });
+    },
+
+    nextToken(text, { signal, topK = 10 } = {}) {
+      return job(signal, async (remote, id) =>
+        tableFromIPC<NextTokenTypes>(await remote.nextToken(id, text, topK)),
+      );
+    },
+
+    tokenLoss(text, { signal } = {}) {
+      return job(signal, async (remote, id) =>
+        tableFromIPC<TokenLossTypes>(await remote.tokenLoss(id, text)),
+      );
+    },
+
+    loss(text, { signal, onProgress, fileName } = {}) {
+      return job(signal, async (remote, id) => {
+        return remote.loss(id, text, onProgress ? proxy(onProgress) : undefined, fileName);
+      });
+    },
+
+    generate(request, { signal, onToken } = {}) {
+      return job(signal, (remote, id) => remote.generate(id, request, onToken ? proxy(onToken) : undefined));
+    },
+
+    dispose() {
+      disposed = true;
+      worker.terminate();
+    },
+  };
+}

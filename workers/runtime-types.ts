@@ -1,0 +1,97 @@
+/**
+ * Plain data crossing the runtime worker boundary (structured-clone safe: no classes, no tensors).
+ * Tables cross separately, as Arrow IPC bytes (see runtime/tables.ts).
+ */
+import type { BackendKind } from '../kernels/tensor';
+
+export type { BackendKind };
+
+/** Which backend the worker runs on, and what it is (for webgpu: the adapter). */
+export interface BackendInfo {
+  kind: BackendKind;
+  description: string;
+}
+
+/** A model and its tokenizer as raw file bytes. */
+export interface LoadRequest {
+  modelBytes: ArrayBuffer;
+  /** File name, used in error messages (`broken.bin: …`). */
+  modelName: string;
+  tokenizerBytes: ArrayBuffer;
+  tokenizerName: string;
+}
+
+/** The shape of a loaded model. */
+export interface ModelShape {
+  architecture: string;
+  dim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  hiddenDim: number;
+  vocabSize: number;
+  seqLen: number;
+  /** Number of weights. */
+  parameters: number;
+  sharedClassifier: boolean;
+}
+
+/** What `load` returns. */
+export interface LoadedModel {
+  shape: ModelShape;
+  backend: BackendInfo;
+  modelName: string;
+  tokenizerName: string;
+  /** Milliseconds spent parsing and uploading. */
+  loadMs: number;
+}
+
+/** Progress of a long job: `done` of `total` units (windows, tokens). */
+export interface JobProgress {
+  done: number;
+  total: number;
+}
+
+/** Mean loss over a text (ARCHITECTURE.md "Loss over a text"). */
+export interface LossSummary {
+  /** Mean cross-entropy over all targets, in nats. */
+  loss: number;
+  perplexity: number;
+  /** Number of predicted tokens. */
+  targets: number;
+  /** Number of documents after the `<|endoftext|>` split. */
+  documents: number;
+  ms: number;
+}
+
+/** Options of `generate`. */
+export interface GenerateRequest {
+  prompt: string;
+  /** Number of new tokens to generate (at most: generation stops early when the model emits BOS or the context is full). */
+  steps: number;
+  /** 0 = greedy (argmax). */
+  temperature: number;
+  /** Seed of the sampler (deterministic for a given seed). */
+  seed: number;
+}
+
+/** One generated token, streamed to `onToken`. */
+export interface GeneratedToken {
+  /** 0 for the first generated token. */
+  index: number;
+  tokenId: number;
+  /** The token's text in context (untrusted). */
+  text: string;
+}
+
+/** What `generate` resolves with. */
+export interface GenerateSummary {
+  /** Prompt + continuation. */
+  text: string;
+  /** Number of generated tokens. */
+  tokens: number;
+  ms: number;
+  /** Why it stopped: all steps done, the model emitted BOS (end of story), or the context is full. */
+  stop: 'steps' | 'bos' | 'context';
+}

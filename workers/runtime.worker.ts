@@ -1,0 +1,16 @@
+/**
+ * The runtime Web Worker: loads a model onto a backend created here (WebGPU acquires its device
+ * in the worker) and answers next-token, per-token loss, loss and generation requests. See
+ * runtime-api.ts for the API and runtime-client.ts for the main-thread side.
+ */
+import { expose } from 'comlink';
+import { installErrorTransfer } from './error-transfer';
+import { createRuntimeApi } from './runtime-api';
+
+installErrorTransfer();
+
+const api = createRuntimeApi();
+
+expose(api);
+
+export type RuntimeApi = typeof api;
