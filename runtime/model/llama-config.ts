@@ -130,3 +130,28 @@ export function countParameters(config: LlamaConfig): number {
   const perLayer = 2 * dim + 2 * dim * dim + 2 * kvDim * dim + 3 * hiddenDim * dim;
   return vocabSize * dim * (config.sharedClassifier ? 1 : 2) + nLayers * perLayer + dim;
 }
+
+/**
+ * Zero-filled weights of the right sizes (tools and tests fill them in, then `writeLlama2c`).
+ * The classifier is allocated only when `config.sharedClassifier` is false.
+ */
+export function allocateLlamaWeights(config: LlamaConfig): LlamaWeights {
+  const { dim, hiddenDim, kvDim, vocabSize } = config;
+  const f = (n: number) => new Float32Array(n);
+  return {
+    tokEmbeddings: f(vocabSize * dim),
+    layers: Array.from({ length: config.nLayers }, () => ({
+      attentionNorm: f(dim),
+      wq: f(dim * dim),
+      wk: f(kvDim * dim),
+      wv: f(kvDim * dim),
+      wo: f(dim * dim),
+      ffnNorm: f(dim),
+      w1: f(hiddenDim * dim),
+      w2: f(dim * hiddenDim),
+      w3: f(hiddenDim * dim),
+    })),
+    norm: f(dim),
+    output: config.sharedClassifier ? null : f(vocabSize * dim),
+  };
+}

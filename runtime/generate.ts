@@ -1,0 +1,116 @@
+/**
+ * Text generation as llama2.c run.c `generate`: encode the prompt with BOS, feed it, then sample
+ * one token per step until `steps` positions are used or the model emits BOS. The prompt is
+ * prefilled through the KV cache in one batched forward instead of run.c's token-by-token loop
+ * (same numbers, fewer dispatches).
+ */
+import { checkCompatible } from './compatibility';
+import type { LlamaModel } from './model/llama';
+import { XorShiftRng } from './random';
+import { sampleToken } from './sampling';
+import { createYielder } from './scheduling';
+import { BOS, type Llama2cTokenizer } from './tokenizers/llama2c-tokenizer';
+
+export interface GenerateOptions {
+  /** Text to continue; '' or undefined starts from BOS alone. */
+  prompt?: string;
+  /**
+   * Total positions, prompt included, as run.c's `-n`: with a 1-token prompt (BOS) that is
+   * `steps` new tokens. Clamped to the model's seqLen, as run.c does.
+   */
+  steps: number;
+  /** 0 (default) = greedy. */
+  temperature?: number;
+  /** Nucleus sampling mass in (0, 1); default: sample from the full distribution. */
+  topP?: number;
+  /** Seed of run.c's xorshift generator (positive integer, default 42). */
+  seed?: number;
+  signal?: AbortSignal;
+  /** Called for each generated token with its decoded text (multi-byte characters assembled). */
+  onToken?: (token: number, text: string) => void;
+}
+
+export interface GenerateResult {
+  /** BOS, the prompt's tokens, then the generated ones. */
+  tokens: Int32Array;
+  /** Number of leading entries of `tokens` that came from the prompt (BOS included). */
+  promptLength: number;
+  /** Prompt and continuation as run.c prints them (leading dummy-prefix space removed). */
+  text: string;
+  /** True when generation stopped because the model produced BOS. */
+  stoppedAtBos: boolean;
+}
+
+/**
+ * Generate text.
+ *
+ * @example
+ * const { text } = await generate(model, tok, { steps: 64 }); // "Once upon a time, there was…"
+ */
+export async function generate(
+  model: LlamaModel,
+  tokenizer: Llama2cTokenizer,
+  options: GenerateOptions,
+): Promise<GenerateResult> {
+  const { prompt = '', temperature = 0, topP, seed = 42, signal, onToken } = options;
+  if (!Number.isInteger(options.steps) || options.steps < 1) {
+    throw new RangeError(`steps must be a positive integer, got ${options.steps}`);
+  }
+  checkCompatible(model.config, tokenizer, { model: model.name, tokenizer: tokenizer.fileName });
+  const steps = Math.min(options.steps, model.config.seqLen);
+  const rng = new XorShiftRng(seed);
+  const promptTokens = tokenizer.encode(prompt, { bos: true });
+  signal?.throwIfAborted();
+
+  // run.c forwards positions 0..steps-1 and emits the token following each; a prompt longer than
+  // that is simply cut, with nothing sampled.
+  if (promptTokens.length > steps) {
+    const tokens = promptTokens.slice(0, steps + 1);
+    return { tokens, promptLength: tokens.length, text: tokenizer.decodeAll(tokens), stoppedAtBos: false };
+  }
+
+  const seq = Array.from(promptTokens);
+  const decoder = new TextDecoder();
+  const maybeYield = createYielder();
+  const cache = model.createKvCache();
+  let stoppedAtBos = false;
+  try {
+    let logits = await lastRow(model, promptTokens, cache);
+    let pos = promptTokens.length; // positions consumed so far
+    for (;;) {
+      const next = sampleToken(logits, { temperature, topP, rng });
+      if (next === BOS) {
+        stoppedAtBos = true;
+        break;
+      }
+      const prev = seq[seq.length - 1]!;
+      seq.push(next);
+      onToken?.(next, decoder.decode(tokenizer.decodeBytes(prev, next), { stream: true }));
+      if (pos >= steps) break;
+      await maybeYield();
+      signal?.throwIfAborted();
+      logits = await lastRow(model, Int32Array.of(next), cache);
+      pos++;
+    }
+  } finally {
+    cache.dispose();
+  }
+  const tokens = Int32Array.from(seq);
+  return { tokens, promptLength: promptTokens.length, text: tokenizer.decodeAll(tokens), stoppedAtBos };
+}
+
+/** Forward `tokens` through the cache and read back the logits of the last one. */
+async function lastRow(
+  model: LlamaModel,
+  tokens: Int32Array,
+  cache: ReturnType<LlamaModel['createKvCache']>,
+): Promise<Float32Array> {
+  const logits = await model.forward(tokens, { kvCache: cache });
+  try {
+    const all = await model.backend.read(logits);
+    const v = model.config.vocabSize;
+    return all.subarray((tokens.length - 1) * v, tokens.length * v);
+  } finally {
+    model.backend.dispose(logits);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * One Llama transformer block on a Backend, with its hook points. The math is llama2.c run.c
+ * `forward` for a batch of rows: pre-norm attention with rope and GQA, residual add, pre-norm
+ * SwiGLU FFN, residual add.
+ */
+import type { Backend } from '../../kernels/backend';
+import type { Tensor } from '../../kernels/tensor';
+import { runHook, type Hooks } from '../hooks';
+import type { LlamaConfig, LlamaLayerWeights } from './llama-config';
+import type { TensorScope } from './tensor-scope';
+
+/** A block's weights uploaded to a backend. */
+export type DeviceLayerWeights = { readonly [K in keyof LlamaLayerWeights]: Tensor<'f32'> };
+
+export interface BlockContext {
+  backend: Backend;
+  config: LlamaConfig;
+  weights: DeviceLayerWeights;
+  layer: number;
+  hooks: Hooks | undefined;
+  scope: TensorScope;
+  /** Absolute position of the first row (rope angle, hook context). */
+  pos0: number;
+  /** This layer's KV cache; without it the rows attend only to each other. */
+  cache: { k: Tensor<'f32'>; v: Tensor<'f32'> } | undefined;
+}
+
+/**
+ * Run block `c.layer` on the residual stream x [T, dim]. Consumes x (disposes it) and returns the
+ * new residual stream, owned by `c.scope`.
+ */
+export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Tensor<'f32'>> {
+  const { backend: b, config, weights: w, scope, layer, pos0 } = c;
+  const { nHeads, nKvHeads, headDim } = config;
+  const hook = (point: string, t: Tensor<'f32'>) =>
+    runHook(c.hooks, `blocks.${layer}.${point}`, t, { layer, pos0, backend: b }, (o, r) =>
+      scope.replace(o, r),
+    );
+  const mm = (a: Tensor<'f32'>, weight: Tensor<'f32'>) =>
+    scope.own(b.matmul(a, weight, { transposeB: true }));
+
+  x = await hook('hook_resid_pre', x);
+
+  // Attention.
+  const h = scope.own(b.rmsnorm(x, w.attentionNorm, config.normEps));
+  const q0 = mm(h, w.wq);
+  const k0 = mm(h, w.wk);
+  let v = mm(h, w.wv);
+  scope.drop(h);
+  let q = scope.own(b.rope(q0, { headDim, pos0, theta: config.ropeTheta }));
+  let k = scope.own(b.rope(k0, { headDim, pos0, theta: config.ropeTheta }));
+  scope.drop(q0, k0);
+  q = await hook('attn.hook_q', q);
+  k = await hook('attn.hook_k', k);
+  v = await hook('attn.hook_v', v);
+
+  let keys = k;
+  let values = v;
+  // With a cache, rows attend to every cached position 0..pos0+i; without one, only to each other,
+  // so the mask starts at 0 while rope still uses the absolute positions.
+  let maskPos0 = 0;
+  if (c.cache) {
+    b.writeRows(c.cache.k, k, pos0);
+    b.writeRows(c.cache.v, v, pos0);
+    scope.drop(k, v);
+    keys = c.cache.k;
+    values = c.cache.v;
+    maskPos0 = pos0;
+  }
+
+  const patternName = `blocks.${layer}.attn.hook_pattern`;
+  const wantPattern = c.hooks?.[patternName] !== undefined;
+  const heads = { nHeads, nKvHeads, headDim };
+  const att = b.attention(q, keys, values, { ...heads, pos0: maskPos0, returnProbs: wantPattern });
+  let z = scope.own(att.out);
+  scope.drop(q);
+  if (att.probs) {
+    const probs = scope.own(att.probs);
+    const pattern = await hook('attn.hook_pattern', probs);
+    // A replaced pattern means different mixing weights: recompute z from it.
+    if (pattern !== probs) {
+      scope.drop(z);
+      z = scope.own(b.attentionApply(pattern, values, heads));
+    }
+    scope.drop(pattern);
+  }
+  scope.drop(k, v); // no-ops when they went into the cache
+  z = await hook('attn.hook_z', z);
+
+  let attnOut = mm(z, w.wo);
+  scope.drop(z);
+  attnOut = await hook('hook_attn_out', attnOut);
+  let mid = scope.own(b.add(x, attnOut));
+  scope.drop(x, attnOut);
+  mid = await hook('hook_resid_mid', mid);
+
+  // Feed-forward: w2(silu(w1 x) * w3 x).
+  const h2 = scope.own(b.rmsnorm(mid, w.ffnNorm, config.normEps));
+  let gate = mm(h2, w.w1);
+  gate = await hook('mlp.hook_pre', gate);
+  const up = mm(h2, w.w3);
+  scope.drop(h2);
+  let act = scope.own(b.swiglu(gate, up));
+  scope.drop(gate, up);
+  act = await hook('mlp.hook_post', act);
+  let mlpOut = mm(act, w.w2);
+  scope.drop(act);
+  mlpOut = await hook('hook_mlp_out', mlpOut);
+  let out = scope.own(b.add(mid, mlpOut));
+  scope.drop(mid, mlpOut);
+  out = await hook('hook_resid_post', out);
+  return out;
+}

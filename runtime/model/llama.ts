@@ -1,0 +1,184 @@
+/**
+ * A dense Llama model (llama2.c architecture) on a Backend: weights uploaded once, `forward`
+ * over a batch of token rows with named hook points and an optional KV cache.
+ */
+import type { Backend } from '../../kernels/backend';
+import type { Tensor } from '../../kernels/tensor';
+import { runHook, validateHooks, type Hooks } from '../hooks';
+import { KvCache } from './kv-cache';
+import { llamaBlock, type DeviceLayerWeights } from './llama-block';
+import type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from './llama-config';
+import { TensorScope } from './tensor-scope';
+
+/** Options of `LlamaModel.forward`. */
+export interface ForwardOptions {
+  /** Hook functions by hook point name (see `listHookPoints`). */
+  hooks?: Hooks;
+  /**
+   * Absolute position of the first token. With a KV cache it defaults to `kvCache.length` and
+   * must not exceed it (earlier positions may be overwritten, e.g. to rewind). Without a cache it
+   * defaults to 0 and only shifts the rotary angles.
+   */
+  pos0?: number;
+  /** Cache to read earlier positions from and append these tokens' keys/values to. */
+  kvCache?: KvCache;
+}
+
+export class LlamaModel {
+  private disposed = false;
+
+  private constructor(
+    readonly backend: Backend,
+    /** Where the weights came from (a file name), for messages. */
+    readonly name: string,
+    readonly config: LlamaConfig,
+    private readonly tokEmbeddings: Tensor<'f32'>,
+    private readonly layers: DeviceLayerWeights[],
+    private readonly norm: Tensor<'f32'>,
+    /** The classifier; the same tensor as tokEmbeddings when shared. */
+    private readonly output: Tensor<'f32'>,
+  ) {}
+
+  /**
+   * Upload a parsed checkpoint's weights to `backend`.
+   *
+   * @example
+   * const model = LlamaModel.load(createCpuBackend(), parseLlama2c(bytes, 'stories260K.bin'));
+   * const logits = await model.forward(Int32Array.of(1, 403)); // [2, 512]
+   */
+  static load(
+    backend: Backend,
+    checkpoint: { config: LlamaConfig; weights: LlamaWeights; fileName?: string },
+  ): LlamaModel {
+    const { config: c, weights: w } = checkpoint;
+    const up = (data: Float32Array, shape: number[]) => backend.tensor<'f32'>(data, shape);
+    const layers = w.layers.map((l: LlamaLayerWeights) => ({
+      attentionNorm: up(l.attentionNorm, [c.dim]),
+      wq: up(l.wq, [c.dim, c.dim]),
+      wk: up(l.wk, [c.kvDim, c.dim]),
+      wv: up(l.wv, [c.kvDim, c.dim]),
+      wo: up(l.wo, [c.dim, c.dim]),
+      ffnNorm: up(l.ffnNorm, [c.dim]),
+      w1: up(l.w1, [c.hiddenDim, c.dim]),
+      w2: up(l.w2, [c.dim, c.hiddenDim]),
+      w3: up(l.w3, [c.hiddenDim, c.dim]),
+    }));
+    const emb = up(w.tokEmbeddings, [c.vocabSize, c.dim]);
+    const output = w.output ? up(w.output, [c.vocabSize, c.dim]) : emb;
+    return new LlamaModel(
+      backend,
+      checkpoint.fileName ?? 'model',
+      c,
+      emb,
+      layers,
+      up(w.norm, [c.dim]),
+      output,
+    );
+  }
+
+  /** A KV cache sized for this model (capacity defaults to seqLen). Dispose it when done. */
+  createKvCache(capacity?: number): KvCache {
+    this.assertUsable();
+    return new KvCache(this.backend, this.config, capacity);
+  }
+
+  /**
+   * Logits [T, vocabSize] for `tokens` (T ≥ 1) at positions pos0..pos0+T-1. The caller owns the
+   * returned tensor and must dispose it. Hooks run in execution order and may be async.
+   */
+  async forward(
+    tokens: Int32Array | readonly number[],
+    options: ForwardOptions = {},
+  ): Promise<Tensor<'f32'>> {
+    this.assertUsable();
+    const { hooks, kvCache } = options;
+    const ids = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
+    const pos0 = this.checkPositions(ids, options.pos0, kvCache);
+    if (hooks) validateHooks(hooks, this.config);
+
+    const b = this.backend;
+    const scope = new TensorScope(b);
+    try {
+      const idTensor = scope.own(b.tensor<'i32'>(ids, [ids.length]));
+      let x = scope.own(b.embedding(this.tokEmbeddings, idTensor));
+      scope.drop(idTensor);
+      for (let l = 0; l < this.config.nLayers; l++) {
+        const cache = kvCache ? { k: kvCache.k[l]!, v: kvCache.v[l]! } : undefined;
+        x = await llamaBlock(x, {
+          backend: b,
+          config: this.config,
+          weights: this.layers[l]!,
+          layer: l,
+          hooks,
+          scope,
+          pos0,
+          cache,
+        });
+      }
+      const ctx = { layer: null, pos0, backend: b };
+      const onReplaced = (o: Tensor, r: Tensor) => scope.replace(o, r);
+      let normed = scope.own(b.rmsnorm(x, this.norm, this.config.normEps));
+      scope.drop(x);
+      normed = await runHook(hooks, 'ln_final.hook_normalized', normed, ctx, onReplaced);
+      let logits = scope.own(b.matmul(normed, this.output, { transposeB: true }));
+      scope.drop(normed);
+      logits = await runHook(hooks, 'hook_logits', logits, ctx, onReplaced);
+      if (kvCache) kvCache.length = pos0 + ids.length;
+      return scope.release(logits);
+    } finally {
+      scope.disposeAll();
+    }
+  }
+
+  /** Free all weight tensors; the model is unusable afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const shared = this.output === this.tokEmbeddings;
+    this.backend.dispose(this.tokEmbeddings, this.norm, shared ? undefined : this.output);
+    for (const l of this.layers) this.backend.dispose(...Object.values(l));
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new Error('LlamaModel used after dispose()');
+  }
+
+  /** Validate token ids and positions up front: a bad id deep in a GPU kernel gives zeros, not an error. */
+  private checkPositions(
+    ids: Int32Array,
+    pos0Option: number | undefined,
+    cache: KvCache | undefined,
+  ): number {
+    const { vocabSize, seqLen } = this.config;
+    if (ids.length === 0) throw new RangeError('forward: no tokens');
+    for (let i = 0; i < ids.length; i++) {
+      const t = ids[i]!;
+      if (t < 0 || t >= vocabSize) {
+        throw new RangeError(
+          `forward: token id ${t} at index ${i} is outside the vocabulary [0, ${vocabSize})`,
+        );
+      }
+    }
+    const pos0 = pos0Option ?? cache?.length ?? 0;
+    if (!Number.isInteger(pos0) || pos0 < 0)
+      throw new RangeError(`forward: pos0 ${pos0} must be a non-negative integer`);
+    const limit = cache ? cache.capacity : seqLen;
+    if (pos0 + ids.length > limit) {
+      throw new RangeError(
+        `forward: positions ${pos0}..${pos0 + ids.length - 1} exceed the ${cache ? 'KV cache capacity' : 'model seq_len'} ${limit}`,
+      );
+    }
+    if (cache) {
+      cache.assertUsable();
+      if (cache.config.nLayers !== this.config.nLayers || cache.config.kvDim !== this.config.kvDim) {
+        throw new Error('forward: the KV cache was made for a different model');
+      }
+      if (pos0 > cache.length) {
+        throw new RangeError(
+          `forward: pos0 ${pos0} would leave a gap after the ${cache.length} cached positions`,
+        );
+      }
+    }
+    return pos0;
+  }
+}
