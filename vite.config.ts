@@ -13,7 +13,7 @@ const isolationHeaders = {
 export default defineConfig({
   root: 'app',
   publicDir: '../public',
-  plugins: [svelte()],
+  plugins: [svelte({ configFile: false })],
   worker: { format: 'es' },
   build: { outDir: '../dist', emptyOutDir: true, target: 'es2022' },
   server: { headers: isolationHeaders, fs: { allow: ['..', sharedDir] } },

@@ -4,8 +4,9 @@
  * zero a neuron).
  *
  * Differences from TransformerLens worth knowing: tensors are 2-D [T, width] (heads flattened:
- * hook_q is [T, nHeads*headDim]), `attn.hook_q`/`attn.hook_k` are taken AFTER rotary embedding
- * (TransformerLens's hook_rot_q/k), and `mlp.hook_pre` is the gate pre-activation w1·x.
+ * hook_q is [T, nHeads*headDim]), and `mlp.hook_pre` is the gate pre-activation w1·x. As in
+ * TransformerLens, `attn.hook_q`/`attn.hook_k` are before rotary embedding and
+ * `attn.hook_rot_q`/`attn.hook_rot_k` after it.
  */
 import type { Backend } from '../kernels/backend';
 import type { Tensor } from '../kernels/tensor';
@@ -13,9 +14,11 @@ import type { Tensor } from '../kernels/tensor';
 /** Hook points inside block l, in execution order, without the `blocks.{l}.` prefix. */
 export const BLOCK_HOOK_POINTS = [
   'hook_resid_pre', //    [T, dim]
-  'attn.hook_q', //       [T, nHeads*headDim], after rope
-  'attn.hook_k', //       [T, kvDim], after rope, before the KV cache write
+  'attn.hook_q', //       [T, nHeads*headDim], before rope
+  'attn.hook_k', //       [T, kvDim], before rope
   'attn.hook_v', //       [T, kvDim]
+  'attn.hook_rot_q', //   [T, nHeads*headDim], after rope
+  'attn.hook_rot_k', //   [T, kvDim], after rope, before the KV cache write
   'attn.hook_pattern', // [nHeads, T, Tk] softmax probabilities (computed only when hooked)
   'attn.hook_z', //       [T, nHeads*headDim], before wo
   'hook_attn_out', //     [T, dim]

@@ -43,16 +43,15 @@ export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Ten
 
   // Attention.
   const h = scope.own(b.rmsnorm(x, w.attentionNorm, config.normEps));
-  const q0 = mm(h, w.wq);
-  const k0 = mm(h, w.wk);
-  let v = mm(h, w.wv);
+  const q0 = await hook('attn.hook_q', mm(h, w.wq));
+  const k0 = await hook('attn.hook_k', mm(h, w.wk));
+  let v = await hook('attn.hook_v', mm(h, w.wv));
   scope.drop(h);
   let q = scope.own(b.rope(q0, { headDim, pos0, theta: config.ropeTheta }));
   let k = scope.own(b.rope(k0, { headDim, pos0, theta: config.ropeTheta }));
   scope.drop(q0, k0);
-  q = await hook('attn.hook_q', q);
-  k = await hook('attn.hook_k', k);
-  v = await hook('attn.hook_v', v);
+  q = await hook('attn.hook_rot_q', q);
+  k = await hook('attn.hook_rot_k', k);
 
   let keys = k;
   let values = v;

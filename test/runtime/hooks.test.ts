@@ -35,12 +35,14 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 describe('hook point names', () => {
   it('lists TransformerLens names in execution order', () => {
     const names = listHookPoints(model.config);
-    expect(names.length).toBe(5 * 12 + 2);
-    expect(names.slice(0, 12)).toEqual([
+    expect(names.length).toBe(5 * 14 + 2);
+    expect(names.slice(0, 14)).toEqual([
       'blocks.0.hook_resid_pre',
       'blocks.0.attn.hook_q',
       'blocks.0.attn.hook_k',
       'blocks.0.attn.hook_v',
+      'blocks.0.attn.hook_rot_q',
+      'blocks.0.attn.hook_rot_k',
       'blocks.0.attn.hook_pattern',
       'blocks.0.attn.hook_z',
       'blocks.0.hook_attn_out',
@@ -82,6 +84,8 @@ describe('reading activations', () => {
     expect(shape('blocks.0.hook_resid_pre')).toEqual([T, 64]);
     expect(shape('blocks.0.attn.hook_q')).toEqual([T, 64]);
     expect(shape('blocks.0.attn.hook_k')).toEqual([T, 32]);
+    expect(shape('blocks.0.attn.hook_rot_q')).toEqual([T, 64]);
+    expect(shape('blocks.0.attn.hook_rot_k')).toEqual([T, 32]);
     expect(shape('blocks.0.attn.hook_v')).toEqual([T, 32]);
     expect(shape('blocks.0.attn.hook_pattern')).toEqual([8, T, T]);
     expect(shape('blocks.0.attn.hook_z')).toEqual([T, 64]);
