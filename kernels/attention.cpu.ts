@@ -55,14 +55,7 @@ export function attentionApplyCpu(
   v: Tensor<'f32'>,
   opts: { nHeads: number; nKvHeads: number; headDim: number },
 ): Tensor<'f32'> {
-  const { nHeads, nKvHeads, headDim } = opts;
-  if (probs.shape.length !== 3 || probs.shape[0] !== nHeads) {
-    throw new Error(`attentionApply: probs must be [${nHeads}, T, Tk], got [${probs.shape.join(', ')}]`);
-  }
-  const [, t, tk] = probs.shape as [number, number, number];
-  if (v.shape[0] !== tk || v.shape[1] !== nKvHeads * headDim) {
-    throw new Error(`attentionApply: v must be [${tk}, ${nKvHeads * headDim}], got [${v.shape.join(', ')}]`);
-  }
+  const { t, tk, nHeads, nKvHeads, headDim } = attentionApplyDims(probs.shape, v.shape, opts);
   const P = cpu(probs).data;
   const V = cpu(v).data;
   const qDim = nHeads * headDim;
@@ -81,4 +74,29 @@ export function attentionApplyCpu(
     }
   }
   return f32(out, [t, qDim]);
+}
+
+/**
+ * Shape checks of attentionApply, shared with the WebGPU dispatcher so both reject alike (heads as
+ * attention requires them: nKvHeads divides nHeads).
+ */
+export function attentionApplyDims(
+  probs: readonly number[],
+  v: readonly number[],
+  o: { nHeads: number; nKvHeads: number; headDim: number },
+): { t: number; tk: number; nHeads: number; nKvHeads: number; headDim: number } {
+  const { nHeads, nKvHeads, headDim } = o;
+  if (nHeads <= 0 || nKvHeads <= 0 || headDim <= 0 || nHeads % nKvHeads !== 0) {
+    throw new Error(
+      `attentionApply: invalid heads: nHeads=${nHeads}, nKvHeads=${nKvHeads}, headDim=${headDim}`,
+    );
+  }
+  if (probs.length !== 3 || probs[0] !== nHeads) {
+    throw new Error(`attentionApply: probs must be [${nHeads}, T, Tk], got [${probs.join(', ')}]`);
+  }
+  const [, t, tk] = probs as [number, number, number];
+  if (v.length !== 2 || v[0] !== tk || v[1] !== nKvHeads * headDim) {
+    throw new Error(`attentionApply: v must be [${tk}, ${nKvHeads * headDim}], got [${v.join(', ')}]`);
+  }
+  return { t, tk, nHeads, nKvHeads, headDim };
 }

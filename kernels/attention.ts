@@ -1,0 +1,119 @@
+import type { AttentionOptions, AttentionResult } from './backend';
+import type { Tensor } from './tensor';
+import type { GpuContext } from './gpu-context';
+import { grid } from './gpu-context';
+import { attentionDims } from './shapes';
+import { attentionApplyDims } from './attention.cpu';
+import attentionSource from './attention.wgsl?raw';
+import applySource from './attention-apply.wgsl?raw';
+
+/** Invocations per workgroup; each invocation owns one (query row, head). */
+const WG = 64;
+
+/**
+ * Specialize a WGSL source: set `const NAME: u32 = …u;` declarations and keep or drop the lines
+ * between `// #if FLAG`, `// #else` and `// #endif` (nesting allowed).
+ */
+export function specialize(
+  source: string,
+  consts: Record<string, number>,
+  flags: Record<string, boolean> = {},
+): string {
+  let code = source;
+  for (const [name, value] of Object.entries(consts)) {
+    const re = new RegExp(`const ${name}: u32 = \\d+u;`);
+    if (!re.test(code)) throw new Error(`specialize: no constant ${name} in the shader`);
+    code = code.replace(re, `const ${name}: u32 = ${value}u;`);
+  }
+  const out: string[] = [];
+  let keep = [true];
+  for (const line of code.split('\n')) {
+    const directive = /^\s*\/\/ #(if|else|endif)\b\s*(\w*)/.exec(line);
+    if (!directive) {
+      if (keep.every(Boolean)) out.push(line);
+    } else if (directive[1] === 'if') {
+      const flag = directive[2]!;
+      if (!(flag in flags)) throw new Error(`specialize: flag ${flag} not given`);
+      keep = [...keep, flags[flag]!];
+    } else if (directive[1] === 'else') {
+      keep = [...keep.slice(0, -1), !keep[keep.length - 1]];
+    } else {
+      keep = keep.slice(0, -1);
+    }
+  }
+  return out.join('\n');
+}
+
+/** Read rows as vec4 when every head starts on a multiple of 4 floats (fewer loads and bounds checks). */
+function vecWidth(headDim: number): 1 | 4 {
+  return headDim % 4 === 0 ? 4 : 1;
+}
+
+/**
+ * WebGPU causal grouped-query attention (see `Backend.attention`): one invocation per (query row,
+ * head) with an online softmax over its keys; with `returnProbs` the same invocation writes its
+ * row of probabilities in a second sweep.
+ */
+export function attentionGpu(
+  ctx: GpuContext,
+  q: Tensor<'f32'>,
+  k: Tensor<'f32'>,
+  v: Tensor<'f32'>,
+  opts: AttentionOptions,
+): AttentionResult {
+  const { t, tk, nHeads, nKvHeads, headDim, pos0 } = attentionDims(q.shape, k.shape, v.shape, opts);
+  const probsWanted = opts.returnProbs === true;
+  const vec = vecWidth(headDim);
+  const out = ctx.createTensor([t, nHeads * headDim], 'f32');
+  const probs = probsWanted ? ctx.createTensor([nHeads, t, tk], 'f32') : undefined;
+  ctx.dispatch({
+    key: `attention:hd${headDim}:wg${WG}:${probsWanted ? 'probs' : 'out'}`,
+    code: () =>
+      specialize(attentionSource, { HD: headDim, WG, W: vec }, { PROBS: probsWanted, VEC4: vec === 4 }),
+    tensors: probs ? [q, k, v, out, probs] : [q, k, v, out],
+    uniforms: [
+      { u32: t },
+      { u32: nHeads },
+      { u32: nHeads / nKvHeads },
+      { u32: pos0 },
+      { u32: nHeads * headDim },
+      { u32: nKvHeads * headDim },
+      { u32: tk },
+      { f32: 1 / Math.sqrt(headDim) },
+    ],
+    workgroups: grid(Math.ceil((t * nHeads) / WG)),
+  });
+  const result: AttentionResult = { out };
+  if (probs) result.probs = probs;
+  return result;
+}
+
+/**
+ * WebGPU z = probs × v per head (see `Backend.attentionApply`): one invocation per (query row,
+ * head) summing over every key, so replaced (non-causal) patterns work too.
+ */
+export function attentionApplyGpu(
+  ctx: GpuContext,
+  probs: Tensor<'f32'>,
+  v: Tensor<'f32'>,
+  opts: { nHeads: number; nKvHeads: number; headDim: number },
+): Tensor<'f32'> {
+  const { t, tk, nHeads, nKvHeads, headDim } = attentionApplyDims(probs.shape, v.shape, opts);
+  const vec = vecWidth(headDim);
+  const out = ctx.createTensor([t, nHeads * headDim], 'f32');
+  ctx.dispatch({
+    key: `attentionApply:hd${headDim}:wg${WG}`,
+    code: () => specialize(applySource, { HD: headDim, WG, W: vec }, { VEC4: vec === 4 }),
+    tensors: [probs, v, out],
+    uniforms: [
+      { u32: t },
+      { u32: nHeads },
+      { u32: nHeads / nKvHeads },
+      { u32: tk },
+      { u32: nHeads * headDim },
+      { u32: nKvHeads * headDim },
+    ],
+    workgroups: grid(Math.ceil((t * nHeads) / WG)),
+  });
+  return out;
+}

@@ -1,0 +1,163 @@
+// Causal grouped-query attention: one invocation per (query row, head) runs an online softmax
+// (running max m, rescaled sum l) over keys 0..pos0+i, with the head's HD output accumulators in
+// registers. No workgroup memory and no barriers: SwiftShader (the CPU adapter of the tests) runs
+// barriers very slowly, and on a real GPU this is the classic flash-decoding inner loop.
+// Adjacent invocations are the heads of one query row, so they loop over the same number of keys
+// and heads of a group read the same K/V rows.
+// attention.ts sets HD, WG, W (4 when HD is a multiple of 4: q/k/v/out are read as vec4) and the
+// PROBS and VEC4 blocks.
+
+const HD: u32 = 64u;
+const WG: u32 = 64u;
+const W: u32 = 4u;
+const HV: u32 = HD / W;
+
+// #if VEC4
+alias vec = vec4<f32>;
+fn vdot(a: vec, b: vec) -> f32 {
+  return dot(a, b);
+}
+// #else
+alias vec = f32;
+fn vdot(a: vec, b: vec) -> f32 {
+  return a * b;
+}
+// #endif
+
+struct Params {
+  t: u32,
+  n_heads: u32,
+  group: u32,
+  pos0: u32,
+  q_dim: u32,
+  kv_dim: u32,
+  tk: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<vec>;
+@group(0) @binding(1) var<storage, read> k: array<vec>;
+@group(0) @binding(2) var<storage, read> v: array<vec>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec>;
+// #if PROBS
+@group(0) @binding(4) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(5) var<uniform> params: Params;
+// #else
+@group(0) @binding(4) var<uniform> params: Params;
+// #endif
+
+// This invocation's query, pre-scaled by 1/sqrt(HD).
+var<private> qs: array<vec, HV>;
+
+// Score of the key row starting at ko (in vecs).
+fn score(ko: u32) -> f32 {
+  var s = 0.0;
+  for (var d = 0u; d < HV; d++) {
+    s += vdot(qs[d], k[ko + d]);
+  }
+  return s;
+}
+
+// Scores of the four key rows starting at ko, ko + stride, ko + 2·stride, ko + 3·stride.
+fn score4(ko: u32, stride: u32) -> vec4<f32> {
+  var s = vec4<f32>();
+  for (var d = 0u; d < HV; d++) {
+    let qd = qs[d];
+    s += vec4<f32>(
+      vdot(qd, k[ko + d]),
+      vdot(qd, k[ko + stride + d]),
+      vdot(qd, k[ko + 2u * stride + d]),
+      vdot(qd, k[ko + 3u * stride + d]),
+    );
+  }
+  return s;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let id = gid.x + gid.y * nwg.x * WG;
+  if (id >= params.t * params.n_heads) {
+    return;
+  }
+  let i = id / params.n_heads;
+  let h = id % params.n_heads;
+  // Offsets in units of vec.
+  let qo = (i * params.q_dim + h * HD) / W;
+  let kvo = (h / params.group) * HV;
+  let stride = params.kv_dim / W;
+  let n = params.pos0 + i + 1u;
+
+  for (var d = 0u; d < HV; d++) {
+    qs[d] = q[qo + d] * params.scale;
+  }
+  // Key 0 starts the running state (every query attends at least key 0).
+  var m = score(kvo);
+  var l = 1.0;
+  var acc: array<vec, HV>;
+  for (var d = 0u; d < HV; d++) {
+    acc[d] = v[kvo + d];
+  }
+  // Keys in blocks of 4: one max test (and rarely a rescale) per block instead of per key.
+  var j = 1u;
+  for (; j + 4u <= n; j += 4u) {
+    let ko = j * stride + kvo;
+    let s = score4(ko, stride);
+    let mx = max(max(s.x, s.y), max(s.z, s.w));
+    if (mx > m) {
+      // A new maximum: rescale what was summed so far.
+      let c = exp(m - mx);
+      l *= c;
+      for (var d = 0u; d < HV; d++) {
+        acc[d] *= c;
+      }
+      m = mx;
+    }
+    let p = exp(s - vec4<f32>(m));
+    l += p.x + p.y + p.z + p.w;
+    for (var d = 0u; d < HV; d++) {
+      acc[d] += p.x * v[ko + d] + p.y * v[ko + stride + d] + p.z * v[ko + 2u * stride + d] +
+        p.w * v[ko + 3u * stride + d];
+    }
+  }
+  for (; j < n; j++) {
+    let ko = j * stride + kvo;
+    let s = score(ko);
+    if (s > m) {
+      let c = exp(m - s);
+      l *= c;
+      for (var d = 0u; d < HV; d++) {
+        acc[d] *= c;
+      }
+      m = s;
+    }
+    let p = exp(s - m);
+    l += p;
+    for (var d = 0u; d < HV; d++) {
+      acc[d] += p * v[ko + d];
+    }
+  }
+  let inv = 1.0 / l;
+  for (var d = 0u; d < HV; d++) {
+    out[qo + d] = acc[d] * inv;
+  }
+
+  // #if PROBS
+  // Second sweep: recompute each score (cheaper than storing them) and write the final
+  // probabilities, then exact zeros for the masked keys and any extra KV-cache rows.
+  let row = (h * params.t + i) * params.tk;
+  var c = 0u;
+  for (; c + 4u <= n; c += 4u) {
+    let p = exp(score4(c * stride + kvo, stride) - vec4<f32>(m)) * inv;
+    probs[row + c] = p.x;
+    probs[row + c + 1u] = p.y;
+    probs[row + c + 2u] = p.z;
+    probs[row + c + 3u] = p.w;
+  }
+  for (; c < n; c++) {
+    probs[row + c] = exp(score(c * stride + kvo) - m) * inv;
+  }
+  for (; c < params.tk; c++) {
+    probs[row + c] = 0.0;
+  }
+  // #endif
+}
