@@ -3,7 +3,7 @@ import type { Tensor } from './tensor';
 import type { GpuContext } from './gpu-context';
 import { grid } from './gpu-context';
 import { sizeOf } from './tensor';
-import { specialize } from './attention';
+import { specialize } from './wgsl';
 import source from './topk.wgsl?raw';
 
 const WG = 64;

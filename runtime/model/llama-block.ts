@@ -45,7 +45,7 @@ export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Ten
   const h = scope.own(b.rmsnorm(x, w.attentionNorm, config.normEps));
   const q0 = await hook('attn.hook_q', mm(h, w.wq));
   const k0 = await hook('attn.hook_k', mm(h, w.wk));
-  let v = await hook('attn.hook_v', mm(h, w.wv));
+  const v = await hook('attn.hook_v', mm(h, w.wv));
   scope.drop(h);
   let q = scope.own(b.rope(q0, { headDim, pos0, theta: config.ropeTheta }));
   let k = scope.own(b.rope(k0, { headDim, pos0, theta: config.ropeTheta }));
