@@ -3,6 +3,7 @@
  * Tables cross separately, as Arrow IPC bytes (see runtime/tables.ts).
  */
 import type { BackendKind } from '../kernels/tensor';
+import type { ModelInfo } from '../runtime/index';
 
 export type { BackendKind };
 
@@ -21,21 +22,8 @@ export interface LoadRequest {
   tokenizerName: string;
 }
 
-/** The shape of a loaded model. */
-export interface ModelShape {
-  architecture: string;
-  dim: number;
-  nLayers: number;
-  nHeads: number;
-  nKvHeads: number;
-  headDim: number;
-  hiddenDim: number;
-  vocabSize: number;
-  seqLen: number;
-  /** Number of weights. */
-  parameters: number;
-  sharedClassifier: boolean;
-}
+/** The shape of a loaded model (the runtime's ModelInfo). */
+export type ModelShape = ModelInfo;
 
 /** What `load` returns. */
 export interface LoadedModel {

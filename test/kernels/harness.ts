@@ -101,3 +101,24 @@ export function expectClose(
     `${what} max |diff| ${diff} at ${at} (actual ${actual[at]}, expected ${expected[at]}) exceeds ${tol}`,
   ).toBeLessThanOrEqual(tol);
 }
+
+/**
+ * A WebGPU backend for webgpu-only cases (e.g. every kernel variant forced in turn), created before
+ * the suite and checked for leaked buffers after it. Call at the top of a describe block.
+ */
+export function useWebGpu(): () => WebGpuBackend {
+  let g: WebGpuBackend | undefined;
+  beforeAll(async () => {
+    g = await createWebGpuBackend();
+  });
+  afterAll(() => {
+    if (!g) return;
+    const live = g.ctx.pool.liveBuffers;
+    g.destroy();
+    expect(live, 'GPU buffers still live after the suite (leak)').toBe(0);
+  });
+  return () => {
+    if (!g) throw new Error('useWebGpu: the backend is created in beforeAll; use it inside tests');
+    return g;
+  };
+}

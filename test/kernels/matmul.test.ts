@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, f32 } from '../../kernels/cpu-tensor';
 import { matmulGpu, matmulVariant, type MatmulVariant } from '../../kernels/matmul';
 import { matmulCpu } from '../../kernels/matmul.cpu';
-import { createWebGpuBackend, type WebGpuBackend } from '../../kernels/webgpu-backend';
-import { TOL_REDUCTION, describeBackends, expectClose, randn } from './harness';
+import { TOL_REDUCTION, describeBackends, expectClose, randn, useWebGpu } from './harness';
 
 /** Host-side transpose of a row-major [rows, cols] matrix. */
 function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
@@ -154,15 +153,7 @@ describeBackends('matmul', ({ b, checked }) => {
  * adapter (SwiftShader takes the barrier-free kernel), and no kernel may go untested.
  */
 describe('matmul kernels [webgpu]', () => {
-  let g: WebGpuBackend;
-  beforeAll(async () => {
-    g = await createWebGpuBackend();
-  });
-  afterAll(() => {
-    const live = g.ctx.pool.liveBuffers;
-    g.destroy();
-    expect(live, 'GPU buffers still live after the suite (leak)').toBe(0);
-  });
+  const gpu = useWebGpu();
 
   async function forced(
     variant: MatmulVariant,
@@ -173,12 +164,12 @@ describe('matmul kernels [webgpu]', () => {
     n: number,
     transposeB: boolean,
   ): Promise<Float32Array> {
-    return g.ctx.checked(async () => {
-      const x = g.tensor(A, [m, k]);
-      const y = g.tensor(B, transposeB ? [n, k] : [k, n]);
-      const z = matmulGpu(g.ctx, x, y, transposeB, variant);
-      const r = await g.read(z);
-      g.dispose(x, y, z);
+    return gpu().ctx.checked(async () => {
+      const x = gpu().tensor(A, [m, k]);
+      const y = gpu().tensor(B, transposeB ? [n, k] : [k, n]);
+      const z = matmulGpu(gpu().ctx, x, y, transposeB, variant);
+      const r = await gpu().read(z);
+      gpu().dispose(x, y, z);
       return r;
     });
   }
@@ -226,8 +217,8 @@ describe('matmul kernels [webgpu]', () => {
   });
 
   it('picks gemv for fewer than 4 rows and a blocked kernel otherwise', () => {
-    expect(matmulVariant(g.ctx.device, 1).kernel).toBe('gemv');
-    expect(matmulVariant(g.ctx.device, 3).kernel).toBe('gemv');
-    expect(['tiled', 'direct']).toContain(matmulVariant(g.ctx.device, 4).kernel);
+    expect(matmulVariant(gpu().ctx.device, 1).kernel).toBe('gemv');
+    expect(matmulVariant(gpu().ctx.device, 3).kernel).toBe('gemv');
+    expect(['tiled', 'direct']).toContain(matmulVariant(gpu().ctx.device, 4).kernel);
   });
 });

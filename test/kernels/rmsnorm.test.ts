@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, f32 } from '../../kernels/cpu-tensor';
 import { rmsnormGpu, rmsnormLayout } from '../../kernels/rmsnorm';
 import { rmsnormCpu } from '../../kernels/rmsnorm.cpu';
-import { createWebGpuBackend, type WebGpuBackend } from '../../kernels/webgpu-backend';
-import { TOL_REDUCTION, describeBackends, expectClose, randn } from './harness';
+import { TOL_REDUCTION, describeBackends, expectClose, randn, useWebGpu } from './harness';
 
 const EPS = 1e-5;
 
@@ -115,15 +114,7 @@ describeBackends('rmsnorm', ({ b, checked }) => {
 
 /** Every layout of rmsnorm.wgsl, forced (the automatic one depends on the row width). */
 describe('rmsnorm layouts [webgpu]', () => {
-  let g: WebGpuBackend;
-  beforeAll(async () => {
-    g = await createWebGpuBackend();
-  });
-  afterAll(() => {
-    const live = g.ctx.pool.liveBuffers;
-    g.destroy();
-    expect(live, 'GPU buffers still live after the suite (leak)').toBe(0);
-  });
+  const gpu = useWebGpu();
 
   async function forced(
     layout: { wg: number; lanes: number },
@@ -132,12 +123,12 @@ describe('rmsnorm layouts [webgpu]', () => {
     rows: number,
     cols: number,
   ): Promise<Float32Array> {
-    return g.ctx.checked(async () => {
-      const x = g.tensor(X, [rows, cols]);
-      const w = g.tensor(W, [cols]);
-      const y = rmsnormGpu(g.ctx, x, w, EPS, layout);
-      const r = await g.read(y);
-      g.dispose(x, w, y);
+    return gpu().ctx.checked(async () => {
+      const x = gpu().tensor(X, [rows, cols]);
+      const w = gpu().tensor(W, [cols]);
+      const y = rmsnormGpu(gpu().ctx, x, w, EPS, layout);
+      const r = await gpu().read(y);
+      gpu().dispose(x, w, y);
       return r;
     });
   }

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, f32 } from '../../kernels/cpu-tensor';
 import { softmaxGpu, softmaxLayout } from '../../kernels/softmax';
 import { softmaxCpu } from '../../kernels/softmax.cpu';
-import { createWebGpuBackend, type WebGpuBackend } from '../../kernels/webgpu-backend';
-import { TOL_REDUCTION, describeBackends, expectClose, randn, rng } from './harness';
+import { TOL_REDUCTION, describeBackends, expectClose, randn, rng, useWebGpu } from './harness';
 
 function reference(X: Float32Array, shape: number[]): Float32Array {
   return cpu(softmaxCpu(f32(X, shape))).data;
@@ -133,26 +132,18 @@ describeBackends('softmax', ({ b, checked }) => {
 
 /** Every layout of softmax.wgsl, forced (the automatic one depends on the row width). */
 describe('softmax layouts [webgpu]', () => {
-  let g: WebGpuBackend;
-  beforeAll(async () => {
-    g = await createWebGpuBackend();
-  });
-  afterAll(() => {
-    const live = g.ctx.pool.liveBuffers;
-    g.destroy();
-    expect(live, 'GPU buffers still live after the suite (leak)').toBe(0);
-  });
+  const gpu = useWebGpu();
 
   async function forced(
     layout: { wg: number; lanes: number },
     X: Float32Array,
     shape: number[],
   ): Promise<Float32Array> {
-    return g.ctx.checked(async () => {
-      const x = g.tensor(X, shape);
-      const y = softmaxGpu(g.ctx, x, layout);
-      const r = await g.read(y);
-      g.dispose(x, y);
+    return gpu().ctx.checked(async () => {
+      const x = gpu().tensor(X, shape);
+      const y = softmaxGpu(gpu().ctx, x, layout);
+      const r = await gpu().read(y);
+      gpu().dispose(x, y);
       return r;
     });
   }
