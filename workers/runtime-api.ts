@@ -23,6 +23,8 @@ import {
 } from '../runtime/index';
 import { formatCount } from '../runtime/errors';
 import { nextTokenTable, tokenLossTable } from '../runtime/tables';
+import { tensorTable } from '../runtime/tensor-table';
+import { listHookPoints, type Hook } from '../runtime/hooks';
 import { topKDistribution } from './next-token';
 import type {
   BackendInfo,
@@ -163,6 +165,45 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
             tokens: Array.from(top.tokenIds, (id) => tokenText(l.tokenizer, prev, id)),
           }),
         );
+      });
+    },
+
+    /**
+     * Full forward pass of BOS + `text`: the logits [T, vocab] and the activations at the hook points
+     * named in `capture` (e.g. `blocks.2.hook_resid_post`, `blocks.0.attn.hook_pattern`), each as
+     * Arrow IPC bytes of a tensor table (runtime/tensor-table.ts).
+     */
+    forward(
+      jobId: number,
+      text: string,
+      capture: readonly string[] = [],
+    ): Promise<{ logits: Uint8Array; activations: Record<string, Uint8Array> }> {
+      return runJob(jobId, async (signal) => {
+        const l = requireModel();
+        const known = new Set(listHookPoints(l.model.config));
+        for (const name of capture) {
+          if (!known.has(name)) throw new RangeError(`unknown hook point '${name}' (see listHookPoints)`);
+        }
+        const tokens = encodePrompt(l, text);
+        const b = l.model.backend;
+        const reads: Promise<[string, readonly number[], Float32Array]>[] = [];
+        const hooks: Record<string, Hook> = {};
+        // Reads are issued inside the hook (the tensor is freed after it) and awaited afterwards.
+        for (const name of capture)
+          hooks[name] = (t) => void reads.push(b.read(t).then((d) => [name, t.shape, d]));
+        signal.throwIfAborted();
+        const logits = await l.model.forward(tokens, { hooks });
+        let data: Float32Array;
+        try {
+          data = await b.read(logits);
+        } finally {
+          b.dispose(logits);
+        }
+        const activations: Record<string, Uint8Array> = {};
+        for (const [name, shape, values] of await Promise.all(reads)) {
+          activations[name] = ipc(tensorTable(name, shape, values));
+        }
+        return { logits: ipc(tensorTable('logits', logits.shape, data)), activations };
       });
     },
 

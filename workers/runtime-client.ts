@@ -60,6 +60,14 @@ export interface RuntimeClient {
   load(request: LoadRequest): Promise<LoadedModel>;
   /** Top-k next-token distribution after `text` (BOS + text). */
   nextToken(text: string, options?: JobOptions & { topK?: number }): Promise<Table<NextTokenTypes>>;
+  /**
+   * Logits [T, vocab] of BOS + `text`, and the activations at the hook points in `capture`
+   * (read with `readTensorTable`).
+   */
+  forward(
+    text: string,
+    options?: JobOptions & { capture?: readonly string[] },
+  ): Promise<{ logits: Table; activations: Record<string, Table> }>;
   /** Per-token loss of BOS + `text`. */
   tokenLoss(text: string, options?: JobOptions): Promise<Table<TokenLossTypes>>;
   /** Mean loss over a text (split on `<|endoftext|>`, windows of seq_len). */
@@ -224,6 +232,15 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
       return job(signal, async (remote, id) =>
         tableFromIPC<NextTokenTypes>(await remote.nextToken(id, text, topK)),
       );
+    },
+
+    forward(text, { signal, capture = [] } = {}) {
+      return job(signal, async (remote, id) => {
+        const r = await remote.forward(id, text, [...capture]);
+        const activations: Record<string, Table> = {};
+        for (const [name, bytes] of Object.entries(r.activations)) activations[name] = tableFromIPC(bytes);
+        return { logits: tableFromIPC(r.logits), activations };
+      });
     },
 
     tokenLoss(text, { signal } = {}) {

@@ -11,6 +11,7 @@ import { createCpuBackend } from '../../kernels/index';
 import { DeviceLostError, WebGpuUnavailableError, type Backend } from '../../kernels/backend';
 import { InputError, ModelFormatError, TextError } from '../../runtime/errors';
 import { NEXT_TOKEN_COLUMNS, TOKEN_LOSS_COLUMNS } from '../../runtime/tables';
+import { readTensorTable } from '../../runtime/tensor-table';
 import { createRuntimeApi } from '../../workers/runtime-api';
 import {
   createRuntimeClient,
@@ -122,6 +123,35 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     expect(gen.stop).toBe('steps');
     // Every token reached the callback before the job resolved (callbacks use their own port).
     expect('Once upon a time' + pieces.join('')).toBe(gen.text);
+  });
+
+  it('returns logits and captured activations as tensor tables', async () => {
+    const { client } = cpuClient();
+    await client.init('cpu');
+    await client.load(storiesRequest());
+    const r = await client.forward('Once upon a time', {
+      capture: ['blocks.2.hook_resid_post', 'blocks.0.attn.hook_pattern'],
+    });
+    const logits = readTensorTable(r.logits);
+    const T = logits.shape[0]!;
+    expect(logits.shape).toEqual([T, 512]);
+    expect(T).toBeGreaterThan(2);
+    const resid = readTensorTable(r.activations['blocks.2.hook_resid_post']!);
+    expect(resid.shape).toEqual([T, 64]);
+    const pattern = readTensorTable(r.activations['blocks.0.attn.hook_pattern']!);
+    expect(pattern.shape).toEqual([8, T, T]);
+    // Every query row of every head is a distribution over the causal keys.
+    for (let row = 0; row < 8 * T; row++) {
+      const sum = pattern.data.subarray(row * T, row * T + T).reduce((a, b) => a + b, 0);
+      expect(sum).toBeCloseTo(1, 5);
+    }
+    // The logits agree with the next-token table's top logit at the last position.
+    const top = await client.nextToken('Once upon a time', { topK: 1 });
+    const last = logits.data.subarray((T - 1) * 512, T * 512);
+    expect(Math.max(...last)).toBeCloseTo(top.getChild(NEXT_TOKEN_COLUMNS.logit)!.get(0)!, 4);
+    await expect(client.forward('x', { capture: ['blocks.9.hook_nope'] })).rejects.toThrow(
+      /unknown hook point/,
+    );
   });
 
   it('keeps error classes across the boundary', async () => {
