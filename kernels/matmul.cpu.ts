@@ -2,34 +2,80 @@ import type { Tensor } from './tensor';
 import { cpu, f32 } from './cpu-tensor';
 import { matmulShape } from './shapes';
 
-/** Reference matmul: a [M, K] × b [K, N] (or b [N, K] with transposeB) → [M, N]. Accumulates in f64. */
+/**
+ * Reference matmul: a [M, K] × b [K, N] (or b [N, K] with transposeB) → [M, N]. Each output is one
+ * f64 sum over p = 0..K-1 in order, so the blocking below changes speed, not results. No product is
+ * skipped: 0 · ∞ gives NaN in both layouts, as on the GPU.
+ */
 export function matmulCpu(a: Tensor<'f32'>, b: Tensor<'f32'>, transposeB = false): Tensor<'f32'> {
   const { m, k, n } = matmulShape(a.shape, b.shape, transposeB);
   const A = cpu(a).data;
-  const B = cpu(b).data;
+  // One kernel for both layouts: it wants the rows of b as [N, K] (a weight matrix's layout).
+  const Bt = transposeB ? cpu(b).data : transpose(cpu(b).data, k, n);
   const out = new Float32Array(m * n);
-  if (transposeB) {
-    for (let i = 0; i < m; i++) {
-      const ai = i * k;
-      for (let j = 0; j < n; j++) {
-        const bj = j * k;
-        let s = 0;
-        for (let p = 0; p < k; p++) s += A[ai + p]! * B[bj + p]!;
-        out[i * n + j] = s;
-      }
-    }
-  } else {
-    const row = new Float64Array(n);
-    for (let i = 0; i < m; i++) {
-      row.fill(0);
+  matmulRows(A, Bt, out, m, k, n);
+  return f32(out, [m, n]);
+}
+
+/**
+ * out [M, N] = A [M, K] · Btᵀ, Bt [N, K]: every output is the dot product of two contiguous rows.
+ * Outputs are computed in blocks of 3 rows × 4 columns: each loaded value then feeds 3 or 4
+ * products instead of 1, and the 12 independent sums overlap (a single running sum waits on the
+ * latency of its own adds). 3 × 4 measured fastest: the 16 sums of 4 × 4 alone fill x64's 16 float
+ * registers. Rows and columns past the last whole block use `dot`.
+ */
+function matmulRows(
+  A: Float32Array,
+  Bt: Float32Array,
+  out: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  const m3 = m - (m % 3);
+  const n4 = n - (n % 4);
+  for (let i = 0; i < m3; i += 3) {
+    const a0 = i * k;
+    const a1 = a0 + k;
+    const a2 = a1 + k;
+    // s<r><c> is out[i + r, j + c]: the grid of sums mirrors the block.
+    // prettier-ignore
+    for (let j = 0; j < n4; j += 4) {
+      const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0;
+      let s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0;
       for (let p = 0; p < k; p++) {
-        const a_ip = A[i * k + p]!;
-        if (a_ip === 0) continue;
-        const bp = p * n;
-        for (let j = 0; j < n; j++) row[j]! += a_ip * B[bp + j]!;
+        const x0 = A[a0 + p]!, x1 = A[a1 + p]!, x2 = A[a2 + p]!;
+        const w0 = Bt[b0 + p]!, w1 = Bt[b1 + p]!, w2 = Bt[b2 + p]!, w3 = Bt[b3 + p]!;
+        s00 += x0 * w0; s01 += x0 * w1; s02 += x0 * w2; s03 += x0 * w3;
+        s10 += x1 * w0; s11 += x1 * w1; s12 += x1 * w2; s13 += x1 * w3;
+        s20 += x2 * w0; s21 += x2 * w1; s22 += x2 * w2; s23 += x2 * w3;
       }
-      for (let j = 0; j < n; j++) out[i * n + j] = row[j]!;
+      const o0 = i * n + j, o1 = o0 + n, o2 = o1 + n;
+      out[o0] = s00; out[o0 + 1] = s01; out[o0 + 2] = s02; out[o0 + 3] = s03;
+      out[o1] = s10; out[o1 + 1] = s11; out[o1 + 2] = s12; out[o1 + 3] = s13;
+      out[o2] = s20; out[o2 + 1] = s21; out[o2 + 2] = s22; out[o2 + 3] = s23;
     }
   }
-  return f32(out, [m, n]);
+  // The edges: the last n % 4 columns of the blocked rows, then all columns of the last m % 3 rows.
+  for (let i = 0; i < m; i++) {
+    for (let j = i < m3 ? n4 : 0; j < n; j++) out[i * n + j] = dot(A, i * k, Bt, j * k, k);
+  }
+}
+
+/** Σ_p x[xo + p] · y[yo + p] over p = 0..k-1, in f64. */
+function dot(x: Float32Array, xo: number, y: Float32Array, yo: number, k: number): number {
+  let s = 0;
+  for (let p = 0; p < k; p++) s += x[xo + p]! * y[yo + p]!;
+  return s;
+}
+
+/** [rows, cols] → [cols, rows]. */
+function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(x.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) t[c * rows + r] = x[r * cols + c]!;
+  }
+  return t;
 }
