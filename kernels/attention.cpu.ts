@@ -1,7 +1,7 @@
 import type { AttentionOptions, AttentionResult } from './backend';
 import type { Tensor } from './tensor';
 import { cpu, f32 } from './cpu-tensor';
-import { attentionDims } from './shapes';
+import { attentionApplyDims, attentionDims } from './shapes';
 import { softmaxRow } from './softmax.cpu';
 
 /**
@@ -153,29 +153,4 @@ function weightedSum(
     for (let j = 0; j < n; j++) s += w[wo + j]! * vh[j * headDim + d]!;
     out[oo + d] = s;
   }
-}
-
-/**
- * Shape checks of attentionApply, shared with the WebGPU dispatcher so both reject alike (heads as
- * attention requires them: nKvHeads divides nHeads).
- */
-export function attentionApplyDims(
-  probs: readonly number[],
-  v: readonly number[],
-  o: { nHeads: number; nKvHeads: number; headDim: number },
-): { t: number; tk: number; nHeads: number; nKvHeads: number; headDim: number } {
-  const { nHeads, nKvHeads, headDim } = o;
-  if (nHeads <= 0 || nKvHeads <= 0 || headDim <= 0 || nHeads % nKvHeads !== 0) {
-    throw new Error(
-      `attentionApply: invalid heads: nHeads=${nHeads}, nKvHeads=${nKvHeads}, headDim=${headDim}`,
-    );
-  }
-  if (probs.length !== 3 || probs[0] !== nHeads) {
-    throw new Error(`attentionApply: probs must be [${nHeads}, T, Tk], got [${probs.join(', ')}]`);
-  }
-  const [, t, tk] = probs as [number, number, number];
-  if (v.length !== 2 || v[0] !== tk || v[1] !== nKvHeads * headDim) {
-    throw new Error(`attentionApply: v must be [${tk}, ${nKvHeads * headDim}], got [${v.join(', ')}]`);
-  }
-  return { t, tk, nHeads, nKvHeads, headDim };
 }

@@ -122,3 +122,23 @@ export function useWebGpu(): () => WebGpuBackend {
     return g;
   };
 }
+
+/**
+ * Every thread layout of the row-reduction kernels (rmsnorm, softmax): workgroup size and threads
+ * per row, forced in turn, with row shapes that straddle each layout's boundaries.
+ */
+export const ROW_REDUCTION_LAYOUTS = [
+  { wg: 64, lanes: 1 },
+  { wg: 64, lanes: 8 },
+  { wg: 64, lanes: 64 },
+  { wg: 256, lanes: 256 },
+  { wg: 32, lanes: 4 },
+] as const;
+
+export const ROW_REDUCTION_SHAPES = [
+  [1, 1],
+  [7, 173],
+  [65, 3],
+  [100, 300],
+  [2, 5000],
+] as const;

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { cpu, f32 } from '../../kernels/cpu-tensor';
 import { rmsnormGpu, rmsnormLayout } from '../../kernels/rmsnorm';
 import { rmsnormCpu } from '../../kernels/rmsnorm.cpu';
-import { TOL_REDUCTION, describeBackends, expectClose, randn, useWebGpu } from './harness';
+import {
+  TOL_REDUCTION,
+  describeBackends,
+  expectClose,
+  randn,
+  useWebGpu,
+  ROW_REDUCTION_LAYOUTS,
+  ROW_REDUCTION_SHAPES,
+} from './harness';
 
 const EPS = 1e-5;
 
@@ -133,21 +141,9 @@ describe('rmsnorm layouts [webgpu]', () => {
     });
   }
 
-  for (const layout of [
-    { wg: 64, lanes: 1 },
-    { wg: 64, lanes: 8 },
-    { wg: 64, lanes: 64 },
-    { wg: 256, lanes: 256 },
-    { wg: 32, lanes: 4 },
-  ]) {
+  for (const layout of ROW_REDUCTION_LAYOUTS) {
     it(`${layout.wg} threads, ${layout.lanes} per row, matches the reference`, async () => {
-      for (const [rows, cols] of [
-        [1, 1],
-        [7, 173],
-        [65, 3],
-        [100, 300],
-        [2, 5000],
-      ] as const) {
+      for (const [rows, cols] of ROW_REDUCTION_SHAPES) {
         const X = randn(rows + cols, rows * cols, 2);
         const W = randn(cols, cols);
         expectClose(

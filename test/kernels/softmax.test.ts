@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { cpu, f32 } from '../../kernels/cpu-tensor';
 import { softmaxGpu, softmaxLayout } from '../../kernels/softmax';
 import { softmaxCpu } from '../../kernels/softmax.cpu';
-import { TOL_REDUCTION, describeBackends, expectClose, randn, rng, useWebGpu } from './harness';
+import {
+  TOL_REDUCTION,
+  describeBackends,
+  expectClose,
+  randn,
+  rng,
+  useWebGpu,
+  ROW_REDUCTION_LAYOUTS,
+  ROW_REDUCTION_SHAPES,
+} from './harness';
 
 function reference(X: Float32Array, shape: number[]): Float32Array {
   return cpu(softmaxCpu(f32(X, shape))).data;
@@ -148,21 +157,9 @@ describe('softmax layouts [webgpu]', () => {
     });
   }
 
-  for (const layout of [
-    { wg: 64, lanes: 1 },
-    { wg: 64, lanes: 8 },
-    { wg: 64, lanes: 64 },
-    { wg: 256, lanes: 256 },
-    { wg: 32, lanes: 4 },
-  ]) {
+  for (const layout of ROW_REDUCTION_LAYOUTS) {
     it(`${layout.wg} threads, ${layout.lanes} per row, matches the reference (masked entries too)`, async () => {
-      for (const [rows, cols] of [
-        [1, 1],
-        [7, 173],
-        [65, 3],
-        [100, 300],
-        [2, 5000],
-      ] as const) {
+      for (const [rows, cols] of ROW_REDUCTION_SHAPES) {
         const X = masked(rows * cols, rows, cols, 0.3);
         expectClose(
           await forced(layout, X, [rows, cols]),
