@@ -9,7 +9,7 @@
  * shared-classifier flag, zero padding to 256 bytes; norms first, no rotary tables.
  */
 import { formatCount, ModelFormatError } from '../errors';
-import type { LlamaConfig, LlamaDims, LlamaLayerWeights } from '../model/llama-config';
+import type { LlamaConfig, LlamaDims, LlamaLayerWeights, LlamaLayerMatrixKey } from '../model/llama-config';
 
 /** uint32 little-endian magic of version-1 files: the ASCII bytes "24ka", i.e. 0x616b3432. */
 export const LLAMA2C_MAGIC = 0x616b3432;
@@ -103,7 +103,7 @@ function describe(ints: readonly number[]): string {
 
 /** Where a section of floats goes: a per-layer field, a global weight, or skipped (rotary tables). */
 export type SectionKey =
-  keyof LlamaLayerWeights | 'tokEmbeddings' | 'norm' | 'output' | 'freqCisReal' | 'freqCisImag';
+  LlamaLayerMatrixKey | 'tokEmbeddings' | 'norm' | 'output' | 'freqCisReal' | 'freqCisImag';
 
 export interface Section {
   key: SectionKey;
@@ -116,7 +116,7 @@ export interface Section {
 /** The weight sections after the header, in file order. */
 export function sections(c: LlamaConfig, version: Llama2cVersion): Section[] {
   const { dim, hiddenDim, kvDim, vocabSize, seqLen, headDim } = c;
-  const layer = (key: keyof LlamaLayerWeights, count: number): Section => ({ key, perLayer: true, count });
+  const layer = (key: LlamaLayerMatrixKey, count: number): Section => ({ key, perLayer: true, count });
   const global = (key: SectionKey, count: number): Section => ({ key, perLayer: false, count });
   const matrices = [
     layer('wq', dim * dim),

@@ -2,7 +2,12 @@
  * Writer for llama2.c checkpoints: legacy (default; what run.c and most tools read) or version 1.
  * Used to export pruned models and to build small synthetic checkpoints in tests.
  */
-import type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from '../model/llama-config';
+import type {
+  LlamaConfig,
+  LlamaLayerWeights,
+  LlamaLayerMatrixKey,
+  LlamaWeights,
+} from '../model/llama-config';
 import {
   floatCount,
   LEGACY_HEADER_BYTES,
@@ -61,7 +66,7 @@ export function writeLlama2c(
   const [cos, sin] = rotaryTables(config);
   for (const s of sections(config, version)) {
     if (s.perLayer) {
-      for (const layer of weights.layers) put(layer[s.key as keyof LlamaLayerWeights]);
+      for (const layer of weights.layers) put(layer[s.key as LlamaLayerMatrixKey]);
     } else if (s.key === 'freqCisReal') put(cos);
     else if (s.key === 'freqCisImag') put(sin);
     else if (s.key === 'tokEmbeddings') put(weights.tokEmbeddings);
@@ -104,7 +109,7 @@ function checkWeights(c: LlamaConfig, w: LlamaWeights): void {
     throw new Error(`writeLlama2c: ${w.layers.length} layers of weights, config says ${c.nLayers}`);
   }
   w.layers.forEach((l, i) => {
-    const sizes: Record<keyof LlamaLayerWeights, number> = {
+    const sizes: Record<LlamaLayerMatrixKey, number> = {
       attentionNorm: c.dim,
       wq: c.dim * c.dim,
       wk: c.kvDim * c.dim,
@@ -115,7 +120,6 @@ function checkWeights(c: LlamaConfig, w: LlamaWeights): void {
       w2: c.dim * c.hiddenDim,
       w3: c.hiddenDim * c.dim,
     };
-    for (const [k, n] of Object.entries(sizes))
-      expect(`layers.${i}.${k}`, l[k as keyof LlamaLayerWeights], n);
+    for (const [k, n] of Object.entries(sizes)) expect(`layers.${i}.${k}`, l[k as LlamaLayerMatrixKey], n);
   });
 }

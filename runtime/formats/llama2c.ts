@@ -10,6 +10,7 @@ import {
   llamaConfig,
   type LlamaConfig,
   type LlamaLayerWeights,
+  type LlamaLayerMatrixKey,
   type LlamaWeights,
 } from '../model/llama-config';
 import {
@@ -57,7 +58,7 @@ export function parseLlama2c(bytes: ArrayBuffer | Uint8Array, fileName: string):
   const take = (n: number): Float32Array => data.subarray(offset, (offset += n));
   for (const s of sections(config, version)) {
     if (s.perLayer) {
-      const key = s.key as keyof LlamaLayerWeights;
+      const key = s.key as LlamaLayerMatrixKey;
       for (const layer of layers) layer[key] = take(s.count);
     } else {
       globals[s.key] = take(s.count);

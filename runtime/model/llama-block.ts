@@ -6,11 +6,11 @@
 import type { Backend } from '../../kernels/backend';
 import type { Tensor } from '../../kernels/tensor';
 import { runHook, type Hooks } from '../hooks';
-import type { LlamaConfig, LlamaLayerWeights } from './llama-config';
+import type { LlamaConfig, LlamaLayerWeights, LlamaLayerMatrixKey } from './llama-config';
 import type { TensorScope } from './tensor-scope';
 
 /** A block's weights uploaded to a backend. */
-export type DeviceLayerWeights = { readonly [K in keyof LlamaLayerWeights]: Tensor<'f32'> };
+export type DeviceLayerWeights = { readonly [K in LlamaLayerMatrixKey]: Tensor<'f32'> };
 
 export interface BlockContext {
   backend: Backend;

@@ -26,6 +26,21 @@ export interface LlamaConfig {
   readonly normEps: number;
   /** Rotary base (llama2.c: 10000). */
   readonly ropeTheta: number;
+  /**
+   * Mixtral-style sparse MoE FFN in every block, or null for a dense FFN. With MoE, `hiddenDim` is
+   * each expert's inner width (HF `intermediate_size`).
+   */
+  readonly moe: MoeConfig | null;
+}
+
+/** Routing hyper-parameters of a Mixtral-style sparse MoE block. */
+export interface MoeConfig {
+  /** Experts per block (HF `num_local_experts`). */
+  readonly nExperts: number;
+  /** Experts each token is routed to (HF `num_experts_per_tok`). */
+  readonly topK: number;
+  /** Renormalise the top-k gate weights to sum to 1 (Mixtral: true; HF `norm_topk_prob`). */
+  readonly normTopKProb: boolean;
 }
 
 /** The seven integers a llama2.c header carries, plus the classifier flag. */
@@ -49,6 +64,7 @@ export function llamaConfig(d: LlamaDims): LlamaConfig {
     kvDim: d.nKvHeads * headDim,
     normEps: 1e-5,
     ropeTheta: 10000,
+    moe: null,
   };
 }
 
@@ -75,6 +91,31 @@ export interface LlamaLayerWeights {
   w2: Float32Array;
   /** [hiddenDim, dim] up projection. */
   w3: Float32Array;
+  /**
+   * Sparse MoE FFN weights when `config.moe` is set; then w1/w2/w3 above are empty (length 0)
+   * and the experts' own matrices are used instead.
+   */
+  moe?: MoeLayerWeights;
+}
+
+/** The per-layer weights that are plain matrices/vectors (everything but `moe`). */
+export type LlamaLayerMatrixKey = Exclude<keyof LlamaLayerWeights, 'moe'>;
+
+/** One expert's SwiGLU FFN, shaped like the dense FFN (`hiddenDim` = expert width). */
+export interface ExpertWeights {
+  /** [hiddenDim, dim] gate projection (HF `experts.{e}.w1`). */
+  w1: Float32Array;
+  /** [dim, hiddenDim] down projection (HF `experts.{e}.w2`). */
+  w2: Float32Array;
+  /** [hiddenDim, dim] up projection (HF `experts.{e}.w3`). */
+  w3: Float32Array;
+}
+
+/** A sparse MoE block's weights. */
+export interface MoeLayerWeights {
+  /** [nExperts, dim] router (HF `block_sparse_moe.gate.weight`). */
+  router: Float32Array;
+  experts: ExpertWeights[];
 }
 
 /** All weights of a Llama model on the host. */
