@@ -9,7 +9,7 @@
  * shared-classifier flag, zero padding to 256 bytes; norms first, no rotary tables.
  */
 import { formatCount, ModelFormatError } from '../errors';
-import type { LlamaConfig, LlamaDims, LlamaLayerWeights, LlamaLayerMatrixKey } from '../model/llama-config';
+import type { LlamaConfig, LlamaDims, LlamaLayerMatrixKey } from '../model/llama-config';
 
 /** uint32 little-endian magic of version-1 files: the ASCII bytes "24ka", i.e. 0x616b3432. */
 export const LLAMA2C_MAGIC = 0x616b3432;

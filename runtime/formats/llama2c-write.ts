@@ -2,12 +2,7 @@
  * Writer for llama2.c checkpoints: legacy (default; what run.c and most tools read) or version 1.
  * Used to export pruned models and to build small synthetic checkpoints in tests.
  */
-import type {
-  LlamaConfig,
-  LlamaLayerWeights,
-  LlamaLayerMatrixKey,
-  LlamaWeights,
-} from '../model/llama-config';
+import type { LlamaConfig, LlamaLayerMatrixKey, LlamaWeights } from '../model/llama-config';
 import {
   floatCount,
   LEGACY_HEADER_BYTES,

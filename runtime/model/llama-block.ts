@@ -6,7 +6,7 @@
 import type { Backend } from '../../kernels/backend';
 import type { Tensor } from '../../kernels/tensor';
 import { runHook, type Hooks } from '../hooks';
-import type { LlamaConfig, LlamaLayerWeights, LlamaLayerMatrixKey } from './llama-config';
+import type { LlamaConfig, LlamaLayerMatrixKey } from './llama-config';
 import type { TensorScope } from './tensor-scope';
 
 /** A block's weights uploaded to a backend. */
