@@ -14,7 +14,6 @@ import {
   EOS,
   evaluateLoss,
   generate,
-  loadLlama2c,
   perTokenLoss,
   TextError,
   type LlamaModel,
@@ -25,17 +24,22 @@ import { formatCount } from '../runtime/errors';
 import { nextTokenTable, tokenLossTable } from '../runtime/tables';
 import { tensorTable } from '../runtime/tensor-table';
 import { listHookPoints, type Hook } from '../runtime/hooks';
+import { loadFiles } from './model-files';
 import { topKDistribution } from './next-token';
-import type {
-  BackendInfo,
-  BackendKind,
-  GeneratedToken,
-  GenerateRequest,
-  GenerateSummary,
-  JobProgress,
-  LoadedModel,
-  LoadRequest,
-  LossSummary,
+import { tokenText } from './token-text';
+import { inspect, type InspectRequest } from './inspect';
+import type { InspectSummary } from './runtime-types';
+import {
+  DEFAULT_MODEL_KEY,
+  type BackendInfo,
+  type BackendKind,
+  type GeneratedToken,
+  type GenerateRequest,
+  type GenerateSummary,
+  type JobProgress,
+  type LoadedModel,
+  type LoadRequest,
+  type LossSummary,
 } from './runtime-types';
 
 /**
@@ -50,6 +54,9 @@ interface Loaded {
   info: ModelInfo;
 }
 
+/** Most models one worker keeps loaded at once (each holds its weights on the backend). */
+export const MAX_MODELS = 8;
+
 /** Largest `topK` accepted (the table is small; a whole 32k vocabulary is not). */
 export const MAX_TOP_K = 1000;
 
@@ -60,12 +67,16 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
     ((kind: BackendKind): Promise<Backend> =>
       kind === 'webgpu' ? createWebGpuBackend() : Promise.resolve(createCpuBackend()));
   let backend: Backend | undefined;
-  let loaded: Loaded | undefined;
+  const models = new Map<string, Loaded>();
   const jobs = new Map<number, AbortController>();
 
-  function requireModel(): Loaded {
-    if (!loaded) throw new Error('no model loaded: call load() first');
-    return loaded;
+  function requireModel(key: string): Loaded {
+    const l = models.get(key);
+    if (!l) {
+      const have = [...models.keys()].join(', ') || 'none';
+      throw new Error(`no model loaded under '${key}' (loaded: ${have}); call load() first`);
+    }
+    return l;
   }
 
   /** Run `fn` with a fresh AbortController registered under `jobId`. */
@@ -108,7 +119,7 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
     async init(kind: BackendKind): Promise<BackendInfo> {
       if (kind !== 'cpu' && kind !== 'webgpu') throw new Error(`unknown backend: ${String(kind)}`);
       for (const c of jobs.values()) c.abort(new DOMException('backend replaced', 'AbortError'));
-      dropModel();
+      dropModels();
       backend?.destroy();
       backend = undefined;
       backend = await makeBackend(kind);
@@ -116,32 +127,41 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
     },
 
     /**
-     * Parse a llama2.c model and tokenizer and upload the weights, replacing the current model
-     * (which stays if this one fails).
+     * Parse a model and tokenizer and upload the weights under `request.key`, replacing the model
+     * kept there (which stays if this one fails).
      * @throws ModelFormatError / TokenizerError / CompatibilityError naming the file.
      */
     async load(request: LoadRequest): Promise<LoadedModel> {
       if (!backend) throw new Error('no backend: call init() first');
+      const key = request.key ?? DEFAULT_MODEL_KEY;
+      if (!models.has(key) && models.size >= MAX_MODELS) {
+        throw new RangeError(`at most ${MAX_MODELS} models can be loaded at once; unload one first`);
+      }
       const t0 = performance.now();
-      const { modelBytes, modelName, tokenizerBytes, tokenizerName } = request;
       // Parse before dropping the current model: a bad file must not cost the user the good one.
-      const next = loadLlama2c(backend, modelBytes, modelName, tokenizerBytes, tokenizerName);
-      dropModel();
-      loaded = next;
+      const next = loadFiles(backend, request.files);
+      unload(key);
+      models.set(key, next);
       await backend.sync();
       return {
-        shape: { ...loaded.info },
+        shape: { ...next.info },
         backend: { kind: backend.kind, description: backend.description },
-        modelName,
-        tokenizerName,
+        key,
+        modelName: next.modelName,
+        tokenizerName: next.tokenizerName,
         loadMs: performance.now() - t0,
       };
     },
 
+    /** Free the model kept under `key` (no-op when there is none). */
+    unload(key: string): void {
+      unload(key);
+    },
+
     /** Top-k next-token distribution after BOS + `text`, as Arrow IPC bytes (NEXT_TOKEN_SCHEMA). */
-    nextToken(jobId: number, text: string, topK: number): Promise<Uint8Array> {
+    nextToken(jobId: number, text: string, topK: number, modelKey = DEFAULT_MODEL_KEY): Promise<Uint8Array> {
       return runJob(jobId, async (signal) => {
-        const l = requireModel();
+        const l = requireModel(modelKey);
         if (!Number.isInteger(topK) || topK < 1 || topK > Math.min(MAX_TOP_K, l.info.vocabSize)) {
           throw new RangeError(
             `topK must be an integer in [1, ${Math.min(MAX_TOP_K, l.info.vocabSize)}], got ${topK}`,
@@ -177,9 +197,10 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
       jobId: number,
       text: string,
       capture: readonly string[] = [],
+      modelKey = DEFAULT_MODEL_KEY,
     ): Promise<{ logits: Uint8Array; activations: Record<string, Uint8Array> }> {
       return runJob(jobId, async (signal) => {
-        const l = requireModel();
+        const l = requireModel(modelKey);
         const known = new Set(listHookPoints(l.model.config));
         for (const name of capture) {
           if (!known.has(name)) throw new RangeError(`unknown hook point '${name}' (see listHookPoints)`);
@@ -207,10 +228,33 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
       });
     },
 
-    /** Per-token loss of BOS + `text`, as Arrow IPC bytes (TOKEN_LOSS_SCHEMA). */
-    tokenLoss(jobId: number, text: string): Promise<Uint8Array> {
+    /**
+     * One forward pass of BOS + `text` (cut to the context) for the model view: per-token loss,
+     * next-token distribution after `request.position`, and `request.layer`'s attention pattern.
+     */
+    inspect(
+      jobId: number,
+      request: InspectRequest,
+      modelKey = DEFAULT_MODEL_KEY,
+    ): Promise<{ tokens: Uint8Array; next: Uint8Array; pattern: Uint8Array } & InspectSummary> {
       return runJob(jobId, async (signal) => {
-        const l = requireModel();
+        const l = requireModel(modelKey);
+        const r = await inspect(l.model, l.tokenizer, request, signal);
+        return {
+          tokens: ipc(r.tokens),
+          next: ipc(r.next),
+          pattern: ipc(r.pattern),
+          position: r.position,
+          truncated: r.truncated,
+          totalTokens: r.totalTokens,
+        };
+      });
+    },
+
+    /** Per-token loss of BOS + `text`, as Arrow IPC bytes (TOKEN_LOSS_SCHEMA). */
+    tokenLoss(jobId: number, text: string, modelKey = DEFAULT_MODEL_KEY): Promise<Uint8Array> {
+      return runJob(jobId, async (signal) => {
+        const l = requireModel(modelKey);
         const tokens = l.tokenizer.encode(text, { bos: true, source: 'prompt' });
         const losses = await perTokenLoss(l.model, tokens, { signal });
         const texts = Array.from(tokens, (t, i) => tokenText(l.tokenizer, i > 0 ? tokens[i - 1]! : BOS, t));
@@ -224,9 +268,10 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
       text: string,
       onProgress?: Callback<JobProgress>,
       fileName = 'text',
+      modelKey = DEFAULT_MODEL_KEY,
     ): Promise<LossSummary> {
       return runJob(jobId, async (signal) => {
-        const l = requireModel();
+        const l = requireModel(modelKey);
         const t0 = performance.now();
         const progress = new Delivery(onProgress);
         try {
@@ -254,9 +299,10 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
       jobId: number,
       request: GenerateRequest,
       onToken?: Callback<GeneratedToken>,
+      modelKey = DEFAULT_MODEL_KEY,
     ): Promise<GenerateSummary> {
       return runJob(jobId, async (signal) => {
-        const l = requireModel();
+        const l = requireModel(modelKey);
         const { prompt, steps, temperature, seed } = request;
         if (!Number.isInteger(steps) || steps < 1)
           throw new RangeError(`steps must be a positive integer, got ${steps}`);
@@ -299,9 +345,13 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
     },
   };
 
-  function dropModel(): void {
-    loaded?.model.dispose();
-    loaded = undefined;
+  function unload(key: string): void {
+    models.get(key)?.model.dispose();
+    models.delete(key);
+  }
+
+  function dropModels(): void {
+    for (const key of [...models.keys()]) unload(key);
   }
 
   return api;
@@ -332,15 +382,4 @@ class Delivery<A> {
     const r = (this.cb as { [releaseProxy]?: () => void } | undefined)?.[releaseProxy];
     if (typeof r === 'function') r.call(this.cb);
   }
-}
-
-/**
- * A token as text in context: BOS/EOS as their piece (`<s>`), a lone byte of a multi-byte
- * character as its `<0xNN>` piece, anything else decoded after `prev`.
- */
-export function tokenText(tokenizer: Llama2cTokenizer, prev: number, token: number): string {
-  // llama2.c tokenizers store BOS/EOS as "\n<s>\n" / "\n</s>\n".
-  if (token === BOS || token === EOS) return tokenizer.piece(token).trim();
-  const text = tokenizer.decode(prev, token);
-  return text.includes('\uFFFD') ? tokenizer.piece(token) : text;
 }

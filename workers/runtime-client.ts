@@ -6,7 +6,7 @@
  * @example
  * const rt = createRuntimeClient();
  * await rt.init('webgpu');
- * await rt.load({ modelBytes, modelName: 'stories260K.bin', tokenizerBytes, tokenizerName: 'tok512.bin' });
+ * await rt.load({ files: [{ name: 'stories260K.bin', bytes }, { name: 'tok512.bin', bytes: tokBytes }] });
  * const top = await rt.nextToken('Once upon a time', { topK: 10, signal });
  */
 import { proxy, transfer, wrap, type Endpoint, type Remote } from 'comlink';
@@ -15,12 +15,14 @@ import { DeviceLostError } from '../kernels/backend';
 import type { NextTokenTypes, TokenLossTypes } from '../runtime/tables';
 import { installErrorTransfer } from './error-transfer';
 import type { RuntimeApi } from './runtime.worker';
+import type { InspectRequest } from './inspect';
 import type {
   BackendInfo,
   BackendKind,
   GeneratedToken,
   GenerateRequest,
   GenerateSummary,
+  InspectSummary,
   JobProgress,
   LoadedModel,
   LoadRequest,
@@ -44,6 +46,8 @@ export interface RuntimeClientOptions {
 
 export interface JobOptions {
   signal?: AbortSignal;
+  /** Key of the model to use (see `LoadRequest.key`); default `default`. */
+  model?: string;
 }
 
 /** Message of the error thrown after a lost device was recovered. */
@@ -58,6 +62,8 @@ export interface RuntimeClient {
    * mutate them) to reload the model after a device loss.
    */
   load(request: LoadRequest): Promise<LoadedModel>;
+  /** Free a loaded model. */
+  unload(key: string): Promise<void>;
   /** Top-k next-token distribution after `text` (BOS + text). */
   nextToken(text: string, options?: JobOptions & { topK?: number }): Promise<Table<NextTokenTypes>>;
   /**
@@ -68,6 +74,11 @@ export interface RuntimeClient {
     text: string,
     options?: JobOptions & { capture?: readonly string[] },
   ): Promise<{ logits: Table; activations: Record<string, Table> }>;
+  /** Model view of BOS + `text`: IPC bytes of the token-loss, next-token and pattern tables. */
+  inspect(
+    request: InspectRequest,
+    options?: JobOptions,
+  ): Promise<{ tokens: Uint8Array; next: Uint8Array; pattern: Uint8Array } & InspectSummary>;
   /** Per-token loss of BOS + `text`. */
   tokenLoss(text: string, options?: JobOptions): Promise<Table<TokenLossTypes>>;
   /** Mean loss over a text (split on `<|endoftext|>`, windows of seq_len). */
@@ -104,7 +115,8 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
   let api: Remote<RuntimeApi> = wrap<RuntimeApi>(worker);
   let backendKind: BackendKind | undefined;
   let backend: BackendInfo | undefined;
-  let lastLoad: LoadRequest | undefined;
+  /** Every loaded model's request by key, to reload them on a fresh worker or device. */
+  const loads = new Map<string, LoadRequest>();
   let nextJobId = 1;
   // Jobs run one at a time: each waits for the previous one to settle in the worker (a cancelled
   // job is rejected at once on this side but may need a moment to reach its next checkpoint).
@@ -113,14 +125,18 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
 
   /** A copy of the bytes, moved (not cloned) to the worker, which keeps views into them. */
   const sendable = (r: LoadRequest): LoadRequest => {
-    const copy = { ...r, modelBytes: r.modelBytes.slice(0), tokenizerBytes: r.tokenizerBytes.slice(0) };
-    return transfer(copy, [copy.modelBytes, copy.tokenizerBytes]);
+    const files = r.files.map((f) => ({ name: f.name, bytes: f.bytes.slice(0) }));
+    return transfer(
+      { ...r, files },
+      files.map((f) => f.bytes),
+    );
   };
 
-  /** Bring a fresh backend (and the last model) up in the current worker. */
+  /** Bring a fresh backend (and every loaded model) up in the current worker. */
   async function restore(): Promise<void> {
-    if (backendKind) backend = await api.init(backendKind);
-    if (backendKind && lastLoad) await api.load(sendable(lastLoad));
+    if (!backendKind) return;
+    backend = await api.init(backendKind);
+    for (const request of loads.values()) await api.load(sendable(request));
   }
 
   /** Replace a worker that is stuck (a cancelled job that does not stop) with a fresh one. */
@@ -212,7 +228,7 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
       return enqueue(async () => {
         backendKind = kind;
         backend = undefined;
-        lastLoad = undefined;
+        loads.clear();
         backend = await api.init(kind);
         return backend;
       });
@@ -223,40 +239,53 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
       // device loss); the worker gets its own copy.
       return job(undefined, async (remote) => {
         const loaded = await remote.load(sendable(request));
-        lastLoad = request;
+        loads.set(loaded.key, request);
         return loaded;
       });
     },
 
-    nextToken(text, { signal, topK = 10 } = {}) {
+    unload(key) {
+      return job(undefined, async (remote) => {
+        loads.delete(key);
+        await remote.unload(key);
+      });
+    },
+
+    nextToken(text, { signal, topK = 10, model } = {}) {
       return job(signal, async (remote, id) =>
-        tableFromIPC<NextTokenTypes>(await remote.nextToken(id, text, topK)),
+        tableFromIPC<NextTokenTypes>(await remote.nextToken(id, text, topK, model)),
       );
     },
 
-    forward(text, { signal, capture = [] } = {}) {
+    forward(text, { signal, capture = [], model } = {}) {
       return job(signal, async (remote, id) => {
-        const r = await remote.forward(id, text, [...capture]);
+        const r = await remote.forward(id, text, [...capture], model);
         const activations: Record<string, Table> = {};
         for (const [name, bytes] of Object.entries(r.activations)) activations[name] = tableFromIPC(bytes);
         return { logits: tableFromIPC(r.logits), activations };
       });
     },
 
-    tokenLoss(text, { signal } = {}) {
+    inspect(request, { signal, model } = {}) {
+      return job(signal, (remote, id) => remote.inspect(id, request, model));
+    },
+
+    tokenLoss(text, { signal, model } = {}) {
       return job(signal, async (remote, id) =>
-        tableFromIPC<TokenLossTypes>(await remote.tokenLoss(id, text)),
+        tableFromIPC<TokenLossTypes>(await remote.tokenLoss(id, text, model)),
       );
     },
 
-    loss(text, { signal, onProgress, fileName } = {}) {
+    loss(text, { signal, onProgress, fileName, model } = {}) {
       return job(signal, async (remote, id) => {
-        return remote.loss(id, text, onProgress ? proxy(onProgress) : undefined, fileName);
+        return remote.loss(id, text, onProgress ? proxy(onProgress) : undefined, fileName, model);
       });
     },
 
-    generate(request, { signal, onToken } = {}) {
-      return job(signal, (remote, id) => remote.generate(id, request, onToken ? proxy(onToken) : undefined));
+    generate(request, { signal, onToken, model } = {}) {
+      return job(signal, (remote, id) =>
+        remote.generate(id, request, onToken ? proxy(onToken) : undefined, model),
+      );
     },
 
     dispose() {

@@ -13,14 +13,26 @@ export interface BackendInfo {
   description: string;
 }
 
-/** A model and its tokenizer as raw file bytes. */
-export interface LoadRequest {
-  modelBytes: ArrayBuffer;
-  /** File name, used in error messages (`broken.bin: …`). */
-  modelName: string;
-  tokenizerBytes: ArrayBuffer;
-  tokenizerName: string;
+/** One file of a model as raw bytes. */
+export interface ModelFile {
+  /** File name, used to detect the format and in error messages (`broken.bin: …`). */
+  name: string;
+  bytes: ArrayBuffer;
 }
+
+/**
+ * A model and its tokenizer as raw files: a llama2.c checkpoint + tokenizer (`*.bin`, the
+ * tokenizer's name containing "tok"), or an HF folder (`config.json`, `model.safetensors`,
+ * `tokenizer.bin`).
+ */
+export interface LoadRequest {
+  /** Name the worker keeps the model under (several can be loaded at once). Default `default`. */
+  key?: string;
+  files: ModelFile[];
+}
+
+/** Key of the model used when a call names none. */
+export const DEFAULT_MODEL_KEY = 'default';
 
 /** The shape of a loaded model (the runtime's ModelInfo). */
 export type ModelShape = ModelInfo;
@@ -29,6 +41,8 @@ export type ModelShape = ModelInfo;
 export interface LoadedModel {
   shape: ModelShape;
   backend: BackendInfo;
+  /** The key the worker keeps it under. */
+  key: string;
   modelName: string;
   tokenizerName: string;
   /** Milliseconds spent parsing and uploading. */
@@ -82,4 +96,14 @@ export interface GenerateSummary {
   ms: number;
   /** Why it stopped: all steps done, the model emitted BOS (end of story), or the context is full. */
   stop: 'steps' | 'bos' | 'context';
+}
+
+/** Scalars of an `inspect` result (its tables travel as Arrow IPC bytes beside them). */
+export interface InspectSummary {
+  /** Token index whose next-token distribution was computed (−1 resolved to the last). */
+  position: number;
+  /** True when the text was cut to the model's context. */
+  truncated: boolean;
+  /** Tokens of the whole text (BOS included) before the cut. */
+  totalTokens: number;
 }

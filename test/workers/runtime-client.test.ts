@@ -27,10 +27,10 @@ const GREEDY_START = 'Once upon a time, there was a little girl named Lily';
 
 function storiesRequest(): LoadRequest {
   return {
-    modelBytes: readShared(STORIES260K),
-    modelName: 'stories260K.bin',
-    tokenizerBytes: readShared(TOK512),
-    tokenizerName: 'tok512.bin',
+    files: [
+      { name: 'stories260K.bin', bytes: readShared(STORIES260K) },
+      { name: 'tok512.bin', bytes: readShared(TOK512) },
+    ],
   };
 }
 
@@ -159,7 +159,12 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     // Node 20 has no navigator.gpu: WebGPU must fail loudly, never fall back to the CPU.
     await expect(client.init('webgpu')).rejects.toBeInstanceOf(WebGpuUnavailableError);
     await client.init('cpu');
-    const broken = { ...storiesRequest(), modelBytes: new Uint8Array(10).buffer, modelName: 'broken.bin' };
+    const broken = {
+      files: [
+        { name: 'broken.bin', bytes: new Uint8Array(10).buffer },
+        { name: 'tok512.bin', bytes: readShared(TOK512) },
+      ],
+    };
     const err = await client.load(broken).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelFormatError);
     expect(err).toBeInstanceOf(InputError);

@@ -1,0 +1,63 @@
+/**
+ * What a cell kind is: its parameters' defaults, the inputs it reads, and how it runs. Pure data
+ * and functions (no Svelte), so the registry and the scheduler are testable in Node; each kind's
+ * view component is registered separately in views.ts.
+ */
+import type { RuntimeClient } from '../../workers/runtime-client';
+import type { BackendInfo } from '../../workers/runtime-types';
+import type { CellDoc, ParamValue } from '../notebook/document';
+import type { CellResult } from '../notebook/cell-runtime';
+
+/** One input a kind reads: a role name and the kinds of cell that can fill it. */
+export interface InputSpec {
+  role: string;
+  /** Shown in the input picker: "Model", "Text". */
+  label: string;
+  kinds: readonly string[];
+}
+
+/** An upstream cell as a running cell sees it. */
+export interface ResolvedInput {
+  cell: CellDoc;
+  result: CellResult;
+}
+
+/** What the notebook provides to running cells. */
+export interface CellServices {
+  runtime: RuntimeClient;
+  /** Backend the worker runs on (undefined until started). */
+  backend(): BackendInfo | undefined;
+  /** Bytes of a file the user picked earlier, stored by content hash (undefined when missing). */
+  getBlob(hash: string): Promise<Uint8Array | undefined>;
+  /** Fetch a URL (bundled model files, user URLs) with progress. */
+  fetchBytes(
+    url: string,
+    options: { signal: AbortSignal; onProgress?: (p: { loaded: number; total?: number }) => void },
+  ): Promise<ArrayBuffer>;
+}
+
+export interface RunContext {
+  cell: CellDoc;
+  inputs: Record<string, ResolvedInput>;
+  signal: AbortSignal;
+  /** Report progress (0..1, or undefined when unknown) and what is happening. */
+  progress(fraction: number | undefined, phase?: string): void;
+  services: CellServices;
+}
+
+export interface CellKind {
+  kind: string;
+  /** Menu label: "Markdown", "Model", "Text", "Model view". */
+  title: string;
+  /** One line for the Add cell menu. */
+  description: string;
+  defaults(): Record<string, ParamValue>;
+  inputs: readonly InputSpec[];
+  /** Absent for kinds that only render their params (markdown): they are always done. */
+  run?(ctx: RunContext): Promise<CellResult>;
+  /**
+   * The result refers to state in the worker (a loaded model): after a reload the cached result is
+   * shown, but the cell must run again before dependents can use it.
+   */
+  needsLive?: boolean;
+}
