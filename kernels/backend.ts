@@ -28,6 +28,35 @@ export interface TopKResult {
   indices: Tensor<'i32'>;
 }
 
+/** Options of `moeRoute` (Mixtral-style top-k routing with the interventions of the workbench). */
+export interface MoeRouteOptions {
+  /** Experts chosen per row, in [1, E] and at most the number of enabled experts. */
+  topK: number;
+  /** Renormalise the chosen experts' gates to sum to 1 (Mixtral: true). */
+  normTopKProb: boolean;
+  /** Softmax temperature (> 0, default 1): probabilities are softmax(logits / temperature). */
+  temperature?: number;
+  /**
+   * [E] bias added to the probabilities for CHOOSING the top-k only; gates keep the unbiased
+   * probabilities (auxiliary-loss-free balancing, as DeepSeek-V3 adds b_i to its scores).
+   */
+  bias?: Float32Array | readonly number[];
+  /**
+   * Expert indices that may not be chosen: their logits count as −∞, so their probabilities are 0
+   * and the others' are renormalised over the enabled experts.
+   */
+  disabled?: readonly number[];
+}
+
+export interface MoeRouteResult {
+  /** [T, k] chosen experts, best first (probability + bias descending, ties to the lower index). */
+  experts: Tensor<'i32'>;
+  /** [T, k] gate weight of each chosen expert. */
+  gates: Tensor<'f32'>;
+  /** [T, E] router probabilities (0 for disabled experts). */
+  probs: Tensor<'f32'>;
+}
+
 /**
  * The compute contract. `cpu` and `webgpu` implement it identically (to float32 tolerance); the
  * runtime and analyses are written once against it.
@@ -84,6 +113,31 @@ export interface Backend {
   topk(x: Tensor<'f32'>, k: number): TopKResult;
   /** Copy src [T, D] into rows rowOffset..rowOffset+T of dst [N, D] in place (KV cache). */
   writeRows(dst: Tensor<'f32'>, src: Tensor<'f32'>, rowOffset: number): void;
+  /**
+   * MoE routing of router logits [T, E]: probabilities, top-k experts and their gate weights.
+   *
+   * @example
+   * const { experts, gates, probs } = b.moeRoute(logits, { topK: 2, normTopKProb: true });
+   */
+  moeRoute(logits: Tensor<'f32'>, opts: MoeRouteOptions): MoeRouteResult;
+  /**
+   * x [T, D], rows i32 [n] → [n, D] with row i = x[rows[i]] (gathers the tokens routed to an expert).
+   * A row index outside [0, T) throws (cpu) or yields a zero row (gpu).
+   *
+   * @example
+   * const xe = b.gatherRows(h, b.tensor(Int32Array.of(0, 3, 4), [3])); // tokens 0, 3, 4
+   */
+  gatherRows(x: Tensor<'f32'>, rows: Tensor<'i32'>): Tensor<'f32'>;
+  /**
+   * Weighted combination of expert outputs: y [n, D], slots i32 [T, k], gates [T, k] → [T, D] with
+   * out[t] = Σ_j gates[t, j] · y[slots[t, j]], summed over j in order. A slot of −1 is skipped; one
+   * outside [−1, n) throws (cpu) or is skipped (gpu). Every output row is written by its own
+   * threads, so no two experts race on a token.
+   *
+   * @example
+   * const out = b.moeCombine(yAll, slots, gates); // yAll: every expert's rows, expert by expert
+   */
+  moeCombine(y: Tensor<'f32'>, slots: Tensor<'i32'>, gates: Tensor<'f32'>): Tensor<'f32'>;
 }
 
 /** Thrown when the GPU device is lost. Recover by creating a new backend and reloading weights. */

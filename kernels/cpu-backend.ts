@@ -5,7 +5,10 @@ import { CpuTensor, cpu } from './cpu-tensor';
 import { addCpu } from './add.cpu';
 import { attentionApplyCpu, attentionCpu } from './attention.cpu';
 import { embeddingCpu } from './embedding.cpu';
+import { gatherRowsCpu } from './gather-rows.cpu';
 import { matmulCpu } from './matmul.cpu';
+import { moeCombineCpu } from './moe-combine.cpu';
+import { moeRouteCpu } from './moe-route.cpu';
 import { rmsnormCpu } from './rmsnorm.cpu';
 import { ropeCpu } from './rope.cpu';
 import { softmaxCpu } from './softmax.cpu';
@@ -42,5 +45,8 @@ export function createCpuBackend(): Backend {
     add: addCpu,
     topk: topkCpu,
     writeRows: writeRowsCpu,
+    moeRoute: moeRouteCpu,
+    gatherRows: gatherRowsCpu,
+    moeCombine: moeCombineCpu,
   } as Backend;
 }

@@ -8,8 +8,14 @@ import { attentionApplyCpu, attentionCpu } from './attention.cpu';
 import { attentionApplyGpu, attentionGpu } from './attention';
 import { embeddingCpu } from './embedding.cpu';
 import { embeddingGpu } from './embedding';
+import { gatherRowsCpu } from './gather-rows.cpu';
+import { gatherRowsGpu } from './gather-rows';
 import { matmulCpu } from './matmul.cpu';
 import { matmulGpu } from './matmul';
+import { moeCombineCpu } from './moe-combine.cpu';
+import { moeCombineGpu } from './moe-combine';
+import { moeRouteCpu } from './moe-route.cpu';
+import { moeRouteGpu } from './moe-route';
 import { rmsnormCpu } from './rmsnorm.cpu';
 import { rmsnormGpu } from './rmsnorm';
 import { ropeCpu } from './rope.cpu';
@@ -28,7 +34,10 @@ export const OPS = {
   attention: { cpu: attentionCpu, webgpu: attentionGpu },
   attentionApply: { cpu: attentionApplyCpu, webgpu: attentionApplyGpu },
   embedding: { cpu: embeddingCpu, webgpu: embeddingGpu },
+  gatherRows: { cpu: gatherRowsCpu, webgpu: gatherRowsGpu },
   matmul: { cpu: matmulCpu, webgpu: matmulGpu },
+  moeCombine: { cpu: moeCombineCpu, webgpu: moeCombineGpu },
+  moeRoute: { cpu: moeRouteCpu, webgpu: moeRouteGpu },
   rmsnorm: { cpu: rmsnormCpu, webgpu: rmsnormGpu },
   rope: { cpu: ropeCpu, webgpu: ropeGpu },
   softmax: { cpu: softmaxCpu, webgpu: softmaxGpu },
@@ -39,7 +48,14 @@ export const OPS = {
 
 export type OpName = keyof typeof OPS;
 
-export type { Backend, AttentionOptions, AttentionResult, TopKResult } from './backend';
+export type {
+  Backend,
+  AttentionOptions,
+  AttentionResult,
+  MoeRouteOptions,
+  MoeRouteResult,
+  TopKResult,
+} from './backend';
 export { DeviceLostError, WebGpuUnavailableError } from './backend';
 export type { Tensor, DType, BackendKind } from './tensor';
 export { createCpuBackend } from './cpu-backend';

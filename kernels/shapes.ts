@@ -87,3 +87,82 @@ export function attentionApplyDims(
   }
   return { t, tk, nHeads, nKvHeads, headDim };
 }
+
+/** Options of `moeRoute` as the shape checks see them (host-side bias and disabled list). */
+export interface MoeRouteChecked {
+  rows: number;
+  experts: number;
+  k: number;
+  temperature: number;
+  /** [experts] selection bias (zeros when none was given). */
+  bias: Float32Array;
+  /** [experts] 1 where the expert may be chosen, 0 where it is disabled. */
+  enabled: Float32Array;
+}
+
+/**
+ * Shape and option checks of moeRoute, shared by the CPU reference and the WebGPU dispatcher so
+ * both reject alike: logits [T, E]; k an integer in [1, E] and at most the number of enabled
+ * experts; temperature finite and > 0; bias of length E with finite entries; disabled indices
+ * integers in [0, E).
+ */
+export function moeRouteDims(
+  logits: readonly number[],
+  o: {
+    topK: number;
+    temperature?: number;
+    bias?: ArrayLike<number>;
+    disabled?: readonly number[];
+  },
+): MoeRouteChecked {
+  if (logits.length !== 2) throw new Error(`moeRoute: logits must be [T, E], got [${logits.join(', ')}]`);
+  const [rows, experts] = logits as [number, number];
+  const temperature = o.temperature ?? 1;
+  if (!(temperature > 0) || !Number.isFinite(temperature)) {
+    throw new Error(`moeRoute: temperature ${temperature} must be a finite number > 0`);
+  }
+  const bias = new Float32Array(experts);
+  if (o.bias) {
+    if (o.bias.length !== experts) {
+      throw new Error(`moeRoute: bias has ${o.bias.length} entries, expected one per expert (${experts})`);
+    }
+    for (let e = 0; e < experts; e++) {
+      if (!Number.isFinite(o.bias[e]!)) throw new Error(`moeRoute: bias[${e}] = ${o.bias[e]} is not finite`);
+      bias[e] = o.bias[e]!;
+    }
+  }
+  const enabled = new Float32Array(experts).fill(1);
+  for (const e of o.disabled ?? []) {
+    if (!Number.isInteger(e) || e < 0 || e >= experts) {
+      throw new Error(`moeRoute: disabled expert ${e} is not an expert index in [0, ${experts})`);
+    }
+    enabled[e] = 0;
+  }
+  const k = o.topK;
+  if (!Number.isInteger(k) || k < 1 || k > experts) {
+    throw new Error(`moeRoute: topK=${k} must be an integer in [1, ${experts}]`);
+  }
+  const nEnabled = enabled.reduce((a, v) => a + v, 0);
+  if (k > nEnabled) {
+    throw new Error(`moeRoute: topK=${k} but only ${nEnabled} of ${experts} experts are enabled`);
+  }
+  return { rows, experts, k, temperature, bias, enabled };
+}
+
+/** Shape checks of gatherRows: x [T, D], rows i32 (any shape, n elements) → [n, D]. */
+export function gatherRowsDims(x: readonly number[]): { t: number; d: number } {
+  if (x.length !== 2) throw new Error(`gatherRows: x must be [T, D], got [${x.join(', ')}]`);
+  return { t: x[0]!, d: x[1]! };
+}
+
+/** Shape checks of moeCombine: y [n, D], slots i32 [T, k], gates [T, k] → [T, D]. */
+export function moeCombineDims(
+  y: readonly number[],
+  slots: readonly number[],
+  gates: readonly number[],
+): { n: number; d: number; t: number; k: number } {
+  if (y.length !== 2) throw new Error(`moeCombine: y must be [n, D], got [${y.join(', ')}]`);
+  if (slots.length !== 2) throw new Error(`moeCombine: slots must be [T, k], got [${slots.join(', ')}]`);
+  sameShape(slots, gates, 'moeCombine slots/gates');
+  return { n: y[0]!, d: y[1]!, t: slots[0]!, k: slots[1]! };
+}

@@ -1,4 +1,11 @@
-import type { AttentionOptions, AttentionResult, Backend, TopKResult } from './backend';
+import type {
+  AttentionOptions,
+  AttentionResult,
+  Backend,
+  MoeRouteOptions,
+  MoeRouteResult,
+  TopKResult,
+} from './backend';
 import type { AnyTypedArray, DType, Tensor, TypedArrayFor } from './tensor';
 import { dtypeOf, sizeOf } from './tensor';
 import { acquireDevice } from './device';
@@ -6,7 +13,10 @@ import { GpuContext } from './gpu-context';
 import { addGpu } from './add';
 import { attentionApplyGpu, attentionGpu } from './attention';
 import { embeddingGpu } from './embedding';
+import { gatherRowsGpu } from './gather-rows';
 import { matmulGpu } from './matmul';
+import { moeCombineGpu } from './moe-combine';
+import { moeRouteGpu } from './moe-route';
 import { rmsnormGpu } from './rmsnorm';
 import { ropeGpu } from './rope';
 import { softmaxGpu } from './softmax';
@@ -92,6 +102,15 @@ export class WebGpuBackend implements Backend {
   }
   writeRows(dst: Tensor<'f32'>, src: Tensor<'f32'>, rowOffset: number): void {
     writeRowsGpu(this.ctx, dst, src, rowOffset);
+  }
+  moeRoute(logits: Tensor<'f32'>, o: MoeRouteOptions): MoeRouteResult {
+    return moeRouteGpu(this.ctx, logits, o);
+  }
+  gatherRows(x: Tensor<'f32'>, rows: Tensor<'i32'>): Tensor<'f32'> {
+    return gatherRowsGpu(this.ctx, x, rows);
+  }
+  moeCombine(y: Tensor<'f32'>, slots: Tensor<'i32'>, gates: Tensor<'f32'>): Tensor<'f32'> {
+    return moeCombineGpu(this.ctx, y, slots, gates);
   }
 }
 

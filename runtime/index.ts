@@ -1,17 +1,24 @@
 /**
- * Runtime facade: load a llama2.c model and tokenizer in one call, plus re-exports of the pieces
- * apps, workers and the CLI use.
+ * Runtime facade: load a model and tokenizer in one call (llama2.c, HF safetensors, or a set of
+ * files of either), plus re-exports of the pieces apps, workers and the CLI use.
  */
 import type { Backend } from '../kernels/backend';
 import { checkCompatible } from './compatibility';
+import { hfCheckpoint } from './formats/hf-checkpoint';
+import { parseHfConfig } from './formats/hf-config';
 import { parseLlama2c } from './formats/llama2c';
+import { planModelFiles, type ModelFilePlan } from './formats/model-files';
+import { parseSafetensors } from './formats/safetensors';
 import { LlamaModel } from './model/llama';
-import { countParameters } from './model/llama-config';
+import { countParameters, type LlamaConfig } from './model/llama-config';
 import { Llama2cTokenizer } from './tokenizers/llama2c-tokenizer';
+
+type Bytes = ArrayBuffer | Uint8Array;
 
 /** Summary of a loaded model for display. */
 export interface ModelInfo {
-  architecture: 'llama';
+  /** `mixtral` when the FFN is a sparse mixture of experts. */
+  architecture: 'llama' | 'mixtral';
   dim: number;
   nLayers: number;
   nHeads: number;
@@ -23,6 +30,10 @@ export interface ModelInfo {
   /** Stored parameters (shared classifier counted once). */
   parameters: number;
   sharedClassifier: boolean;
+  /** Experts per MoE block, or null for a dense model. */
+  nExperts: number | null;
+  /** Experts each token is routed to, or null for a dense model. */
+  topK: number | null;
 }
 
 export interface LoadedModel {
@@ -48,9 +59,77 @@ export function loadLlama2c(
   const checkpoint = parseLlama2c(modelBytes, modelFileName);
   const tokenizer = Llama2cTokenizer.load(tokBytes, tokFileName);
   checkCompatible(checkpoint.config, tokenizer, { model: modelFileName, tokenizer: tokFileName });
-  const c = checkpoint.config;
-  const info: ModelInfo = {
-    architecture: 'llama',
+  const info = modelInfo(checkpoint.config);
+  return { model: LlamaModel.load(backend, checkpoint), tokenizer, info };
+}
+
+/** The files of an HF-style model: config.json, the safetensors weights (one file or shards), tokenizer.bin. */
+export interface HfModelFiles<T> {
+  config: T;
+  weights: T[];
+  tokenizer: T;
+}
+
+/**
+ * Parse, check and upload an HF-style model (Llama or Mixtral naming) with a llama2.c tokenizer.
+ *
+ * @example
+ * const { model, info } = loadHfModel(
+ *   backend,
+ *   { config: configBytes, weights: [weightBytes], tokenizer: tokBytes },
+ *   { config: 'config.json', weights: ['model.safetensors'], tokenizer: 'tokenizer.bin' },
+ * );
+ * info.architecture; // 'mixtral' for an MoE model
+ * @throws ModelFormatError / TokenizerError / CompatibilityError naming the offending file.
+ */
+export function loadHfModel(backend: Backend, files: HfModelFiles<Bytes>, names: HfModelFiles<string>): LoadedModel {
+  if (files.weights.length !== names.weights.length || files.weights.length === 0) {
+    throw new Error(`loadHfModel: ${files.weights.length} weight files but ${names.weights.length} names`);
+  }
+  const parsed = parseHfConfig(files.config, names.config);
+  const shards = files.weights.map((b, i) => parseSafetensors(b, names.weights[i]!));
+  const tokenizer = Llama2cTokenizer.load(files.tokenizer, names.tokenizer);
+  const checkpoint = hfCheckpoint(parsed, shards, names.config);
+  checkCompatible(checkpoint.config, tokenizer, { model: names.config, tokenizer: names.tokenizer });
+  return { model: LlamaModel.load(backend, checkpoint), tokenizer, info: modelInfo(checkpoint.config) };
+}
+
+/**
+ * Load whichever model a set of files holds: an HF-style folder (config.json + model.safetensors +
+ * tokenizer.bin) or a llama2.c pair (see `planModelFiles`). Files that are not part of the model
+ * (a reference.safetensors, texts) are ignored.
+ *
+ * @example
+ * const { model, format } = loadModelFiles(backend, [{ name: 'config.json', bytes }, …], { source: 'sparsebook-moe-micro' });
+ * @throws ModelFormatError naming `source` when the set is incomplete or ambiguous, or the
+ *   offending file when one is bad.
+ */
+export function loadModelFiles(
+  backend: Backend,
+  files: readonly { name: string; bytes: Bytes }[],
+  options: { source?: string } = {},
+): LoadedModel & { format: ModelFilePlan['format']; plan: ModelFilePlan } {
+  const plan = planModelFiles(
+    files.map((f) => f.name),
+    options.source,
+  );
+  const byName = new Map(files.map((f) => [f.name, f.bytes]));
+  const bytes = (name: string) => byName.get(name)!;
+  const loaded =
+    plan.format === 'hf'
+      ? loadHfModel(
+          backend,
+          { config: bytes(plan.config), weights: plan.weights.map(bytes), tokenizer: bytes(plan.tokenizer) },
+          plan,
+        )
+      : loadLlama2c(backend, bytes(plan.model), plan.model, bytes(plan.tokenizer), plan.tokenizer);
+  return { ...loaded, format: plan.format, plan };
+}
+
+/** What a UI shows about a model's shape. */
+export function modelInfo(c: LlamaConfig): ModelInfo {
+  return {
+    architecture: c.moe ? 'mixtral' : 'llama',
     dim: c.dim,
     nLayers: c.nLayers,
     nHeads: c.nHeads,
@@ -61,14 +140,26 @@ export function loadLlama2c(
     seqLen: c.seqLen,
     parameters: countParameters(c),
     sharedClassifier: c.sharedClassifier,
+    nExperts: c.moe?.nExperts ?? null,
+    topK: c.moe?.topK ?? null,
   };
-  return { model: LlamaModel.load(backend, checkpoint), tokenizer, info };
 }
 
 export { InputError, ModelFormatError, TokenizerError, TextError, CompatibilityError } from './errors';
 export type { InputErrorKind } from './errors';
 export { parseLlama2c, readLlama2cHeader, type Llama2cCheckpoint } from './formats/llama2c';
 export { writeLlama2c } from './formats/llama2c-write';
+export {
+  parseSafetensors,
+  SafetensorsFile,
+  MAX_SAFETENSORS_HEADER_BYTES,
+  type SafetensorsTensorInfo,
+} from './formats/safetensors';
+export { writeSafetensors, type SafetensorsTensorInput } from './formats/safetensors-write';
+export type { SafetensorsDtype } from './formats/safetensors-dtypes';
+export { parseHfConfig, HF_ARCHITECTURES, type HfArchitecture, type HfModelConfig } from './formats/hf-config';
+export { hfCheckpoint, hfTensorShapes, unpermuteRotary, type HfCheckpoint } from './formats/hf-checkpoint';
+export { planModelFiles, type ModelFilePlan } from './formats/model-files';
 export { Llama2cTokenizer, BOS, EOS } from './tokenizers/llama2c-tokenizer';
 export { checkCompatible } from './compatibility';
 export { LlamaModel, type ForwardOptions } from './model/llama';

@@ -11,7 +11,6 @@ import { tableToIPC, type Table } from 'apache-arrow';
 import { createCpuBackend, createWebGpuBackend, type Backend } from '../kernels/index';
 import {
   BOS,
-  EOS,
   evaluateLoss,
   generate,
   perTokenLoss,
