@@ -32,7 +32,7 @@ export interface CellServices {
   /** Fetch a URL (bundled model files, user URLs) with progress. */
   fetchBytes(
     url: string,
-    options: { signal: AbortSignal; onProgress?: (p: { loaded: number; total?: number }) => void },
+    options: { signal: AbortSignal; onProgress?: (p: { loaded: number; total: number | undefined }) => void },
   ): Promise<ArrayBuffer>;
 }
 

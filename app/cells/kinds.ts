@@ -1,0 +1,26 @@
+/**
+ * The registry of cell kinds, one explicit list. A new analysis adds its folder and one line here
+ * (and one in views.ts for its component).
+ */
+import type { CellKind } from './cell-kind';
+import { lossKind } from './loss/loss-kind';
+import { markdownKind } from './markdown/markdown-kind';
+import { modelViewKind } from './model-view/model-view-kind';
+import { modelKind } from './model/model-kind';
+import { textKind } from './text/text-kind';
+
+export const CELL_KINDS: readonly CellKind[] = Object.freeze([
+  markdownKind,
+  modelKind,
+  textKind,
+  modelViewKind,
+  lossKind,
+]);
+
+const BY_KIND = new Map(CELL_KINDS.map((k) => [k.kind, k]));
+
+export function kindOf(kind: string): CellKind | undefined {
+  return BY_KIND.get(kind);
+}
+
+export const KNOWN_KINDS: ReadonlySet<string> = new Set(BY_KIND.keys());

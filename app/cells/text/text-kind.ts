@@ -1,0 +1,53 @@
+/**
+ * Text cell: typed, pasted or loaded text; several documents separated by `<|endoftext|>`. Its
+ * run only checks and counts the documents (no worker); readers take the text from its params.
+ */
+import { END_OF_TEXT, splitDocuments } from '../../../workers/text';
+import type { CellKind } from '../cell-kind';
+
+/** Largest text a cell keeps (it is saved with the notebook and may travel in a link). */
+export const MAX_TEXT_CHARS = 1_000_000;
+
+export const SAMPLE_TEXT = `Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her red ball. One day, the ball rolled away and Lily ran after it.
+${END_OF_TEXT}
+Tom had a big dog named Max. Max liked to run and jump. One day, Tom and Max went to the lake to swim.`;
+
+export interface TextSummary {
+  name: string;
+  documents: number;
+  characters: number;
+  /** Characters of each document, in order (for the document picker). */
+  lengths: number[];
+  notes: string[];
+}
+
+export const textKind: CellKind = {
+  kind: 'text',
+  title: 'Text',
+  description: 'Text to analyse: type, paste or load a .txt (documents split on <|endoftext|>)',
+  defaults: () => ({ text: SAMPLE_TEXT, name: 'sample' }),
+  inputs: [],
+  async run({ cell }) {
+    const text = String(cell.params.text ?? '');
+    const name = String(cell.params.name || 'text');
+    if (text.length > MAX_TEXT_CHARS) {
+      throw new RangeError(
+        `${name}: ${text.length.toLocaleString('en-US')} characters; a text cell holds at most ${MAX_TEXT_CHARS.toLocaleString('en-US')}`,
+      );
+    }
+    const split = splitDocuments(text, name);
+    const summary: TextSummary = {
+      name,
+      documents: split.documents.length,
+      characters: text.length,
+      lengths: split.documents.map((d) => d.length),
+      notes: split.notes,
+    };
+    return { meta: { ...summary }, tables: {} };
+  },
+};
+
+/** The documents of a text cell's params (for readers of a text input). */
+export function documentsOf(params: Record<string, unknown>): string[] {
+  return splitDocuments(String(params.text ?? ''), String(params.name || 'text')).documents;
+}
