@@ -56,6 +56,11 @@ export interface CellKind {
   /** Absent for kinds that only render their params (markdown): they are always done. */
   run?(ctx: RunContext): Promise<CellResult>;
   /**
+   * Why the cell cannot run yet with these params (e.g. "pick the model files"), or undefined when
+   * it can. A waiting cell stays idle with this note instead of failing.
+   */
+  waitingFor?(cell: CellDoc): string | undefined;
+  /**
    * The result refers to state in the worker (a loaded model): after a reload the cached result is
    * shown, but the cell must run again before dependents can use it.
    */

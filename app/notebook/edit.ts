@@ -26,7 +26,7 @@ export function addCell(
   const before = doc.cells.slice(0, at);
   const inputs: Record<string, string> = {};
   for (const input of spec.inputs) {
-    const source = before.findLast((c) => input.kinds.includes(c.kind));
+    const source = [...before].reverse().find((c) => input.kinds.includes(c.kind));
     if (source) inputs[input.role] = source.id;
   }
   const cell: CellDoc = { id, kind: spec.kind, params: structuredClone(spec.params), inputs };

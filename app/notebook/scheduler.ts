@@ -242,6 +242,11 @@ export class Scheduler {
         return;
       }
     }
+    const waiting = kind.waitingFor?.(cell);
+    if (waiting) {
+      this.settleIdle(cell.id, waiting);
+      return;
+    }
     const key = this.keys.get(cell.id)!;
     const controller = new AbortController();
     this.running.set(cell.id, { key, controller });

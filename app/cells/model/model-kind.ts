@@ -31,6 +31,14 @@ export const modelKind: CellKind = {
   }),
   inputs: [],
   needsLive: true,
+  waitingFor(cell) {
+    const p = cell.params;
+    if (p.source === 'files' && !(Array.isArray(p.files) && p.files.length > 0))
+      return 'pick a model and its tokenizer';
+    if (p.source === 'url' && !(String(p.modelUrl ?? '').trim() && String(p.tokenizerUrl ?? '').trim()))
+      return 'give a model URL and a tokenizer URL';
+    return undefined;
+  },
   async run(ctx) {
     const files = await modelFiles(ctx);
     ctx.progress(undefined, 'Parsing and uploading weights…');

@@ -1,0 +1,47 @@
+/**
+ * The model view's result tables decoded for display: tokens with their loss, the next-token rows,
+ * and per-head attention matrices plus what the chosen token attends to most. Pure.
+ */
+import { tableFromIPC } from 'apache-arrow';
+import { readTensorTable } from '../../../runtime/tensor-table';
+import type { CellResult } from '../../notebook/cell-runtime';
+import { nextTokenRows, tokenLossRows, type NextTokenRow, type TokenLossRow } from '../../state/rows';
+
+export interface HeadView {
+  head: number;
+  /** Row-major [T, T] attention probabilities (query rows, key columns). */
+  matrix: Float32Array;
+  /** The keys the chosen token attends to most: position and weight, largest first. */
+  top: { position: number; weight: number }[];
+}
+
+export interface ModelViewData {
+  tokens: TokenLossRow[];
+  next: NextTokenRow[];
+  heads: HeadView[];
+  T: number;
+}
+
+export function decodeModelView(result: CellResult, position: number, topKeys = 3): ModelViewData {
+  const tokens = tokenLossRows(tableFromIPC(result.tables.tokens!));
+  const next = nextTokenRows(tableFromIPC(result.tables.next!));
+  const { shape, data } = readTensorTable(tableFromIPC(result.tables.pattern!));
+  const [H, T] = shape as [number, number, number];
+  const heads: HeadView[] = [];
+  for (let h = 0; h < H; h++) {
+    const matrix = data.subarray(h * T * T, (h + 1) * T * T);
+    const row = matrix.subarray(position * T, position * T + position + 1);
+    const top = Array.from(row, (weight, p) => ({ position: p, weight }))
+      .sort((a, b) => b.weight - a.weight)
+      .slice(0, topKeys);
+    heads.push({ head: h, matrix, top });
+  }
+  return { tokens, next, heads, T };
+}
+
+/** A [T, T] mask with ones on row `position`, to outline the chosen query in every head. */
+export function rowMask(T: number, position: number): Uint8Array {
+  const mask = new Uint8Array(T * T);
+  mask.fill(1, position * T, position * T + T);
+  return mask;
+}

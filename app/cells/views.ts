@@ -1,0 +1,19 @@
+/** Each cell kind's view component (the kind definitions themselves are in kinds.ts). */
+import type { Component } from 'svelte';
+import type { CellDoc } from '../notebook/document';
+import type { NotebookState } from '../state/notebook.svelte';
+import LossCell from './loss/LossCell.svelte';
+import MarkdownCell from './markdown/MarkdownCell.svelte';
+import ModelCell from './model/ModelCell.svelte';
+import ModelViewCell from './model-view/ModelViewCell.svelte';
+import TextCell from './text/TextCell.svelte';
+
+export type CellView = Component<{ nb: NotebookState; cell: CellDoc }>;
+
+export const CELL_VIEWS: Readonly<Record<string, CellView>> = Object.freeze({
+  markdown: MarkdownCell,
+  model: ModelCell,
+  text: TextCell,
+  'model-view': ModelViewCell,
+  loss: LossCell,
+});
