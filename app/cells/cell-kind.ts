@@ -51,6 +51,8 @@ export interface CellKind {
   title: string;
   /** One line for the Add cell menu. */
   description: string;
+  /** Bump when the kind's computation changes, so results cached by older code are not reused. */
+  version?: number;
   defaults(): Record<string, ParamValue>;
   inputs: readonly InputSpec[];
   /** Absent for kinds that only render their params (markdown): they are always done. */

@@ -2,6 +2,7 @@
  * The notebook's dependency graph. Inputs always point at earlier cells (schema.ts enforces it), so
  * document order is a topological order and no cycle can exist.
  */
+import { canonicalJson } from './canonical-json';
 import type { CellDoc, NotebookDoc } from './document';
 
 /** Ids of the cells `id` reads, directly. */
@@ -40,18 +41,6 @@ export function upstreamOf(doc: NotebookDoc, id: string): string[] {
 }
 
 /**
- * Stable JSON (object keys sorted) so equal values hash equally whatever order keys were set in.
- */
-export function stableJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-}
-
-/**
  * cyrb53: a fast, well-mixed 53-bit string hash (not cryptographic: keys only decide whether a
  * cached result still matches its inputs). 14 hex digits.
  */
@@ -69,16 +58,21 @@ export function hashString(s: string, seed = 0): string {
 }
 
 /**
- * Each cell's key: a hash of its kind, params, the keys of its inputs and `env` (e.g. the backend).
- * A result is current when it was computed under the cell's current key.
+ * Each cell's key: a hash of its kind (and the kind's code `version`), params, the keys of its
+ * inputs (not their ids, so keys chain: editing a cell changes every key downstream) and `env`
+ * (e.g. the backend). A result is current when it was computed under the cell's current key.
  */
-export function cellKeys(doc: NotebookDoc, env: Record<string, string> = {}): Map<string, string> {
+export function cellKeys(
+  doc: NotebookDoc,
+  env: Record<string, string> = {},
+  versionOf: (kind: string) => number = () => 0,
+): Map<string, string> {
   const keys = new Map<string, string>();
-  const envJson = stableJson(env);
   for (const cell of doc.cells) {
     const inputs: Record<string, string> = {};
     for (const [role, id] of Object.entries(cell.inputs)) inputs[role] = keys.get(id) ?? 'missing';
-    keys.set(cell.id, hashString(stableJson({ kind: cell.kind, params: cell.params, inputs, env: envJson })));
+    const v = versionOf(cell.kind);
+    keys.set(cell.id, hashString(canonicalJson({ kind: cell.kind, v, params: cell.params, inputs, env })));
   }
   return keys;
 }

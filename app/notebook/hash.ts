@@ -5,7 +5,6 @@
  */
 
 import { canonicalJson } from './canonical-json';
-import type { ParamValue } from './document';
 
 /**
  * SHA-256 of bytes, as 64 hex characters.
@@ -31,26 +30,4 @@ export async function hashBytes(bytes: Uint8Array): Promise<string> {
  */
 export async function hashJson(value: unknown): Promise<string> {
   return hashBytes(new TextEncoder().encode(canonicalJson(value)));
-}
-
-/** What a cell's result depends on. */
-export interface ResultKeyParts {
-  kind: string;
-  params: Record<string, ParamValue>;
-  /** The result keys of the cells this one reads, by role (not their ids: a copy of a cell with equal inputs shares results). */
-  inputKeys: Record<string, string>;
-  /** Bump when a kind's computation changes, so results cached by older code are not reused. */
-  version?: number;
-}
-
-/**
- * The cache key for a cell's result: a hash of its kind, params and its inputs' own keys. Because
- * input keys chain, editing an upstream cell changes every downstream key.
- *
- * @example
- * const key = await resultKey({ kind: cell.kind, params: cell.params, inputKeys: { model: modelKey } });
- * const cached = await store.loadResult(cell.id, key);
- */
-export async function resultKey(parts: ResultKeyParts): Promise<string> {
-  return hashJson({ kind: parts.kind, params: parts.params, inputs: parts.inputKeys, v: parts.version ?? 0 });
 }

@@ -7,6 +7,7 @@ import { createRuntimeClient, type RuntimeClient } from '../../workers/runtime-c
 import type { BackendInfo, BackendKind } from '../../workers/runtime-types';
 import type { CellServices } from '../cells/cell-kind';
 import { KNOWN_KINDS, kindOf } from '../cells/kinds';
+import { createAutosave, type Autosave } from '../notebook/autosave';
 import { IDLE, type CellRuntime } from '../notebook/cell-runtime';
 import { type NotebookDoc, type ParamValue } from '../notebook/document';
 import * as edits from '../notebook/edit';
@@ -23,7 +24,6 @@ import { fetchBytes } from './fetch-bytes';
 
 /** The IndexedDB record the open notebook autosaves to. */
 const CURRENT = 'current';
-const AUTOSAVE_MS = 250;
 
 /** A page-level message: an error that refused an action, or information. */
 export interface Notice {
@@ -54,7 +54,7 @@ export class NotebookState {
   readonly client: RuntimeClient;
   private store: NotebookStore | undefined;
   private readonly scheduler: Scheduler;
-  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private autosave: Autosave<NotebookDoc> | undefined;
 
   constructor(client: RuntimeClient = createRuntimeClient()) {
     this.client = client;
@@ -97,7 +97,16 @@ export class NotebookState {
    */
   async start(location: { hash: string; search: string }): Promise<void> {
     try {
-      this.store = await openNotebookStore();
+      const store = await openNotebookStore();
+      this.store = store;
+      this.autosave = createAutosave((doc: NotebookDoc) => store.saveNotebook(CURRENT, doc), {
+        delayMs: 250,
+        onSaved: () => (this.saveState = this.autosave?.pending ? 'pending' : 'saved'),
+        onError: (e) => {
+          this.saveState = 'error';
+          this.showError(e, 'Autosave failed');
+        },
+      });
       this.saveState = 'saved';
     } catch (e) {
       this.saveState = 'off';
@@ -125,6 +134,12 @@ export class NotebookState {
     this.replaceDocument(doc ?? defaultNotebook(location.search), false);
     await this.setBackend(this.backendKind);
     await this.scheduler.restore();
+    // Models that need no user action (bundled, URLs) load at once: the workbench opens ready.
+    for (const cell of this.doc.cells) {
+      const kind = kindOf(cell.kind);
+      if (kind?.needsLive && this.runtime(cell.id).status === 'idle' && !kind.waitingFor?.(cell))
+        this.scheduler.run(cell.id);
+    }
   }
 
   /** (Re)create the worker backend; every result computed on the other backend becomes stale. */
@@ -268,10 +283,7 @@ export class NotebookState {
 
   /** Write the pending autosave now (page hide). */
   async flush(): Promise<void> {
-    if (this.saveTimer === undefined) return;
-    clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
-    await this.save();
+    await this.autosave?.flush();
   }
 
   // ── internals ───────────────────────────────────────────────────────────
@@ -295,23 +307,9 @@ export class NotebookState {
   }
 
   private scheduleSave(): void {
-    if (!this.store) return;
+    if (!this.autosave) return;
     this.saveState = 'pending';
-    if (this.saveTimer !== undefined) clearTimeout(this.saveTimer);
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      void this.save();
-    }, AUTOSAVE_MS);
-  }
-
-  private async save(): Promise<void> {
-    try {
-      await this.store?.saveNotebook(CURRENT, this.doc);
-      this.saveState = 'saved';
-    } catch (e) {
-      this.saveState = 'error';
-      this.showError(e, 'Autosave failed');
-    }
+    this.autosave.schedule(this.doc);
   }
 
   private guard(f: () => void): void {

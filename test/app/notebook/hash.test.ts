@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hashBytes, hashJson, resultKey } from '../../../app/notebook/hash';
+import { hashBytes, hashJson } from '../../../app/notebook/hash';
 
 describe('hashes', () => {
   it('hashBytes is SHA-256 hex', async () => {
@@ -24,16 +24,5 @@ describe('hashes', () => {
       await hashJson({ b: { d: 'x', c: [1, 2] }, a: 1 }),
     );
     expect(await hashJson({ a: [1, 2] })).not.toBe(await hashJson({ a: [2, 1] }));
-  });
-
-  it('resultKey changes with kind, params, input keys and version', async () => {
-    const base = { kind: 'model-view', params: { layer: 1 }, inputKeys: { model: 'k1' } };
-    const key = await resultKey(base);
-    expect(key).toMatch(/^[0-9a-f]{64}$/);
-    expect(await resultKey({ ...base, params: { layer: 1 } })).toBe(key);
-    expect(await resultKey({ ...base, kind: 'other' })).not.toBe(key);
-    expect(await resultKey({ ...base, params: { layer: 2 } })).not.toBe(key);
-    expect(await resultKey({ ...base, inputKeys: { model: 'k2' } })).not.toBe(key);
-    expect(await resultKey({ ...base, version: 1 })).not.toBe(key);
   });
 });

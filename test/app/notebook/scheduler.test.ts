@@ -244,4 +244,3 @@ describe('Scheduler', () => {
     expect(a).toEqual(['a:queued', 'a:running', 'a:done']);
   });
 });
-
