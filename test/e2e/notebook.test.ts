@@ -38,7 +38,7 @@ async function kinds(page: Page): Promise<string[]> {
 
 async function addCell(page: Page, title: string): Promise<void> {
   await page.getByRole('button', { name: 'Add cell' }).click();
-  await page.getByRole('menuitem', { name: new RegExp(`^${title}`) }).click();
+  await page.getByRole('menuitem', { name: title, exact: true }).click();
 }
 
 /** Tokens the chosen query attends to most, per head (changes with the layer). */
@@ -172,6 +172,21 @@ describe('notebook', () => {
     expect(await notice.getAttribute('role')).toBe('alert');
     expect(await kinds(page)).toEqual(before);
     await screenshot(page, 'notebook-bad-file');
+
+    // A failing cell keeps its error to itself: a model from a URL that 404s.
+    await waitCell(page, 3, 'done');
+    await cells(page).nth(3).focus();
+    await addCell(page, 'Model');
+    const bad = cells(page).nth(4);
+    await bad.getByRole('radio', { name: 'URLs' }).check();
+    await bad.getByRole('textbox', { name: 'Model URL' }).fill(`${app.baseUrl}missing/model.bin`);
+    await bad.getByRole('textbox', { name: 'Tokenizer URL' }).fill(`${app.baseUrl}missing/tok.bin`);
+    await bad.getByRole('textbox', { name: 'Tokenizer URL' }).blur();
+    await waitCell(page, 4, 'error');
+    expect(await bad.getByTestId('error').textContent()).toMatch(/model\.bin/);
+    expect(await cells(page).nth(3).getAttribute('data-cell-status')).toBe('done');
+    expect(await cells(page).nth(3).getByTestId('head').count()).toBe(8);
+    await screenshot(page, 'notebook-cell-error');
     await page.close();
 
     const fresh = await app.browser.newContext();
