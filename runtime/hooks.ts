@@ -7,6 +7,10 @@
  * hook_q is [T, nHeads*headDim]), and `mlp.hook_pre` is the gate pre-activation w1·x. As in
  * TransformerLens, `attn.hook_q`/`attn.hook_k` are before rotary embedding and
  * `attn.hook_rot_q`/`attn.hook_rot_k` after it.
+ *
+ * MoE models (config.moe set) have no `mlp.hook_pre`/`mlp.hook_post` (each expert sees a different
+ * subset of rows); their FFN hooks are the router's, `moe.hook_*`. `moe.hook_selected_experts`
+ * carries i32 expert ids: register it with `readIndices(fn)`, not a plain function.
  */
 import type { Backend } from '../kernels/backend';
 import type { Tensor } from '../kernels/tensor';
@@ -29,7 +33,29 @@ export const BLOCK_HOOK_POINTS = [
   'hook_resid_post', //   [T, dim]
 ] as const;
 
-export type BlockHookPoint = (typeof BLOCK_HOOK_POINTS)[number];
+/** Hook points of a sparse MoE FFN, in execution order (they replace the dense FFN's two). */
+export const MOE_HOOK_POINTS = [
+  'moe.hook_router_logits', //    [T, nExperts] router logits; a replacement is what gets routed
+  'moe.hook_router_probs', //     [T, nExperts] softmax probabilities (after interventions), read-only
+  'moe.hook_selected_experts', // i32 [T, k] chosen experts, best first, read-only (readIndices)
+  'moe.hook_gate_weights', //     [T, k] weight of each chosen expert in the mix, replaceable
+] as const;
+
+/** Hook points inside an MoE block, in execution order, without the `blocks.{l}.` prefix. */
+export const MOE_BLOCK_HOOK_POINTS = BLOCK_HOOK_POINTS.flatMap((p) =>
+  p === 'mlp.hook_pre' ? [...MOE_HOOK_POINTS] : p === 'mlp.hook_post' ? [] : [p],
+) as readonly BlockHookPoint[];
+
+/** Points whose hook may read but not replace the activation. */
+const READ_ONLY_HOOK_POINTS: ReadonlySet<string> = new Set([
+  'moe.hook_router_probs',
+  'moe.hook_selected_experts',
+]);
+
+/** Points that carry i32 tensors (hooked with `readIndices`). */
+const INDEX_HOOK_POINTS: ReadonlySet<string> = new Set(['moe.hook_selected_experts']);
+
+export type BlockHookPoint = (typeof BLOCK_HOOK_POINTS)[number] | (typeof MOE_HOOK_POINTS)[number];
 
 /** Hook points after the last block. */
 export const FINAL_HOOK_POINTS = ['ln_final.hook_normalized', 'hook_logits'] as const;
@@ -58,18 +84,53 @@ export type Hook = (
   ctx: HookContext,
 ) => Tensor<'f32'> | void | Promise<Tensor<'f32'> | void>;
 
+/**
+ * A read-only hook on an i32 activation (`moe.hook_selected_experts`). It is an object rather than
+ * a function so that plain arrow functions in a `Hooks` literal keep the f32 `Hook` signature.
+ * Make one with `readIndices`.
+ */
+export interface IndexHook {
+  readonly kind: 'indices';
+  readonly read: (t: Tensor<'i32'>, ctx: HookContext) => void | Promise<void>;
+}
+
+/**
+ * Wrap a function as the hook of an i32 hook point.
+ *
+ * @example
+ * const hooks = {
+ *   'blocks.0.moe.hook_selected_experts': readIndices(async (t, ctx) => (ids = await ctx.backend.read(t))),
+ * };
+ */
+export function readIndices(read: IndexHook['read']): IndexHook {
+  return { kind: 'indices', read };
+}
+
 /** Hooks by hook point name. */
-export type Hooks = Readonly<Record<string, Hook>>;
+export type Hooks = Readonly<Record<string, Hook | IndexHook>>;
+
+/** What the hook functions need to know about a model. */
+export interface HookModelShape {
+  nLayers: number;
+  /** Set for a sparse MoE model (only whether it is set matters here). */
+  moe?: object | null;
+}
 
 /** Thrown for an unknown hook name or a replacement of the wrong shape. */
 export class HookError extends Error {
   override name = 'HookError';
 }
 
-/** Every hook point of a model with `nLayers` blocks, in execution order. */
-export function listHookPoints(config: { nLayers: number }): string[] {
+/** The points inside each block of this model, in execution order. */
+export function blockHookPoints(config: HookModelShape): readonly BlockHookPoint[] {
+  return config.moe ? MOE_BLOCK_HOOK_POINTS : BLOCK_HOOK_POINTS;
+}
+
+/** Every hook point of a model with `nLayers` blocks (MoE or dense), in execution order. */
+export function listHookPoints(config: HookModelShape): string[] {
   const names: string[] = [];
-  for (let l = 0; l < config.nLayers; l++) for (const p of BLOCK_HOOK_POINTS) names.push(`blocks.${l}.${p}`);
+  const points = blockHookPoints(config);
+  for (let l = 0; l < config.nLayers; l++) for (const p of points) names.push(`blocks.${l}.${p}`);
   names.push(...FINAL_HOOK_POINTS);
   return names;
 }
@@ -81,12 +142,19 @@ export function parseHookName(
   if ((FINAL_HOOK_POINTS as readonly string[]).includes(name))
     return { layer: null, point: name as FinalHookPoint };
   const m = /^blocks\.(0|[1-9]\d*)\.(.+)$/.exec(name);
-  if (!m || !(BLOCK_HOOK_POINTS as readonly string[]).includes(m[2]!)) return null;
+  const known = (p: string) =>
+    (BLOCK_HOOK_POINTS as readonly string[]).includes(p) ||
+    (MOE_HOOK_POINTS as readonly string[]).includes(p);
+  if (!m || !known(m[2]!)) return null;
   return { layer: Number(m[1]), point: m[2] as BlockHookPoint };
 }
 
-/** Throw HookError unless every key of `hooks` is a hook point of this model. */
-export function validateHooks(hooks: Hooks, config: { nLayers: number }): void {
+/**
+ * Throw HookError unless every key of `hooks` is a hook point of this model, hooked with the right
+ * kind of hook (a function, or `readIndices(fn)` at an i32 point).
+ */
+export function validateHooks(hooks: Hooks, config: HookModelShape): void {
+  const points = blockHookPoints(config) as readonly string[];
   for (const name of Object.keys(hooks)) {
     const parsed = parseHookName(name);
     if (!parsed) {
@@ -99,8 +167,43 @@ export function validateHooks(hooks: Hooks, config: { nLayers: number }): void {
         `hook point "${name}": layer ${parsed.layer} does not exist (the model has ${config.nLayers})`,
       );
     }
-    if (typeof hooks[name] !== 'function') throw new HookError(`hook "${name}" is not a function`);
+    if (parsed.layer !== null && !points.includes(parsed.point)) {
+      throw new HookError(
+        config.moe
+          ? `hook point "${name}" exists only in dense models; this MoE model's FFN hook points are ${MOE_HOOK_POINTS.join(', ')}`
+          : `hook point "${name}" exists only in MoE models; this model's blocks have a dense FFN (mlp.hook_pre, mlp.hook_post)`,
+      );
+    }
+    const hook = hooks[name];
+    if (INDEX_HOOK_POINTS.has(parsed.point)) {
+      if (!isIndexHook(hook)) {
+        throw new HookError(
+          `hook "${name}" receives i32 expert ids and is read-only: register it as readIndices((ids, ctx) => …)`,
+        );
+      }
+    } else if (typeof hook !== 'function') {
+      throw new HookError(
+        isIndexHook(hook)
+          ? `hook "${name}" is a readIndices hook, but this point carries f32 activations: pass a plain function`
+          : `hook "${name}" is not a function`,
+      );
+    }
   }
+}
+
+function isIndexHook(h: unknown): h is IndexHook {
+  return typeof h === 'object' && h !== null && (h as IndexHook).kind === 'indices';
+}
+
+/** Run the `readIndices` hook registered at `name` (if any) on the i32 tensor `t`. */
+export async function runIndexHook(
+  hooks: Hooks | undefined,
+  name: string,
+  t: Tensor<'i32'>,
+  ctx: Omit<HookContext, 'name'>,
+): Promise<void> {
+  const hook = hooks?.[name];
+  if (isIndexHook(hook)) await hook.read(t, { ...ctx, name });
 }
 
 /**
@@ -115,9 +218,16 @@ export async function runHook(
   onReplaced: (original: Tensor<'f32'>, replacement: Tensor<'f32'>) => void,
 ): Promise<Tensor<'f32'>> {
   const hook = hooks?.[name];
-  if (!hook) return t;
+  if (typeof hook !== 'function') return t;
   const r = await hook(t, { ...ctx, name });
   if (r === undefined || r === t) return t;
+  const point = parseHookName(name)?.point;
+  if (point && READ_ONLY_HOOK_POINTS.has(point)) {
+    ctx.backend.dispose(r);
+    throw new HookError(
+      `hook "${name}" returned a tensor, but ${point} is read-only; replace moe.hook_router_logits or moe.hook_gate_weights instead`,
+    );
+  }
   const sameShape = r.shape.length === t.shape.length && r.shape.every((d, i) => d === t.shape[i]);
   if (!sameShape || r.dtype !== 'f32' || r.backend !== t.backend) {
     throw new HookError(

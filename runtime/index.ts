@@ -82,7 +82,11 @@ export interface HfModelFiles<T> {
  * info.architecture; // 'mixtral' for an MoE model
  * @throws ModelFormatError / TokenizerError / CompatibilityError naming the offending file.
  */
-export function loadHfModel(backend: Backend, files: HfModelFiles<Bytes>, names: HfModelFiles<string>): LoadedModel {
+export function loadHfModel(
+  backend: Backend,
+  files: HfModelFiles<Bytes>,
+  names: HfModelFiles<string>,
+): LoadedModel {
   if (files.weights.length !== names.weights.length || files.weights.length === 0) {
     throw new Error(`loadHfModel: ${files.weights.length} weight files but ${names.weights.length} names`);
   }
@@ -157,13 +161,24 @@ export {
 } from './formats/safetensors';
 export { writeSafetensors, type SafetensorsTensorInput } from './formats/safetensors-write';
 export type { SafetensorsDtype } from './formats/safetensors-dtypes';
-export { parseHfConfig, HF_ARCHITECTURES, type HfArchitecture, type HfModelConfig } from './formats/hf-config';
+export {
+  parseHfConfig,
+  HF_ARCHITECTURES,
+  type HfArchitecture,
+  type HfModelConfig,
+} from './formats/hf-config';
 export { hfCheckpoint, hfTensorShapes, unpermuteRotary, type HfCheckpoint } from './formats/hf-checkpoint';
 export { planModelFiles, type ModelFilePlan } from './formats/model-files';
 export { Llama2cTokenizer, BOS, EOS } from './tokenizers/llama2c-tokenizer';
 export { checkCompatible } from './compatibility';
 export { LlamaModel, type ForwardOptions } from './model/llama';
 export { KvCache } from './model/kv-cache';
+export {
+  MoeInterventionError,
+  resolveMoeRouting,
+  type MoeIntervention,
+  type MoeInterventions,
+} from './model/moe-interventions';
 export * from './model/llama-config';
 export * from './hooks';
 export {

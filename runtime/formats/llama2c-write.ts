@@ -18,7 +18,8 @@ import {
  * @example
  * const bytes = writeLlama2c(ckpt.config, prunedWeights); // legacy format
  * parseLlama2c(bytes, 'pruned.bin'); // round-trips
- * @throws Error when a weight array's length does not match `config` (a programming error).
+ * @throws Error when a weight array's length does not match `config` (a programming error), or
+ *   for an MoE config: llama2.c files have no place for a router or experts.
  */
 export function writeLlama2c(
   config: LlamaConfig,
@@ -26,6 +27,11 @@ export function writeLlama2c(
   options: { version?: Llama2cVersion } = {},
 ): Uint8Array {
   const version = options.version ?? 0;
+  if (config.moe) {
+    throw new Error(
+      `writeLlama2c: llama2.c files hold dense models only; this config is a mixture of ${config.moe.nExperts} experts (save it as safetensors instead)`,
+    );
+  }
   checkWeights(config, weights);
   const headerBytes = version === 1 ? V1_HEADER_BYTES : LEGACY_HEADER_BYTES;
   const out = new Uint8Array(headerBytes + floatCount(config, version) * 4);

@@ -1,16 +1,63 @@
 /**
  * One Llama transformer block on a Backend, with its hook points. The math is llama2.c run.c
  * `forward` for a batch of rows: pre-norm attention with rope and GQA, residual add, pre-norm
- * SwiGLU FFN, residual add.
+ * SwiGLU FFN (dense, or a Mixtral-style sparse mixture of experts: moe-block.ts), residual add.
  */
-import type { Backend } from '../../kernels/backend';
+import type { Backend, MoeRouteOptions } from '../../kernels/backend';
 import type { Tensor } from '../../kernels/tensor';
 import { runHook, type Hooks } from '../hooks';
-import type { LlamaConfig, LlamaLayerMatrixKey } from './llama-config';
+import type { LlamaConfig, LlamaLayerWeights } from './llama-config';
+import { checkMoeWeights, moeFfn, moeTensors, uploadMoeWeights, type DeviceMoeWeights } from './moe-block';
 import type { TensorScope } from './tensor-scope';
 
-/** A block's weights uploaded to a backend. */
-export type DeviceLayerWeights = { readonly [K in LlamaLayerMatrixKey]: Tensor<'f32'> };
+type SharedKey = 'attentionNorm' | 'wq' | 'wk' | 'wv' | 'wo' | 'ffnNorm';
+
+/** A block's weights uploaded to a backend: attention and norms, then a dense or an MoE FFN. */
+export type DeviceLayerWeights = { readonly [K in SharedKey]: Tensor<'f32'> } & (
+  | {
+      readonly kind: 'dense';
+      readonly w1: Tensor<'f32'>;
+      readonly w2: Tensor<'f32'>;
+      readonly w3: Tensor<'f32'>;
+    }
+  | { readonly kind: 'moe'; readonly moe: DeviceMoeWeights }
+);
+
+/**
+ * Upload one layer's weights. With `config.moe` the experts and router are uploaded and the (empty)
+ * dense w1/w2/w3 are not; call `checkLayerWeights` on every layer first.
+ */
+export function uploadLayerWeights(b: Backend, c: LlamaConfig, l: LlamaLayerWeights): DeviceLayerWeights {
+  const up = (data: Float32Array, shape: number[]) => b.tensor<'f32'>(data, shape);
+  const shared = {
+    attentionNorm: up(l.attentionNorm, [c.dim]),
+    wq: up(l.wq, [c.dim, c.dim]),
+    wk: up(l.wk, [c.kvDim, c.dim]),
+    wv: up(l.wv, [c.kvDim, c.dim]),
+    wo: up(l.wo, [c.dim, c.dim]),
+    ffnNorm: up(l.ffnNorm, [c.dim]),
+  };
+  if (c.moe) return { ...shared, kind: 'moe', moe: uploadMoeWeights(b, c, l.moe!) };
+  return {
+    ...shared,
+    kind: 'dense',
+    w1: up(l.w1, [c.hiddenDim, c.dim]),
+    w2: up(l.w2, [c.dim, c.hiddenDim]),
+    w3: up(l.w3, [c.hiddenDim, c.dim]),
+  };
+}
+
+/** Throw a clear error when layer `index` does not match the config's FFN kind (before uploads). */
+export function checkLayerWeights(c: LlamaConfig, l: LlamaLayerWeights, index: number): void {
+  if (c.moe) checkMoeWeights(c, l.moe, index);
+  else if (l.moe) throw new Error(`layer ${index} has MoE weights, but the config describes a dense model`);
+}
+
+/** Every tensor of a layer, for dispose. */
+export function layerTensors(w: DeviceLayerWeights): Tensor<'f32'>[] {
+  const shared = [w.attentionNorm, w.wq, w.wk, w.wv, w.wo, w.ffnNorm];
+  return w.kind === 'moe' ? [...shared, ...moeTensors(w.moe)] : [...shared, w.w1, w.w2, w.w3];
+}
 
 export interface BlockContext {
   backend: Backend;
@@ -23,6 +70,8 @@ export interface BlockContext {
   pos0: number;
   /** This layer's KV cache; without it the rows attend only to each other. */
   cache: { k: Tensor<'f32'>; v: Tensor<'f32'> } | undefined;
+  /** This layer's MoE routing (config + interventions); set for MoE layers. */
+  route?: MoeRouteOptions;
 }
 
 /**
@@ -93,17 +142,24 @@ export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Ten
   scope.drop(x, attnOut);
   mid = await hook('hook_resid_mid', mid);
 
-  // Feed-forward: w2(silu(w1 x) * w3 x).
+  // Feed-forward: w2(silu(w1 x) * w3 x), or the gate-weighted sum of the chosen experts' FFNs.
   const h2 = scope.own(b.rmsnorm(mid, w.ffnNorm, config.normEps));
-  let gate = mm(h2, w.w1);
-  gate = await hook('mlp.hook_pre', gate);
-  const up = mm(h2, w.w3);
-  scope.drop(h2);
-  let act = scope.own(b.swiglu(gate, up));
-  scope.drop(gate, up);
-  act = await hook('mlp.hook_post', act);
-  let mlpOut = mm(act, w.w2);
-  scope.drop(act);
+  let mlpOut: Tensor<'f32'>;
+  if (w.kind === 'moe') {
+    if (!c.route) throw new Error(`block ${layer}: an MoE layer needs its routing options`);
+    mlpOut = await moeFfn(h2, { ...c, weights: w.moe, route: c.route, hook });
+    scope.drop(h2);
+  } else {
+    let gate = mm(h2, w.w1);
+    gate = await hook('mlp.hook_pre', gate);
+    const up = mm(h2, w.w3);
+    scope.drop(h2);
+    let act = scope.own(b.swiglu(gate, up));
+    scope.drop(gate, up);
+    act = await hook('mlp.hook_post', act);
+    mlpOut = mm(act, w.w2);
+    scope.drop(act);
+  }
   mlpOut = await hook('hook_mlp_out', mlpOut);
   let out = scope.own(b.add(mid, mlpOut));
   scope.drop(mid, mlpOut);

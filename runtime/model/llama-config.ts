@@ -140,6 +140,9 @@ export interface NamedWeight {
  * Every weight with its PyTorch name (`tok_embeddings.weight`, `layers.0.attention.wq.weight`,
  * `layers.0.feed_forward.w1.weight`, `norm.weight`, `output.weight`, …) in a stable order; the
  * data are the same arrays as in `weights` (not copies). A shared classifier is listed once.
+ * MoE layers list the router and experts as Mistral's reference code names them
+ * (`layers.0.feed_forward.gate.weight`, `layers.0.feed_forward.experts.3.w1.weight`) instead of
+ * the dense w1/w2/w3.
  */
 export function listWeights(config: LlamaConfig, weights: LlamaWeights): NamedWeight[] {
   const { dim, hiddenDim, kvDim, vocabSize } = config;
@@ -155,30 +158,50 @@ export function listWeights(config: LlamaConfig, weights: LlamaWeights): NamedWe
       { name: `${p}attention.wv.weight`, shape: [kvDim, dim], data: w.wv },
       { name: `${p}attention.wo.weight`, shape: [dim, dim], data: w.wo },
       { name: `${p}ffn_norm.weight`, shape: [dim], data: w.ffnNorm },
-      { name: `${p}feed_forward.w1.weight`, shape: [hiddenDim, dim], data: w.w1 },
-      { name: `${p}feed_forward.w2.weight`, shape: [dim, hiddenDim], data: w.w2 },
-      { name: `${p}feed_forward.w3.weight`, shape: [hiddenDim, dim], data: w.w3 },
     );
+    const ffn = (f: string, x: { w1: Float32Array; w2: Float32Array; w3: Float32Array }) =>
+      out.push(
+        { name: `${f}w1.weight`, shape: [hiddenDim, dim], data: x.w1 },
+        { name: `${f}w2.weight`, shape: [dim, hiddenDim], data: x.w2 },
+        { name: `${f}w3.weight`, shape: [hiddenDim, dim], data: x.w3 },
+      );
+    if (config.moe) {
+      const moe = layerMoe(w, l);
+      out.push({ name: `${p}feed_forward.gate.weight`, shape: [config.moe.nExperts, dim], data: moe.router });
+      moe.experts.forEach((x, e) => ffn(`${p}feed_forward.experts.${e}.`, x));
+    } else ffn(`${p}feed_forward.`, w);
   });
   out.push({ name: 'norm.weight', shape: [dim], data: weights.norm });
   if (weights.output) out.push({ name: 'output.weight', shape: [vocabSize, dim], data: weights.output });
   return out;
 }
 
-/** Number of stored parameters (a shared classifier counted once; rotary tables excluded). */
+/** A layer's MoE weights, or a clear error when an MoE config's layer lacks them. */
+function layerMoe(w: LlamaLayerWeights, l: number): MoeLayerWeights {
+  if (!w.moe) throw new Error(`layer ${l} has no MoE weights, but the config is a mixture of experts`);
+  return w.moe;
+}
+
+/**
+ * Number of stored parameters (a shared classifier counted once; rotary tables excluded). An MoE
+ * FFN counts its router [nExperts, dim] and every expert's three matrices.
+ */
 export function countParameters(config: LlamaConfig): number {
-  const { dim, hiddenDim, kvDim, vocabSize, nLayers } = config;
-  const perLayer = 2 * dim + 2 * dim * dim + 2 * kvDim * dim + 3 * hiddenDim * dim;
+  const { dim, hiddenDim, kvDim, vocabSize, nLayers, moe } = config;
+  const ffn = moe ? moe.nExperts * (3 * hiddenDim * dim + dim) : 3 * hiddenDim * dim;
+  const perLayer = 2 * dim + 2 * dim * dim + 2 * kvDim * dim + ffn;
   return vocabSize * dim * (config.sharedClassifier ? 1 : 2) + nLayers * perLayer + dim;
 }
 
 /**
  * Zero-filled weights of the right sizes (tools and tests fill them in, then `writeLlama2c`).
- * The classifier is allocated only when `config.sharedClassifier` is false.
+ * The classifier is allocated only when `config.sharedClassifier` is false. With `config.moe`,
+ * each layer gets a router and `nExperts` experts, and empty dense w1/w2/w3.
  */
 export function allocateLlamaWeights(config: LlamaConfig): LlamaWeights {
-  const { dim, hiddenDim, kvDim, vocabSize } = config;
+  const { dim, hiddenDim, kvDim, vocabSize, moe } = config;
   const f = (n: number) => new Float32Array(n);
+  const ffn = () => ({ w1: f(hiddenDim * dim), w2: f(dim * hiddenDim), w3: f(hiddenDim * dim) });
   return {
     tokEmbeddings: f(vocabSize * dim),
     layers: Array.from({ length: config.nLayers }, () => ({
@@ -188,9 +211,14 @@ export function allocateLlamaWeights(config: LlamaConfig): LlamaWeights {
       wv: f(kvDim * dim),
       wo: f(dim * dim),
       ffnNorm: f(dim),
-      w1: f(hiddenDim * dim),
-      w2: f(dim * hiddenDim),
-      w3: f(hiddenDim * dim),
+      ...(moe
+        ? {
+            w1: f(0),
+            w2: f(0),
+            w3: f(0),
+            moe: { router: f(moe.nExperts * dim), experts: Array.from({ length: moe.nExperts }, ffn) },
+          }
+        : ffn()),
     })),
     norm: f(dim),
     output: config.sharedClassifier ? null : f(vocabSize * dim),

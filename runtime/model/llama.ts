@@ -1,13 +1,21 @@
 /**
- * A dense Llama model (llama2.c architecture) on a Backend: weights uploaded once, `forward`
- * over a batch of token rows with named hook points and an optional KV cache.
+ * A Llama model (llama2.c architecture, dense or with Mixtral-style sparse MoE FFNs) on a Backend:
+ * weights uploaded once, `forward` over a batch of token rows with named hook points, an optional
+ * KV cache and, for MoE models, routing interventions.
  */
 import type { Backend } from '../../kernels/backend';
 import type { Tensor } from '../../kernels/tensor';
 import { runHook, validateHooks, type Hooks } from '../hooks';
 import { KvCache } from './kv-cache';
-import { llamaBlock, type DeviceLayerWeights } from './llama-block';
-import type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from './llama-config';
+import {
+  checkLayerWeights,
+  layerTensors,
+  llamaBlock,
+  uploadLayerWeights,
+  type DeviceLayerWeights,
+} from './llama-block';
+import type { LlamaConfig, LlamaWeights } from './llama-config';
+import { resolveMoeRouting, type MoeInterventions } from './moe-interventions';
 import { TensorScope } from './tensor-scope';
 
 /** Options of `LlamaModel.forward`. */
@@ -22,6 +30,11 @@ export interface ForwardOptions {
   pos0?: number;
   /** Cache to read earlier positions from and append these tokens' keys/values to. */
   kvCache?: KvCache;
+  /**
+   * Routing interventions of an MoE model (disable experts, force top-k, router temperature,
+   * per-expert selection bias), globally or per layer; an error for a dense model.
+   */
+  moe?: MoeInterventions;
 }
 
 export class LlamaModel {
@@ -52,17 +65,8 @@ export class LlamaModel {
   ): LlamaModel {
     const { config: c, weights: w } = checkpoint;
     const up = (data: Float32Array, shape: number[]) => backend.tensor<'f32'>(data, shape);
-    const layers = w.layers.map((l: LlamaLayerWeights) => ({
-      attentionNorm: up(l.attentionNorm, [c.dim]),
-      wq: up(l.wq, [c.dim, c.dim]),
-      wk: up(l.wk, [c.kvDim, c.dim]),
-      wv: up(l.wv, [c.kvDim, c.dim]),
-      wo: up(l.wo, [c.dim, c.dim]),
-      ffnNorm: up(l.ffnNorm, [c.dim]),
-      w1: up(l.w1, [c.hiddenDim, c.dim]),
-      w2: up(l.w2, [c.dim, c.hiddenDim]),
-      w3: up(l.w3, [c.hiddenDim, c.dim]),
-    }));
+    w.layers.forEach((l, i) => checkLayerWeights(c, l, i));
+    const layers = w.layers.map((l) => uploadLayerWeights(backend, c, l));
     const emb = up(w.tokEmbeddings, [c.vocabSize, c.dim]);
     const output = w.output ? up(w.output, [c.vocabSize, c.dim]) : emb;
     return new LlamaModel(
@@ -85,6 +89,12 @@ export class LlamaModel {
   /**
    * Logits [T, vocabSize] for `tokens` (T ≥ 1) at positions pos0..pos0+T-1. The caller owns the
    * returned tensor and must dispose it. Hooks run in execution order and may be async.
+   *
+   * @example
+   * // An MoE model with expert 2 switched off in every layer and top-1 routing in layer 0:
+   * const logits = await model.forward(tokens, { moe: { disabledExperts: [2], layers: { 0: { forceTopK: 1 } } } });
+   * @throws HookError / MoeInterventionError / RangeError before anything runs, for bad hooks,
+   *   interventions, token ids or positions.
    */
   async forward(
     tokens: Int32Array | readonly number[],
@@ -95,6 +105,7 @@ export class LlamaModel {
     const ids = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
     const pos0 = this.checkPositions(ids, options.pos0, kvCache);
     if (hooks) validateHooks(hooks, this.config);
+    const routes = resolveMoeRouting(this.config, options.moe);
 
     const b = this.backend;
     const scope = new TensorScope(b);
@@ -113,6 +124,7 @@ export class LlamaModel {
           scope,
           pos0,
           cache,
+          route: routes?.[l],
         });
       }
       const ctx = { layer: null, pos0, backend: b };
@@ -136,7 +148,7 @@ export class LlamaModel {
     this.disposed = true;
     const shared = this.output === this.tokEmbeddings;
     this.backend.dispose(this.tokEmbeddings, this.norm, shared ? undefined : this.output);
-    for (const l of this.layers) this.backend.dispose(...Object.values(l));
+    for (const l of this.layers) this.backend.dispose(...layerTensors(l));
   }
 
   private assertUsable(): void {

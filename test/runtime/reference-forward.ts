@@ -1,7 +1,9 @@
 /**
  * An independent, deliberately naive llama2.c forward pass for checking the runtime: its own
  * legacy-checkpoint reader and plain scalar loops written straight from run.c `forward` (one token
- * at a time, KV cache, float32 state), sharing no code with runtime/ or kernels/.
+ * at a time, KV cache, float32 state), sharing no code with runtime/ or kernels/. MoE models (which
+ * llama2.c files cannot hold) come in as per-layer arrays (`ReferenceLlama.fromLayers`); their FFN
+ * is Mixtral's `MixtralSparseMoeBlock` written out token by token.
  */
 
 export interface RefConfig {
@@ -14,12 +16,99 @@ export interface RefConfig {
   seqLen: number;
 }
 
-/** run.c `Transformer` in miniature. Only legacy (header-less magic) files. */
+/** A sparse MoE FFN per layer: router [E, dim] and each expert's w1/w2/w3 (run.c layouts). */
+export interface RefMoe {
+  nExperts: number;
+  topK: number;
+  normTopKProb: boolean;
+  layers: { router: Float32Array; experts: { w1: Float32Array; w2: Float32Array; w3: Float32Array }[] }[];
+}
+
+/** Routing changes of one layer (the runtime's interventions, restated). */
+export interface RefRouting {
+  disabled?: readonly number[];
+  topK?: number;
+  temperature?: number;
+  bias?: ArrayLike<number>;
+  normTopKProb?: boolean;
+  /** Mix every expert by its probability (no top-k at all): the dense mixture. */
+  denseMixture?: boolean;
+}
+
+/** Options of `ReferenceLlama.forward` for MoE models. */
+export interface RefForwardOptions {
+  routing?: (layer: number) => RefRouting;
+  /** Told each token's chosen experts and gates, layer by layer. */
+  onRoute?: (layer: number, experts: number[], gates: number[], probs: number[]) => void;
+}
+
+/** Host weights as the runtime's LlamaWeights hold them (structurally; no import from runtime/). */
+export interface RefLayeredWeights {
+  tokEmbeddings: Float32Array;
+  layers: Record<
+    'attentionNorm' | 'wq' | 'wk' | 'wv' | 'wo' | 'ffnNorm' | 'w1' | 'w2' | 'w3',
+    Float32Array
+  >[];
+  norm: Float32Array;
+  output: Float32Array | null;
+}
+
+/** run.c `Transformer` in miniature. Legacy (header-less magic) files, or layered weights. */
 export class ReferenceLlama {
   readonly p: RefConfig;
   private readonly w: Record<string, Float32Array>;
   private readonly keyCache: Float32Array;
   private readonly valueCache: Float32Array;
+  private moe: RefMoe | null = null;
+
+  /**
+   * A model from per-layer arrays (the layout of the runtime's LlamaWeights), with an MoE FFN when
+   * `moe` is given (then the dense w1/w2/w3 are ignored).
+   */
+  static fromLayers(p: RefConfig, weights: RefLayeredWeights, moe: RefMoe | null): ReferenceLlama {
+    const cat = (arrays: Float32Array[]) => {
+      const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+      let o = 0;
+      for (const a of arrays) out.set(a, (o += a.length) - a.length);
+      return out;
+    };
+    const L = weights.layers;
+    const per = (k: keyof RefLayeredWeights['layers'][number]) => cat(L.map((l) => l[k]));
+    const headSize = p.dim / p.nHeads;
+    const shared = weights.output === null;
+    const header = new Int32Array([
+      p.dim,
+      p.hidden,
+      p.nLayers,
+      p.nHeads,
+      p.nKvHeads,
+      shared ? p.vocab : -p.vocab,
+      p.seqLen,
+    ]);
+    const rope = new Float32Array(p.seqLen * headSize); // both tables; the forward ignores them
+    const ffn = moe
+      ? [new Float32Array(p.nLayers * p.dim * p.hidden * 3)]
+      : [per('w1'), per('w2'), per('w3')];
+    const body = cat([
+      weights.tokEmbeddings,
+      per('attentionNorm'),
+      per('wq'),
+      per('wk'),
+      per('wv'),
+      per('wo'),
+      per('ffnNorm'),
+      ...ffn,
+      weights.norm,
+      rope,
+      ...(weights.output ? [weights.output] : []),
+    ]);
+    const file = new Uint8Array(28 + body.byteLength);
+    file.set(new Uint8Array(header.buffer), 0);
+    file.set(new Uint8Array(body.buffer), 28);
+    const ref = new ReferenceLlama(file.buffer);
+    ref.moe = moe;
+    return ref;
+  }
 
   constructor(file: ArrayBuffer) {
     const h = new Int32Array(file, 0, 7);
@@ -60,7 +149,7 @@ export class ReferenceLlama {
   }
 
   /** Logits for `token` at position `pos` (positions must be fed in order from 0). */
-  forward(token: number, pos: number): Float32Array {
+  forward(token: number, pos: number, opts: RefForwardOptions = {}): Float32Array {
     const { dim, hidden, nLayers, nHeads, nKvHeads, vocab, seqLen } = this.p;
     const w = this.w;
     const headSize = dim / nHeads;
@@ -119,6 +208,11 @@ export class ReferenceLlama {
       for (let i = 0; i < dim; i++) x[i] = x[i]! + xb2[i]!;
 
       rmsnorm(xb, x, w.rmsFfn!.subarray(l * dim, (l + 1) * dim));
+      if (this.moe) {
+        const y = moeFfn(this.moe, l, xb, hidden, opts);
+        for (let i = 0; i < dim; i++) x[i] = x[i]! + y[i]!;
+        continue;
+      }
       matmul(hb, xb, w.w1!.subarray(l * dim * hidden), dim, hidden);
       matmul(hb2, xb, w.w3!.subarray(l * dim * hidden), dim, hidden);
       for (let i = 0; i < hidden; i++) {
@@ -135,6 +229,66 @@ export class ReferenceLlama {
     matmul(logits, x, w.wcls!, dim, vocab);
     return logits;
   }
+}
+
+/** One expert's SwiGLU FFN on one token, as run.c's dense FFN. */
+function expertFfn(
+  e: { w1: Float32Array; w2: Float32Array; w3: Float32Array },
+  xb: Float32Array,
+  hidden: number,
+) {
+  const dim = xb.length;
+  const hb = new Float32Array(hidden);
+  const hb2 = new Float32Array(hidden);
+  matmul(hb, xb, e.w1, dim, hidden);
+  matmul(hb2, xb, e.w3, dim, hidden);
+  for (let i = 0; i < hidden; i++) hb[i] = (hb[i]! / (1.0 + Math.exp(-hb[i]!))) * hb2[i]!;
+  const out = new Float32Array(dim);
+  matmul(out, hb, e.w2, hidden, dim);
+  return out;
+}
+
+/**
+ * Mixtral's sparse MoE block for one token: p = softmax(router·x / temperature) over the enabled
+ * experts; pick the top-k by p + bias (ties to the lower index); gates = p of those, renormalised
+ * when asked; output = Σ gate · expert(x).
+ */
+function moeFfn(moe: RefMoe, l: number, xb: Float32Array, hidden: number, opts: RefForwardOptions) {
+  const r = opts.routing?.(l) ?? {};
+  const E = moe.nExperts;
+  const layer = moe.layers[l]!;
+  const logits = new Float32Array(E);
+  matmul(logits, xb, layer.router, xb.length, E);
+  const off = new Set(r.disabled ?? []);
+  const t = r.temperature ?? 1;
+  let max = -Infinity;
+  for (let e = 0; e < E; e++) if (!off.has(e)) max = Math.max(max, logits[e]! / t);
+  const p = Array.from({ length: E }, (_, e) => (off.has(e) ? 0 : Math.exp(logits[e]! / t - max)));
+  const z = p.reduce((a, b) => a + b, 0);
+  for (let e = 0; e < E; e++) p[e] = p[e]! / z;
+  let chosen: number[] = [];
+  if (r.denseMixture) chosen = Array.from({ length: E }, (_, e) => e);
+  else {
+    const key = (e: number) => Math.fround(Math.fround(p[e]!) + (r.bias?.[e] ?? 0));
+    for (let j = 0; j < (r.topK ?? moe.topK); j++) {
+      let best = -1;
+      for (let e = 0; e < E; e++) {
+        if (off.has(e) || chosen.includes(e)) continue;
+        if (best < 0 || key(e) > key(best)) best = e;
+      }
+      chosen.push(best);
+    }
+  }
+  let gates = chosen.map((e) => p[e]!);
+  const sum = gates.reduce((a, b) => a + b, 0);
+  if (!r.denseMixture && (r.normTopKProb ?? moe.normTopKProb)) gates = gates.map((g) => g / sum);
+  opts.onRoute?.(l, chosen, gates, p);
+  const out = new Float32Array(xb.length);
+  chosen.forEach((e, j) => {
+    const y = expertFfn(layer.experts[e]!, xb, hidden);
+    for (let i = 0; i < out.length; i++) out[i] = out[i]! + gates[j]! * y[i]!;
+  });
+  return out;
 }
 
 function rmsnorm(o: Float32Array, x: Float32Array, weight: Float32Array): void {

@@ -5,6 +5,7 @@ import {
   type LlamaConfig,
   type LlamaDims,
   type LlamaWeights,
+  type MoeConfig,
 } from '../../runtime/model/llama-config';
 
 /** A tiny config (1 layer, dim 8, 2 heads, 1 kv head, vocab 16, seq 8) with overrides. */
@@ -22,6 +23,11 @@ export function tinyConfig(overrides: Partial<LlamaDims> = {}): LlamaConfig {
   });
 }
 
+/** tinyConfig with a sparse MoE FFN (default 4 experts, top-2, renormalised) in every block. */
+export function tinyMoeConfig(overrides: Partial<LlamaDims> = {}, moe: Partial<MoeConfig> = {}): LlamaConfig {
+  return { ...tinyConfig(overrides), moe: { nExperts: 4, topK: 2, normTopKProb: true, ...moe } };
+}
+
 /** Deterministic pseudo-random floats in [-scale, scale) (LCG; same seed → same weights). */
 export function randomWeights(config: LlamaConfig, seed = 1, scale = 0.5): LlamaWeights {
   const w = allocateLlamaWeights(config);
@@ -33,7 +39,13 @@ export function randomWeights(config: LlamaConfig, seed = 1, scale = 0.5): Llama
     }
   };
   fill(w.tokEmbeddings);
-  for (const l of w.layers) for (const a of Object.values(l)) fill(a);
+  for (const l of w.layers) {
+    for (const a of Object.values(l)) if (a instanceof Float32Array) fill(a);
+    if (l.moe) {
+      fill(l.moe.router);
+      for (const x of l.moe.experts) [x.w1, x.w2, x.w3].forEach(fill);
+    }
+  }
   fill(w.norm);
   if (w.output) fill(w.output);
   return w;

@@ -1,0 +1,121 @@
+/**
+ * Which format a set of files (a dropped folder, a CLI `--model DIR`) holds, decided from the file
+ * names alone so a caller reads only the files it needs:
+ *
+ * - HF: `config.json` + `model.safetensors` (or its shards `model-00001-of-00002.safetensors`, …)
+ *   + `tokenizer.bin` (llama2.c tokenizer format). Other `.safetensors` files, such as a
+ *   `reference.safetensors` of expected logits, are not weights and are left alone.
+ * - llama2.c: one checkpoint `.bin` + one tokenizer `.bin` (the one whose name contains "tok").
+ *
+ * An incomplete or ambiguous set is an error that lists what was found and what is missing.
+ */
+import { ModelFormatError } from '../errors';
+
+/** Which files make up the model, by name as given. */
+export type ModelFilePlan =
+  | { format: 'llama2c'; model: string; tokenizer: string }
+  | { format: 'hf'; config: string; weights: string[]; tokenizer: string };
+
+const HF_SET = 'config.json + model.safetensors + tokenizer.bin (HF-style folder)';
+const LLAMA2C_SET = 'a llama2.c checkpoint .bin + its tokenizer .bin (name containing "tok")';
+
+/**
+ * Decide the format and the files to read.
+ *
+ * @example
+ * planModelFiles(['config.json', 'model.safetensors', 'tokenizer.bin', 'reference.safetensors']);
+ * // { format: 'hf', config: 'config.json', weights: ['model.safetensors'], tokenizer: 'tokenizer.bin' }
+ * @throws ModelFormatError naming `source` (default: the file list) when the set is incomplete or
+ *   ambiguous.
+ */
+export function planModelFiles(names: readonly string[], source?: string): ModelFilePlan {
+  const where = source ?? (names.length ? names.join(', ') : '(no files)');
+  const fail = (problem: string): never => {
+    throw new ModelFormatError(where, problem);
+  };
+  const base = (n: string) => n.split(/[\\/]/).pop()!;
+  const found = `found: ${names.map(base).join(', ') || 'nothing'}`;
+  const configs = names.filter((n) => base(n) === 'config.json');
+  const safetensors = names.filter((n) => n.endsWith('.safetensors'));
+  const bins = names.filter((n) => n.endsWith('.bin'));
+  const tokenizers = bins.filter((n) => /tok/i.test(base(n)));
+  const checkpoints = bins.filter((n) => !/tok/i.test(base(n)));
+
+  if (configs.length > 1) fail(`ambiguous model files: ${configs.length} config.json files; ${found}`);
+  if (configs.length === 1) {
+    if (checkpoints.length > 0) {
+      fail(
+        `ambiguous model files: config.json (HF) beside the .bin file${checkpoints.length > 1 ? 's' : ''} ${checkpoints.map(base).join(', ')} (llama2.c or PyTorch); keep one model per folder. Only HF safetensors are read; ${found}`,
+      );
+    }
+    const weights = pickWeights(safetensors, base, fail, found);
+    const exact = tokenizers.filter((n) => base(n) === 'tokenizer.bin');
+    const tokenizer = exact.length === 1 ? exact[0]! : tokenizers.length === 1 ? tokenizers[0]! : undefined;
+    if (!tokenizer) {
+      const hfTok = names.map(base).filter((n) => n === 'tokenizer.json' || n === 'tokenizer.model');
+      const hint = hfTok.length
+        ? ` (${hfTok.join(', ')} is not supported: export the tokenizer in llama2.c format as tokenizer.bin)`
+        : '';
+      fail(
+        tokenizers.length > 1
+          ? `ambiguous model files: several tokenizers (${tokenizers.map(base).join(', ')}) and none named tokenizer.bin; ${found}`
+          : `incomplete HF model: tokenizer.bin is missing${hint}; expected ${HF_SET}; ${found}`,
+      );
+    }
+    return { format: 'hf', config: configs[0]!, weights, tokenizer: tokenizer! };
+  }
+
+  if (checkpoints.length === 0 && safetensors.length > 0) {
+    fail(
+      `incomplete HF model: config.json is missing beside ${safetensors.map(base).join(', ')}; expected ${HF_SET}; ${found}`,
+    );
+  }
+  if (checkpoints.length === 1 && tokenizers.length === 1) {
+    return { format: 'llama2c', model: checkpoints[0]!, tokenizer: tokenizers[0]! };
+  }
+  if (checkpoints.length > 1) {
+    fail(
+      `ambiguous model files: several checkpoints (${checkpoints.map(base).join(', ')}); expected ${LLAMA2C_SET}; ${found}`,
+    );
+  }
+  if (tokenizers.length > 1) {
+    fail(
+      `ambiguous model files: several tokenizers (${tokenizers.map(base).join(', ')}); expected ${LLAMA2C_SET}; ${found}`,
+    );
+  }
+  if (checkpoints.length === 1)
+    fail(`incomplete llama2.c model: no tokenizer .bin (a name containing "tok"); ${found}`);
+  if (tokenizers.length === 1)
+    fail(`incomplete llama2.c model: a tokenizer but no checkpoint .bin; ${found}`);
+  return fail(`no model files: expected ${HF_SET}, or ${LLAMA2C_SET}; ${found}`);
+}
+
+/** `model.safetensors`, else all shards `model-XXXXX-of-NNNNN.safetensors`, else the only one. */
+function pickWeights(
+  files: readonly string[],
+  base: (n: string) => string,
+  fail: (p: string) => never,
+  found: string,
+): string[] {
+  const single = files.filter((n) => base(n) === 'model.safetensors');
+  if (single.length === 1) return single;
+  const shardRe = /^model-(\d+)-of-(\d+)\.safetensors$/;
+  const shards = files.filter((n) => shardRe.test(base(n))).sort((a, b) => (base(a) < base(b) ? -1 : 1));
+  if (shards.length > 0) {
+    const total = Number(shardRe.exec(base(shards[0]!))![2]);
+    const have = new Set(shards.map((n) => Number(shardRe.exec(base(n))![1])));
+    const lost = Array.from({ length: total }, (_, i) => i + 1).filter((i) => !have.has(i));
+    if (lost.length > 0 || shards.length !== total) {
+      fail(
+        `incomplete HF model: ${total} weight shards expected, shard${lost.length === 1 ? '' : 's'} ${lost.join(', ')} missing; ${found}`,
+      );
+    }
+    return shards;
+  }
+  if (files.length === 1) return [...files];
+  if (files.length === 0)
+    fail(`incomplete HF model: model.safetensors is missing; expected ${HF_SET}; ${found}`);
+  return fail(
+    `ambiguous model files: several .safetensors files (${files.map(base).join(', ')}) and none named model.safetensors; ${found}`,
+  );
+}

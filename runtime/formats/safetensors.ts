@@ -1,0 +1,286 @@
+/**
+ * Reader for safetensors files (https://github.com/huggingface/safetensors): an 8-byte
+ * little-endian header length N, N bytes of UTF-8 JSON `{name: {dtype, shape, data_offsets},
+ * __metadata__?}`, then the data section that `data_offsets` index into.
+ *
+ * The whole header is validated up front, so a corrupt or hostile file fails with a message naming
+ * the file and the problem before any tensor is touched; tensor data are converted lazily (and F32
+ * data come back as zero-copy views when aligned, as the llama2.c reader does).
+ */
+import { formatCount, ModelFormatError } from '../errors';
+import {
+  bf16ToF32,
+  f16ToF32,
+  FLOAT_DTYPES,
+  INT_DTYPES,
+  isSafetensorsDtype,
+  SAFETENSORS_DTYPE_BYTES,
+  type SafetensorsDtype,
+} from './safetensors-dtypes';
+
+/** The reference implementation's limit; a larger length field is garbage or an attack. */
+export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
+
+/** One tensor's header entry; `begin`/`end` are absolute byte offsets in the file. */
+export interface SafetensorsTensorInfo {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: readonly number[];
+  /** Number of elements (product of the shape; 1 for a scalar). */
+  size: number;
+  begin: number;
+  end: number;
+}
+
+/** A parsed, validated safetensors file. Data stay in the caller's buffer until asked for. */
+export class SafetensorsFile {
+  constructor(
+    readonly fileName: string,
+    /** Tensors by name, in header order. */
+    readonly tensors: ReadonlyMap<string, SafetensorsTensorInfo>,
+    /** The `__metadata__` string map ({} when absent). */
+    readonly metadata: Readonly<Record<string, string>>,
+    private readonly bytes: Uint8Array,
+  ) {}
+
+  /** The tensor's entry, or a ModelFormatError naming the file and the missing tensor. */
+  info(name: string): SafetensorsTensorInfo {
+    const t = this.tensors.get(name);
+    if (!t) throw new ModelFormatError(this.fileName, `no tensor named "${name}"`);
+    return t;
+  }
+
+  /** The tensor's raw bytes (a view, not a copy). */
+  raw(name: string): Uint8Array {
+    const t = this.info(name);
+    return this.bytes.subarray(t.begin, t.end);
+  }
+
+  /**
+   * The tensor as float32 (F32, F16, BF16, F64). F32 data are a view into the file's buffer when
+   * 4-byte aligned (copy before mutating a shared buffer); other dtypes are converted into a new array.
+   *
+   * @example
+   * const emb = file.float32('model.embed_tokens.weight'); // Float32Array of vocab × dim
+   */
+  float32(name: string): Float32Array {
+    const t = this.info(name);
+    if (!FLOAT_DTYPES.includes(t.dtype)) {
+      throw new ModelFormatError(
+        this.fileName,
+        `tensor "${name}" has dtype ${t.dtype}; expected a float dtype (${FLOAT_DTYPES.join(', ')})`,
+      );
+    }
+    const raw = this.raw(name);
+    const aligned = (
+      raw.byteOffset % SAFETENSORS_DTYPE_BYTES[t.dtype] === 0 ? raw : raw.slice()
+    ) as Uint8Array;
+    const { buffer, byteOffset } = aligned;
+    switch (t.dtype) {
+      case 'F32':
+        return new Float32Array(buffer, byteOffset, t.size);
+      case 'F16':
+        return f16ToF32(new Uint16Array(buffer, byteOffset, t.size));
+      case 'BF16':
+        return bf16ToF32(new Uint16Array(buffer, byteOffset, t.size));
+      default:
+        return Float32Array.from(new Float64Array(buffer, byteOffset, t.size));
+    }
+  }
+
+  /**
+   * The tensor as int32 (BOOL, U8, I8, I16, U16, I32, U32, I64, U64); values outside the int32
+   * range are an error rather than silently wrapped.
+   *
+   * @example
+   * const tokens = reference.int32('tokens'); // Int32Array [T]
+   */
+  int32(name: string): Int32Array {
+    const t = this.info(name);
+    if (!INT_DTYPES.includes(t.dtype)) {
+      throw new ModelFormatError(
+        this.fileName,
+        `tensor "${name}" has dtype ${t.dtype}; expected an integer dtype (${INT_DTYPES.join(', ')})`,
+      );
+    }
+    const { buffer } = this.raw(name).slice(); // a copy is always aligned
+    const n = t.size;
+    if (t.dtype === 'I32') return new Int32Array(buffer, 0, n);
+    const src = intView(t.dtype, buffer, n);
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = Number(src[i]!);
+      if (v < -(2 ** 31) || v >= 2 ** 31) {
+        throw new ModelFormatError(
+          this.fileName,
+          `tensor "${name}" (${t.dtype}) holds ${String(src[i])} at index ${i}, outside the int32 range`,
+        );
+      }
+      out[i] = v;
+    }
+    return out;
+  }
+}
+
+function intView(dtype: SafetensorsDtype, buffer: ArrayBufferLike, n: number): ArrayLike<number | bigint> {
+  switch (dtype) {
+    case 'I8':
+      return new Int8Array(buffer, 0, n);
+    case 'I16':
+      return new Int16Array(buffer, 0, n);
+    case 'U16':
+      return new Uint16Array(buffer, 0, n);
+    case 'U32':
+      return new Uint32Array(buffer, 0, n);
+    case 'I64':
+      return new BigInt64Array(buffer, 0, n);
+    case 'U64':
+      return new BigUint64Array(buffer, 0, n);
+    default: // BOOL, U8
+      return new Uint8Array(buffer, 0, n);
+  }
+}
+
+/**
+ * Parse and validate a safetensors file's header.
+ *
+ * @example
+ * const st = parseSafetensors(await file.arrayBuffer(), 'model.safetensors');
+ * st.tensors.get('lm_head.weight')?.shape; // [vocab, dim]
+ * @throws ModelFormatError naming `fileName` for a bad header length, a header that is not a
+ *   UTF-8 JSON object, an unknown dtype, a bad shape, offsets outside the data section, a byte
+ *   length that disagrees with shape × dtype, or overlapping tensors.
+ */
+export function parseSafetensors(
+  bytes: ArrayBuffer | Uint8Array,
+  fileName: string,
+  opts: { maxHeaderBytes?: number } = {},
+): SafetensorsFile {
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const fail = (problem: string): never => {
+    throw new ModelFormatError(fileName, problem);
+  };
+  if (u8.byteLength < 8) {
+    fail(`truncated safetensors file: ${u8.byteLength} bytes, fewer than the 8-byte header length field`);
+  }
+  const view = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  const declared = view.getBigUint64(0, true);
+  const maxHeader = opts.maxHeaderBytes ?? MAX_SAFETENSORS_HEADER_BYTES;
+  if (declared > BigInt(maxHeader)) {
+    fail(
+      `invalid safetensors header length ${formatCount(Number(declared))} bytes: more than the ${formatCount(maxHeader)}-byte limit; is this a safetensors file?`,
+    );
+  }
+  const headerLen = Number(declared);
+  if (headerLen > u8.byteLength - 8) {
+    fail(
+      `truncated safetensors file: the header length field says ${formatCount(headerLen)} bytes but only ${formatCount(u8.byteLength - 8)} follow it`,
+    );
+  }
+  const header = parseHeaderJson(u8.subarray(8, 8 + headerLen), fail);
+  const dataStart = 8 + headerLen;
+  const dataBytes = u8.byteLength - dataStart;
+
+  let metadata: Record<string, string> = {};
+  const tensors = new Map<string, SafetensorsTensorInfo>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = checkMetadata(entry, fail);
+      continue;
+    }
+    const info = checkEntry(name, entry, dataBytes, fail);
+    tensors.set(name, { ...info, begin: info.begin + dataStart, end: info.end + dataStart });
+  }
+  checkNoOverlap([...tensors.values()], dataStart, fail);
+  return new SafetensorsFile(fileName, tensors, metadata, u8);
+}
+
+function parseHeaderJson(raw: Uint8Array, fail: (p: string) => never): Record<string, unknown> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    return fail('invalid safetensors header: not valid UTF-8');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    const start = JSON.stringify(text.slice(0, 40));
+    return fail(`invalid safetensors header: not JSON (${(e as Error).message}); it starts ${start}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return fail(
+      `invalid safetensors header: expected a JSON object, found ${Array.isArray(json) ? 'an array' : String(json)}`,
+    );
+  }
+  return json as Record<string, unknown>;
+}
+
+function checkMetadata(entry: unknown, fail: (p: string) => never): Record<string, string> {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    return fail('invalid safetensors header: __metadata__ must be an object of strings');
+  }
+  for (const [k, v] of Object.entries(entry)) {
+    if (typeof v !== 'string') fail(`invalid safetensors header: __metadata__.${k} is not a string`);
+  }
+  return entry as Record<string, string>;
+}
+
+/** Validate one entry; offsets are returned relative to the data section. */
+function checkEntry(
+  name: string,
+  entry: unknown,
+  dataBytes: number,
+  fail: (p: string) => never,
+): SafetensorsTensorInfo {
+  const where = `tensor "${name}"`;
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    return fail(`invalid safetensors header: ${where} is not an object with dtype, shape and data_offsets`);
+  }
+  const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
+  if (!isSafetensorsDtype(dtype)) {
+    return fail(
+      `${where} has unknown dtype ${JSON.stringify(dtype)}; known: ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')}`,
+    );
+  }
+  const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!Array.isArray(shape) || !shape.every(isCount)) {
+    return fail(
+      `${where} has an invalid shape ${JSON.stringify(shape)}; expected an array of non-negative integers`,
+    );
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
+    return fail(
+      `${where} has invalid data_offsets ${JSON.stringify(offsets)}; expected [begin, end] byte offsets`,
+    );
+  }
+  const [begin, end] = offsets as [number, number];
+  if (begin > end) fail(`${where} has data_offsets [${begin}, ${end}] with begin after end`);
+  if (end > dataBytes) {
+    fail(
+      `${where} has data_offsets [${formatCount(begin)}, ${formatCount(end)}] past the end of the ${formatCount(dataBytes)}-byte data section (truncated file?)`,
+    );
+  }
+  const size = shape.reduce((n: number, d: number) => n * d, 1);
+  const expected = size * SAFETENSORS_DTYPE_BYTES[dtype];
+  if (expected !== end - begin) {
+    fail(
+      `${where}: shape [${shape.join(', ')}] × ${dtype} needs ${formatCount(expected)} bytes but data_offsets [${formatCount(begin)}, ${formatCount(end)}] span ${formatCount(end - begin)}`,
+    );
+  }
+  return { name, dtype, shape: shape as number[], size, begin, end };
+}
+
+/** Tensors may leave gaps but must not share bytes (sorted sweep; empty tensors overlap nothing). */
+function checkNoOverlap(list: SafetensorsTensorInfo[], dataStart: number, fail: (p: string) => never): void {
+  const sorted = list.filter((t) => t.end > t.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1]!;
+    const b = sorted[i]!;
+    if (b.begin < a.end) {
+      const range = (t: SafetensorsTensorInfo) => `[${t.begin - dataStart}, ${t.end - dataStart}]`;
+      fail(`tensors "${a.name}" ${range(a)} and "${b.name}" ${range(b)} overlap in the data section`);
+    }
+  }
+}
