@@ -1,10 +1,9 @@
 /**
- * Load a model from a set of files in the worker: picks the format from the file names. A llama2.c
- * pair is a checkpoint and a tokenizer (the one whose name contains "tok"); HF folders are handled
- * by the runtime's `loadModelFiles` once it exists (issue 4).
+ * Load a model from a set of files in the worker: the runtime picks the format from the file names
+ * (an HF folder, or a llama2.c checkpoint + tokenizer) and the names shown are the files it used.
  */
 import type { Backend } from '../kernels/backend';
-import { CompatibilityError, loadLlama2c, type LoadedModel as RuntimeLoaded } from '../runtime/index';
+import { loadModelFiles, type LoadedModel as RuntimeLoaded } from '../runtime/index';
 import type { ModelFile } from './runtime-types';
 
 export interface LoadedFiles extends RuntimeLoaded {
@@ -13,18 +12,9 @@ export interface LoadedFiles extends RuntimeLoaded {
 }
 
 /** Parse and upload `files` onto `backend`; errors name the files and what is missing. */
-export function loadFiles(backend: Backend, files: readonly ModelFile[]): LoadedFiles {
-  const names = files.map((f) => f.name).join(', ') || '(no files)';
-  const tokenizers = files.filter((f) => /tok/i.test(f.name));
-  const models = files.filter((f) => !/tok/i.test(f.name));
-  if (files.length !== 2 || tokenizers.length !== 1 || models.length !== 1) {
-    throw new CompatibilityError(
-      names,
-      'expected a llama2.c model (.bin) and its tokenizer (a .bin whose name contains "tok")',
-    );
-  }
-  const [model] = models as [ModelFile];
-  const [tok] = tokenizers as [ModelFile];
-  const loaded = loadLlama2c(backend, model.bytes, model.name, tok.bytes, tok.name);
-  return { ...loaded, modelName: model.name, tokenizerName: tok.name };
+export function loadFiles(backend: Backend, files: readonly ModelFile[], source?: string): LoadedFiles {
+  const loaded = loadModelFiles(backend, files, { source });
+  const { plan } = loaded;
+  const modelName = plan.format === 'hf' ? plan.weights.join(' + ') : plan.model;
+  return { ...loaded, modelName, tokenizerName: plan.tokenizer };
 }

@@ -22,7 +22,7 @@ import {
 import { formatCount } from '../runtime/errors';
 import { nextTokenTable, tokenLossTable } from '../runtime/tables';
 import { tensorTable } from '../runtime/tensor-table';
-import { listHookPoints, type Hook } from '../runtime/hooks';
+import { listHookPoints, readIndices, type Hook, type IndexHook } from '../runtime/hooks';
 import { loadFiles } from './model-files';
 import { topKDistribution } from './next-token';
 import { tokenText } from './token-text';
@@ -207,10 +207,16 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
         const tokens = encodePrompt(l, text);
         const b = l.model.backend;
         const reads: Promise<[string, readonly number[], Float32Array]>[] = [];
-        const hooks: Record<string, Hook> = {};
+        const hooks: Record<string, Hook | IndexHook> = {};
         // Reads are issued inside the hook (the tensor is freed after it) and awaited afterwards.
-        for (const name of capture)
-          hooks[name] = (t) => void reads.push(b.read(t).then((d) => [name, t.shape, d]));
+        // Index activations (selected experts) travel as float32 too: small integers are exact.
+        for (const name of capture) {
+          hooks[name] = name.endsWith('.hook_selected_experts')
+            ? readIndices(
+                (t) => void reads.push(b.read(t).then((d) => [name, t.shape, Float32Array.from(d)])),
+              )
+            : (t) => void reads.push(b.read(t).then((d) => [name, t.shape, d]));
+        }
         signal.throwIfAborted();
         const logits = await l.model.forward(tokens, { hooks });
         let data: Float32Array;

@@ -265,4 +265,29 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     expect(spawned[0]!.closed).toBe(true);
     expect(calls).toEqual(['init cpu', 'load', 'cancel', 'init cpu', 'load']);
   });
+
+  it('keeps several models by key, runs each, and unloads one without touching the other', async () => {
+    const { client } = cpuClient();
+    await client.init('cpu');
+    const a = await client.load({ ...storiesRequest(), key: 'a' });
+    const b = await client.load({ ...storiesRequest(), key: 'b' });
+    expect([a.key, b.key]).toEqual(['a', 'b']);
+    expect(a.modelName).toBe('stories260K.bin');
+    expect(a.tokenizerName).toBe('tok512.bin');
+    const fromA = await client.inspect(
+      { text: 'Once upon a time', layer: 1, position: -1, topK: 5 },
+      { model: 'a' },
+    );
+    const fromB = await client.inspect(
+      { text: 'Once upon a time', layer: 1, position: -1, topK: 5 },
+      { model: 'b' },
+    );
+    expect(fromB.next).toEqual(fromA.next);
+    expect(fromA.position).toBe(4);
+    expect(fromA.truncated).toBe(false);
+    await client.unload('a');
+    const err = await client.nextToken('Once', { model: 'a' }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/no model loaded under 'a' \(loaded: b\)/);
+    expect((await client.nextToken('Once', { model: 'b' })).numRows).toBe(10);
+  });
 });
