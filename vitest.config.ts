@@ -14,7 +14,7 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/kernels/**', 'test/browser/**', 'test/e2e/**'],
+          exclude: ['test/kernels/**', 'test/browser/**', 'test/e2e/**', 'test/app/**/*.browser.test.ts'],
           testTimeout: 120_000,
         },
       },
@@ -23,7 +23,11 @@ export default defineConfig({
         server: { fs: { allow: [root, sharedDir] } },
         test: {
           name: 'kernels',
-          include: ['test/kernels/**/*.test.ts', 'test/browser/**/*.test.ts'],
+          include: [
+            'test/kernels/**/*.test.ts',
+            'test/browser/**/*.test.ts',
+            'test/app/**/*.browser.test.ts',
+          ],
           testTimeout: 300_000,
           provide: { sharedDir },
           browser: {
