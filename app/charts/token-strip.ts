@@ -23,6 +23,10 @@ export interface TokenStripOptions extends ColorOptions {
   legend?: boolean | string;
   /** d3-format specifier for values in the readout (default 4 significant digits). */
   format?: string;
+  /** Clicking a token (or Enter on it) picks it: e.g. the query token of a model view. */
+  onPick?: (index: number) => void;
+  /** Index of the picked token, outlined until another is picked. */
+  picked?: number;
 }
 
 const KEYS = [
@@ -32,6 +36,8 @@ const KEYS = [
   'ariaLabel',
   'legend',
   'format',
+  'onPick',
+  'picked',
   'scale',
   'scheme',
   'domain',
@@ -106,9 +112,11 @@ export function tokenStrip(table: Table, opts: TokenStripOptions): HTMLElement {
         background: missing ? 'transparent' : scale.color(v),
         color: missing ? THEME.muted : scale.ink(v),
         border: `1px ${missing ? 'dashed' : 'solid'} ${missing ? THEME.border : 'transparent'}`,
-        cursor: 'default',
+        cursor: opts.onPick ? 'pointer' : 'default',
+        'box-shadow': i === opts.picked ? `0 0 0 2px ${THEME.accent}` : 'none',
       },
     );
+    if (i === opts.picked) chip.setAttribute('aria-current', 'true');
     chip.textContent = text;
     chips.push(chip);
     const li = html('li', {}, { display: 'contents' });
@@ -134,9 +142,21 @@ export function tokenStrip(table: Table, opts: TokenStripOptions): HTMLElement {
   list.addEventListener('pointerleave', () => select(null));
   list.addEventListener('focusin', (e) => select(indexOf(e)));
   list.addEventListener('focusout', () => select(null));
+  if (opts.onPick) {
+    const pick = opts.onPick;
+    list.addEventListener('click', (e) => {
+      const i = indexOf(e);
+      if (i !== null) pick(i);
+    });
+  }
   list.addEventListener('keydown', (e) => {
     const i = indexOf(e);
     if (i === null) return;
+    if (e.key === 'Enter' && opts.onPick) {
+      e.preventDefault();
+      opts.onPick(i);
+      return;
+    }
     const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: chips.length - 1 }[e.key];
     if (next === undefined || !chips[next]) return;
     e.preventDefault();

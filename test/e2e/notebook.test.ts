@@ -85,8 +85,13 @@ describe('notebook', () => {
     const view = cells(page).nth(3);
     await expect.poll(() => view.getByTestId('head-grid').getAttribute('data-layer')).toBe('0');
     expect(await view.getByTestId('head').count()).toBe(8);
-    expect(await view.getByTestId('token-chip').first().textContent()).toBe('<s>');
-    expect(await view.getByTestId('next-token-row').count()).toBe(10);
+    expect(await view.locator('.sb-token').first().textContent()).toBe('<s>');
+    expect(await view.locator('.sb-bars rect').count()).toBe(10);
+    // Picking a token in the strip makes it the query token (and re-runs).
+    await view.locator('.sb-token').nth(3).click();
+    await expect.poll(() => view.getByRole('spinbutton', { name: 'Token' }).inputValue()).toBe('3');
+    await waitCell(page, 3, 'done');
+    expect(await view.locator('.sb-token[aria-current="true"]').getAttribute('data-index')).toBe('3');
     const layer0 = await headCaptions(page);
     await screenshot(page, 'notebook-layer0');
 

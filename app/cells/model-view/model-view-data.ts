@@ -1,11 +1,11 @@
 /**
- * The model view's result tables decoded for display: tokens with their loss, the next-token rows,
- * and per-head attention matrices plus what the chosen token attends to most. Pure.
+ * The model view's result tables decoded for display: the token-loss and next-token tables (drawn
+ * directly by the charts), per-head attention matrices, and what the chosen token attends to most.
+ * Pure.
  */
-import { tableFromIPC } from 'apache-arrow';
+import { tableFromIPC, type Table } from 'apache-arrow';
 import { readTensorTable } from '../../../runtime/tensor-table';
 import type { CellResult } from '../../notebook/cell-runtime';
-import { nextTokenRows, tokenLossRows, type NextTokenRow, type TokenLossRow } from '../../state/rows';
 
 export interface HeadView {
   head: number;
@@ -16,15 +16,20 @@ export interface HeadView {
 }
 
 export interface ModelViewData {
-  tokens: TokenLossRow[];
-  next: NextTokenRow[];
+  /** TOKEN_LOSS_SCHEMA: position, token_id, token, loss. */
+  tokens: Table;
+  /** NEXT_TOKEN_SCHEMA: rank, token_id, token, probability, logit. */
+  next: Table;
+  /** Each token's text, in order. */
+  texts: string[];
   heads: HeadView[];
   T: number;
 }
 
 export function decodeModelView(result: CellResult, position: number, topKeys = 3): ModelViewData {
-  const tokens = tokenLossRows(tableFromIPC(result.tables.tokens!));
-  const next = nextTokenRows(tableFromIPC(result.tables.next!));
+  const tokens = tableFromIPC(result.tables.tokens!);
+  const next = tableFromIPC(result.tables.next!);
+  const texts = Array.from(tokens.getChild('token')!, (t) => String(t ?? ''));
   const { shape, data } = readTensorTable(tableFromIPC(result.tables.pattern!));
   const [H, T] = shape as [number, number, number];
   const heads: HeadView[] = [];
@@ -36,7 +41,7 @@ export function decodeModelView(result: CellResult, position: number, topKeys = 
       .slice(0, topKeys);
     heads.push({ head: h, matrix, top });
   }
-  return { tokens, next, heads, T };
+  return { tokens, next, texts, heads, T };
 }
 
 /** A [T, T] mask with ones on row `position`, to outline the chosen query in every head. */
