@@ -178,6 +178,31 @@ describe('notebook', () => {
     expect(await kinds(page)).toEqual(before);
     await screenshot(page, 'notebook-bad-file');
 
+    // Save downloads the notebook as .sparsebook.json; opening that file gives the same notebook.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Save' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('getting-started.sparsebook.json');
+    const saved = readFileSync(await download.path(), 'utf8');
+    const json = JSON.parse(saved) as { format: string; version: number; cells: { kind: string }[] };
+    expect(json.format).toBe('sparsebook-notebook');
+    expect(json.cells.map((c) => c.kind)).toEqual(before);
+    await page.getByTestId('open-notebook').setInputFiles({
+      name: 'saved.sparsebook.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(saved),
+    });
+    await expect.poll(() => notice.textContent()).toMatch(/Opened.*saved\.sparsebook\.json/);
+    expect(await kinds(page)).toEqual(before);
+
+    // Dark theme.
+    await page.getByRole('combobox', { name: 'Theme' }).selectOption('dark');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await waitCell(page, 3, 'done');
+    await screenshot(page, 'notebook-dark');
+    await page.getByRole('combobox', { name: 'Theme' }).selectOption('system');
+
     // A failing cell keeps its error to itself: a model from a URL that 404s.
     await waitCell(page, 3, 'done');
     await cells(page).nth(3).focus();

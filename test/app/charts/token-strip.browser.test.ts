@@ -57,6 +57,24 @@ describe('tokenStrip', () => {
     expect(pos!.backgroundColor).toBe('rgb(103, 0, 31)');
   });
 
+  it('picks a token on click or Enter and marks the picked one', () => {
+    const picks: number[] = [];
+    const el = tokenStrip(losses(), {
+      token: 'token',
+      value: 'loss',
+      picked: 2,
+      onPick: (i) => picks.push(i),
+    });
+    mount(el);
+    const chips = [...el.querySelectorAll<HTMLElement>('.sb-token')];
+    expect(el.querySelectorAll('[aria-current="true"]')).toHaveLength(1);
+    expect(chips[2]!.getAttribute('aria-current')).toBe('true');
+    chips[4]!.click();
+    chips[1]!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    expect(picks).toEqual([4, 1]);
+    expect(chips[0]!.style.cursor).toBe('pointer');
+  });
+
   it('names bad options', () => {
     const t = losses();
     expect(() => tokenStrip(t, { token: 'text', value: 'loss' })).toThrow(

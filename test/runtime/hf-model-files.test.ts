@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { createCpuBackend } from '../../kernels/cpu-backend';
+import { loadModelFiles } from '../../runtime';
+import { InputError, ModelFormatError } from '../../runtime/errors';
+import { writeLlama2c } from '../../runtime/formats/llama2c-write';
+import { planModelFiles } from '../../runtime/formats/model-files';
+import { readShared, TOK512 } from '../helpers/shared-paths';
+import { toHf } from './hf-export';
+import { randomWeights, tinyConfig } from './synthetic';
+
+function planError(names: string[], source?: string): InputError {
+  try {
+    planModelFiles(names, source);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ModelFormatError);
+    return e as InputError;
+  }
+  throw new Error('expected planModelFiles to throw');
+}
+
+describe('planModelFiles', () => {
+  it('an HF folder: reference.safetensors and texts are not weights', () => {
+    expect(
+      planModelFiles([
+        'config.json',
+        'model.safetensors',
+        'tokenizer.bin',
+        'reference.safetensors',
+        'README.md',
+      ]),
+    ).toEqual({
+      format: 'hf',
+      config: 'config.json',
+      weights: ['model.safetensors'],
+      tokenizer: 'tokenizer.bin',
+    });
+    // Paths are matched by their base name; shards are taken in order.
+    expect(
+      planModelFiles([
+        'm/model-00002-of-00002.safetensors',
+        'm/config.json',
+        'm/model-00001-of-00002.safetensors',
+        'm/tokenizer.bin',
+      ]),
+    ).toEqual({
+      format: 'hf',
+      config: 'm/config.json',
+      weights: ['m/model-00001-of-00002.safetensors', 'm/model-00002-of-00002.safetensors'],
+      tokenizer: 'm/tokenizer.bin',
+    });
+    expect(planModelFiles(['config.json', 'weights.safetensors', 'tok.bin'])).toMatchObject({
+      weights: ['weights.safetensors'],
+      tokenizer: 'tok.bin',
+    });
+  });
+
+  it('a llama2.c pair', () => {
+    expect(planModelFiles(['stories260K.bin', 'tok512.bin'])).toEqual({
+      format: 'llama2c',
+      model: 'stories260K.bin',
+      tokenizer: 'tok512.bin',
+    });
+  });
+
+  it('incomplete sets say what is missing', () => {
+    expect(planError(['model.safetensors', 'tokenizer.bin'], 'my-model').file).toBe('my-model');
+    expect(planError(['model.safetensors', 'tokenizer.bin']).problem).toMatch(
+      /^incomplete HF model: config\.json is missing beside model\.safetensors; expected config\.json \+ model\.safetensors \+ tokenizer\.bin/,
+    );
+    expect(planError(['config.json', 'tokenizer.bin']).problem).toMatch(
+      /^incomplete HF model: model\.safetensors is missing/,
+    );
+    expect(planError(['config.json', 'model.safetensors', 'tokenizer.json']).problem).toMatch(
+      /tokenizer\.bin is missing \(tokenizer\.json is not supported: export the tokenizer in llama2\.c format as tokenizer\.bin\)/,
+    );
+    expect(
+      planError([
+        'config.json',
+        'model-00001-of-00003.safetensors',
+        'model-00003-of-00003.safetensors',
+        'tokenizer.bin',
+      ]).problem,
+    ).toMatch(/3 weight shards expected, shard 2 missing/);
+    expect(planError(['stories260K.bin']).problem).toMatch(/incomplete llama2\.c model: no tokenizer \.bin/);
+    expect(planError(['tok512.bin']).problem).toMatch(/a tokenizer but no checkpoint/);
+    expect(planError([]).problem).toMatch(/^no model files: expected .*; found: nothing$/);
+  });
+
+  it('ambiguous sets are refused, listing the candidates', () => {
+    expect(planError(['config.json', 'a.safetensors', 'b.safetensors', 'tokenizer.bin']).problem).toMatch(
+      /ambiguous model files: several \.safetensors files \(a\.safetensors, b\.safetensors\) and none named model\.safetensors/,
+    );
+    expect(
+      planError(['config.json', 'model.safetensors', 'tokenizer.bin', 'stories260K.bin']).problem,
+    ).toMatch(/ambiguous model files: config\.json \(HF\) beside the \.bin file stories260K\.bin/);
+    expect(planError(['a.bin', 'b.bin', 'tok.bin']).problem).toMatch(
+      /several checkpoints \(a\.bin, b\.bin\)/,
+    );
+    expect(planError(['config.json', 'model.safetensors', 'tok1.bin', 'tok2.bin']).problem).toMatch(
+      /several tokenizers/,
+    );
+  });
+});
+
+describe('loadModelFiles', () => {
+  const backend = createCpuBackend();
+  const tok = new Uint8Array(readShared(TOK512));
+  const config = tinyConfig({ dim: 16, nHeads: 2, nKvHeads: 1, vocabSize: 512, seqLen: 8 });
+  const weights = randomWeights(config, 9);
+
+  it('loads either format to the same logits', async () => {
+    const hf = toHf(config, weights);
+    const a = loadModelFiles(backend, [
+      { name: 'config.json', bytes: hf.config },
+      { name: 'model.safetensors', bytes: hf.weights },
+      { name: 'tokenizer.bin', bytes: tok },
+      { name: 'reference.safetensors', bytes: new Uint8Array(3) }, // not read
+    ]);
+    const b = loadModelFiles(backend, [
+      { name: 'tiny.bin', bytes: writeLlama2c(config, weights) },
+      { name: 'tok512.bin', bytes: tok },
+    ]);
+    expect(a.format).toBe('hf');
+    expect(b.format).toBe('llama2c');
+    expect(a.info).toEqual(b.info);
+    const ids = Int32Array.of(1, 5, 200, 7);
+    const [x, y] = await Promise.all([a.model.forward(ids), b.model.forward(ids)]);
+    const [u, v] = await Promise.all([backend.read(x), backend.read(y)]);
+    expect(Array.from(u).every((n, i) => Math.abs(n - v[i]!) < 1e-5)).toBe(true);
+  });
+
+  it('names the set when it is incomplete, and the file when one is bad', () => {
+    expect(() =>
+      loadModelFiles(backend, [{ name: 'model.safetensors', bytes: new Uint8Array(8) }], { source: 'dir' }),
+    ).toThrow(/^dir: incomplete HF model: config\.json is missing/);
+    expect(() =>
+      loadModelFiles(backend, [
+        { name: 'config.json', bytes: new TextEncoder().encode('{}') },
+        { name: 'model.safetensors', bytes: new Uint8Array(8) },
+        { name: 'tokenizer.bin', bytes: tok },
+      ]),
+    ).toThrow(/^config\.json: unknown architecture/);
+  });
+});
