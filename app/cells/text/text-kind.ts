@@ -8,9 +8,14 @@ import type { CellKind } from '../cell-kind';
 /** Largest text a cell keeps (it is saved with the notebook and may travel in a link). */
 export const MAX_TEXT_CHARS = 1_000_000;
 
-export const SAMPLE_TEXT = `Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her red ball. One day, the ball rolled away and Lily ran after it.
+/** The default text: one short document per domain the bundled models were trained on. */
+export const SAMPLE_TEXT = `Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse, and nothing particular to interest me on shore, I thought I would sail about a little and see the watery part of the world.
 ${END_OF_TEXT}
-Tom had a big dog named Max. Max liked to run and jump. One day, Tom and Max went to the lake to swim.`;
+export function clamp(value, lo, hi) {
+  return Math.min(hi, Math.max(lo, value));
+}
+${END_OF_TEXT}
+Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her red ball.`;
 
 export interface TextSummary {
   name: string;

@@ -1,0 +1,42 @@
+/**
+ * A first visit opens on the bundled dense model with nothing to pick: the default notebook loads
+ * public/models/sparsebook-dense (HF config.json + model.safetensors + tokenizer.bin) in the worker
+ * and its model view runs. On WebGPU (SwiftShader); a missing adapter fails.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
+
+let app: AppServer;
+
+beforeAll(async () => {
+  app = await startApp();
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+describe('bundled default model', () => {
+  it('opens with the dense bundled model loaded and runs the default notebook', async () => {
+    const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    try {
+      const { page, errors } = await openPage(context, app.baseUrl);
+      await expectBackend(page, /WebGPU/);
+      await waitCell(page, 1, 'done');
+      const facts = await cells(page).nth(1).getByTestId('model-facts').innerText();
+      expect(facts).toMatch(/Layers\s*4/);
+      expect(facts).toMatch(/d_model\s*128/);
+      expect(facts).toMatch(/Vocab\s*4,096/);
+      expect(await cells(page).nth(1).locator('.files').textContent()).toMatch(
+        /model\.safetensors \+ tokenizer\.bin/,
+      );
+      await page.getByRole('button', { name: 'Run all' }).click();
+      await waitCell(page, 3, 'done');
+      expect(await cells(page).nth(3).getByTestId('head').count()).toBe(4);
+      await screenshot(page, 'bundled-default');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
