@@ -1,6 +1,7 @@
 import { UsageError } from './args';
 import { EVAL_USAGE, evalCommand } from './commands/eval';
 import { GENERATE_USAGE, generateCommand } from './commands/generate';
+import { MOE_STATS_USAGE, moeStatsCommand } from './commands/moe-stats';
 
 const COMMANDS: Record<
   string,
@@ -8,6 +9,7 @@ const COMMANDS: Record<
 > = {
   eval: { run: evalCommand, usage: EVAL_USAGE },
   generate: { run: generateCommand, usage: GENERATE_USAGE },
+  'moe-stats': { run: moeStatsCommand, usage: MOE_STATS_USAGE },
 };
 
 const HELP = `sparsebook — sparsity workbench, headless

@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Backend } from '../kernels/backend';
 import { createCpuBackend } from '../kernels/cpu-backend';
 import { createWebGpuBackend } from '../kernels/webgpu-backend';
-import { loadLlama2c } from '../runtime';
+import { loadLlama2c, loadModelFiles, planModelFiles, type ModelFilePlan } from '../runtime';
 import { decodeUtf8Strict } from '../runtime/text';
+import { UsageError } from './args';
 import { nodeGpu } from './node-gpu';
 
 export async function createBackend(kind: 'cpu' | 'webgpu'): Promise<Backend> {
@@ -26,16 +27,58 @@ export async function readText(file: string): Promise<string> {
   return decodeUtf8Strict(new Uint8Array(await readBytes(file)), path.basename(file));
 }
 
-/** Load a llama2.c checkpoint and tokenizer onto a backend. */
-export async function loadModel(backendKind: 'cpu' | 'webgpu', modelFile: string, tokenizerFile: string) {
-  const [modelBytes, tokBytes] = await Promise.all([readBytes(modelFile), readBytes(tokenizerFile)]);
-  const backend = await createBackend(backendKind);
-  const loaded = loadLlama2c(
-    backend,
-    modelBytes,
-    path.basename(modelFile),
-    tokBytes,
-    path.basename(tokenizerFile),
+/**
+ * Load a model onto a backend: `model` is a folder (HF-style: config.json + model.safetensors +
+ * tokenizer.bin, or a llama2.c checkpoint with its tokenizer) or a llama2.c checkpoint file, which
+ * then needs `tokenizer`. Only the files that make up the model are read.
+ *
+ * @example
+ * const { model, tokenizer, info } = await loadModel('cpu', 'public/models/sparsebook-moe-micro');
+ */
+export async function loadModel(backendKind: 'cpu' | 'webgpu', model: string, tokenizer?: string) {
+  const kind = await stat(model).then(
+    (s) => (s.isDirectory() ? 'dir' : 'file'),
+    (e: NodeJS.ErrnoException) => e.code ?? 'unreadable',
   );
-  return { backend, ...(await loaded) };
+  if (kind !== 'dir' && kind !== 'file')
+    throw new Error(`${model}: cannot read model file or folder (${kind})`);
+  const isDir = kind === 'dir';
+  let files: string[];
+  let source: string;
+  if (isDir) {
+    if (tokenizer !== undefined) {
+      throw new UsageError(
+        `--tokenizer is only for a checkpoint file; the folder ${model} brings its own tokenizer`,
+      );
+    }
+    source = path.basename(path.resolve(model));
+    const names = (await readdir(model, { withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
+    files = planFiles(planModelFiles(names, source)).map((n) => path.join(model, n));
+  } else {
+    if (tokenizer === undefined) {
+      throw new UsageError(
+        `missing --tokenizer (needed with the checkpoint file ${model}; or pass a model folder)`,
+      );
+    }
+    source = path.basename(model);
+    files = [model, tokenizer];
+  }
+  const bytes = await Promise.all(files.map(readBytes));
+  const backend = await createBackend(backendKind);
+  const names = files.map((f) => path.basename(f));
+  // A checkpoint and tokenizer given as files are a llama2.c pair whatever their names.
+  const loaded = isDir
+    ? loadModelFiles(
+        backend,
+        names.map((name, i) => ({ name, bytes: bytes[i]! })),
+        { source },
+      )
+    : loadLlama2c(backend, bytes[0]!, names[0]!, bytes[1]!, names[1]!);
+  return { backend, ...loaded, source };
+}
+
+function planFiles(p: ModelFilePlan): string[] {
+  return p.format === 'hf' ? [p.config, ...p.weights, p.tokenizer] : [p.model, p.tokenizer];
 }

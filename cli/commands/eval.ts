@@ -3,10 +3,14 @@ import { backendFlag, parseFlags, required } from '../args';
 import { loadModel, readText } from '../session';
 import path from 'node:path';
 
-export const EVAL_USAGE = `sparsebook eval --model M --tokenizer T --text F [--backend cpu|webgpu] [--json]
+export const EVAL_USAGE = `sparsebook eval --model DIR|M [--tokenizer T] --text F [--backend cpu|webgpu] [--json]
 
 Mean next-token cross-entropy over the documents of F (separated by <|endoftext|>), each encoded as
-BOS + tokens and evaluated in consecutive windows of the model's sequence length (as llama2.c does).`;
+BOS + tokens and evaluated in consecutive windows of the model's sequence length (as llama2.c does).
+
+--model DIR   a model folder: config.json + model.safetensors + tokenizer.bin (HF-style, Llama or
+              Mixtral), or a llama2.c checkpoint .bin with its tokenizer .bin
+--model M     a llama2.c checkpoint file, with --tokenizer T`;
 
 export async function evalCommand(argv: string[], print: (line: string) => void): Promise<void> {
   const f = parseFlags(
@@ -22,10 +26,10 @@ export async function evalCommand(argv: string[], print: (line: string) => void)
   );
   const backendKind = backendFlag(f.backend);
   const textFile = required(f.text, 'text', EVAL_USAGE);
-  const { backend, model, tokenizer } = await loadModel(
+  const { backend, model, tokenizer, info, source } = await loadModel(
     backendKind,
     required(f.model, 'model', EVAL_USAGE),
-    required(f.tokenizer, 'tokenizer', EVAL_USAGE),
+    f.tokenizer,
   );
   const text = await readText(textFile);
   const t0 = performance.now();
@@ -37,6 +41,8 @@ export async function evalCommand(argv: string[], print: (line: string) => void)
   if (!f.json) process.stderr.write('\n');
   for (const note of r.notes) print(`note: ${note}`);
   const summary = {
+    model: source,
+    architecture: info.architecture,
     loss: r.loss,
     perplexity: r.perplexity,
     tokens: r.tokens,
@@ -45,6 +51,9 @@ export async function evalCommand(argv: string[], print: (line: string) => void)
   };
   if (f.json) print(JSON.stringify(summary));
   else {
+    print(
+      `model       ${summary.model} (${info.architecture}${info.nExperts ? `, ${info.nExperts} experts, top-${info.topK}` : ''})`,
+    );
     print(`backend     ${backend.description}`);
     print(`documents   ${r.documents}`);
     print(`tokens      ${r.tokens} predicted (${r.windows} windows)`);

@@ -2,9 +2,10 @@ import { generate } from '../../runtime';
 import { backendFlag, numberFlag, parseFlags, required } from '../args';
 import { loadModel } from '../session';
 
-export const GENERATE_USAGE = `sparsebook generate --model M --tokenizer T [--prompt P] --steps N [--temperature 0] [--seed S] [--backend cpu|webgpu]
+export const GENERATE_USAGE = `sparsebook generate --model M|DIR [--tokenizer T] [--prompt P] --steps N [--temperature 0] [--seed S] [--backend cpu|webgpu]
 
-Greedy (temperature 0) or temperature sampling with a KV cache; prints the text.`;
+Greedy (temperature 0) or temperature sampling with a KV cache; prints the text. M is a llama2.c
+checkpoint (then --tokenizer is needed) or an HF-style folder holding its tokenizer.bin.`;
 
 export async function generateCommand(argv: string[], print: (line: string) => void): Promise<void> {
   const f = parseFlags(
@@ -24,7 +25,7 @@ export async function generateCommand(argv: string[], print: (line: string) => v
   const { backend, model, tokenizer } = await loadModel(
     backendFlag(f.backend),
     required(f.model, 'model', GENERATE_USAGE),
-    required(f.tokenizer, 'tokenizer', GENERATE_USAGE),
+    f.tokenizer,
   );
   const r = await generate(model, tokenizer, {
     prompt: f.prompt ?? '',

@@ -50,7 +50,8 @@ export function parseLlama2c(bytes: ArrayBuffer | Uint8Array, fileName: string):
     sizeMismatch(u8.byteLength, expected, floats, headerBytes, config, version, fileName);
 
   // Float32Array views need a 4-byte aligned offset; a Uint8Array slice may not have one.
-  const aligned = u8.byteOffset % 4 === 0 ? u8 : u8.slice();
+  // Uint8Array.prototype.slice copies even for a Node Buffer (whose own slice is a view).
+  const aligned = u8.byteOffset % 4 === 0 ? u8 : Uint8Array.prototype.slice.call(u8);
   const data = new Float32Array(aligned.buffer, aligned.byteOffset + headerBytes, floats);
   const layers: Partial<LlamaLayerWeights>[] = Array.from({ length: config.nLayers }, () => ({}));
   const globals: Record<string, Float32Array> = {};

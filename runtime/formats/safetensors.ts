@@ -72,9 +72,7 @@ export class SafetensorsFile {
       );
     }
     const raw = this.raw(name);
-    const aligned = (
-      raw.byteOffset % SAFETENSORS_DTYPE_BYTES[t.dtype] === 0 ? raw : raw.slice()
-    ) as Uint8Array;
+    const aligned = (raw.byteOffset % SAFETENSORS_DTYPE_BYTES[t.dtype] === 0 ? raw : copy(raw)) as Uint8Array;
     const { buffer, byteOffset } = aligned;
     switch (t.dtype) {
       case 'F32':
@@ -103,7 +101,7 @@ export class SafetensorsFile {
         `tensor "${name}" has dtype ${t.dtype}; expected an integer dtype (${INT_DTYPES.join(', ')})`,
       );
     }
-    const { buffer } = this.raw(name).slice(); // a copy is always aligned
+    const { buffer } = copy(this.raw(name)); // a fresh copy starts at offset 0
     const n = t.size;
     if (t.dtype === 'I32') return new Int32Array(buffer, 0, n);
     const src = intView(t.dtype, buffer, n);
@@ -120,6 +118,14 @@ export class SafetensorsFile {
     }
     return out;
   }
+}
+
+/**
+ * A copy in a fresh buffer at offset 0. (Not `.slice()`: on a Node Buffer, which `readFileSync`
+ * returns, `slice` is a view of the same memory.)
+ */
+function copy(u8: Uint8Array): Uint8Array {
+  return new Uint8Array(u8);
 }
 
 function intView(dtype: SafetensorsDtype, buffer: ArrayBufferLike, n: number): ArrayLike<number | bigint> {

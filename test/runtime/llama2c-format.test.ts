@@ -112,6 +112,15 @@ describe('writeLlama2c / parseLlama2c round trips', () => {
     const back = parseLlama2c(padded.subarray(1), 'tiny.bin');
     expect(back.weights.norm).toEqual(randomWeights(config).norm);
   });
+
+  it('accepts a Node Buffer at an unaligned offset (whose slice() is a view, not a copy)', () => {
+    const config = tinyConfig();
+    const file = writeLlama2c(config, randomWeights(config));
+    const padded = Buffer.alloc(file.length + 1);
+    padded.set(file, 1);
+    const back = parseLlama2c(padded.subarray(1), 'tiny.bin');
+    expect(back.weights.norm).toEqual(randomWeights(config).norm);
+  });
 });
 
 describe('parseLlama2c: bad files name the file and the problem', () => {

@@ -131,6 +131,16 @@ describe('writeSafetensors → parseSafetensors round trips', () => {
     padded.set(bytes, 3);
     expect(parseSafetensors(padded.subarray(3), FILE).float32('w')).toEqual(values);
   });
+  it('reads a Node Buffer at an unaligned offset (Buffer.slice is a view, not a copy)', () => {
+    const bytes = writeSafetensors([
+      { name: 'w', dtype: 'F32', shape: [24], data: values },
+      { name: 'tokens', dtype: 'I32', shape: [3], data: [1, 403, -7] },
+    ]);
+    const buf = Buffer.concat([Buffer.alloc(3), Buffer.from(bytes)]).subarray(3);
+    const st = parseSafetensors(buf, FILE);
+    expect(st.float32('w')).toEqual(values);
+    expect(Array.from(st.int32('tokens'))).toEqual([1, 403, -7]);
+  });
 });
 
 describe('parseSafetensors: bad files name the file and the problem', () => {
