@@ -121,14 +121,6 @@ export interface Backend {
    */
   moeRoute(logits: Tensor<'f32'>, opts: MoeRouteOptions): MoeRouteResult;
   /**
-   * x [T, D], rows i32 [n] → [n, D] with row i = x[rows[i]] (gathers the tokens routed to an expert).
-   * A row index outside [0, T) throws (cpu) or yields a zero row (gpu).
-   *
-   * @example
-   * const xe = b.gatherRows(h, b.tensor(Int32Array.of(0, 3, 4), [3])); // tokens 0, 3, 4
-   */
-  gatherRows(x: Tensor<'f32'>, rows: Tensor<'i32'>): Tensor<'f32'>;
-  /**
    * Weighted combination of expert outputs: y [n, D], slots i32 [T, k], gates [T, k] → [T, D] with
    * out[t] = Σ_j gates[t, j] · y[slots[t, j]], summed over j in order. A slot of −1 is skipped; one
    * outside [−1, n) throws (cpu) or is skipped (gpu). Every output row is written by its own

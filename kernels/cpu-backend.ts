@@ -5,7 +5,6 @@ import { CpuTensor, cpu } from './cpu-tensor';
 import { addCpu } from './add.cpu';
 import { attentionApplyCpu, attentionCpu } from './attention.cpu';
 import { embeddingCpu } from './embedding.cpu';
-import { gatherRowsCpu } from './gather-rows.cpu';
 import { matmulCpu } from './matmul.cpu';
 import { moeCombineCpu } from './moe-combine.cpu';
 import { moeRouteCpu } from './moe-route.cpu';
@@ -46,7 +45,6 @@ export function createCpuBackend(): Backend {
     topk: topkCpu,
     writeRows: writeRowsCpu,
     moeRoute: moeRouteCpu,
-    gatherRows: gatherRowsCpu,
     moeCombine: moeCombineCpu,
   } as Backend;
 }

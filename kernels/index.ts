@@ -8,8 +8,6 @@ import { attentionApplyCpu, attentionCpu } from './attention.cpu';
 import { attentionApplyGpu, attentionGpu } from './attention';
 import { embeddingCpu } from './embedding.cpu';
 import { embeddingGpu } from './embedding';
-import { gatherRowsCpu } from './gather-rows.cpu';
-import { gatherRowsGpu } from './gather-rows';
 import { matmulCpu } from './matmul.cpu';
 import { matmulGpu } from './matmul';
 import { moeCombineCpu } from './moe-combine.cpu';
@@ -34,7 +32,6 @@ export const OPS = {
   attention: { cpu: attentionCpu, webgpu: attentionGpu },
   attentionApply: { cpu: attentionApplyCpu, webgpu: attentionApplyGpu },
   embedding: { cpu: embeddingCpu, webgpu: embeddingGpu },
-  gatherRows: { cpu: gatherRowsCpu, webgpu: gatherRowsGpu },
   matmul: { cpu: matmulCpu, webgpu: matmulGpu },
   moeCombine: { cpu: moeCombineCpu, webgpu: moeCombineGpu },
   moeRoute: { cpu: moeRouteCpu, webgpu: moeRouteGpu },

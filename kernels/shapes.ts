@@ -149,12 +149,6 @@ export function moeRouteDims(
   return { rows, experts, k, temperature, bias, enabled };
 }
 
-/** Shape checks of gatherRows: x [T, D], rows i32 (any shape, n elements) → [n, D]. */
-export function gatherRowsDims(x: readonly number[]): { t: number; d: number } {
-  if (x.length !== 2) throw new Error(`gatherRows: x must be [T, D], got [${x.join(', ')}]`);
-  return { t: x[0]!, d: x[1]! };
-}
-
 /** Shape checks of moeCombine: y [n, D], slots i32 [T, k], gates [T, k] → [T, D]. */
 export function moeCombineDims(
   y: readonly number[],

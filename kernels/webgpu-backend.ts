@@ -13,7 +13,6 @@ import { GpuContext } from './gpu-context';
 import { addGpu } from './add';
 import { attentionApplyGpu, attentionGpu } from './attention';
 import { embeddingGpu } from './embedding';
-import { gatherRowsGpu } from './gather-rows';
 import { matmulGpu } from './matmul';
 import { moeCombineGpu } from './moe-combine';
 import { moeRouteGpu } from './moe-route';
@@ -105,9 +104,6 @@ export class WebGpuBackend implements Backend {
   }
   moeRoute(logits: Tensor<'f32'>, o: MoeRouteOptions): MoeRouteResult {
     return moeRouteGpu(this.ctx, logits, o);
-  }
-  gatherRows(x: Tensor<'f32'>, rows: Tensor<'i32'>): Tensor<'f32'> {
-    return gatherRowsGpu(this.ctx, x, rows);
   }
   moeCombine(y: Tensor<'f32'>, slots: Tensor<'i32'>, gates: Tensor<'f32'>): Tensor<'f32'> {
     return moeCombineGpu(this.ctx, y, slots, gates);

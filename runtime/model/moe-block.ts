@@ -4,7 +4,8 @@
  *
  * Dispatch: the chosen experts [T, k] are read back to the host (one small readback per layer;
  * the GPU waits for the router there), which builds each expert's token list. Expert e gathers its
- * rows of the normalised stream (`gatherRows`), runs its FFN on just those rows (matmul + swiglu),
+ * rows of the normalised stream (a row gather is exactly an `embedding` lookup with the token
+ * indices as ids), runs its FFN on just those rows (matmul + swiglu),
  * and writes the result into its own row range of one [T·k, dim] buffer; `moeCombine` then sums
  * each token's k rows with its gates. Every output row is written once by its own threads, so two
  * experts never race on a token and the sum order is fixed.
@@ -156,7 +157,7 @@ export async function moeFfn(h: Tensor<'f32'>, c: MoeFfnContext): Promise<Tensor
     if (n === 0) continue; // an expert nobody chose costs nothing
     const x = w.experts[e]!;
     const rows = scope.own(b.tensor<'i32'>(plan.order.subarray(start, start + n), [n]));
-    const xe = scope.own(b.gatherRows(h, rows));
+    const xe = scope.own(b.embedding(h, rows));
     scope.drop(rows);
     const gate = mm(xe, x.w1);
     const up = mm(xe, x.w3);
