@@ -3,6 +3,7 @@
  * (and one in views.ts for its component).
  */
 import type { CellKind } from './cell-kind';
+import { generateKind } from './generate/generate-kind';
 import { lossKind } from './loss/loss-kind';
 import { markdownKind } from './markdown/markdown-kind';
 import { modelViewKind } from './model-view/model-view-kind';
@@ -15,6 +16,7 @@ export const CELL_KINDS: readonly CellKind[] = Object.freeze([
   textKind,
   modelViewKind,
   lossKind,
+  generateKind,
 ]);
 
 const BY_KIND = new Map(CELL_KINDS.map((k) => [k.kind, k]));

@@ -2,6 +2,7 @@
 import type { Component } from 'svelte';
 import type { CellDoc } from '../notebook/document';
 import type { NotebookState } from '../state/notebook.svelte';
+import GenerateCell from './generate/GenerateCell.svelte';
 import LossCell from './loss/LossCell.svelte';
 import MarkdownCell from './markdown/MarkdownCell.svelte';
 import ModelCell from './model/ModelCell.svelte';
@@ -16,4 +17,5 @@ export const CELL_VIEWS: Readonly<Record<string, CellView>> = Object.freeze({
   text: TextCell,
   'model-view': ModelViewCell,
   loss: LossCell,
+  generate: GenerateCell,
 });

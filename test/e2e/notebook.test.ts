@@ -267,11 +267,25 @@ describe('notebook', () => {
       )) as { start: number; duration: number }[];
       expect(t1 - t0, 'the run should take several seconds').toBeGreaterThan(2000);
       const worst = Math.max(0, ...long.map((t) => t.duration));
+      console.log(
+        `loss run ${((t1 - t0) / 1000).toFixed(1)} s, ${long.length} long tasks, worst ${worst.toFixed(0)} ms`,
+      );
       expect(worst, `long tasks during the run: ${JSON.stringify(long)}`).toBeLessThan(100);
       const loss = Number(await cells(page).nth(4).getByTestId('loss-value').textContent());
       expect(loss).toBeGreaterThan(0.8);
       expect(loss).toBeLessThan(2);
       await screenshot(page, 'notebook-loss');
+
+      // Greedy generation from stories260K reproduces llama2.c's story opening.
+      await cells(page).nth(4).focus();
+      await addCell(page, 'Generate');
+      const gen = cells(page).nth(5);
+      await gen.getByRole('textbox', { name: 'Prompt' }).fill('Once upon a time');
+      await gen.getByRole('textbox', { name: 'Prompt' }).blur();
+      await waitCell(page, 5, 'done');
+      expect(await gen.getByTestId('generation-text').textContent()).toMatch(
+        /^Once upon a time, there was a little girl named Lily/,
+      );
     } finally {
       await fresh.close();
     }
