@@ -4,6 +4,7 @@
  * from fresh context. Cross-entropy is computed in float64 on the host from the logits.
  */
 import { checkCompatible } from '../compatibility';
+import type { Hooks } from '../hooks';
 import type { LlamaModel } from '../model/llama';
 import { createYielder } from '../scheduling';
 import { buildTokenStream, decodeUtf8Strict } from '../text';
@@ -15,6 +16,8 @@ export interface LossOptions {
   onProgress?: (p: { done: number; total: number }) => void;
   /** Name of the text's source for error messages (default "text"). */
   fileName?: string;
+  /** Hooks run in every window's forward pass (e.g. a sparse-attention mask on hook_pattern). */
+  hooks?: Hooks;
 }
 
 export interface LossResult {
@@ -90,7 +93,7 @@ async function forEachWindow(
   options: Omit<LossOptions, 'fileName'>,
   consume: (start: number, losses: Float64Array) => void,
 ): Promise<number> {
-  const { signal, onProgress } = options;
+  const { signal, onProgress, hooks } = options;
   const S = model.config.seqLen;
   const total = Math.max(0, Math.ceil((tokens.length - 1) / S));
   const maybeYield = createYielder();
@@ -100,7 +103,7 @@ async function forEachWindow(
     const start = k * S;
     const window = tokens.subarray(start, Math.min(start + S + 1, tokens.length));
     const inputs = window.subarray(0, window.length - 1);
-    const logits = await model.forward(inputs);
+    const logits = await model.forward(inputs, { hooks });
     let data: Float32Array;
     try {
       data = await model.backend.read(logits);

@@ -1,0 +1,131 @@
+/**
+ * What a sparse-attention mask costs: the model's loss over a text when, in every layer, each
+ * head's attention is restricted to the entries a mask keeps. The mask is built per window and
+ * layer from the model's own rotated queries and keys (`attn.hook_rot_q` / `hook_rot_k`) and its
+ * dense probabilities; the hook on `attn.hook_pattern` replaces them with the renormalised kept
+ * mass p'ᵢⱼ = pᵢⱼ·mᵢⱼ / Σⱼ pᵢⱼ·mᵢⱼ — exactly softmax over the kept scores only — and the block
+ * recomputes its output from it. Layers after a masked one see the masked model's activations, as
+ * a sparse-attention kernel would.
+ */
+import type { Tensor } from '../../kernels/tensor';
+import type { Hooks } from '../../runtime/hooks';
+import { evaluateLoss } from '../../runtime/eval/loss';
+import type { LlamaModel } from '../../runtime/model/llama';
+import type { Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
+import type { HeadMasks, LayerPattern, LayerQK } from './types';
+
+/** Builds the mask of one layer for one window. */
+export type MaskFn = (input: { qk: LayerQK; pattern: LayerPattern }) => HeadMasks;
+
+export interface MaskedLossOptions {
+  /** Layers to mask (default all). */
+  layers?: readonly number[];
+  signal?: AbortSignal;
+  onProgress?: (p: { done: number; total: number }) => void;
+  fileName?: string;
+}
+
+export interface MaskedLossResult {
+  loss: number;
+  tokens: number;
+  windows: number;
+  /** Kept causal entries ÷ all causal entries, over every masked layer, head and window. */
+  density: number;
+  /** Mean over query rows of the dense attention mass the mask keeps. */
+  recall: number;
+  /** Kept causal entries (for FLOP and byte accounting). */
+  keptEntries: number;
+  causalEntries: number;
+}
+
+/**
+ * @example
+ * const r = await maskedLoss(model, tok, text, ({ qk, pattern }) => buildMask('topk', { qk, pattern }, 16));
+ * r.loss - dense.loss; // the cost of keeping 16 keys per query
+ */
+export async function maskedLoss(
+  model: LlamaModel,
+  tokenizer: Llama2cTokenizer,
+  text: string,
+  mask: MaskFn,
+  options: MaskedLossOptions = {},
+): Promise<MaskedLossResult> {
+  const { nLayers, nHeads, nKvHeads, headDim } = model.config;
+  const layers = options.layers ?? Array.from({ length: nLayers }, (_, l) => l);
+  for (const l of layers) {
+    if (!Number.isInteger(l) || l < 0 || l >= nLayers)
+      throw new RangeError(`maskedLoss: layer ${l} is outside [0, ${nLayers - 1}]`);
+  }
+  const b = model.backend;
+  const stats = { kept: 0, causal: 0, recallSum: 0, rows: 0 };
+  const hooks: Record<string, Hooks[string]> = {};
+  for (const layer of layers) {
+    let q: Promise<Float32Array> | undefined;
+    let k: Promise<Float32Array> | undefined;
+    hooks[`blocks.${layer}.attn.hook_rot_q`] = (t) => void (q = b.read(t));
+    hooks[`blocks.${layer}.attn.hook_rot_k`] = (t) => void (k = b.read(t));
+    hooks[`blocks.${layer}.attn.hook_pattern`] = async (t: Tensor<'f32'>) => {
+      const [H, T, Tk] = t.shape as [number, number, number];
+      if (Tk !== T) throw new Error('maskedLoss: masks need the whole window (no KV cache)');
+      const probs = await b.read(t);
+      const qk: LayerQK = { layer, T, nHeads, nKvHeads, headDim, q: await q!, k: await k! };
+      const pattern: LayerPattern = { layer, T, nHeads: H, probs };
+      const m = mask({ qk, pattern });
+      if (m.T !== T || m.nHeads !== H || m.keep.length !== H * T * T)
+        throw new Error(`maskedLoss: mask shape [${m.nHeads}, ${m.T}, ${m.T}] ≠ pattern [${H}, ${T}, ${T}]`);
+      return b.tensor<'f32'>(applyMask(probs, m, stats), [H, T, T]);
+    };
+  }
+  const r = await evaluateLoss(model, tokenizer, text, {
+    hooks,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    fileName: options.fileName,
+  });
+  return {
+    loss: r.loss,
+    tokens: r.tokens,
+    windows: r.windows,
+    density: stats.kept / stats.causal,
+    recall: stats.recallSum / stats.rows,
+    keptEntries: stats.kept,
+    causalEntries: stats.causal,
+  };
+}
+
+/**
+ * Renormalised kept mass per row (a fresh array); accumulates density and recall into `stats`.
+ * A row whose kept mass is 0 (possible only with a mask that drops the diagonal) keeps its
+ * dense row rather than dividing by zero.
+ */
+export function applyMask(
+  probs: Float32Array,
+  m: HeadMasks,
+  stats: { kept: number; causal: number; recallSum: number; rows: number },
+): Float32Array {
+  const { T, nHeads } = m;
+  const out = new Float32Array(probs.length);
+  for (let h = 0; h < nHeads; h++) {
+    for (let i = 0; i < T; i++) {
+      const o = (h * T + i) * T;
+      let kept = 0;
+      let n = 0;
+      for (let j = 0; j <= i; j++) {
+        if (m.keep[o + j]) {
+          kept += probs[o + j]!;
+          n++;
+        }
+      }
+      stats.kept += n;
+      stats.causal += i + 1;
+      stats.recallSum += kept;
+      stats.rows++;
+      if (kept > 0) {
+        for (let j = 0; j <= i; j++) if (m.keep[o + j]) out[o + j] = probs[o + j]! / kept;
+      } else {
+        for (let j = 0; j <= i; j++) out[o + j] = probs[o + j]!;
+      }
+    }
+  }
+  return out;
+}
