@@ -1,4 +1,5 @@
 import { UsageError } from './args';
+import { ATTENTION_PROBE_USAGE, attentionProbeCommand } from './commands/attention-probe';
 import { EVAL_USAGE, evalCommand } from './commands/eval';
 import { GENERATE_USAGE, generateCommand } from './commands/generate';
 import { MOE_STATS_USAGE, moeStatsCommand } from './commands/moe-stats';
@@ -8,6 +9,7 @@ const COMMANDS: Record<
   { run: (argv: string[], print: (l: string) => void) => Promise<void>; usage: string }
 > = {
   eval: { run: evalCommand, usage: EVAL_USAGE },
+  'attention-probe': { run: attentionProbeCommand, usage: ATTENTION_PROBE_USAGE },
   generate: { run: generateCommand, usage: GENERATE_USAGE },
   'moe-stats': { run: moeStatsCommand, usage: MOE_STATS_USAGE },
 };

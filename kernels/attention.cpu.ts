@@ -25,6 +25,7 @@ export function attentionCpu(
   const scale = 1 / Math.sqrt(headDim);
   const out = new Float32Array(t * qDim);
   const probs = new Float32Array(opts.returnProbs ? nHeads * t * tk : 0);
+  const stats = new Float32Array(opts.returnRowStats ? nHeads * t * 3 : 0);
   // No query attends past key pos0 + t - 1 (k/v may be a longer KV cache).
   const nKeys = pos0 + t;
   // Scratch reused by every head and query: one kv head's keys and values gathered into contiguous
@@ -47,12 +48,31 @@ export function attentionCpu(
           const po = (h * t + i) * tk;
           for (let j = 0; j < n; j++) probs[po + j] = att[j]!;
         }
+        if (opts.returnRowStats) rowStats(att, n, stats, (h * t + i) * 3);
       }
     }
   }
   const result: AttentionResult = { out: f32(out, [t, qDim]) };
   if (opts.returnProbs) result.probs = f32(probs, [nHeads, t, tk]);
+  if (opts.returnRowStats) result.rowStats = f32(stats, [nHeads, t, 3]);
   return result;
+}
+
+/**
+ * Entropy, mass on key 0 and mean distance of one probability row p[0..n-1] (query at position
+ * n − 1), in f64; written to out[o..o+2].
+ */
+export function rowStats(p: Float32Array, n: number, out: Float32Array, o: number): void {
+  let entropy = 0;
+  let distance = 0;
+  for (let j = 0; j < n; j++) {
+    const pj = p[j]!;
+    if (pj > 0) entropy -= pj * Math.log(pj);
+    distance += pj * (n - 1 - j);
+  }
+  out[o] = entropy;
+  out[o + 1] = p[0]!;
+  out[o + 2] = distance;
 }
 
 /** Reference z = probs × v per head (GQA): probs [nHeads, T, Tk], v [Tk, nKvHeads*headDim]. */

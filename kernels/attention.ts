@@ -29,14 +29,23 @@ export function attentionGpu(
 ): AttentionResult {
   const { t, tk, nHeads, nKvHeads, headDim, pos0 } = attentionDims(q.shape, k.shape, v.shape, opts);
   const probsWanted = opts.returnProbs === true;
+  const statsWanted = opts.returnRowStats === true;
   const vec = vecWidth(headDim);
   const out = ctx.createTensor([t, nHeads * headDim], 'f32');
   const probs = probsWanted ? ctx.createTensor([nHeads, t, tk], 'f32') : undefined;
+  const stats = statsWanted ? ctx.createTensor([nHeads, t, 3], 'f32') : undefined;
+  const extra: Tensor<'f32'>[] = [];
+  if (probs) extra.push(probs);
+  if (stats) extra.push(stats);
   ctx.dispatch({
-    key: `attention:hd${headDim}:wg${WG}:${probsWanted ? 'probs' : 'out'}`,
+    key: `attention:hd${headDim}:wg${WG}:${probsWanted ? 'probs' : 'out'}:${statsWanted ? 'stats' : ''}`,
     code: () =>
-      specialize(attentionSource, { HD: headDim, WG, W: vec }, { PROBS: probsWanted, VEC4: vec === 4 }),
-    tensors: probs ? [q, k, v, out, probs] : [q, k, v, out],
+      specialize(
+        attentionSource,
+        { HD: headDim, WG, W: vec },
+        { PROBS: probsWanted, STATS: statsWanted, VEC4: vec === 4 },
+      ),
+    tensors: [q, k, v, out, ...extra],
     uniforms: [
       { u32: t },
       { u32: nHeads },
@@ -51,6 +60,7 @@ export function attentionGpu(
   });
   const result: AttentionResult = { out };
   if (probs) result.probs = probs;
+  if (stats) result.rowStats = stats;
   return result;
 }
 

@@ -5,7 +5,9 @@
 // Adjacent invocations are the heads of one query row, so they loop over the same number of keys
 // and heads of a group read the same K/V rows.
 // attention.ts sets HD, WG, W (4 when HD is a multiple of 4: q/k/v/out are read as vec4) and the
-// PROBS and VEC4 blocks.
+// PROBS, STATS and VEC4 blocks. STATS accumulates, beside the online softmax, Σ e^(s−m)·s (for the
+// entropy log l + m − Σ p·s), Σ e^(s−m)·(i − j) (mean distance) and e^(s₀−m) (sink mass), all
+// rescaled with l when the maximum moves: row statistics without storing the row.
 
 const HD: u32 = 64u;
 const WG: u32 = 64u;
@@ -41,9 +43,19 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<vec>;
 // #if PROBS
 @group(0) @binding(4) var<storage, read_write> probs: array<f32>;
+// #if STATS
+@group(0) @binding(5) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(6) var<uniform> params: Params;
+// #else
+@group(0) @binding(5) var<uniform> params: Params;
+// #endif
+// #else
+// #if STATS
+@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(5) var<uniform> params: Params;
 // #else
 @group(0) @binding(4) var<uniform> params: Params;
+// #endif
 // #endif
 
 // This invocation's query, pre-scaled by 1/sqrt(HD).
@@ -93,6 +105,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // Key 0 starts the running state (every query attends at least key 0).
   var m = score(kvo);
   var l = 1.0;
+  // #if STATS
+  var sa = m;
+  var sd = f32(n - 1u);
+  var e0 = 1.0;
+  // #endif
   var acc: array<vec, HV>;
   for (var d = 0u; d < HV; d++) {
     acc[d] = v[kvo + d];
@@ -107,6 +124,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       // A new maximum: rescale what was summed so far.
       let c = exp(m - mx);
       l *= c;
+      // #if STATS
+      sa *= c;
+      sd *= c;
+      e0 *= c;
+      // #endif
       for (var d = 0u; d < HV; d++) {
         acc[d] *= c;
       }
@@ -114,6 +136,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let p = exp(s - vec4<f32>(m));
     l += p.x + p.y + p.z + p.w;
+    // #if STATS
+    sa += dot(p, s);
+    let dj = f32(n - 1u - j);
+    sd += dot(p, vec4<f32>(dj, dj - 1.0, dj - 2.0, dj - 3.0));
+    // #endif
     for (var d = 0u; d < HV; d++) {
       acc[d] += p.x * v[ko + d] + p.y * v[ko + stride + d] + p.z * v[ko + 2u * stride + d] +
         p.w * v[ko + 3u * stride + d];
@@ -125,6 +152,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (s > m) {
       let c = exp(m - s);
       l *= c;
+      // #if STATS
+      sa *= c;
+      sd *= c;
+      e0 *= c;
+      // #endif
       for (var d = 0u; d < HV; d++) {
         acc[d] *= c;
       }
@@ -132,6 +164,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let p = exp(s - m);
     l += p;
+    // #if STATS
+    sa += p * s;
+    sd += p * f32(n - 1u - j);
+    // #endif
     for (var d = 0u; d < HV; d++) {
       acc[d] += p * v[ko + d];
     }
@@ -140,6 +176,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var d = 0u; d < HV; d++) {
     out[qo + d] = acc[d] * inv;
   }
+  // #if STATS
+  let so = (h * params.t + i) * 3u;
+  stats[so] = log(l) + m - sa * inv;
+  stats[so + 1u] = e0 * inv;
+  stats[so + 2u] = sd * inv;
+  // #endif
 
   // #if PROBS
   // Second sweep: recompute each score (cheaper than storing them) and write the final

@@ -12,13 +12,25 @@ export interface AttentionOptions {
   pos0?: number;
   /** Also return the attention probabilities [nHeads, T, Tk] (0 where masked). */
   returnProbs?: boolean;
+  /**
+   * Also return per-row statistics of the probabilities, computed inside the attention pass
+   * (online, beside the softmax; no [T, Tk] row is stored): [nHeads, T, 3] holding, per head and
+   * query row, the entropy (nats), the mass on key 0 (the sink), and the mean distance Σⱼ pⱼ·(i − j)
+   * with i the query's absolute position. See ATTENTION_ROW_STATS.
+   */
+  returnRowStats?: boolean;
 }
+
+/** Columns of `AttentionResult.rowStats`' last dimension. */
+export const ATTENTION_ROW_STATS = ['entropy', 'sink_mass', 'mean_distance'] as const;
 
 export interface AttentionResult {
   /** [T, nHeads * headDim] */
   out: Tensor<'f32'>;
   /** [nHeads, T, Tk] when requested. */
   probs?: Tensor<'f32'>;
+  /** [nHeads, T, 3] when requested (see ATTENTION_ROW_STATS). */
+  rowStats?: Tensor<'f32'>;
 }
 
 export interface TopKResult {

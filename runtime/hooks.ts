@@ -24,6 +24,8 @@ export const BLOCK_HOOK_POINTS = [
   'attn.hook_rot_q', //   [T, nHeads*headDim], after rope
   'attn.hook_rot_k', //   [T, kvDim], after rope, before the KV cache write
   'attn.hook_pattern', // [nHeads, T, Tk] softmax probabilities (computed only when hooked)
+  'attn.hook_row_stats', // [nHeads, T, 3] entropy, sink mass, mean distance per row, computed
+  //                         inside the attention kernel only when hooked; read-only
   'attn.hook_z', //       [T, nHeads*headDim], before wo
   'hook_attn_out', //     [T, dim]
   'hook_resid_mid', //    [T, dim]
@@ -48,6 +50,7 @@ export const MOE_BLOCK_HOOK_POINTS = BLOCK_HOOK_POINTS.flatMap((p) =>
 
 /** Points whose hook may read but not replace the activation. */
 const READ_ONLY_HOOK_POINTS: ReadonlySet<string> = new Set([
+  'attn.hook_row_stats',
   'moe.hook_router_probs',
   'moe.hook_selected_experts',
 ]);
@@ -225,7 +228,7 @@ export async function runHook(
   if (point && READ_ONLY_HOOK_POINTS.has(point)) {
     ctx.backend.dispose(r);
     throw new HookError(
-      `hook "${name}" returned a tensor, but ${point} is read-only; replace moe.hook_router_logits or moe.hook_gate_weights instead`,
+      `hook "${name}" returned a tensor, but ${point} is read-only${point.startsWith('moe.') ? '; replace moe.hook_router_logits or moe.hook_gate_weights instead' : ''}`,
     );
   }
   const sameShape = r.shape.length === t.shape.length && r.shape.every((d, i) => d === t.shape[i]);

@@ -116,11 +116,17 @@ export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Ten
     maskPos0 = pos0;
   }
 
-  const patternName = `blocks.${layer}.attn.hook_pattern`;
-  const wantPattern = c.hooks?.[patternName] !== undefined;
+  const hooked = (point: string) => c.hooks?.[`blocks.${layer}.${point}`] !== undefined;
+  const wantPattern = hooked('attn.hook_pattern');
   const heads = { nHeads, nKvHeads, headDim };
-  const att = b.attention(q, keys, values, { ...heads, pos0: maskPos0, returnProbs: wantPattern });
+  const att = b.attention(q, keys, values, {
+    ...heads,
+    pos0: maskPos0,
+    returnProbs: wantPattern,
+    returnRowStats: hooked('attn.hook_row_stats'),
+  });
   let z = scope.own(att.out);
+  const rowStats = att.rowStats ? scope.own(att.rowStats) : undefined;
   scope.drop(q);
   if (att.probs) {
     const probs = scope.own(att.probs);
@@ -132,6 +138,7 @@ export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Ten
     }
     scope.drop(pattern);
   }
+  if (rowStats) scope.drop(await hook('attn.hook_row_stats', rowStats));
   scope.drop(k, v); // no-ops when they went into the cache
   z = await hook('attn.hook_z', z);
 

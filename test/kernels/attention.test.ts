@@ -14,15 +14,34 @@ async function run(
   k: Float32Array,
   v: Float32Array,
   c: Case,
-): Promise<{ out: Float32Array; probs?: Float32Array }> {
+): Promise<{ out: Float32Array; probs?: Float32Array; rowStats?: Float32Array }> {
   const tq = be.tensor<'f32'>(q, [c.t, c.nHeads * c.headDim]);
   const tk = be.tensor<'f32'>(k, [c.tk, c.nKvHeads * c.headDim]);
   const tv = be.tensor<'f32'>(v, [c.tk, c.nKvHeads * c.headDim]);
   const r = be.attention(tq, tk, tv, c);
   const out = await be.read(r.out);
   const probs = r.probs ? await be.read(r.probs) : undefined;
-  be.dispose(tq, tk, tv, r.out, r.probs);
-  return probs ? { out, probs } : { out };
+  const rowStats = r.rowStats ? await be.read(r.rowStats) : undefined;
+  be.dispose(tq, tk, tv, r.out, r.probs, r.rowStats);
+  return { out, ...(probs && { probs }), ...(rowStats && { rowStats }) };
+}
+
+/** Entropy, key-0 mass and mean distance of each [nHeads, T, Tk] probability row, in float64. */
+function naiveRowStats(probs: Float32Array, c: Case): Float32Array {
+  const pos0 = c.pos0 ?? 0;
+  const out = new Float32Array(c.nHeads * c.t * 3);
+  for (let h = 0; h < c.nHeads; h++)
+    for (let i = 0; i < c.t; i++) {
+      const row = probs.subarray((h * c.t + i) * c.tk, (h * c.t + i + 1) * c.tk);
+      let e = 0;
+      let d = 0;
+      for (let j = 0; j <= pos0 + i; j++) {
+        if (row[j]! > 0) e -= row[j]! * Math.log(row[j]!);
+        d += row[j]! * (pos0 + i - j);
+      }
+      out.set([e, row[0]!, d], (h * c.t + i) * 3);
+    }
+  return out;
 }
 
 function inputs(c: Case, seed: number): { q: Float32Array; k: Float32Array; v: Float32Array } {
@@ -141,6 +160,27 @@ describeBackends('attention', ({ b, ref, checked }) => {
       });
     }
   }
+
+  for (const [n, c] of cases.entries()) {
+    it(`fused row statistics match the probabilities' entropy, sink mass and distance: ${c.name}`, async () => {
+      const { q, k, v } = inputs(c, 300 + n);
+      const got = await checked(() => run(b(), q, k, v, { ...c, returnRowStats: true, returnProbs: true }));
+      const alone = await checked(() => run(b(), q, k, v, { ...c, returnRowStats: true }));
+      expect(alone.probs).toBeUndefined();
+      const expected = naiveRowStats(got.probs!, c);
+      expectClose(got.rowStats!, expected, TOL_REDUCTION, 'row stats (with probs)');
+      expectClose(alone.rowStats!, expected, TOL_REDUCTION, 'row stats (fused only)');
+      expectClose(alone.out, got.out, TOL_REDUCTION, 'out');
+    });
+  }
+
+  it('row statistics of a uniform row: entropy log n, sink 1/n, distance (n-1)/2', async () => {
+    // Zero queries give equal scores: every visible key has probability 1/n.
+    const c: Case = { t: 4, tk: 4, nHeads: 1, nKvHeads: 1, headDim: 4, returnRowStats: true };
+    const r = await checked(() => run(b(), new Float32Array(16), randn(7, 16), randn(8, 16), c));
+    const want = [1, 2, 3, 4].flatMap((n) => [Math.log(n), 1 / n, (n - 1) / 2]);
+    expectClose(r.rowStats!, Float32Array.from(want), TOL_REDUCTION);
+  });
 
   it('equals plain-loop softmax(QKᵀ/√d + mask)·V (independent of the reference)', async () => {
     for (const c of [

@@ -35,8 +35,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 describe('hook point names', () => {
   it('lists TransformerLens names in execution order', () => {
     const names = listHookPoints(model.config);
-    expect(names.length).toBe(5 * 14 + 2);
-    expect(names.slice(0, 14)).toEqual([
+    expect(names.length).toBe(5 * 15 + 2);
+    expect(names.slice(0, 15)).toEqual([
       'blocks.0.hook_resid_pre',
       'blocks.0.attn.hook_q',
       'blocks.0.attn.hook_k',
@@ -44,6 +44,7 @@ describe('hook point names', () => {
       'blocks.0.attn.hook_rot_q',
       'blocks.0.attn.hook_rot_k',
       'blocks.0.attn.hook_pattern',
+      'blocks.0.attn.hook_row_stats',
       'blocks.0.attn.hook_z',
       'blocks.0.hook_attn_out',
       'blocks.0.hook_resid_mid',
@@ -121,6 +122,33 @@ describe('reading activations', () => {
         expect(Array.from(row.subarray(i + 1)).every((p) => p === 0)).toBe(true);
       }
     }
+  });
+
+  it('row statistics from inside the attention kernel agree with the pattern, and are read-only', async () => {
+    let pattern: Float32Array | undefined;
+    let stats: Float32Array | undefined;
+    const plain = await logitsWith({});
+    const withStats = await logitsWith({
+      'blocks.1.attn.hook_pattern': async (t, ctx) => void (pattern = await ctx.backend.read(t)),
+      'blocks.1.attn.hook_row_stats': async (t, ctx) => void (stats = await ctx.backend.read(t)),
+    });
+    expect(withStats).toEqual(plain);
+    for (let h = 0; h < 8; h++) {
+      for (let i = 0; i < T; i++) {
+        const row = pattern!.subarray((h * T + i) * T, (h * T + i) * T + i + 1);
+        const entropy = -Array.from(row).reduce((a, p) => a + (p > 0 ? p * Math.log(p) : 0), 0);
+        const distance = Array.from(row).reduce((a, p, j) => a + p * (i - j), 0);
+        const o = (h * T + i) * 3;
+        expect(stats![o]).toBeCloseTo(entropy, 4);
+        expect(stats![o + 1]).toBeCloseTo(row[0]!, 5);
+        expect(stats![o + 2]).toBeCloseTo(distance, 4);
+      }
+    }
+    await expect(
+      logitsWith({
+        'blocks.0.attn.hook_row_stats': (t, ctx) => ctx.backend.zeros(t.shape, 'f32') as typeof t,
+      }),
+    ).rejects.toThrow(/attn.hook_row_stats is read-only/);
   });
 
   it('with a KV cache the pattern spans the cache and pos0 is absolute', async () => {

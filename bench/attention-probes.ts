@@ -1,0 +1,87 @@
+/**
+ * bench/attention-probes: the cost of probing every attention head of a 512-token window, as a
+ * ratio to the plain forward pass measured in the same run, on each backend (goal ≤ 1.5).
+ *
+ * - `fused`: per-row entropy, sink mass and mean distance computed inside the attention kernel
+ *   (`attn.hook_row_stats` on every layer) and read back: [nHeads, T, 3] per layer.
+ * - `patterns`: every layer's full probability matrix materialised and read back
+ *   ([nHeads, T, T] per layer), what the row-wise probes that need whole rows (top-k coverage,
+ *   k90, vertical/slash) start from.
+ *
+ *   node --import ./cli/register.mjs bench/attention-probes.ts [--model M --tokenizer T --tokens 512 --reps 3]
+ */
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { loadModel, readText } from '../cli/session';
+import { buildTokenStream, type Hooks } from '../runtime';
+
+const shared = process.env.SPARSEBOOK_SHARED ?? path.resolve(import.meta.dirname, '../../shared');
+const { values: f } = parseArgs({
+  options: {
+    model: { type: 'string', default: path.join(shared, 'models/stories260K/stories260K.bin') },
+    tokenizer: { type: 'string', default: path.join(shared, 'models/stories260K/tok512.bin') },
+    text: { type: 'string', default: path.join(shared, 'data/tinystories-valid-1000.txt') },
+    tokens: { type: 'string', default: '512' },
+    reps: { type: 'string', default: '3' },
+    backends: { type: 'string', default: 'cpu,webgpu' },
+  },
+});
+
+const reps = Number(f.reps);
+const result: Record<string, unknown> = { bench: 'attention-probes', model: path.basename(f.model!) };
+const text = await readText(f.text!);
+for (const kind of f.backends!.split(',') as ('cpu' | 'webgpu')[]) {
+  const { backend, model, tokenizer } = await loadModel(kind, f.model!, f.tokenizer!);
+  const n = Math.min(Number(f.tokens), model.config.seqLen);
+  const tokens = buildTokenStream(tokenizer, text).tokens.slice(0, n);
+  const reading = (point: string): { hooks: Hooks; reads: Promise<unknown>[] } => {
+    const reads: Promise<unknown>[] = [];
+    const hooks: Hooks = Object.fromEntries(
+      Array.from({ length: model.config.nLayers }, (_, l) => [
+        `blocks.${l}.attn.${point}`,
+        (t: Parameters<typeof backend.read>[0]) => void reads.push(backend.read(t)),
+      ]),
+    );
+    return { hooks, reads };
+  };
+  /** Wall time of one forward pass with `make()`'s hooks, its results read back. */
+  const run = async (make: () => { hooks: Hooks; reads: Promise<unknown>[] }) => {
+    const { hooks, reads } = make();
+    const t0 = performance.now();
+    const logits = await model.forward(tokens, { hooks });
+    await backend.read(logits);
+    await Promise.all(reads);
+    backend.dispose(logits);
+    return performance.now() - t0;
+  };
+  const variants = {
+    plain: () => ({ hooks: {}, reads: [] }),
+    fused: () => reading('hook_row_stats'),
+    patterns: () => reading('hook_pattern'),
+  };
+  // Warm-up (pipeline compilation, buffer pool growth), then the variants interleaved rep by rep
+  // so drift in machine load falls on all of them alike; the best of each is kept.
+  for (const make of Object.values(variants)) await run(make);
+  const best = { plain: Infinity, fused: Infinity, patterns: Infinity };
+  for (let i = 0; i < reps; i++) {
+    for (const [name, make] of Object.entries(variants) as [
+      keyof typeof best,
+      () => ReturnType<typeof reading>,
+    ][])
+      best[name] = Math.min(best[name], await run(make));
+  }
+  const { plain, fused, patterns } = best;
+  result[kind] = {
+    device: backend.description,
+    tokens: n,
+    plain_ms: +plain.toFixed(1),
+    fused_ms: +fused.toFixed(1),
+    patterns_ms: +patterns.toFixed(1),
+    fused_over_plain: +(fused / plain).toFixed(3),
+    patterns_over_plain: +(patterns / plain).toFixed(3),
+  };
+  model.dispose();
+  backend.destroy();
+}
+console.log(JSON.stringify(result));
+process.exit(0);
