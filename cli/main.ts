@@ -1,4 +1,5 @@
 import { UsageError } from './args';
+import { ATTENTION_USAGE, attentionCommand } from './commands/attention';
 import { ATTENTION_PROBE_USAGE, attentionProbeCommand } from './commands/attention-probe';
 import { EVAL_USAGE, evalCommand } from './commands/eval';
 import { GENERATE_USAGE, generateCommand } from './commands/generate';
@@ -10,6 +11,7 @@ const COMMANDS: Record<
 > = {
   eval: { run: evalCommand, usage: EVAL_USAGE },
   'attention-probe': { run: attentionProbeCommand, usage: ATTENTION_PROBE_USAGE },
+  attention: { run: attentionCommand, usage: ATTENTION_USAGE },
   generate: { run: generateCommand, usage: GENERATE_USAGE },
   'moe-stats': { run: moeStatsCommand, usage: MOE_STATS_USAGE },
 };

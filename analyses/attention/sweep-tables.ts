@@ -1,0 +1,152 @@
+/**
+ * Arrow tables of a mask sweep (accuracy–efficiency curves), with documented column schemas.
+ * Column names are snake_case; each schema names its kind under the `sparsebook.table` key.
+ */
+import {
+  Field,
+  Float64,
+  Int32,
+  makeData,
+  makeVector,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  Utf8,
+  vectorFromArray,
+  type Vector,
+} from 'apache-arrow';
+import { TABLE_KIND_KEY } from '../../runtime/tables';
+
+/**
+ * One row per (family, budget) point, in sweep order.
+ *
+ * - `family` (utf8): mask family id. `budget` (float64): share in (0, 1] or keys per query (> 1).
+ * - `density` (float64): kept ÷ causal entries over every masked layer, head and query row.
+ * - `recall` (float64): mean over query rows of the dense attention mass kept.
+ * - `loss` (float64): mean cross-entropy (nats) with the mask applied in every layer.
+ * - `loss_increase` (float64): loss − dense loss on the same text.
+ * - `attn_flops`, `attn_flops_dense` (float64): 4·headDim per kept / causal entry per head.
+ * - `kv_bytes`, `kv_bytes_dense` (float64): resident K + V bytes after a window (mask-costs.ts).
+ */
+export const SWEEP_COLUMNS = [
+  'family',
+  'budget',
+  'density',
+  'recall',
+  'loss',
+  'loss_increase',
+  'attn_flops',
+  'attn_flops_dense',
+  'kv_bytes',
+  'kv_bytes_dense',
+] as const;
+
+/**
+ * One row per (family, budget, layer, head).
+ *
+ * - `family` (utf8), `budget` (float64), `layer` (int32), `head` (int32).
+ * - `density`, `recall` (float64): as in the sweep table, for this head only.
+ * - `window` (int32): the head's window in keys (self included) for moa — the last query row's
+ *   kept keys, rounded mean over windows; 0 for every other family.
+ */
+export const SWEEP_HEAD_COLUMNS = [
+  'family',
+  'budget',
+  'layer',
+  'head',
+  'density',
+  'recall',
+  'window',
+] as const;
+
+const meta = (kind: string) => new Map([[TABLE_KIND_KEY, kind]]);
+
+export const SWEEP_SCHEMA = new Schema(
+  SWEEP_COLUMNS.map((n) => new Field(n, n === 'family' ? new Utf8() : new Float64(), false)),
+  meta('mask-sweep'),
+);
+
+export const SWEEP_HEAD_SCHEMA = new Schema(
+  SWEEP_HEAD_COLUMNS.map(
+    (n) =>
+      new Field(
+        n,
+        n === 'family' ? new Utf8() : ['layer', 'head', 'window'].includes(n) ? new Int32() : new Float64(),
+        false,
+      ),
+  ),
+  meta('mask-sweep-heads'),
+);
+
+/** One point of a sweep as the analysis produces it. */
+export interface SweepRow {
+  family: string;
+  budget: number;
+  density: number;
+  recall: number;
+  loss: number;
+  loss_increase: number;
+  attn_flops: number;
+  attn_flops_dense: number;
+  kv_bytes: number;
+  kv_bytes_dense: number;
+}
+
+/** One head of one point. */
+export interface SweepHeadRow {
+  family: string;
+  budget: number;
+  layer: number;
+  head: number;
+  density: number;
+  recall: number;
+  window: number;
+}
+
+/**
+ * @example
+ * sweepTable(points).getChild('loss')?.toArray(); // Float64Array, one per point
+ */
+export function sweepTable(rows: readonly SweepRow[]): Table {
+  return tableOf(SWEEP_SCHEMA, rows.length, columns(SWEEP_SCHEMA, rows));
+}
+
+/**
+ * @example
+ * sweepHeadTable(heads).numRows; // points × layers × heads
+ */
+export function sweepHeadTable(rows: readonly SweepHeadRow[]): Table {
+  return tableOf(SWEEP_HEAD_SCHEMA, rows.length, columns(SWEEP_HEAD_SCHEMA, rows));
+}
+
+/** Plain objects back from a sweep-shaped table (for JSON and best-config search). */
+export function tableRows<R>(t: Table): R[] {
+  const names = t.schema.fields.map((f) => f.name);
+  const cols = names.map((n) => t.getChild(n)!);
+  return Array.from({ length: t.numRows }, (_, r) => {
+    const o: Record<string, unknown> = {};
+    names.forEach((n, c) => (o[n] = cols[c]!.get(r)));
+    return o as R;
+  });
+}
+
+function columns<R extends object>(schema: Schema, rows: readonly R[]): Vector[] {
+  return schema.fields.map((f) => {
+    const get = (r: R) => (r as Record<string, unknown>)[f.name];
+    if (f.type instanceof Utf8)
+      return vectorFromArray(
+        rows.map((r) => String(get(r))),
+        new Utf8(),
+      );
+    if (f.type instanceof Int32) return makeVector(Int32Array.from(rows, (r) => Number(get(r))));
+    return makeVector(Float64Array.from(rows, (r) => Number(get(r))));
+  });
+}
+
+/** One record batch with exactly `schema` (a Table built from named vectors would infer nullability). */
+function tableOf(schema: Schema, length: number, cols: Vector[]): Table {
+  const children = cols.map((v) => v.data[0] ?? makeData({ type: v.type, length: 0 }));
+  const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
+  return new Table(schema, new RecordBatch(schema, data));
+}
