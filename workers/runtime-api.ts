@@ -27,6 +27,15 @@ import { loadFiles } from './model-files';
 import { topKDistribution } from './next-token';
 import { tokenText } from './token-text';
 import { inspect, type InspectRequest } from './inspect';
+import {
+  maskJob,
+  probeJob,
+  sweepJob,
+  type MaskJobRequest,
+  type ProbeJobRequest,
+  type SweepJobRequest,
+} from './attention-jobs';
+import type { MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
 import type { InspectSummary } from './runtime-types';
 import {
   DEFAULT_MODEL_KEY,
@@ -340,6 +349,86 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
           };
         } finally {
           tokens.release();
+        }
+      });
+    },
+
+    /**
+     * Attention probes of every head over the first windows of a text (attention-jobs.ts), with
+     * progress per window: heads (HEAD_PROBE_COLUMNS) and positions (POSITION_PROBE_COLUMNS) as IPC.
+     */
+    attentionProbes(
+      jobId: number,
+      request: ProbeJobRequest,
+      onProgress?: Callback<JobProgress>,
+      modelKey = DEFAULT_MODEL_KEY,
+    ): Promise<{ heads: Uint8Array; positions: Uint8Array; summary: ProbeJobSummary }> {
+      return runJob(jobId, async (signal) => {
+        const l = requireModel(modelKey);
+        const progress = new Delivery(onProgress);
+        try {
+          const r = await probeJob(l.model, l.tokenizer, request, {
+            signal,
+            onProgress: (p) => progress.send(p),
+          });
+          await progress.flushed();
+          return { heads: ipc(r.heads), positions: ipc(r.positions), summary: r.summary };
+        } finally {
+          progress.release();
+        }
+      });
+    },
+
+    /**
+     * One mask family on one document's layer (attention-jobs.ts): the chosen head's pattern and
+     * mask (tensor tables [T, T]), per-head density / recall (MASK_HEAD_COLUMNS) and token texts.
+     */
+    attentionMask(
+      jobId: number,
+      request: MaskJobRequest,
+      modelKey = DEFAULT_MODEL_KEY,
+    ): Promise<{
+      pattern: Uint8Array;
+      mask: Uint8Array;
+      heads: Uint8Array;
+      tokens: Uint8Array;
+      summary: MaskJobSummary;
+    }> {
+      return runJob(jobId, async (signal) => {
+        const l = requireModel(modelKey);
+        const r = await maskJob(l.model, l.tokenizer, request, signal);
+        return {
+          pattern: ipc(r.pattern),
+          mask: ipc(r.mask),
+          heads: ipc(r.heads),
+          tokens: ipc(r.tokens),
+          summary: r.summary,
+        };
+      });
+    },
+
+    /**
+     * Mask sweep (attention-jobs.ts): every family × budget, loss with the mask in the forward
+     * pass, progress per point; the curves table (SWEEP_COLUMNS) as IPC.
+     */
+    attentionSweep(
+      jobId: number,
+      request: SweepJobRequest,
+      onProgress?: Callback<JobProgress>,
+      modelKey = DEFAULT_MODEL_KEY,
+    ): Promise<{ points: Uint8Array; summary: SweepJobSummary }> {
+      return runJob(jobId, async (signal) => {
+        const l = requireModel(modelKey);
+        const progress = new Delivery(onProgress);
+        try {
+          const r = await sweepJob(l.model, l.tokenizer, request, {
+            signal,
+            onProgress: (p) => progress.send(p),
+          });
+          await progress.flushed();
+          return { points: ipc(r.points), summary: r.summary };
+        } finally {
+          progress.release();
         }
       });
     },

@@ -16,6 +16,8 @@ import type { NextTokenTypes, TokenLossTypes } from '../runtime/tables';
 import { installErrorTransfer } from './error-transfer';
 import type { RuntimeApi } from './runtime.worker';
 import type { InspectRequest } from './inspect';
+import type { MaskJobRequest, ProbeJobRequest, SweepJobRequest } from './attention-jobs';
+import type { MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
 import type {
   BackendInfo,
   BackendKind,
@@ -91,6 +93,27 @@ export interface RuntimeClient {
     request: GenerateRequest,
     options?: JobOptions & { onToken?: (t: GeneratedToken) => void },
   ): Promise<GenerateSummary>;
+  /** Attention probes of every head over a text: IPC bytes of the heads and positions tables. */
+  attentionProbes(
+    request: ProbeJobRequest,
+    options?: JobOptions & { onProgress?: (p: JobProgress) => void },
+  ): Promise<{ heads: Uint8Array; positions: Uint8Array; summary: ProbeJobSummary }>;
+  /** One mask family on one document's layer: IPC bytes of pattern, mask, heads and tokens tables. */
+  attentionMask(
+    request: MaskJobRequest,
+    options?: JobOptions,
+  ): Promise<{
+    pattern: Uint8Array;
+    mask: Uint8Array;
+    heads: Uint8Array;
+    tokens: Uint8Array;
+    summary: MaskJobSummary;
+  }>;
+  /** Mask sweep over families × budgets: IPC bytes of the curves table and the dense loss. */
+  attentionSweep(
+    request: SweepJobRequest,
+    options?: JobOptions & { onProgress?: (p: JobProgress) => void },
+  ): Promise<{ points: Uint8Array; summary: SweepJobSummary }>;
   /** The backend the worker runs on now, if initialised. */
   readonly backend: BackendInfo | undefined;
   /** Terminate the worker. */
@@ -285,6 +308,22 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
     generate(request, { signal, onToken, model } = {}) {
       return job(signal, (remote, id) =>
         remote.generate(id, request, onToken ? proxy(onToken) : undefined, model),
+      );
+    },
+
+    attentionProbes(request, { signal, onProgress, model } = {}) {
+      return job(signal, (remote, id) =>
+        remote.attentionProbes(id, request, onProgress ? proxy(onProgress) : undefined, model),
+      );
+    },
+
+    attentionMask(request, { signal, model } = {}) {
+      return job(signal, (remote, id) => remote.attentionMask(id, request, model));
+    },
+
+    attentionSweep(request, { signal, onProgress, model } = {}) {
+      return job(signal, (remote, id) =>
+        remote.attentionSweep(id, request, onProgress ? proxy(onProgress) : undefined, model),
       );
     },
 

@@ -107,3 +107,60 @@ export interface InspectSummary {
   /** Tokens of the whole text (BOS included) before the cut. */
   totalTokens: number;
 }
+
+/** A head named in a probe summary. */
+export interface ProbeHeadBrief {
+  layer: number;
+  head: number;
+  /** Mean attention mass on the window's first token(s). */
+  sinkMass: number;
+  /** Mean attention distance, tokens. */
+  meanDistance: number;
+}
+
+/** Scalars of an `attentionProbes` result (its heads / positions tables travel as IPC bytes). */
+export interface ProbeJobSummary {
+  windows: number;
+  /** Query rows per head. */
+  tokens: number;
+  nLayers: number;
+  nHeads: number;
+  /** Leading tokens counted as the sink. */
+  nSink: number;
+  /** Heads with sink mass > 0.5, highest first. */
+  sinkHeads: ProbeHeadBrief[];
+  /** Heads with mean distance < 2 tokens, closest first. */
+  localHeads: ProbeHeadBrief[];
+}
+
+/** Scalars of an `attentionMask` result (pattern, mask, heads and tokens tables travel as IPC bytes). */
+export interface MaskJobSummary {
+  family: string;
+  budget: number;
+  layer: number;
+  head: number;
+  /** Tokens of the window (BOS included). */
+  T: number;
+  /** True when the document was cut to the model's context. */
+  truncated: boolean;
+  /** Tokens of the whole document (BOS included) before the cut. */
+  totalTokens: number;
+  /** Over every head of the layer: kept causal entries ÷ all causal entries. */
+  density: number;
+  /** Over every head of the layer: mean share of each query's attention mass kept. */
+  recall: number;
+  headDensity: number;
+  headRecall: number;
+  /** Where the `channel` family was calibrated; 'none' for the other families. */
+  calibration: 'none' | 'other documents' | 'first half of the document';
+}
+
+/** Scalars of an `attentionSweep` result (its curves table travels as IPC bytes). */
+export interface SweepJobSummary {
+  /** Loss of the unmasked model on the same scored text, nats. */
+  denseLoss: number;
+  windows: number;
+  tokens: number;
+  /** Where the channel family was calibrated, or null when it was not swept. */
+  calibration: string | null;
+}

@@ -3,6 +3,9 @@
  * (and one in views.ts for its component).
  */
 import type { CellKind } from './cell-kind';
+import { attentionMaskKind } from './attention-mask/attention-mask-kind';
+import { attentionProbesKind } from './attention-probes/attention-probes-kind';
+import { attentionSweepKind } from './attention-sweep/attention-sweep-kind';
 import { generateKind } from './generate/generate-kind';
 import { lossKind } from './loss/loss-kind';
 import { markdownKind } from './markdown/markdown-kind';
@@ -17,6 +20,9 @@ export const CELL_KINDS: readonly CellKind[] = Object.freeze([
   modelViewKind,
   lossKind,
   generateKind,
+  attentionProbesKind,
+  attentionMaskKind,
+  attentionSweepKind,
 ]);
 
 const BY_KIND = new Map(CELL_KINDS.map((k) => [k.kind, k]));

@@ -2,6 +2,9 @@
 import type { Component } from 'svelte';
 import type { CellDoc } from '../notebook/document';
 import type { NotebookState } from '../state/notebook.svelte';
+import AttentionMaskCell from './attention-mask/AttentionMaskCell.svelte';
+import AttentionProbesCell from './attention-probes/AttentionProbesCell.svelte';
+import AttentionSweepCell from './attention-sweep/AttentionSweepCell.svelte';
 import GenerateCell from './generate/GenerateCell.svelte';
 import LossCell from './loss/LossCell.svelte';
 import MarkdownCell from './markdown/MarkdownCell.svelte';
@@ -18,4 +21,7 @@ export const CELL_VIEWS: Readonly<Record<string, CellView>> = Object.freeze({
   'model-view': ModelViewCell,
   loss: LossCell,
   generate: GenerateCell,
+  'attention-probes': AttentionProbesCell,
+  'attention-mask': AttentionMaskCell,
+  'attention-sweep': AttentionSweepCell,
 });

@@ -1,0 +1,143 @@
+/**
+ * The attention cells end to end in headless Chromium with WebGPU (SwiftShader; a missing adapter
+ * FAILS): load stories260K from files, add a text, an attention-probes and an attention-mask cell,
+ * run them, find the head grid with nLayers × nHeads values, recolour it and pick a head without a
+ * re-run, change the mask family and budget and see the density change. Screenshots go to
+ * test-artifacts/e2e/.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
+import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
+
+let app: AppServer;
+let context: BrowserContext;
+
+beforeAll(async () => {
+  app = await startApp();
+  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+});
+
+afterAll(async () => {
+  await context?.close();
+  await app?.close();
+});
+
+function stories(n: number): string {
+  return readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8')
+    .split('<|endoftext|>')
+    .slice(0, n)
+    .join('<|endoftext|>');
+}
+
+async function addCell(page: Page, title: string): Promise<void> {
+  await page.getByRole('button', { name: 'Add cell' }).click();
+  await page.getByRole('menuitem', { name: title, exact: true }).click();
+}
+
+async function loadStories(page: Page, modelCell: number): Promise<void> {
+  const cell = cells(page).nth(modelCell);
+  await cell.getByRole('radio', { name: 'Files' }).check();
+  await cell.getByTestId('model-files').setInputFiles([sharedPath(STORIES260K), sharedPath(TOK512)]);
+  await waitCell(page, modelCell, 'done');
+  expect(await cell.getByTestId('model-facts').innerText()).toMatch(/Backend\s*WebGPU/);
+}
+
+describe('attention cells', () => {
+  it('probes every head, then masks one document and follows the family and budget', async () => {
+    const { page, errors } = await openPage(context, app.baseUrl);
+    await expectBackend(page, /WebGPU/);
+    // Keep markdown + model; the test adds its own text and attention cells.
+    await page.getByRole('button', { name: 'Delete cell 4' }).click();
+    await page.getByRole('button', { name: 'Delete cell 3' }).click();
+    await loadStories(page, 1);
+    await cells(page).nth(1).focus();
+    await addCell(page, 'Text');
+    const textArea = cells(page).nth(2).getByRole('textbox');
+    await textArea.fill(stories(4));
+    await textArea.blur();
+
+    await addCell(page, 'Attention probes');
+    const probes = cells(page).nth(3);
+    expect(await probes.getAttribute('data-cell-kind')).toBe('attention-probes');
+    await probes.getByRole('spinbutton', { name: 'Windows' }).fill('1');
+    await probes.getByRole('spinbutton', { name: 'Windows' }).blur();
+    // Editing a param runs the cell (and cancels a run of the defaults): no Run all, which would
+    // run it once more while the test reads it.
+    const grid = probes.getByTestId('probe-grid');
+    // The cell may already show a result of its default 8 windows: wait for the 1-window one.
+    await expect.poll(() => grid.getAttribute('data-windows'), { timeout: 180_000 }).toBe('1');
+    await waitCell(page, 3, 'done', 180_000);
+    expect(await grid.getAttribute('data-values')).toBe(String(5 * 8));
+    expect(await grid.locator('canvas').count()).toBeGreaterThan(0);
+    await screenshot(page, 'attention-probes-entropy');
+
+    // The metric and the head are view state: no re-run.
+    await probes.getByRole('combobox', { name: 'Metric' }).selectOption('sink_mass');
+    await expect.poll(() => grid.getAttribute('data-metric')).toBe('sink_mass');
+    await probes.getByRole('combobox', { name: 'Probe layer' }).selectOption('2');
+    await probes.getByRole('combobox', { name: 'Probe head' }).selectOption('5');
+    const profile = probes.getByTestId('head-profile');
+    await expect.poll(() => profile.getAttribute('data-layer')).toBe('2');
+    expect(await profile.getAttribute('data-head')).toBe('5');
+    expect(await probes.getAttribute('data-cell-status')).toBe('done');
+    expect(await probes.locator('.sb-bars rect').count()).toBeGreaterThan(3);
+    // Clicking a cell of the grid picks that head (hover fills the readout, click reads it).
+    const canvas = grid.locator('canvas').first();
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(box.x + box.width * (1.5 / 8), box.y + box.height * (0.5 / 5));
+    await page.mouse.click(box.x + box.width * (1.5 / 8), box.y + box.height * (0.5 / 5));
+    await expect.poll(() => profile.getAttribute('data-head')).toBe('1');
+    expect(await profile.getAttribute('data-layer')).toBe('0');
+    await probes.scrollIntoViewIfNeeded();
+    await screenshot(page, 'attention-probes-sink');
+
+    await addCell(page, 'Attention mask');
+    const mask = cells(page).nth(4);
+    expect(await mask.getAttribute('data-cell-kind')).toBe('attention-mask');
+    const numbers = mask.getByTestId('mask-numbers');
+    const density = async () => Number((await numbers.getAttribute('data-density')) ?? NaN);
+    await mask.getByRole('spinbutton', { name: 'Budget' }).fill('0.3');
+    await mask.getByRole('spinbutton', { name: 'Budget' }).blur();
+    await expect.poll(async () => Math.abs((await density()) - 0.3), { timeout: 120_000 }).toBeLessThan(0.02);
+    await waitCell(page, 4, 'done');
+    const topk = await density();
+    expect(Number(await numbers.getAttribute('data-recall'))).toBeGreaterThan(topk);
+    expect(await mask.getByTestId('mask-heads').locator('.sb-bars rect').count()).toBe(16);
+    await screenshot(page, 'attention-mask-topk');
+
+    await mask.getByRole('combobox', { name: 'Family' }).selectOption('window-sink');
+    await mask.getByRole('spinbutton', { name: 'Budget' }).fill('0.5');
+    await mask.getByRole('spinbutton', { name: 'Budget' }).blur();
+    await expect.poll(density, { timeout: 120_000 }).toBeGreaterThan(0.45);
+    await waitCell(page, 4, 'done');
+    expect(await density()).toBeLessThan(0.55);
+    await mask.getByRole('combobox', { name: 'Family' }).selectOption('channel');
+    await waitCell(page, 4, 'done');
+    await expect
+      .poll(() => mask.textContent(), { timeout: 120_000 })
+      .toMatch(/calibrated on the text's other documents/);
+    await waitCell(page, 4, 'done');
+    await mask.scrollIntoViewIfNeeded();
+    await screenshot(page, 'attention-mask-channel');
+
+    await addCell(page, 'Mask sweep');
+    const sweep = cells(page).nth(5);
+    expect(await sweep.getAttribute('data-cell-kind')).toBe('attention-sweep');
+    await sweep.getByRole('checkbox', { name: 'block', exact: true }).uncheck();
+    await sweep.getByRole('textbox', { name: 'Budgets' }).fill('0.1, 0.3, 1');
+    await sweep.getByRole('textbox', { name: 'Budgets' }).blur();
+    const summary = sweep.getByTestId('sweep-summary');
+    // window-sink and topk × 3 budgets
+    await expect.poll(() => summary.getAttribute('data-points'), { timeout: 300_000 }).toBe('6');
+    await waitCell(page, 5, 'done', 300_000);
+    expect(await sweep.locator('svg path').count()).toBeGreaterThan(2);
+    await sweep.getByRole('combobox', { name: 'x axis' }).selectOption('kv_bytes');
+    expect(await sweep.getAttribute('data-cell-status')).toBe('done');
+    await sweep.scrollIntoViewIfNeeded();
+    await screenshot(page, 'attention-sweep');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 600_000);
+});
