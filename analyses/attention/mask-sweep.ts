@@ -93,13 +93,6 @@ async function prepare(
   return { model, tokenizer, text: t.scored, denseLoss: dense.loss, calibration, options };
 }
 
-/** A view of `model` whose forward also runs `extra` hooks (read-only ones here). */
-function withHooks(model: LlamaModel, extra: Hooks): LlamaModel {
-  const m = Object.create(model) as LlamaModel;
-  m.forward = (tokens, o = {}) => model.forward(tokens, { ...o, hooks: { ...extra, ...o.hooks } });
-  return m;
-}
-
 async function measure(ctx: Context, family: MaskFamilyId, budget: number): Promise<MaskEvaluation> {
   maskFamily(family);
   const { model, options } = ctx;
@@ -124,7 +117,7 @@ async function measure(ctx: Context, family: MaskFamilyId, budget: number): Prom
     }
   }
   const r = await maskedLoss(
-    family === 'kv-magnitude' ? withHooks(model, extra) : model,
+    model,
     ctx.tokenizer,
     ctx.text,
     ({ qk, pattern }) => {
@@ -151,6 +144,7 @@ async function measure(ctx: Context, family: MaskFamilyId, budget: number): Prom
     },
     {
       layers: options.layers,
+      extraHooks: extra,
       signal: options.signal,
       onProgress: options.onProgress,
       fileName: options.fileName,

@@ -20,6 +20,8 @@ export type MaskFn = (input: { qk: LayerQK; pattern: LayerPattern }) => HeadMask
 export interface MaskedLossOptions {
   /** Layers to mask (default all). */
   layers?: readonly number[];
+  /** More hooks to run in the same passes (e.g. reading `attn.hook_v`); not the masked points. */
+  extraHooks?: Hooks;
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number }) => void;
   fileName?: string;
@@ -76,8 +78,11 @@ export async function maskedLoss(
       return b.tensor<'f32'>(applyMask(probs, m, stats), [H, T, T]);
     };
   }
+  for (const name of Object.keys(options.extraHooks ?? {})) {
+    if (name in hooks) throw new Error(`maskedLoss: extra hook ${name} would replace the mask's own hook`);
+  }
   const r = await evaluateLoss(model, tokenizer, text, {
-    hooks,
+    hooks: { ...options.extraHooks, ...hooks },
     signal: options.signal,
     onProgress: options.onProgress,
     fileName: options.fileName,

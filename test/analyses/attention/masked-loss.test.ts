@@ -60,6 +60,19 @@ describe('maskedLoss (stories260K, CPU)', () => {
     );
   });
 
+  it('runs extra hooks in the same passes and refuses one that would replace the mask hook', async () => {
+    let calls = 0;
+    const r = await maskedLoss(model, tokenizer, text, windowMask(Infinity), {
+      extraHooks: { 'blocks.2.attn.hook_v': () => void calls++ },
+    });
+    expect(calls).toBe(r.windows);
+    await expect(
+      maskedLoss(model, tokenizer, text, windowMask(1), {
+        extraHooks: { 'blocks.0.attn.hook_pattern': () => {} },
+      }),
+    ).rejects.toThrow(/would replace the mask's own hook/);
+  });
+
   it('masks only the layers asked for, and refuses a bad layer', async () => {
     const dense = await evaluateLoss(model, tokenizer, text);
     const one = await maskedLoss(model, tokenizer, text, windowMask(1), { layers: [4] });
