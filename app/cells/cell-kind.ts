@@ -53,6 +53,12 @@ export interface CellKind {
   description: string;
   /** Bump when the kind's computation changes, so results cached by older code are not reused. */
   version?: number;
+  /**
+   * Params that only choose what the view shows among computed results (a metric, a head, an
+   * axis): saved, shared and undoable like any param, but left out of the cell's key, so changing
+   * one never re-runs the cell.
+   */
+  viewParams?: readonly string[];
   defaults(): Record<string, ParamValue>;
   inputs: readonly InputSpec[];
   /** Absent for kinds that only render their params (markdown): they are always done. */

@@ -58,21 +58,26 @@ export function hashString(s: string, seed = 0): string {
 }
 
 /**
- * Each cell's key: a hash of its kind (and the kind's code `version`), params, the keys of its
+ * Each cell's key: a hash of its kind (and the kind's code `version`), params (less view-only ones), the keys of its
  * inputs (not their ids, so keys chain: editing a cell changes every key downstream) and `env`
  * (e.g. the backend). A result is current when it was computed under the cell's current key.
  */
 export function cellKeys(
   doc: NotebookDoc,
   env: Record<string, string> = {},
-  versionOf: (kind: string) => number = () => 0,
+  kindInfo: (kind: string) => { version?: number; viewParams?: readonly string[] } | undefined = () =>
+    undefined,
 ): Map<string, string> {
   const keys = new Map<string, string>();
   for (const cell of doc.cells) {
     const inputs: Record<string, string> = {};
     for (const [role, id] of Object.entries(cell.inputs)) inputs[role] = keys.get(id) ?? 'missing';
-    const v = versionOf(cell.kind);
-    keys.set(cell.id, hashString(canonicalJson({ kind: cell.kind, v, params: cell.params, inputs, env })));
+    const info = kindInfo(cell.kind);
+    // View-only params choose among computed results: they never change what is computed.
+    const params = { ...cell.params };
+    for (const p of info?.viewParams ?? []) delete params[p];
+    const v = info?.version ?? 0;
+    keys.set(cell.id, hashString(canonicalJson({ kind: cell.kind, v, params, inputs, env })));
   }
   return keys;
 }

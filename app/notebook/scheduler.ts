@@ -61,7 +61,7 @@ export class Scheduler {
    */
   setDocument(doc: NotebookDoc, edited: readonly string[] = []): void {
     this.doc = doc;
-    this.keys = cellKeys(doc, this.options.env?.() ?? {}, (k) => this.options.kindOf(k)?.version ?? 0);
+    this.keys = cellKeys(doc, this.options.env?.() ?? {}, (k) => this.options.kindOf(k));
     const present = new Set(doc.cells.map((c) => c.id));
     for (const id of [...this.state.keys()]) {
       if (!present.has(id)) {

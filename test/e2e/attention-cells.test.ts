@@ -73,7 +73,7 @@ describe('attention cells', () => {
     expect(await grid.locator('canvas').count()).toBeGreaterThan(0);
     await screenshot(page, 'attention-probes-entropy');
 
-    // The metric and the head are view state: no re-run.
+    // The metric and the head are view-only params: saved and undoable, but no re-run.
     await probes.getByRole('combobox', { name: 'Metric' }).selectOption('sink_mass');
     await expect.poll(() => grid.getAttribute('data-metric')).toBe('sink_mass');
     await probes.getByRole('combobox', { name: 'Probe layer' }).selectOption('2');
@@ -90,6 +90,12 @@ describe('attention cells', () => {
     await page.mouse.click(box.x + box.width * (1.5 / 8), box.y + box.height * (0.5 / 5));
     await expect.poll(() => profile.getAttribute('data-head')).toBe('1');
     expect(await profile.getAttribute('data-layer')).toBe('0');
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => profile.getAttribute('data-head')).toBe('5');
+    expect(await profile.getAttribute('data-layer')).toBe('2');
+    expect(await probes.getAttribute('data-cell-status')).toBe('done');
+    await page.getByRole('button', { name: 'Redo' }).click();
+    await expect.poll(() => profile.getAttribute('data-head')).toBe('1');
     await probes.scrollIntoViewIfNeeded();
     await screenshot(page, 'attention-probes-sink');
 

@@ -2,9 +2,9 @@
  * Attention probes cell: per layer and head, entropy, sink mass, distance, top-k coverage,
  * locality and vertical / slash scores over the first windows of a text (workers/attention-jobs.ts).
  *
- * Only `maxWindows` is a parameter: the metric and the chosen head are view state of the component
- * (AttentionProbesCell.svelte), because the notebook re-runs a cell on any parameter change and
- * recolouring the grid must not re-run the model. They are not saved with the notebook.
+ * `maxWindows` decides what is computed; `metric`, `layer` and `head` are view-only params: saved,
+ * shared and undoable, but out of the cell's key, so recolouring the grid or picking a head never
+ * re-runs the model.
  */
 import type { LoadedModel, ProbeJobSummary } from '../../../workers/runtime-types';
 import type { CellKind } from '../cell-kind';
@@ -16,7 +16,8 @@ export const attentionProbesKind: CellKind = {
   kind: 'attention-probes',
   title: 'Attention probes',
   description: 'Which heads are sparse: entropy, sink mass, locality, vertical/slash per head',
-  defaults: () => ({ maxWindows: 8 }),
+  defaults: () => ({ maxWindows: 8, metric: 'entropy', layer: 0, head: 0 }),
+  viewParams: ['metric', 'layer', 'head'],
   inputs: [
     { role: 'model', label: 'Model', kinds: ['model'] },
     { role: 'text', label: 'Text', kinds: ['text'] },

@@ -24,7 +24,10 @@ export const attentionSweepKind: CellKind = {
     families: ['window-sink', 'topk', 'block'],
     budgets: [0.1, 0.25, 0.5, 1],
     maxWindows: 1,
+    xAxis: 'density',
   }),
+  // The x axis only chooses how the computed points are drawn.
+  viewParams: ['xAxis'],
   inputs: [
     { role: 'model', label: 'Model', kinds: ['model'] },
     { role: 'text', label: 'Text', kinds: ['text'] },

@@ -39,7 +39,15 @@ describe('notebook graph', () => {
   it('keys change with the env and the kind version', () => {
     const base = cellKeys(d).get('a');
     expect(cellKeys(d, { backend: 'cpu' }).get('a')).not.toBe(base);
-    expect(cellKeys(d, {}, () => 1).get('a')).not.toBe(base);
+    expect(cellKeys(d, {}, () => ({ version: 1 })).get('a')).not.toBe(base);
+  });
+
+  it('view-only params stay out of the key', () => {
+    const withView = doc(c('a', {}, { n: 1, metric: 'entropy' }));
+    const other = doc(c('a', {}, { n: 1, metric: 'sink_mass' }));
+    const info = () => ({ viewParams: ['metric'] });
+    expect(cellKeys(withView, {}, info).get('a')).toBe(cellKeys(other, {}, info).get('a'));
+    expect(cellKeys(withView).get('a')).not.toBe(cellKeys(other).get('a'));
   });
 
   it('hashString is stable and spreads', () => {

@@ -36,6 +36,7 @@ function kinds(log: string[], gate?: { wait?: Promise<void> }): Map<string, Cell
         title: 'Add',
         description: '',
         defaults: () => ({ k: 0 }),
+        viewParams: ['shown'],
         inputs: [{ role: 'x', label: 'Source', kinds: ['source', 'add'] }],
         async run({ cell, inputs, signal, progress }) {
           log.push(`add:${cell.id}`);
@@ -116,6 +117,22 @@ describe('Scheduler', () => {
     expect(log).toEqual(['source:a', 'add:b', 'add:c']);
     expect(value('c')).toBe(17);
     expect(s.runtime('z').status).toBe('done');
+  });
+
+  it('editing a view-only param keeps the result and runs nothing', async () => {
+    const { s, log } = setup();
+    s.setDocument(base());
+    s.runAll();
+    await s.idle();
+    log.length = 0;
+    const d = base();
+    s.setDocument(doc(d.cells[0]!, cell('b', 'add', { k: 3, shown: 'other' }, { x: 'a' }), d.cells[2]!), [
+      'b',
+    ]);
+    await s.idle();
+    expect(log).toEqual([]);
+    expect(s.runtime('b').status).toBe('done');
+    expect(s.runtime('c').status).toBe('done');
   });
 
   it('running a cell first runs inputs that have no current result', async () => {
