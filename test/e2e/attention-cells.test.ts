@@ -5,11 +5,10 @@
  * re-run, change the mask family and budget and see the density change. Screenshots go to
  * test-artifacts/e2e/.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
+import type { BrowserContext } from 'playwright-core';
 import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
+import { addCell, loadStories, stories } from './notebook-steps';
 
 let app: AppServer;
 let context: BrowserContext;
@@ -23,26 +22,6 @@ afterAll(async () => {
   await context?.close();
   await app?.close();
 });
-
-function stories(n: number): string {
-  return readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8')
-    .split('<|endoftext|>')
-    .slice(0, n)
-    .join('<|endoftext|>');
-}
-
-async function addCell(page: Page, title: string): Promise<void> {
-  await page.getByRole('button', { name: 'Add cell' }).click();
-  await page.getByRole('menuitem', { name: title, exact: true }).click();
-}
-
-async function loadStories(page: Page, modelCell: number): Promise<void> {
-  const cell = cells(page).nth(modelCell);
-  await cell.getByRole('radio', { name: 'Files' }).check();
-  await cell.getByTestId('model-files').setInputFiles([sharedPath(STORIES260K), sharedPath(TOK512)]);
-  await waitCell(page, modelCell, 'done');
-  expect(await cell.getByTestId('model-facts').innerText()).toMatch(/Backend\s*WebGPU/);
-}
 
 describe('attention cells', () => {
   it('probes every head, then masks one document and follows the family and budget', async () => {

@@ -8,8 +8,26 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
 import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
+import { addCell, loadStories, stories } from './notebook-steps';
+
+async function kinds(page: Page): Promise<string[]> {
+  return cells(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-cell-kind') ?? ''));
+}
+
+/** Tokens the chosen query attends to most, per head (changes with the layer). */
+async function headCaptions(page: Page): Promise<string[]> {
+  return page.getByTestId('head').locator('figcaption').allTextContents();
+}
+
+/** Load stories260K and check the model cell shows its shape. */
+async function loadStoriesChecked(page: Page, modelCell: number): Promise<void> {
+  const facts = await loadStories(page, modelCell);
+  expect(facts).toMatch(/Layers\s*5/);
+  expect(facts).toMatch(/Heads\s*8 \(4 KV\)/);
+  expect(facts).toMatch(/d_model\s*64/);
+  expect(facts).toMatch(/Vocab\s*512/);
+}
 
 let app: AppServer;
 let context: BrowserContext;
@@ -24,41 +42,6 @@ afterAll(async () => {
   await app?.close();
 });
 
-/** The first `n` stories of the shared validation text, separated as in the file. */
-function stories(n: number): string {
-  return readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8')
-    .split('<|endoftext|>')
-    .slice(0, n)
-    .join('<|endoftext|>');
-}
-
-async function kinds(page: Page): Promise<string[]> {
-  return cells(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-cell-kind') ?? ''));
-}
-
-async function addCell(page: Page, title: string): Promise<void> {
-  await page.getByRole('button', { name: 'Add cell' }).click();
-  await page.getByRole('menuitem', { name: title, exact: true }).click();
-}
-
-/** Tokens the chosen query attends to most, per head (changes with the layer). */
-async function headCaptions(page: Page): Promise<string[]> {
-  return page.getByTestId('head').locator('figcaption').allTextContents();
-}
-
-async function loadStories(page: Page, modelCell: number): Promise<void> {
-  const cell = cells(page).nth(modelCell);
-  await cell.getByRole('radio', { name: 'Files' }).check();
-  await cell.getByTestId('model-files').setInputFiles([sharedPath(STORIES260K), sharedPath(TOK512)]);
-  await waitCell(page, modelCell, 'done');
-  const facts = await cell.getByTestId('model-facts').innerText();
-  expect(facts).toMatch(/Layers\s*5/);
-  expect(facts).toMatch(/Heads\s*8 \(4 KV\)/);
-  expect(facts).toMatch(/d_model\s*64/);
-  expect(facts).toMatch(/Vocab\s*512/);
-  expect(facts).toMatch(/Backend\s*WebGPU/);
-}
-
 describe('notebook', () => {
   let link = '';
 
@@ -70,7 +53,7 @@ describe('notebook', () => {
     await page.getByRole('button', { name: 'Delete cell 4' }).click();
     await page.getByRole('button', { name: 'Delete cell 3' }).click();
     expect(await kinds(page)).toEqual(['markdown', 'model']);
-    await loadStories(page, 1);
+    await loadStoriesChecked(page, 1);
 
     await cells(page).nth(1).focus();
     await addCell(page, 'Text');
