@@ -166,8 +166,15 @@ export function tokenLossTable(input: TokenLossColumnsInput): Table<TokenLossTyp
 const int32 = (data: Int32Array) => makeVector(data);
 const float32 = (data: Float32Array) => makeVector(data);
 
-/** One record batch with exactly `schema` (a Table built from named vectors would infer nullability). */
-function tableOf<T extends TypeMap>(schema: Schema, length: number, columns: Vector[]): Table<T> {
+/**
+ * One record batch with exactly `schema` (a Table built from named vectors would infer
+ * nullability). Shared by every module that builds a documented table.
+ */
+export function tableOf<T extends TypeMap = TypeMap>(
+  schema: Schema,
+  length: number,
+  columns: Vector[],
+): Table<T> {
   const children = columns.map((v) => v.data[0] ?? makeData({ type: v.type, length: 0 }));
   const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
   return new Table(schema, new RecordBatch(schema, data)) as unknown as Table<T>;

@@ -4,19 +4,8 @@
  * key. The head table has one coverage column per k and one locality column per distance bucket,
  * so its schema depends on the run (`headProbeSchema(ks, nBuckets)`).
  */
-import {
-  Field,
-  Float32,
-  Int32,
-  makeData,
-  makeVector,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  type Vector,
-} from 'apache-arrow';
-import { TABLE_KIND_KEY } from '../../runtime/tables';
+import { Field, Float32, Int32, makeVector, Schema, Table } from 'apache-arrow';
+import { TABLE_KIND_KEY, tableOf } from '../../runtime/tables';
 import type { HeadProbe, PositionProbes, ProbeShape } from './probe-accumulator';
 import { bucketRange } from './probe-metrics';
 
@@ -170,11 +159,4 @@ export function positionProbeTable(p: PositionProbes, shape: ProbeShape): Table 
   }
   const cols = [layer, head, position, windows, entropy, sink, distance].map((a) => makeVector(a));
   return tableOf(POSITION_PROBE_SCHEMA, n, cols);
-}
-
-/** One record batch with exactly `schema` (a Table built from named vectors would infer nullability). */
-function tableOf(schema: Schema, length: number, columns: Vector[]): Table {
-  const children = columns.map((v) => v.data[0] ?? makeData({ type: v.type, length: 0 }));
-  const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
-  return new Table(schema, new RecordBatch(schema, data));
 }

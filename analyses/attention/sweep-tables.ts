@@ -6,17 +6,14 @@ import {
   Field,
   Float64,
   Int32,
-  makeData,
   makeVector,
-  RecordBatch,
   Schema,
-  Struct,
   Table,
   Utf8,
   vectorFromArray,
   type Vector,
 } from 'apache-arrow';
-import { TABLE_KIND_KEY } from '../../runtime/tables';
+import { TABLE_KIND_KEY, tableOf } from '../../runtime/tables';
 
 /**
  * One row per (family, budget) point, in sweep order.
@@ -142,11 +139,4 @@ function columns<R extends object>(schema: Schema, rows: readonly R[]): Vector[]
     if (f.type instanceof Int32) return makeVector(Int32Array.from(rows, (r) => Number(get(r))));
     return makeVector(Float64Array.from(rows, (r) => Number(get(r))));
   });
-}
-
-/** One record batch with exactly `schema` (a Table built from named vectors would infer nullability). */
-function tableOf(schema: Schema, length: number, cols: Vector[]): Table {
-  const children = cols.map((v) => v.data[0] ?? makeData({ type: v.type, length: 0 }));
-  const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
-  return new Table(schema, new RecordBatch(schema, data));
 }

@@ -7,7 +7,7 @@ import type { Hooks } from '../../runtime/hooks';
 import type { LlamaModel } from '../../runtime/model/llama';
 import type { Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
 import { patternWindows } from './collect-patterns';
-import { calibrateChannels, type ChannelCalibration } from './masks';
+import { calibrateChannels, defaultChannelRank, type ChannelCalibration } from './masks';
 import type { LayerQK } from './types';
 
 const SEP = '<|endoftext|>';
@@ -104,7 +104,7 @@ export async function calibrateForChannels(
   options: { channels?: number; source: string; maxWindows?: number },
 ): Promise<ChannelCalibrations> {
   const { nLayers, nHeads, nKvHeads, headDim, seqLen } = model.config;
-  const r = options.channels ?? Math.max(2, Math.round(headDim / 16));
+  const r = options.channels ?? defaultChannelRank(headDim);
   const tokens = Int32Array.from(
     documents(text).flatMap((d) => tokenizer.encode(d, { bos: true, source: options.source })),
   );

@@ -3,21 +3,8 @@
  * runtime/tables.ts). Column names are snake_case; each schema names its kind under the
  * `sparsebook.table` metadata key.
  */
-import {
-  Field,
-  Float32,
-  Int32,
-  makeData,
-  makeVector,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  Utf8,
-  vectorFromArray,
-  type Vector,
-} from 'apache-arrow';
-import { TABLE_KIND_KEY } from '../../runtime/tables';
+import { Field, Float32, Int32, makeVector, Schema, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { TABLE_KIND_KEY, tableOf } from '../../runtime/tables';
 import type { MoeStatsSummary, RoutingCounts } from './routing-stats';
 
 /**
@@ -135,11 +122,4 @@ export function moeLayerTable(s: MoeStatsSummary): Table {
     f((l) => l.specialisation),
     f((l) => Math.max(...l.load)),
   ]);
-}
-
-/** One record batch with exactly `schema` (a Table built from named vectors would infer nullability). */
-function tableOf(schema: Schema, length: number, columns: Vector[]): Table {
-  const children = columns.map((v) => v.data[0] ?? makeData({ type: v.type, length: 0 }));
-  const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
-  return new Table(schema, new RecordBatch(schema, data));
 }

@@ -16,6 +16,16 @@ export interface ChannelCalibration {
 }
 
 /**
+ * Channels kept per head by default: Double Sparsity's d/16, at least 2 (and at most d).
+ *
+ * @example
+ * defaultChannelRank(64); // 4
+ */
+export function defaultChannelRank(headDim: number): number {
+  return Math.min(headDim, Math.max(2, Math.round(headDim / 16)));
+}
+
+/**
  * Pick per query head the r channels with the largest mean |q_c·k_c| over all causal pairs of the
  * samples (held-out text, same layer). |q_c·k_c| = |q_c|·|k_c| factorises, so the causal mean costs
  * O(T·d) with a running sum of |k_c| instead of O(T²·d).

@@ -146,7 +146,7 @@ export function buildMask(
 
 export { rowBudgets, attentionFromQK, causalEntries } from './common';
 export { hipMissRate, hipSelect } from './hip';
-export { calibrateChannels, type ChannelCalibration } from './channel';
+export { calibrateChannels, defaultChannelRank, type ChannelCalibration } from './channel';
 export { moaPlan, type MoaPlan } from './moa';
 export { kvMagnitudeKeep, type KvKeepSets } from './kv-magnitude';
 export { keyImportance } from './block-permuted';
