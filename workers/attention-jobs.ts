@@ -9,6 +9,7 @@ import { maskDensity, maskRecall } from '../analyses/attention/mask-metrics';
 import {
   buildMask,
   calibrateChannels,
+  defaultChannelRank,
   maskFamily,
   type MaskOptions,
 } from '../analyses/attention/masks/index';
@@ -119,11 +120,6 @@ export interface MaskJobResult {
   summary: MaskJobSummary;
 }
 
-/** Channels kept per head by the `channel` family: Double Sparsity's d/16, at least 2 (as mask-sweep.ts). */
-export function channelRank(headDim: number): number {
-  return Math.min(headDim, Math.max(2, Math.round(headDim / 16)));
-}
-
 /**
  * One forward pass on the document, capturing `layer`'s rotated q/k and its pattern; build the
  * family's mask for every head of that layer and measure density and recall.
@@ -166,7 +162,7 @@ export async function maskJob(
       calibration === 'other documents' ? held! : tokens.subarray(0, Math.max(2, tokens.length >> 1));
     signal?.throwIfAborted();
     const cal = await captureLayer(model, calTokens, layer);
-    options.calibration = calibrateChannels([cal.qk], channelRank(qk.headDim));
+    options.calibration = calibrateChannels([cal.qk], defaultChannelRank(qk.headDim));
   }
   signal?.throwIfAborted();
   const masks = buildMask(family.id, qk, budget, options);
