@@ -33,9 +33,10 @@ export interface Notice {
 }
 
 export class NotebookState {
-  doc = $state.raw<NotebookDoc>(defaultNotebook());
+  /** The notebook's document history; the open document is always its present. */
+  history = $state.raw<History<NotebookDoc>>(History.start(defaultNotebook()));
+  readonly doc: NotebookDoc = $derived(this.history.present);
   runtimes = $state.raw<Record<string, CellRuntime>>({});
-  history = $state.raw<History<NotebookDoc>>(History.start(this.doc));
   backendKind = $state<BackendKind>('cpu');
   backend = $state<BackendInfo | undefined>(undefined);
   backendError = $state<ErrorView | undefined>(undefined);
@@ -166,7 +167,6 @@ export class NotebookState {
   edit(next: NotebookDoc, label: string, edited: readonly string[] = [], coalesceKey?: string): void {
     if (next === this.doc) return;
     this.history = this.history.push(next, { label, coalesceKey });
-    this.doc = next;
     this.scheduler.setDocument(next, edited);
     this.scheduleSave();
   }
@@ -207,15 +207,11 @@ export class NotebookState {
   }
 
   undo(): void {
-    if (!this.history.canUndo) return;
-    this.history = this.history.undo();
-    this.adoptFromHistory();
+    if (this.history.canUndo) this.adoptFromHistory(this.history.undo());
   }
 
   redo(): void {
-    if (!this.history.canRedo) return;
-    this.history = this.history.redo();
-    this.adoptFromHistory();
+    if (this.history.canRedo) this.adoptFromHistory(this.history.redo());
   }
 
   // ── running ─────────────────────────────────────────────────────────────
@@ -289,19 +285,17 @@ export class NotebookState {
   // ── internals ───────────────────────────────────────────────────────────
 
   private replaceDocument(doc: NotebookDoc, undoable: boolean): void {
-    if (undoable) this.history = this.history.push(doc, { label: 'open notebook' });
-    else this.history = History.start(doc);
-    this.doc = doc;
+    this.history = undoable ? this.history.push(doc, { label: 'open notebook' }) : History.start(doc);
     this.scheduler.setDocument(doc);
     this.scheduleSave();
   }
 
-  /** After undo/redo: re-run the cells whose definition changed. */
-  private adoptFromHistory(): void {
+  /** Undo/redo: move to `history`'s present and re-run the cells whose definition changed. */
+  private adoptFromHistory(history: History<NotebookDoc>): void {
     const before = this.doc.cells;
-    const next = this.history.present;
+    this.history = history;
+    const next = this.doc;
     const changed = next.cells.filter((c) => !before.includes(c)).map((c) => c.id);
-    this.doc = next;
     this.scheduler.setDocument(next, changed);
     this.scheduleSave();
   }
