@@ -119,6 +119,11 @@ export interface Backend {
   swiglu(gate: Tensor<'f32'>, up: Tensor<'f32'>): Tensor<'f32'>;
   /** table [V, D], ids i32 [T] → [T, D]; an id outside [0, V) throws (cpu) or yields zeros (gpu). */
   embedding(table: Tensor<'f32'>, ids: Tensor<'i32'>): Tensor<'f32'>;
+  /**
+   * Pruned copy of a weight: w with every entry whose bit in `mask` is 0 set to 0. `mask` is i32
+   * [ceil(w.size / 32)], entry i at bit i & 31 of word i >> 5 (`packMask`); w is not modified.
+   */
+  applyMask(w: Tensor<'f32'>, mask: Tensor<'i32'>): Tensor<'f32'>;
   /** a + b, same shape. */
   add(a: Tensor<'f32'>, b: Tensor<'f32'>): Tensor<'f32'>;
   /** Row-wise top-k over the last dim of x [R, C]. */

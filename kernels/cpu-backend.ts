@@ -3,6 +3,7 @@ import type { AnyTypedArray, DType, Tensor } from './tensor';
 import { sizeOf } from './tensor';
 import { CpuTensor, cpu } from './cpu-tensor';
 import { addCpu } from './add.cpu';
+import { applyMaskCpu } from './apply-mask.cpu';
 import { attentionApplyCpu, attentionCpu } from './attention.cpu';
 import { embeddingCpu } from './embedding.cpu';
 import { matmulCpu } from './matmul.cpu';
@@ -42,6 +43,7 @@ export function createCpuBackend(): Backend {
     swiglu: swigluCpu,
     embedding: embeddingCpu,
     add: addCpu,
+    applyMask: applyMaskCpu,
     topk: topkCpu,
     writeRows: writeRowsCpu,
     moeRoute: moeRouteCpu,

@@ -4,6 +4,8 @@
  */
 import { addCpu } from './add.cpu';
 import { addGpu } from './add';
+import { applyMaskCpu } from './apply-mask.cpu';
+import { applyMaskGpu } from './apply-mask';
 import { attentionApplyCpu, attentionCpu } from './attention.cpu';
 import { attentionApplyGpu, attentionGpu } from './attention';
 import { embeddingCpu } from './embedding.cpu';
@@ -29,6 +31,7 @@ import { writeRowsGpu } from './write-rows';
 
 export const OPS = {
   add: { cpu: addCpu, webgpu: addGpu },
+  applyMask: { cpu: applyMaskCpu, webgpu: applyMaskGpu },
   attention: { cpu: attentionCpu, webgpu: attentionGpu },
   attentionApply: { cpu: attentionApplyCpu, webgpu: attentionApplyGpu },
   embedding: { cpu: embeddingCpu, webgpu: embeddingGpu },

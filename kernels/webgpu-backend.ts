@@ -11,6 +11,7 @@ import { dtypeOf, sizeOf } from './tensor';
 import { acquireDevice } from './device';
 import { GpuContext } from './gpu-context';
 import { addGpu } from './add';
+import { applyMaskGpu } from './apply-mask';
 import { attentionApplyGpu, attentionGpu } from './attention';
 import { embeddingGpu } from './embedding';
 import { matmulGpu } from './matmul';
@@ -93,6 +94,10 @@ export class WebGpuBackend implements Backend {
   embedding(table: Tensor<'f32'>, ids: Tensor<'i32'>): Tensor<'f32'> {
     return embeddingGpu(this.ctx, table, ids);
   }
+  applyMask(w: Tensor<'f32'>, mask: Tensor<'i32'>): Tensor<'f32'> {
+    return applyMaskGpu(this.ctx, w, mask);
+  }
+
   add(a: Tensor<'f32'>, b: Tensor<'f32'>): Tensor<'f32'> {
     return addGpu(this.ctx, a, b);
   }

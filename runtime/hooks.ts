@@ -18,6 +18,7 @@ import type { Tensor } from '../kernels/tensor';
 /** Hook points inside block l, in execution order, without the `blocks.{l}.` prefix. */
 export const BLOCK_HOOK_POINTS = [
   'hook_resid_pre', //    [T, dim]
+  'ln1.hook_normalized', // [T, dim] rmsnorm(resid_pre)·w: the input of wq, wk, wv
   'attn.hook_q', //       [T, nHeads*headDim], before rope
   'attn.hook_k', //       [T, kvDim], before rope
   'attn.hook_v', //       [T, kvDim]
@@ -29,6 +30,7 @@ export const BLOCK_HOOK_POINTS = [
   'attn.hook_z', //       [T, nHeads*headDim], before wo
   'hook_attn_out', //     [T, dim]
   'hook_resid_mid', //    [T, dim]
+  'ln2.hook_normalized', // [T, dim] rmsnorm(resid_mid)·w: the input of w1, w3 (or the router)
   'mlp.hook_pre', //      [T, hiddenDim] gate pre-activation w1·x
   'mlp.hook_post', //     [T, hiddenDim] silu(w1·x) * w3·x, the input of w2
   'hook_mlp_out', //      [T, dim]

@@ -5,7 +5,7 @@
  */
 import { checkCompatible } from '../compatibility';
 import type { Hooks } from '../hooks';
-import type { LlamaModel } from '../model/llama';
+import type { LayerWeightOverrides, LlamaModel } from '../model/llama';
 import { createYielder } from '../scheduling';
 import { buildTokenStream, decodeUtf8Strict } from '../text';
 import type { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer';
@@ -18,6 +18,8 @@ export interface LossOptions {
   fileName?: string;
   /** Hooks run in every window's forward pass (e.g. a sparse-attention mask on hook_pattern). */
   hooks?: Hooks;
+  /** Replacement weights used in every window (see `ForwardOptions.weights`), e.g. a pruned model. */
+  weights?: LayerWeightOverrides;
 }
 
 export interface LossResult {
@@ -93,7 +95,7 @@ async function forEachWindow(
   options: Omit<LossOptions, 'fileName'>,
   consume: (start: number, losses: Float64Array) => void,
 ): Promise<number> {
-  const { signal, onProgress, hooks } = options;
+  const { signal, onProgress, hooks, weights } = options;
   const S = model.config.seqLen;
   const total = Math.max(0, Math.ceil((tokens.length - 1) / S));
   const maybeYield = createYielder();
@@ -103,7 +105,7 @@ async function forEachWindow(
     const start = k * S;
     const window = tokens.subarray(start, Math.min(start + S + 1, tokens.length));
     const inputs = window.subarray(0, window.length - 1);
-    const logits = await model.forward(inputs, { hooks });
+    const logits = await model.forward(inputs, { hooks, weights });
     let data: Float32Array;
     try {
       data = await model.backend.read(logits);

@@ -91,7 +91,7 @@ export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Ten
   x = await hook('hook_resid_pre', x);
 
   // Attention.
-  const h = scope.own(b.rmsnorm(x, w.attentionNorm, config.normEps));
+  const h = await hook('ln1.hook_normalized', scope.own(b.rmsnorm(x, w.attentionNorm, config.normEps)));
   const q0 = await hook('attn.hook_q', mm(h, w.wq));
   const k0 = await hook('attn.hook_k', mm(h, w.wk));
   const v = await hook('attn.hook_v', mm(h, w.wv));
@@ -150,7 +150,7 @@ export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Ten
   mid = await hook('hook_resid_mid', mid);
 
   // Feed-forward: w2(silu(w1 x) * w3 x), or the gate-weighted sum of the chosen experts' FFNs.
-  const h2 = scope.own(b.rmsnorm(mid, w.ffnNorm, config.normEps));
+  const h2 = await hook('ln2.hook_normalized', scope.own(b.rmsnorm(mid, w.ffnNorm, config.normEps)));
   let mlpOut: Tensor<'f32'>;
   if (w.kind === 'moe') {
     if (!c.route) throw new Error(`block ${layer}: an MoE layer needs its routing options`);

@@ -35,7 +35,21 @@ export interface ForwardOptions {
    * per-expert selection bias), globally or per layer; an error for a dense model.
    */
   moe?: MoeInterventions;
+  /**
+   * Replacement weight matrices by layer, for this call only (pruned copies, for instance): the
+   * loaded weights stay intact, so switching between variants needs no reload.
+   */
+  weights?: LayerWeightOverrides;
 }
+
+/** The linear layers of a block that can be replaced (`ForwardOptions.weights`). */
+export const LINEAR_WEIGHTS = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
+export type LinearWeightName = (typeof LINEAR_WEIGHTS)[number];
+
+/** Replacement matrices by layer index, each the shape of the matrix it replaces. */
+export type LayerWeightOverrides = Readonly<
+  Record<number, Readonly<Partial<Record<LinearWeightName, Tensor<'f32'>>>>>
+>;
 
 export class LlamaModel {
   private disposed = false;
@@ -106,6 +120,7 @@ export class LlamaModel {
     const pos0 = this.checkPositions(ids, options.pos0, kvCache);
     if (hooks) validateHooks(hooks, this.config);
     const routes = resolveMoeRouting(this.config, options.moe);
+    const layers = this.withOverrides(options.weights);
 
     const b = this.backend;
     const scope = new TensorScope(b);
@@ -118,7 +133,7 @@ export class LlamaModel {
         x = await llamaBlock(x, {
           backend: b,
           config: this.config,
-          weights: this.layers[l]!,
+          weights: layers[l]!,
           layer: l,
           hooks,
           scope,
@@ -140,6 +155,59 @@ export class LlamaModel {
     } finally {
       scope.disposeAll();
     }
+  }
+
+  /** Shape [out, in] of a block's linear weight (dense FFN names only exist in dense models). */
+  weightShape(name: LinearWeightName): [number, number] {
+    const { dim, kvDim, hiddenDim } = this.config;
+    const shapes: Record<LinearWeightName, [number, number]> = {
+      wq: [dim, dim],
+      wk: [kvDim, dim],
+      wv: [kvDim, dim],
+      wo: [dim, dim],
+      w1: [hiddenDim, dim],
+      w2: [dim, hiddenDim],
+      w3: [hiddenDim, dim],
+    };
+    return shapes[name];
+  }
+
+  /** The loaded (dense) weight `name` of block `layer`, read back to the host, [out, in] row-major. */
+  async readWeight(layer: number, name: LinearWeightName): Promise<Float32Array> {
+    this.assertUsable();
+    return this.backend.read(this.loadedWeight(layer, name));
+  }
+
+  private loadedWeight(layer: number, name: LinearWeightName): Tensor<'f32'> {
+    const w = this.layers[layer];
+    if (!w) throw new RangeError(`layer ${layer} does not exist (the model has ${this.config.nLayers})`);
+    if (w.kind === 'moe' && (name === 'w1' || name === 'w2' || name === 'w3')) {
+      throw new Error(`${name} exists only in dense models; this model's FFN is a mixture of experts`);
+    }
+    return (w as Record<LinearWeightName, Tensor<'f32'>>)[name];
+  }
+
+  /** The layers with `overrides` swapped in, after checking each replacement's layer, name and shape. */
+  private withOverrides(overrides: LayerWeightOverrides | undefined): readonly DeviceLayerWeights[] {
+    if (!overrides) return this.layers;
+    const out = [...this.layers];
+    for (const [key, replaced] of Object.entries(overrides)) {
+      const layer = Number(key);
+      for (const [name, t] of Object.entries(replaced) as [LinearWeightName, Tensor<'f32'> | undefined][]) {
+        if (!t) continue;
+        if (!(LINEAR_WEIGHTS as readonly string[]).includes(name)) {
+          throw new Error(`weights: "${name}" is not a replaceable weight (${LINEAR_WEIGHTS.join(', ')})`);
+        }
+        const loaded = this.loadedWeight(layer, name);
+        if (t.backend !== loaded.backend || t.shape.join() !== loaded.shape.join()) {
+          throw new Error(
+            `weights: blocks.${layer}.${name} replacement is a ${t.backend} tensor [${t.shape.join(', ')}]; expected ${loaded.backend} [${loaded.shape.join(', ')}]`,
+          );
+        }
+      }
+      out[layer] = { ...out[layer]!, ...replaced } as DeviceLayerWeights;
+    }
+    return out;
   }
 
   /** Free all weight tensors; the model is unusable afterwards. */

@@ -35,9 +35,10 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 describe('hook point names', () => {
   it('lists TransformerLens names in execution order', () => {
     const names = listHookPoints(model.config);
-    expect(names.length).toBe(5 * 15 + 2);
-    expect(names.slice(0, 15)).toEqual([
+    expect(names.length).toBe(5 * 17 + 2);
+    expect(names.slice(0, 17)).toEqual([
       'blocks.0.hook_resid_pre',
+      'blocks.0.ln1.hook_normalized',
       'blocks.0.attn.hook_q',
       'blocks.0.attn.hook_k',
       'blocks.0.attn.hook_v',
@@ -48,6 +49,7 @@ describe('hook point names', () => {
       'blocks.0.attn.hook_z',
       'blocks.0.hook_attn_out',
       'blocks.0.hook_resid_mid',
+      'blocks.0.ln2.hook_normalized',
       'blocks.0.mlp.hook_pre',
       'blocks.0.mlp.hook_post',
       'blocks.0.hook_mlp_out',
@@ -83,6 +85,8 @@ describe('reading activations', () => {
     expect(seen.map((s) => s.name)).toEqual(listHookPoints(model.config));
     const shape = (n: string) => seen.find((s) => s.name === n)!.shape;
     expect(shape('blocks.0.hook_resid_pre')).toEqual([T, 64]);
+    expect(shape('blocks.0.ln1.hook_normalized')).toEqual([T, 64]);
+    expect(shape('blocks.3.ln2.hook_normalized')).toEqual([T, 64]);
     expect(shape('blocks.0.attn.hook_q')).toEqual([T, 64]);
     expect(shape('blocks.0.attn.hook_k')).toEqual([T, 32]);
     expect(shape('blocks.0.attn.hook_rot_q')).toEqual([T, 64]);

@@ -104,9 +104,10 @@ describe('MoE config helpers', () => {
 
   it('MoE models list moe hooks instead of mlp.hook_pre / mlp.hook_post', () => {
     const names = listHookPoints(config);
-    expect(names.length).toBe(2 * 17 + 2);
-    expect(names.slice(10, 17)).toEqual([
+    expect(names.length).toBe(2 * 19 + 2);
+    expect(names.slice(11, 19)).toEqual([
       'blocks.0.hook_resid_mid',
+      'blocks.0.ln2.hook_normalized',
       'blocks.0.moe.hook_router_logits',
       'blocks.0.moe.hook_router_probs',
       'blocks.0.moe.hook_selected_experts',
