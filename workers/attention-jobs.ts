@@ -214,7 +214,8 @@ export interface SweepJobRequest {
 /**
  * Every family × budget on the text's first windows (analyses/attention/mask-sweep.ts): the
  * curves table (SWEEP_COLUMNS: family, budget, density, recall, loss, loss_increase, attn_flops,
- * kv_bytes, …) and the dense loss. Progress counts points.
+ * kv_bytes, …), the per-head table (SWEEP_HEAD_COLUMNS, what `bestConfig` exports per head) and
+ * the dense loss. Progress counts points.
  *
  * @example
  * const r = await sweepJob(model, tok, { text, families: ['topk'], budgets: [0.25, 1], maxWindows: 1 });
@@ -224,7 +225,7 @@ export async function sweepJob(
   tokenizer: Llama2cTokenizer,
   request: SweepJobRequest,
   options: { signal?: AbortSignal; onProgress?: (p: JobProgress) => void } = {},
-): Promise<{ points: Table; summary: SweepJobSummary }> {
+): Promise<{ points: Table; heads: Table; summary: SweepJobSummary }> {
   const { maxWindows, families, budgets } = request;
   if (!Number.isInteger(maxWindows) || maxWindows < 1)
     throw new RangeError(`maxWindows must be a positive integer, got ${maxWindows}`);
@@ -240,6 +241,7 @@ export async function sweepJob(
   });
   return {
     points: r.points,
+    heads: r.heads,
     summary: { denseLoss: r.denseLoss, windows: r.windows, tokens: r.tokens, calibration: r.calibration },
   };
 }

@@ -409,14 +409,15 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
 
     /**
      * Mask sweep (attention-jobs.ts): every family × budget, loss with the mask in the forward
-     * pass, progress per point; the curves table (SWEEP_COLUMNS) as IPC.
+     * pass, progress per point; the curves table (SWEEP_COLUMNS) and the per-head table
+     * (SWEEP_HEAD_COLUMNS) as IPC.
      */
     attentionSweep(
       jobId: number,
       request: SweepJobRequest,
       onProgress?: Callback<JobProgress>,
       modelKey = DEFAULT_MODEL_KEY,
-    ): Promise<{ points: Uint8Array; summary: SweepJobSummary }> {
+    ): Promise<{ points: Uint8Array; heads: Uint8Array; summary: SweepJobSummary }> {
       return runJob(jobId, async (signal) => {
         const l = requireModel(modelKey);
         const progress = new Delivery(onProgress);
@@ -426,7 +427,7 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
             onProgress: (p) => progress.send(p),
           });
           await progress.flushed();
-          return { points: ipc(r.points), summary: r.summary };
+          return { points: ipc(r.points), heads: ipc(r.heads), summary: r.summary };
         } finally {
           progress.release();
         }

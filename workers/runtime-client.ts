@@ -109,11 +109,14 @@ export interface RuntimeClient {
     tokens: Uint8Array;
     summary: MaskJobSummary;
   }>;
-  /** Mask sweep over families × budgets: IPC bytes of the curves table and the dense loss. */
+  /**
+   * Mask sweep over families × budgets: IPC bytes of the curves table and of the per-head table,
+   * and the dense loss.
+   */
   attentionSweep(
     request: SweepJobRequest,
     options?: JobOptions & { onProgress?: (p: JobProgress) => void },
-  ): Promise<{ points: Uint8Array; summary: SweepJobSummary }>;
+  ): Promise<{ points: Uint8Array; heads: Uint8Array; summary: SweepJobSummary }>;
   /** The backend the worker runs on now, if initialised. */
   readonly backend: BackendInfo | undefined;
   /** Terminate the worker. */

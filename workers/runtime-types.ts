@@ -155,7 +155,7 @@ export interface MaskJobSummary {
   calibration: 'none' | 'other documents' | 'first half of the document';
 }
 
-/** Scalars of an `attentionSweep` result (its curves table travels as IPC bytes). */
+/** Scalars of an `attentionSweep` result (its curves and per-head tables travel as IPC bytes). */
 export interface SweepJobSummary {
   /** Loss of the unmasked model on the same scored text, nats. */
   denseLoss: number;

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { tableToIPC } from 'apache-arrow';
+import { tableToIPC, type Table } from 'apache-arrow';
 import {
   LOCAL_HEAD_MAX_DISTANCE,
   probeAttention,
@@ -8,19 +8,21 @@ import {
   type HeadProbe,
   type ProbeSummary,
 } from '../../analyses/attention/probes';
+import { tableToParquet } from '../../runtime/parquet';
 import { backendFlag, numberFlag, parseFlags, required, UsageError } from '../args';
 import { loadModel, readText } from '../session';
 
-export const ATTENTION_PROBE_USAGE = `sparsebook attention-probe --model DIR|M [--tokenizer T] --text F [--max-windows N] [--max-tokens N] [--n-sink N] [--backend cpu|webgpu] [--out FILE.arrow] [--json]
+export const ATTENTION_PROBE_USAGE = `sparsebook attention-probe --model DIR|M [--tokenizer T] --text F [--max-windows N] [--max-tokens N] [--n-sink N] [--backend cpu|webgpu] [--out FILE.arrow|FILE.parquet] [--json]
 
 Attention probes per layer and head over a text, cut into the loss evaluation's windows: mean
 entropy (nats), sink mass (share of attention on the window's first --n-sink tokens, default 1),
 mean attention distance (tokens), the k keeping 90 / 95 / 99 % of each query's mass, top-k
 coverage, locality profile, and vertical (column) / slash (diagonal) structure scores in [0, 1].
 
---out writes the per-head table as Arrow IPC (file format). A head is sink-dominated when its sink
-mass exceeds ${SINK_HEAD_MIN_MASS} and local when its mean distance is below ${LOCAL_HEAD_MAX_DISTANCE} tokens. With --json, one
-JSON object is printed as the last line.`;
+--out writes the per-head table (same columns either way): as Parquet when FILE ends in .parquet,
+otherwise (.arrow, …) as Arrow IPC, file format. A head is sink-dominated when its sink mass
+exceeds ${SINK_HEAD_MIN_MASS} and local when its mean distance is below ${LOCAL_HEAD_MAX_DISTANCE} tokens. With --json, one JSON
+object is printed as the last line.`;
 
 export async function attentionProbeCommand(argv: string[], print: (line: string) => void): Promise<void> {
   const f = parseFlags(
@@ -63,7 +65,7 @@ export async function attentionProbeCommand(argv: string[], print: (line: string
     });
     const seconds = (performance.now() - t0) / 1000;
     if (!f.json) process.stderr.write('\n');
-    if (f.out) await writeFile(f.out, tableToIPC(r.heads, 'file'));
+    if (f.out) await writeFile(f.out, tableBytes(r.heads, f.out));
     const s = r.summary;
     if (f.json) {
       const head = (h: HeadProbe) => ({
@@ -104,6 +106,11 @@ export async function attentionProbeCommand(argv: string[], print: (line: string
     model.dispose();
     backend.destroy();
   }
+}
+
+/** Parquet for a `.parquet` file name (any case), Arrow IPC file format for anything else. */
+function tableBytes(table: Table, file: string): Uint8Array {
+  return /\.parquet$/i.test(file) ? tableToParquet(table) : tableToIPC(table, 'file');
 }
 
 function printReadable(s: ProbeSummary, header: string, print: (line: string) => void): void {

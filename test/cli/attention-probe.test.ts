@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { headProbeSchema } from '../../analyses/attention/probes';
 import { sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
@@ -62,6 +63,33 @@ describe('sparsebook attention-probe', () => {
       headProbeSchema([1, 2, 4, 8, 16, 32, 64], 10).fields.map((f) => f.name),
     );
     expect(t.getChild('sink_mass')!.get(3)).toBeCloseTo(j.heads[3]!.sink_mass, 6);
+  });
+
+  it('--out FILE.parquet writes the same per-head table as Parquet', async () => {
+    const out = path.join(dir, 'heads.parquet');
+    const r = sparsebook(...base, ...text, '--max-windows', '1', '--out', out, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const j = JSON.parse(lines[lines.length - 1]!) as ProbeJson & { out: string };
+    expect(j.out).toBe(out);
+
+    const bytes = readFileSync(out);
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const meta = parquetMetadata(file);
+    expect(Number(meta.num_rows)).toBe(40);
+    const names = headProbeSchema([1, 2, 4, 8, 16, 32, 64], 10).fields.map((f) => f.name);
+    const leaves = meta.schema.slice(1);
+    expect(leaves.map((e) => e.name)).toEqual(names);
+    expect(leaves.slice(0, 3).map((e) => e.type)).toEqual(['INT32', 'INT32', 'INT32']);
+    expect(leaves.slice(3).every((e) => e.type === 'FLOAT')).toBe(true);
+    const rows = await parquetReadObjects({ file });
+    expect(rows).toHaveLength(40);
+    expect(rows.map((row) => [row.layer, row.head])).toEqual(j.heads.map((h) => [h.layer, h.head]));
+    for (const [i, h] of j.heads.entries()) {
+      expect(rows[i]!.sink_mass).toBeCloseTo(h.sink_mass, 6);
+      expect(rows[i]!.mean_distance).toBeCloseTo(h.mean_distance, 5);
+    }
   });
 
   it('prints a readable per-head table without --json', () => {

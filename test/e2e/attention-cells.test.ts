@@ -2,9 +2,10 @@
  * The attention cells end to end in headless Chromium with WebGPU (SwiftShader; a missing adapter
  * FAILS): load stories260K from files, add a text, an attention-probes and an attention-mask cell,
  * run them, find the head grid with nLayers × nHeads values, recolour it and pick a head without a
- * re-run, change the mask family and budget and see the density change. Screenshots go to
- * test-artifacts/e2e/.
+ * re-run, change the mask family and budget and see the density change; sweep two families and
+ * export the best configuration as JSON. Screenshots go to test-artifacts/e2e/.
  */
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
 import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
@@ -120,6 +121,42 @@ describe('attention cells', () => {
     expect(await sweep.locator('svg path').count()).toBeGreaterThan(2);
     await sweep.getByRole('combobox', { name: 'x axis' }).selectOption('kv_bytes');
     expect(await sweep.getAttribute('data-cell-status')).toBe('done');
+    // The best-config export is computed in the page; its limit is view-only (no re-run). A tiny
+    // limit is met at least by budget 1 (dense within 1e-5); a generous one picks a sparse point.
+    const best = sweep.getByTestId('best-config');
+    const maxLoss = sweep.getByRole('spinbutton', { name: 'Max loss increase' });
+    await maxLoss.fill('0.0001');
+    await maxLoss.blur();
+    await expect.poll(() => best.textContent()).toMatch(/^Best within \+0\.0001 nats/);
+    expect(Number(await best.getAttribute('data-loss-increase'))).toBeLessThanOrEqual(1e-4);
+    await maxLoss.fill('10');
+    await maxLoss.blur();
+    await expect.poll(async () => Number(await best.getAttribute('data-density'))).toBeLessThan(0.2);
+    expect(await sweep.getAttribute('data-cell-status')).toBe('done');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      sweep.getByRole('button', { name: 'Export best config (JSON)' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('attention-best-config.json');
+    const config = JSON.parse(await readFile((await download.path())!, 'utf8')) as {
+      family: string;
+      budget: number;
+      density: number;
+      loss_increase: number;
+      max_loss_increase: number;
+      per_head: { layer: number; head: number; density: number; recall: number }[];
+    };
+    expect(config).toMatchObject({
+      family: await best.getAttribute('data-family'),
+      budget: Number(await best.getAttribute('data-budget')),
+      density: Number(await best.getAttribute('data-density')),
+      max_loss_increase: 10,
+    });
+    expect(['window-sink', 'topk']).toContain(config.family);
+    for (const key of ['recall', 'loss', 'attn_flops', 'kv_bytes', 'attn_flops_dense', 'kv_bytes_dense'])
+      expect(config).toHaveProperty(key);
+    expect(config.per_head).toHaveLength(5 * 8);
+    expect(config.per_head[0]).toMatchObject({ layer: 0, head: 0 });
     await sweep.scrollIntoViewIfNeeded();
     await screenshot(page, 'attention-sweep');
     expect(errors).toEqual([]);

@@ -133,6 +133,8 @@ describe('sweepJob', () => {
       { onProgress: (p) => progress.push(p.done) },
     );
     expect(r.points.numRows).toBe(4);
+    // Per point, one row per layer × head (5 × 8): what the cell's best-config export reads.
+    expect(r.heads.numRows).toBe(4 * 40);
     expect(progress.at(-1)).toBe(4);
     for (const name of ['density', 'recall', 'loss', 'loss_increase', 'attn_flops', 'kv_bytes'])
       expect(r.points.getChild(name)).not.toBeNull();

@@ -3,12 +3,17 @@
  * forward pass, for every family × budget, over the first windows of a text
  * (analyses/attention/mask-sweep.ts, run by workers/attention-jobs.ts). The x axis of the curves
  * (density, attention FLOPs, KV bytes) is view state of the component: it must not re-run the sweep.
+ * So is the max loss increase of the best-configuration export (analyses/attention/best-config.ts),
+ * computed in the browser from the result's points and per-head tables.
  */
 import type { LoadedModel, SweepJobSummary } from '../../../workers/runtime-types';
 import type { CellKind } from '../cell-kind';
 
 /** Most points (families × budgets) one cell may ask for: each is a full masked loss evaluation. */
 export const MAX_SWEEP_POINTS = 200;
+
+/** Default allowed loss increase (nats) of the best-configuration export. */
+export const DEFAULT_MAX_LOSS_INCREASE = 0.05;
 
 /** Numbers of a param that may be a list or a comma-separated string. */
 export function numberList(value: unknown): number[] {
@@ -25,9 +30,13 @@ export const attentionSweepKind: CellKind = {
     budgets: [0.1, 0.25, 0.5, 1],
     maxWindows: 1,
     xAxis: 'density',
+    maxLossIncrease: DEFAULT_MAX_LOSS_INCREASE,
   }),
-  // The x axis only chooses how the computed points are drawn.
-  viewParams: ['xAxis'],
+  // 1: the result also holds the per-head table (`heads`) the best-config export reads.
+  version: 1,
+  // The x axis only chooses how the computed points are drawn, the max loss increase which of them
+  // is exported.
+  viewParams: ['xAxis', 'maxLossIncrease'],
   inputs: [
     { role: 'model', label: 'Model', kinds: ['model'] },
     { role: 'text', label: 'Text', kinds: ['text'] },
@@ -53,6 +62,6 @@ export const attentionSweepKind: CellKind = {
       },
     );
     const meta: SweepJobSummary = r.summary;
-    return { meta: { ...meta }, tables: { points: r.points } };
+    return { meta: { ...meta }, tables: { points: r.points, heads: r.heads } };
   },
 };
