@@ -168,10 +168,17 @@ export {
   type HfModelConfig,
 } from './formats/hf-config';
 export { hfCheckpoint, hfTensorShapes, unpermuteRotary, type HfCheckpoint } from './formats/hf-checkpoint';
+export { writeHfCheckpoint, hfConfigJson, permuteRotary, type HfFiles } from './formats/hf-write';
 export { planModelFiles, type ModelFilePlan } from './formats/model-files';
 export { Llama2cTokenizer, BOS, EOS } from './tokenizers/llama2c-tokenizer';
 export { checkCompatible } from './compatibility';
-export { LlamaModel, type ForwardOptions } from './model/llama';
+export {
+  LlamaModel,
+  LINEAR_WEIGHTS,
+  type ForwardOptions,
+  type LayerWeightOverrides,
+  type LinearWeightName,
+} from './model/llama';
 export { KvCache } from './model/kv-cache';
 export {
   MoeInterventionError,

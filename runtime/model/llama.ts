@@ -175,10 +175,46 @@ export class LlamaModel {
   /** The loaded (dense) weight `name` of block `layer`, read back to the host, [out, in] row-major. */
   async readWeight(layer: number, name: LinearWeightName): Promise<Float32Array> {
     this.assertUsable();
-    return this.backend.read(this.loadedWeight(layer, name));
+    return this.backend.read(this.weight(layer, name));
   }
 
-  private loadedWeight(layer: number, name: LinearWeightName): Tensor<'f32'> {
+  /**
+   * Every weight read back to the host (a dense model's), e.g. to save a pruned copy.
+   * @throws for an MoE model (its experts are not read back yet).
+   */
+  async readWeights(): Promise<LlamaWeights> {
+    this.assertUsable();
+    const b = this.backend;
+    const layers = await Promise.all(
+      this.layers.map(async (w) => {
+        if (w.kind !== 'dense') throw new Error('readWeights: only dense models can be read back');
+        const [attentionNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3] = await Promise.all(
+          [w.attentionNorm, w.wq, w.wk, w.wv, w.wo, w.ffnNorm, w.w1, w.w2, w.w3].map((t) => b.read(t)),
+        );
+        return {
+          attentionNorm: attentionNorm!,
+          wq: wq!,
+          wk: wk!,
+          wv: wv!,
+          wo: wo!,
+          ffnNorm: ffnNorm!,
+          w1: w1!,
+          w2: w2!,
+          w3: w3!,
+        };
+      }),
+    );
+    const shared = this.output === this.tokEmbeddings;
+    return {
+      tokEmbeddings: await b.read(this.tokEmbeddings),
+      layers,
+      norm: await b.read(this.norm),
+      output: shared ? null : await b.read(this.output),
+    };
+  }
+
+  /** The loaded (dense) device tensor of a block's linear weight, borrowed: do not dispose it. */
+  weight(layer: number, name: LinearWeightName): Tensor<'f32'> {
     const w = this.layers[layer];
     if (!w) throw new RangeError(`layer ${layer} does not exist (the model has ${this.config.nLayers})`);
     if (w.kind === 'moe' && (name === 'w1' || name === 'w2' || name === 'w3')) {
@@ -198,7 +234,7 @@ export class LlamaModel {
         if (!(LINEAR_WEIGHTS as readonly string[]).includes(name)) {
           throw new Error(`weights: "${name}" is not a replaceable weight (${LINEAR_WEIGHTS.join(', ')})`);
         }
-        const loaded = this.loadedWeight(layer, name);
+        const loaded = this.weight(layer, name);
         if (t.backend !== loaded.backend || t.shape.join() !== loaded.shape.join()) {
           throw new Error(
             `weights: blocks.${layer}.${name} replacement is a ${t.backend} tensor [${t.shape.join(', ')}]; expected ${loaded.backend} [${loaded.shape.join(', ')}]`,
