@@ -4,6 +4,7 @@ import { ATTENTION_PROBE_USAGE, attentionProbeCommand } from './commands/attenti
 import { EVAL_USAGE, evalCommand } from './commands/eval';
 import { GENERATE_USAGE, generateCommand } from './commands/generate';
 import { MOE_STATS_USAGE, moeStatsCommand } from './commands/moe-stats';
+import { PRUNE_USAGE, pruneCommand } from './commands/prune';
 
 const COMMANDS: Record<
   string,
@@ -14,6 +15,7 @@ const COMMANDS: Record<
   attention: { run: attentionCommand, usage: ATTENTION_USAGE },
   generate: { run: generateCommand, usage: GENERATE_USAGE },
   'moe-stats': { run: moeStatsCommand, usage: MOE_STATS_USAGE },
+  prune: { run: pruneCommand, usage: PRUNE_USAGE },
 };
 
 const HELP = `sparsebook — sparsity workbench, headless

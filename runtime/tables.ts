@@ -10,6 +10,7 @@
 import {
   Field,
   Float32,
+  Float64,
   Int32,
   makeData,
   makeVector,
@@ -178,6 +179,43 @@ export function tableOf<T extends TypeMap = TypeMap>(
   const children = columns.map((v) => v.data[0] ?? makeData({ type: v.type, length: 0 }));
   const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
   return new Table(schema, new RecordBatch(schema, data)) as unknown as Table<T>;
+}
+
+/**
+ * A table of `schema` from plain row objects (keyed by column name): Utf8 columns take strings,
+ * Int32 integers, Float32 / Float64 numbers.
+ *
+ * @example
+ * tableFromRows(SWEEP_SCHEMA, [{ family: 'topk', budget: 8, … }]).numRows; // 1
+ */
+export function tableFromRows<T extends TypeMap = TypeMap>(
+  schema: Schema,
+  rows: readonly object[],
+): Table<T> {
+  const columns = schema.fields.map((f) => {
+    const get = (r: object) => (r as Record<string, unknown>)[f.name];
+    if (f.type instanceof Utf8)
+      return vectorFromArray(
+        rows.map((r) => String(get(r))),
+        new Utf8(),
+      );
+    if (f.type instanceof Int32) return makeVector(Int32Array.from(rows, (r) => Number(get(r))));
+    if (f.type instanceof Float32) return makeVector(Float32Array.from(rows, (r) => Number(get(r))));
+    if (f.type instanceof Float64) return makeVector(Float64Array.from(rows, (r) => Number(get(r))));
+    throw new Error(`tableFromRows: column "${f.name}" has unsupported type ${String(f.type)}`);
+  });
+  return tableOf<T>(schema, rows.length, columns);
+}
+
+/** Plain objects back from a table (for JSON and searches over its rows). */
+export function tableRows<R>(t: Table): R[] {
+  const names = t.schema.fields.map((f) => f.name);
+  const cols = names.map((n) => t.getChild(n)!);
+  return Array.from({ length: t.numRows }, (_, r) => {
+    const o: Record<string, unknown> = {};
+    names.forEach((n, c) => (o[n] = cols[c]!.get(r)));
+    return o as R;
+  });
 }
 
 function sameLength(what: string, n: number, others: Record<string, number>): void {

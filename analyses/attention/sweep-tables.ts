@@ -2,18 +2,10 @@
  * Arrow tables of a mask sweep (accuracy–efficiency curves), with documented column schemas.
  * Column names are snake_case; each schema names its kind under the `sparsebook.table` key.
  */
-import {
-  Field,
-  Float64,
-  Int32,
-  makeVector,
-  Schema,
-  Table,
-  Utf8,
-  vectorFromArray,
-  type Vector,
-} from 'apache-arrow';
-import { TABLE_KIND_KEY, tableOf } from '../../runtime/tables';
+import { Field, Float64, Int32, Schema, Table, Utf8 } from 'apache-arrow';
+import { TABLE_KIND_KEY, tableFromRows } from '../../runtime/tables';
+
+export { tableRows } from '../../runtime/tables';
 
 /**
  * One row per (family, budget) point, in sweep order.
@@ -106,7 +98,7 @@ export interface SweepHeadRow {
  * sweepTable(points).getChild('loss')?.toArray(); // Float64Array, one per point
  */
 export function sweepTable(rows: readonly SweepRow[]): Table {
-  return tableOf(SWEEP_SCHEMA, rows.length, columns(SWEEP_SCHEMA, rows));
+  return tableFromRows(SWEEP_SCHEMA, rows);
 }
 
 /**
@@ -114,29 +106,5 @@ export function sweepTable(rows: readonly SweepRow[]): Table {
  * sweepHeadTable(heads).numRows; // points × layers × heads
  */
 export function sweepHeadTable(rows: readonly SweepHeadRow[]): Table {
-  return tableOf(SWEEP_HEAD_SCHEMA, rows.length, columns(SWEEP_HEAD_SCHEMA, rows));
-}
-
-/** Plain objects back from a sweep-shaped table (for JSON and best-config search). */
-export function tableRows<R>(t: Table): R[] {
-  const names = t.schema.fields.map((f) => f.name);
-  const cols = names.map((n) => t.getChild(n)!);
-  return Array.from({ length: t.numRows }, (_, r) => {
-    const o: Record<string, unknown> = {};
-    names.forEach((n, c) => (o[n] = cols[c]!.get(r)));
-    return o as R;
-  });
-}
-
-function columns<R extends object>(schema: Schema, rows: readonly R[]): Vector[] {
-  return schema.fields.map((f) => {
-    const get = (r: R) => (r as Record<string, unknown>)[f.name];
-    if (f.type instanceof Utf8)
-      return vectorFromArray(
-        rows.map((r) => String(get(r))),
-        new Utf8(),
-      );
-    if (f.type instanceof Int32) return makeVector(Int32Array.from(rows, (r) => Number(get(r))));
-    return makeVector(Float64Array.from(rows, (r) => Number(get(r))));
-  });
+  return tableFromRows(SWEEP_HEAD_SCHEMA, rows);
 }

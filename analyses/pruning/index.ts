@@ -1,6 +1,6 @@
 /**
- * The pruning lab's pure math: scores, masks, SparseGPT, schedules, per-layer allocation and
- * efficiency accounting. Everything works on row-major Float32Array weights [out, in]; no runtime.
+ * The pruning lab: pure math (scores, masks, SparseGPT, schedules, allocation, accounting) and the
+ * drivers that run it on a model (calibration, sweeps, evaluation, upload, export).
  */
 export * from './allocation';
 export * from './linalg';
@@ -11,3 +11,13 @@ export * from './scores';
 export { sparseGpt } from './sparsegpt';
 export type { SparseGptOptions, SparseGptResult } from './sparsegpt';
 export * from './storage';
+export * from './calibration';
+export * from './cliff';
+export * from './evaluate';
+export * from './export';
+export * from './prune-block';
+export * from './prune-model';
+export * from './sensitivity';
+export * from './sweep';
+export * from './tables';
+export * from './upload';

@@ -38,6 +38,11 @@ export function parsePattern(text: string): PruningPattern {
   );
 }
 
+/** A pattern's name as tables and the CLI spell it ('unstructured', '2:4', 'channels', 'heads'). */
+export function patternName(p: PruningPattern): string {
+  return p.kind === 'nm' ? `${p.n}:${p.m}` : p.kind;
+}
+
 function checkShape(what: string, scores: ArrayLike<number>, rows: number, cols: number): void {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
     throw new RangeError(`${what}: invalid shape [${rows}, ${cols}]`);

@@ -1,0 +1,93 @@
+/**
+ * Saving a pruned model: the dense host weights with every pruned matrix replaced (dense ⊙ mask,
+ * or SparseGPT's values), written as llama2.c `.bin` and as a HF folder (`config.json` +
+ * `model.safetensors`), plus the masks as a safetensors file of U8 tensors named like the HF
+ * weights they mask (`model.layers.{l}.mlp.down_proj.weight` → 1 = kept).
+ */
+import { writeHfCheckpoint } from '../../runtime/formats/hf-write';
+import { writeLlama2c } from '../../runtime/formats/llama2c-write';
+import { writeSafetensors } from '../../runtime/formats/safetensors-write';
+import type { LinearWeightName } from '../../runtime/model/llama';
+import type { LlamaConfig, LlamaWeights } from '../../runtime/model/llama-config';
+import { patternName } from './patterns';
+import type { PrunedModel } from './prune-model';
+
+const HF_NAME: Record<LinearWeightName, string> = {
+  wq: 'self_attn.q_proj',
+  wk: 'self_attn.k_proj',
+  wv: 'self_attn.v_proj',
+  wo: 'self_attn.o_proj',
+  w1: 'mlp.gate_proj',
+  w2: 'mlp.down_proj',
+  w3: 'mlp.up_proj',
+};
+
+/** The HF tensor name of a block's linear weight. */
+export function hfWeightName(layer: number, name: LinearWeightName): string {
+  return `model.layers.${layer}.${HF_NAME[name]}.weight`;
+}
+
+/** A copy of `dense` with the pruned matrices in place (the input is not modified). */
+export function applyPruned(dense: LlamaWeights, pruned: PrunedModel): LlamaWeights {
+  const layers = dense.layers.map((l) => ({ ...l }));
+  for (const p of pruned.weights) {
+    const layer = layers[p.layer];
+    if (!layer) throw new Error(`pruned weight for layer ${p.layer}, but the model has ${layers.length}`);
+    const src = layer[p.name];
+    if (src.length !== p.mask.length) {
+      throw new Error(
+        `pruned ${p.name} of layer ${p.layer} has ${p.mask.length} entries, the weight ${src.length}`,
+      );
+    }
+    layer[p.name] = p.values ? p.values.slice() : src.map((x, i) => (p.mask[i] ? x : 0));
+  }
+  return { ...dense, layers };
+}
+
+/** Metadata recorded in the exported files. */
+export function prunedMetadata(pruned: PrunedModel): Record<string, string> {
+  return {
+    sparsebook_pruning: JSON.stringify({
+      method: pruned.method,
+      pattern: patternName(pruned.pattern),
+      sparsity: pruned.sparsity,
+      nonzeros: pruned.nonzeros,
+      total: pruned.total,
+    }),
+  };
+}
+
+export interface PrunedFiles {
+  /** llama2.c checkpoint. */
+  'model.bin': Uint8Array;
+  /** HF folder files. */
+  'config.json': string;
+  'model.safetensors': Uint8Array;
+  /** Keep masks (U8, 1 = kept), by HF weight name. */
+  'masks.safetensors': Uint8Array;
+}
+
+/**
+ * @example
+ * const files = exportPruned(model.config, await model.readWeights(), pruned);
+ */
+export function exportPruned(config: LlamaConfig, dense: LlamaWeights, pruned: PrunedModel): PrunedFiles {
+  const weights = applyPruned(dense, pruned);
+  const metadata = prunedMetadata(pruned);
+  const hf = writeHfCheckpoint(config, weights, metadata);
+  const masks = writeSafetensors(
+    pruned.weights.map((p) => ({
+      name: hfWeightName(p.layer, p.name),
+      dtype: 'U8' as const,
+      shape: [p.rows, p.cols],
+      data: p.mask,
+    })),
+    metadata,
+  );
+  return {
+    'model.bin': writeLlama2c(config, weights),
+    'config.json': hf.config,
+    'model.safetensors': hf.safetensors,
+    'masks.safetensors': masks,
+  };
+}
