@@ -98,6 +98,16 @@ export function pruneBlock(
     return out(name, r.mask, r.weights);
   };
 
+  if (pattern.kind === 'nm') {
+    for (const name of UNSTRUCTURED_TARGETS) {
+      const cols = b.shapes[name][1];
+      if (cols % pattern.m !== 0) {
+        throw new Error(
+          `${pattern.n}:${pattern.m} needs every matrix's input width to be a multiple of ${pattern.m}; blocks.${b.layer}.${name} has ${cols} inputs`,
+        );
+      }
+    }
+  }
   if (pattern.kind === 'unstructured' || pattern.kind === 'nm') {
     return UNSTRUCTURED_TARGETS.map((name) => {
       const [rows, cols] = b.shapes[name];
