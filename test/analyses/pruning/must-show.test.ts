@@ -158,15 +158,7 @@ for (const c of CASES) {
               for (const p of pruned) {
                 const w = weights[p.name]!;
                 const wHat = p.values ?? w.map((x, i) => (p.mask[i] ? x : 0));
-                const h = stats.get(
-                  p.name === 'wo'
-                    ? 'attn.hook_z'
-                    : p.name === 'w2'
-                      ? 'mlp.hook_post'
-                      : p.name.startsWith('w') && ['w1', 'w3'].includes(p.name)
-                        ? 'ln2.hook_normalized'
-                        : 'ln1.hook_normalized',
-                )!.hessian;
+                const h = stats.get(LINEAR_INPUT_HOOK[p.name])!.hessian;
                 e += reconstructionError(w, wHat, p.rows, p.cols, h);
               }
               return [method, e];
