@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { findCliff } from '../../../analyses/pruning/cliff';
+import {
+  PRUNING_POINT_COLUMNS,
+  pruningSweep,
+  sensitivityScan,
+  preparePruningText,
+  evaluateTokens,
+} from '../../../analyses/pruning';
+import { createCpuBackend } from '../../../kernels/cpu-backend';
+import { loadLlama2c } from '../../../runtime';
+import { tableRows } from '../../../runtime/tables';
+import { readFileSync } from 'node:fs';
+import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../../helpers/shared-paths';
+
+describe('findCliff', () => {
+  it('marks the last point within tolerance and the first beyond it', () => {
+    const c = findCliff(
+      [
+        { sparsity: 0.7, loss: 2.6 },
+        { sparsity: 0.1, loss: 2.005 },
+        { sparsity: 0.5, loss: 2.015 },
+        { sparsity: 0.6, loss: 2.1 },
+      ],
+      2.0,
+    );
+    expect(c).toMatchObject({ essentialSparsity: 0.5, cliffSparsity: 0.6, index: 1 });
+    expect(c.steepest).toMatchObject({ from: 0.6, to: 0.7 });
+    expect(c.steepest!.slope).toBeCloseTo(5, 9);
+  });
+
+  it('a curve that never leaves the band has no cliff; one that leaves at once has essential sparsity 0', () => {
+    expect(findCliff([{ sparsity: 0.5, loss: 1.001 }], 1).cliffSparsity).toBeNull();
+    expect(findCliff([{ sparsity: 0.1, loss: 1.5 }], 1)).toMatchObject({
+      essentialSparsity: 0,
+      cliffSparsity: 0.1,
+      index: -1,
+    });
+  });
+});
+
+describe('pruningSweep on stories260K (small)', () => {
+  const { model, tokenizer } = loadLlama2c(
+    createCpuBackend(),
+    readShared(STORIES260K),
+    'stories260K.bin',
+    readShared(TOK512),
+    'tok512.bin',
+  );
+  const text = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8');
+
+  it('gives documented tables, monotone costs and a cliff per curve; sensitivity allocation keeps the mean sparsity', async () => {
+    const s = await pruningSweep(model, tokenizer, text, {
+      methods: ['magnitude', 'wanda'],
+      patterns: ['unstructured', '2:4', 'channels'],
+      sparsities: [0.2, 0.6],
+      calibrationWindows: 1,
+      maxWindows: 1,
+    });
+    expect(s.points.schema.fields.map((f) => f.name)).toEqual([...PRUNING_POINT_COLUMNS]);
+    const rows = tableRows<Record<string, number | string>>(s.points);
+    expect(rows).toHaveLength(1 + 2 * 2 + 2 + 2 * 2);
+    expect(rows[0]).toMatchObject({ method: 'dense', loss_increase: 0, agreement: 1, weight_sparsity: 0 });
+    for (const r of rows.filter((r) => r.pattern === 'unstructured')) {
+      // Wanda rounds per row (13 of 64 at 0.2): within one weight per row of the target.
+      expect(Math.abs((r.weight_sparsity as number) - (r.sparsity as number))).toBeLessThanOrEqual(1 / 64);
+      expect(r.flops).toBe(2 * (r.nonzeros as number));
+      // CSR spends 8 bytes per kept weight: it only beats dense f32 beyond 50 % sparsity.
+      if ((r.sparsity as number) > 0.5) expect(r.bytes_csr as number).toBeLessThan(r.bytes_dense as number);
+      else expect(r.bytes_csr as number).toBeGreaterThan(r.bytes_dense as number);
+    }
+    const nm = rows.filter((r) => r.pattern === '2:4');
+    for (const r of nm) expect(r.bytes_nm as number).toBeLessThan(r.bytes_dense as number);
+    // Channels remove whole FFN channels: w1, w3 rows and w2 columns (3·64 weights each).
+    const ch = rows.find((r) => r.pattern === 'channels' && r.sparsity === 0.6)!;
+    expect((ch.total as number) - (ch.nonzeros as number)).toBe(5 * Math.round(0.6 * 172) * 3 * 64);
+    expect(s.cliffs.map((c) => `${c.method} ${c.pattern}`).sort()).toEqual([
+      'magnitude channels',
+      'magnitude unstructured',
+      'wanda channels',
+      'wanda unstructured',
+    ]);
+    expect(rows.filter((r) => r.cliff === 1).length).toBeLessThanOrEqual(4);
+    expect(s.layers.numRows).toBe(10 * 5 * 7); // every pruned point × block × matrix
+
+    const prepared = preparePruningText(model, tokenizer, text, { maxWindows: 1, calibrationWindows: 1 });
+    const dense = await evaluateTokens(model, prepared.tokens);
+    const scan = await sensitivityScan(model, prepared.tokens, 0.5, dense.loss);
+    expect(scan.sensitivities.every((x) => x > 0)).toBe(true);
+    const sizes = 4 * 64 * 64 + 3 * 64 * 172; // every block has the same matrices
+    expect(scan.allocation.reduce((a, b) => a + b * sizes, 0) / (5 * sizes)).toBeCloseTo(0.5, 9);
+    const least = scan.sensitivities.indexOf(Math.min(...scan.sensitivities));
+    expect(scan.allocation[least]).toBe(Math.max(...scan.allocation));
+  });
+});
