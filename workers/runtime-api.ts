@@ -36,6 +36,21 @@ import {
   type SweepJobRequest,
 } from './attention-jobs';
 import type { MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
+import {
+  pruningExportJob,
+  pruningMaskJob,
+  pruningSweepJob,
+  PruningStore,
+  type PruningMaskRequest,
+  type PruningPointRequest,
+  type PruningSweepRequest,
+} from './pruning-jobs';
+import type {
+  PruningExportFiles,
+  PruningMaskSummary,
+  PruningProgress,
+  PruningSweepSummary,
+} from './runtime-types';
 import type { InspectSummary } from './runtime-types';
 import {
   DEFAULT_MODEL_KEY,
@@ -77,6 +92,8 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
   let backend: Backend | undefined;
   const models = new Map<string, Loaded>();
   const jobs = new Map<number, AbortController>();
+  /** Pruning sweeps' variants, kept per cell for the view's masks and exports. */
+  const pruning = new PruningStore();
 
   function requireModel(key: string): Loaded {
     const l = models.get(key);
@@ -434,19 +451,79 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
       });
     },
 
+    /**
+     * Pruning sweep (pruning-jobs.ts): methods × patterns × sparsities, progress per point; the
+     * points (PRUNING_POINT_COLUMNS) and layers (PRUNING_LAYER_COLUMNS) tables as IPC. The pruned
+     * variants stay in the worker under `request.cellId` for `pruningMask` and `pruningExport`.
+     */
+    pruningSweep(
+      jobId: number,
+      request: PruningSweepRequest,
+      onProgress?: Callback<PruningProgress>,
+      modelKey = DEFAULT_MODEL_KEY,
+    ): Promise<{ points: Uint8Array; layers: Uint8Array; summary: PruningSweepSummary }> {
+      return runJob(jobId, async (signal) => {
+        const l = requireModel(modelKey);
+        const progress = new Delivery(onProgress);
+        try {
+          const r = await pruningSweepJob(l.model, l.tokenizer, pruning, request, {
+            signal,
+            onProgress: (p) => progress.send(p),
+          });
+          await progress.flushed();
+          return { points: ipc(r.points), layers: ipc(r.layers), summary: r.summary };
+        } finally {
+          progress.release();
+        }
+      });
+    },
+
+    /**
+     * One matrix of a kept pruning point: dense weights, keep mask and pruned values as tensor
+     * tables [rows, cols] (no pruning is redone).
+     */
+    pruningMask(
+      jobId: number,
+      request: PruningMaskRequest,
+    ): Promise<{ dense: Uint8Array; mask: Uint8Array; pruned: Uint8Array; summary: PruningMaskSummary }> {
+      return runJob(jobId, async () => {
+        const r = await pruningMaskJob(pruning, checkLive(request));
+        return { dense: ipc(r.dense), mask: ipc(r.mask), pruned: ipc(r.pruned), summary: r.summary };
+      });
+    },
+
+    /** The exported files of a kept pruning point (llama2.c, HF safetensors, masks). */
+    pruningExport(jobId: number, request: PruningPointRequest): Promise<PruningExportFiles> {
+      return runJob(jobId, async () => {
+        const f = await pruningExportJob(pruning, checkLive(request));
+        return transfer(f, [f.modelBin.buffer, f.modelSafetensors.buffer, f.masksSafetensors.buffer]);
+      });
+    },
+
     /** Abort a running job; unknown or finished ids are ignored. */
     cancel(jobId: number): void {
       jobs.get(jobId)?.abort(new DOMException('cancelled', 'AbortError'));
     },
   };
 
+  /** A kept sweep's model must still be loaded (its weights are read back). */
+  function checkLive<R extends PruningPointRequest>(request: R): R {
+    const { model } = pruning.point(request);
+    if (![...models.values()].some((l) => l.model === model))
+      throw new Error('the model of this sweep was unloaded or replaced: run the cell again');
+    return request;
+  }
+
   function unload(key: string): void {
-    models.get(key)?.model.dispose();
+    const m = models.get(key)?.model;
+    if (m) pruning.dropModel(m);
+    m?.dispose();
     models.delete(key);
   }
 
   function dropModels(): void {
     for (const key of [...models.keys()]) unload(key);
+    pruning.clear();
   }
 
   return api;

@@ -18,6 +18,13 @@ import type { RuntimeApi } from './runtime.worker';
 import type { InspectRequest } from './inspect';
 import type { MaskJobRequest, ProbeJobRequest, SweepJobRequest } from './attention-jobs';
 import type { MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
+import type { PruningMaskRequest, PruningPointRequest, PruningSweepRequest } from './pruning-jobs';
+import type {
+  PruningExportFiles,
+  PruningMaskSummary,
+  PruningProgress,
+  PruningSweepSummary,
+} from './runtime-types';
 import type {
   BackendInfo,
   BackendKind,
@@ -117,6 +124,24 @@ export interface RuntimeClient {
     request: SweepJobRequest,
     options?: JobOptions & { onProgress?: (p: JobProgress) => void },
   ): Promise<{ points: Uint8Array; heads: Uint8Array; summary: SweepJobSummary }>;
+  /**
+   * Pruning sweep over methods × patterns × sparsities: IPC bytes of the points and layers tables
+   * and a summary; the worker keeps the pruned variants under `request.cellId`.
+   */
+  pruningSweep(
+    request: PruningSweepRequest,
+    options?: JobOptions & { onProgress?: (p: PruningProgress) => void },
+  ): Promise<{ points: Uint8Array; layers: Uint8Array; summary: PruningSweepSummary }>;
+  /** One matrix of a kept pruning point: IPC bytes of the dense, mask and pruned tensor tables. */
+  pruningMask(
+    request: PruningMaskRequest,
+    options?: Pick<JobOptions, 'signal'>,
+  ): Promise<{ dense: Uint8Array; mask: Uint8Array; pruned: Uint8Array; summary: PruningMaskSummary }>;
+  /** The exported files of a kept pruning point. */
+  pruningExport(
+    request: PruningPointRequest,
+    options?: Pick<JobOptions, 'signal'>,
+  ): Promise<PruningExportFiles>;
   /** The backend the worker runs on now, if initialised. */
   readonly backend: BackendInfo | undefined;
   /** Terminate the worker. */
@@ -328,6 +353,20 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
       return job(signal, (remote, id) =>
         remote.attentionSweep(id, request, onProgress ? proxy(onProgress) : undefined, model),
       );
+    },
+
+    pruningSweep(request, { signal, onProgress, model } = {}) {
+      return job(signal, (remote, id) =>
+        remote.pruningSweep(id, request, onProgress ? proxy(onProgress) : undefined, model),
+      );
+    },
+
+    pruningMask(request, { signal } = {}) {
+      return job(signal, (remote, id) => remote.pruningMask(id, request));
+    },
+
+    pruningExport(request, { signal } = {}) {
+      return job(signal, (remote, id) => remote.pruningExport(id, request));
     },
 
     dispose() {

@@ -164,3 +164,67 @@ export interface SweepJobSummary {
   /** Where the channel family was calibrated, or null when it was not swept. */
   calibration: string | null;
 }
+
+/** The cliff of one (method, pattern) curve of a pruning sweep (analyses/pruning/cliff.ts). */
+export interface PruningCliffSummary {
+  method: string;
+  pattern: string;
+  /** Highest sparsity whose loss stays within tolerance of the dense loss (0 if none). */
+  essentialSparsity: number;
+  /** First sparsity outside the tolerance band, or null when the whole curve stays inside. */
+  cliffSparsity: number | null;
+  /** Index in the sorted curve of the essential point (−1 if only dense qualifies). */
+  index: number;
+  steepest: { from: number; to: number; slope: number } | null;
+}
+
+/** Scalars of a `pruningSweep` result (its points and layers tables travel as IPC bytes). */
+export interface PruningSweepSummary {
+  /** Names the sweep the worker keeps for the cell; mask and export requests quote it. */
+  sweepId: string;
+  dense: { loss: number; perplexity: number; tokens: number };
+  /** Where the calibration windows came from (`source`), how many and their tokens. */
+  calibration: { source: string; windows: number; tokens: number };
+  cliffs: PruningCliffSummary[];
+  /** Pruned points (rows 1… of the points table). */
+  variants: number;
+  nLayers: number;
+}
+
+/** Scalars of a `pruningMask` result (dense, mask and pruned tensor tables travel as IPC bytes). */
+export interface PruningMaskSummary {
+  method: string;
+  pattern: string;
+  sparsity: number;
+  layer: number;
+  matrix: string;
+  rows: number;
+  cols: number;
+  /** Kept weights of this matrix. */
+  nonzeros: number;
+  /** False when the pattern leaves this matrix dense (e.g. channels prune only the MLP). */
+  pruned: boolean;
+  /** True when the kept weights were updated (SparseGPT), not just masked. */
+  updated: boolean;
+  /** N and M of an N:M pattern. */
+  n?: number;
+  m?: number;
+}
+
+/** A pruned point's files, as `pruningExport` returns them. */
+export interface PruningExportFiles {
+  /** Stem for the file names: `<model>-<method>-<pattern>-<sparsity %>`. */
+  baseName: string;
+  /** llama2.c checkpoint. */
+  modelBin: Uint8Array;
+  /** HF folder: config.json text and model.safetensors. */
+  configJson: string;
+  modelSafetensors: Uint8Array;
+  /** Keep masks (U8, 1 = kept) by HF weight name. */
+  masksSafetensors: Uint8Array;
+}
+
+/** Progress of a pruning sweep: points done of all (dense first), and the point just finished. */
+export interface PruningProgress extends JobProgress {
+  label: string;
+}

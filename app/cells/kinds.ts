@@ -11,6 +11,8 @@ import { lossKind } from './loss/loss-kind';
 import { markdownKind } from './markdown/markdown-kind';
 import { modelViewKind } from './model-view/model-view-kind';
 import { modelKind } from './model/model-kind';
+import { pruningScheduleKind } from './pruning-schedule/pruning-schedule-kind';
+import { pruningSweepKind } from './pruning-sweep/pruning-sweep-kind';
 import { textKind } from './text/text-kind';
 
 export const CELL_KINDS: readonly CellKind[] = Object.freeze([
@@ -23,6 +25,8 @@ export const CELL_KINDS: readonly CellKind[] = Object.freeze([
   attentionProbesKind,
   attentionMaskKind,
   attentionSweepKind,
+  pruningSweepKind,
+  pruningScheduleKind,
 ]);
 
 const BY_KIND = new Map(CELL_KINDS.map((k) => [k.kind, k]));

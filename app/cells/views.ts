@@ -10,6 +10,8 @@ import LossCell from './loss/LossCell.svelte';
 import MarkdownCell from './markdown/MarkdownCell.svelte';
 import ModelCell from './model/ModelCell.svelte';
 import ModelViewCell from './model-view/ModelViewCell.svelte';
+import PruningScheduleCell from './pruning-schedule/PruningScheduleCell.svelte';
+import PruningSweepCell from './pruning-sweep/PruningSweepCell.svelte';
 import TextCell from './text/TextCell.svelte';
 
 export type CellView = Component<{ nb: NotebookState; cell: CellDoc }>;
@@ -24,4 +26,6 @@ export const CELL_VIEWS: Readonly<Record<string, CellView>> = Object.freeze({
   'attention-probes': AttentionProbesCell,
   'attention-mask': AttentionMaskCell,
   'attention-sweep': AttentionSweepCell,
+  'pruning-sweep': PruningSweepCell,
+  'pruning-schedule': PruningScheduleCell,
 });

@@ -22,3 +22,5 @@ export { colorScale, SCHEMES } from './color';
 export type { ColorOptions, ColorScale } from './color';
 export { colorLegend, swatches } from './legend';
 export { ChartOptionError } from './validate';
+export { nmMicroscope, nmMicroscopeLayout } from './nm-microscope';
+export type { MicroscopeLayout, NmMicroscopeOptions } from './nm-microscope';

@@ -1,15 +1,24 @@
 /**
- * Offer text to the user as a file download (the notebook's Save, a cell's export): a blob URL
+ * Offer data to the user as a file download (the notebook's Save, a cell's export): a blob URL
  * clicked through a temporary link, revoked shortly after.
  *
  * @example
  * downloadText('attention-best-config.json', json);
+ * downloadBytes('pruned.bin', bytes);
  */
-export function downloadText(name: string, text: string, type = 'application/json'): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+export function downloadBlob(name: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function downloadText(name: string, text: string, type = 'application/json'): void {
+  downloadBlob(name, new Blob([text], { type }));
+}
+
+export function downloadBytes(name: string, bytes: Uint8Array, type = 'application/octet-stream'): void {
+  downloadBlob(name, new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
 }

@@ -1,0 +1,251 @@
+/**
+ * The pruning cells' work, as the runtime worker runs it (runtime-api.ts wraps each function in a
+ * job and sends its tables as Arrow IPC bytes): a sweep of methods × patterns × sparsities
+ * (analyses/pruning/sweep.ts) whose pruned variants stay in worker memory, keyed by the requesting
+ * cell, so the view can look at any point's masks and export it without pruning again.
+ * Plain functions over a loaded model, so Node tests call them directly on the CPU backend.
+ */
+import type { Table } from 'apache-arrow';
+import {
+  exportPruned,
+  patternName,
+  pruningSweep,
+  PRUNING_METHODS,
+  type PrunedModel,
+  type PruningMethod,
+} from '../analyses/pruning/index';
+import { UNSTRUCTURED_TARGETS } from '../analyses/pruning/prune-block';
+import type { LinearWeightName, LlamaModel, Llama2cTokenizer } from '../runtime/index';
+import { tensorTable } from '../runtime/tensor-table';
+import type {
+  PruningExportFiles,
+  PruningMaskSummary,
+  PruningProgress,
+  PruningSweepSummary,
+} from './runtime-types';
+
+/** What the pruning sweep cell asks for. */
+export interface PruningSweepRequest {
+  /** The cell asking: its sweep is kept under this id (replacing the cell's previous one). */
+  cellId: string;
+  text: string;
+  methods: string[];
+  /** 'unstructured', 'N:M' (e.g. '2:4'), 'channels', 'heads'. */
+  patterns: string[];
+  /** Levels for unstructured / channels / heads (N:M has its own, 1 − N/M). */
+  sparsities: number[];
+  /** Calibration windows of seqLen tokens (Wanda, SparseGPT), ≥ 1. */
+  calibrationWindows: number;
+  /** Loss windows scored per point, ≥ 1. */
+  maxWindows: number;
+  allocation: 'uniform' | 'sensitivity';
+  fileName?: string;
+}
+
+/** Which kept point (and, for the mask, which matrix) a view asks for. */
+export interface PruningPointRequest {
+  cellId: string;
+  /** `summary.sweepId` of the sweep result the view shows (refused when the worker holds another). */
+  sweepId: string;
+  /** Index of the pruned point: row `variant + 1` of the points table (row 0 is dense). */
+  variant: number;
+}
+
+export interface PruningMaskRequest extends PruningPointRequest {
+  layer: number;
+  /** wq, wk, wv, wo, w1, w2, w3. */
+  matrix: string;
+}
+
+/** Most sweeps kept at once (one per cell; the least recently used goes first). */
+export const MAX_KEPT_SWEEPS = 4;
+
+interface KeptSweep {
+  sweepId: string;
+  model: LlamaModel;
+  variants: PrunedModel[];
+}
+
+/**
+ * Sweeps kept in worker memory by cell id: a cell's new sweep replaces its old one, at most
+ * `MAX_KEPT_SWEEPS` are kept, and a model's sweeps go when it is unloaded.
+ */
+export class PruningStore {
+  private readonly kept = new Map<string, KeptSweep>();
+  private counter = 0;
+
+  /** Keep `variants` for `cellId`; returns the new sweep id. */
+  keep(cellId: string, model: LlamaModel, variants: PrunedModel[]): string {
+    const sweepId = `${cellId}#${++this.counter}-${Date.now().toString(36)}`;
+    this.kept.delete(cellId);
+    this.kept.set(cellId, { sweepId, model, variants });
+    while (this.kept.size > MAX_KEPT_SWEEPS) this.kept.delete(this.kept.keys().next().value!);
+    return sweepId;
+  }
+
+  /**
+   * The kept point, or an error that says to run the cell again (after a reload, a newer run, or
+   * an eviction the worker no longer holds what the view shows).
+   */
+  point(request: PruningPointRequest): { model: LlamaModel; pruned: PrunedModel } {
+    const k = this.kept.get(request.cellId);
+    if (!k || k.sweepId !== request.sweepId)
+      throw new Error('the worker no longer holds this sweep (reloaded or re-run): run the cell again');
+    // Most recently used last.
+    this.kept.delete(request.cellId);
+    this.kept.set(request.cellId, k);
+    const pruned = k.variants[request.variant];
+    if (!Number.isInteger(request.variant) || !pruned)
+      throw new RangeError(
+        `point must be an integer in [0, ${k.variants.length - 1}], got ${request.variant}`,
+      );
+    return { model: k.model, pruned };
+  }
+
+  /** Forget every sweep of `model` (it was unloaded or replaced). */
+  dropModel(model: LlamaModel): void {
+    for (const [id, k] of this.kept) if (k.model === model) this.kept.delete(id);
+  }
+
+  clear(): void {
+    this.kept.clear();
+  }
+
+  get size(): number {
+    return this.kept.size;
+  }
+}
+
+/**
+ * Run the sweep and keep its variants in `store` under the request's cell id.
+ *
+ * @example
+ * const r = await pruningSweepJob(model, tok, store, { cellId: 'c1', text, methods: ['magnitude'], patterns: ['2:4'], sparsities: [0.5], calibrationWindows: 1, maxWindows: 1, allocation: 'uniform' });
+ * r.points.numRows; // 1 dense + 1
+ */
+export async function pruningSweepJob(
+  model: LlamaModel,
+  tokenizer: Llama2cTokenizer,
+  store: PruningStore,
+  request: PruningSweepRequest,
+  options: { signal?: AbortSignal; onProgress?: (p: PruningProgress) => void } = {},
+): Promise<{ points: Table; layers: Table; summary: PruningSweepSummary }> {
+  const { maxWindows, calibrationWindows, methods, patterns, sparsities, allocation } = request;
+  if (!Number.isInteger(maxWindows) || maxWindows < 1)
+    throw new RangeError(`eval windows must be a positive integer, got ${maxWindows}`);
+  if (!Number.isInteger(calibrationWindows) || calibrationWindows < 1)
+    throw new RangeError(`calibration windows must be a positive integer, got ${calibrationWindows}`);
+  if (methods.length === 0) throw new RangeError('pick at least one pruning method');
+  if (patterns.length === 0) throw new RangeError('pick at least one pattern');
+  for (const m of methods)
+    if (!(PRUNING_METHODS as readonly string[]).includes(m))
+      throw new RangeError(`unknown pruning method '${m}': expected ${PRUNING_METHODS.join(', ')}`);
+  if (allocation !== 'uniform' && allocation !== 'sensitivity')
+    throw new RangeError(`allocation must be uniform or sensitivity, got ${String(allocation)}`);
+  const s = await pruningSweep(model, tokenizer, request.text, {
+    methods: methods as PruningMethod[],
+    patterns,
+    sparsities,
+    calibrationWindows,
+    maxWindows,
+    allocation,
+    ...(request.fileName ? { fileName: request.fileName } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (p) => options.onProgress?.(p),
+  });
+  const sweepId = store.keep(
+    request.cellId,
+    model,
+    s.variants.map((v) => v.pruned),
+  );
+  return {
+    points: s.points,
+    layers: s.layers,
+    summary: {
+      sweepId,
+      dense: { ...s.dense },
+      calibration: { ...s.calibration },
+      cliffs: s.cliffs.map((c) => ({
+        method: c.method,
+        pattern: c.pattern,
+        essentialSparsity: c.essentialSparsity,
+        cliffSparsity: c.cliffSparsity,
+        index: c.index,
+        steepest: c.steepest ? { ...c.steepest } : null,
+      })),
+      variants: s.variants.length,
+      nLayers: model.config.nLayers,
+    },
+  };
+}
+
+/**
+ * One matrix of a kept point: the dense weights, the keep mask and the pruned values (dense ⊙ mask,
+ * or SparseGPT's updated values), each a tensor table [rows, cols]. Nothing is pruned again.
+ *
+ * @example
+ * const m = await pruningMaskJob(store, { cellId: 'c1', sweepId, variant: 0, layer: 1, matrix: 'w1' });
+ */
+export async function pruningMaskJob(
+  store: PruningStore,
+  request: PruningMaskRequest,
+): Promise<{ dense: Table; mask: Table; pruned: Table; summary: PruningMaskSummary }> {
+  const { model, pruned } = store.point(request);
+  const { layer, matrix } = request;
+  if (!Number.isInteger(layer) || layer < 0 || layer >= model.config.nLayers)
+    throw new RangeError(`layer must be an integer in [0, ${model.config.nLayers - 1}], got ${layer}`);
+  if (!UNSTRUCTURED_TARGETS.includes(matrix as LinearWeightName))
+    throw new RangeError(`matrix must be one of ${UNSTRUCTURED_TARGETS.join(', ')}, got '${matrix}'`);
+  const name = matrix as LinearWeightName;
+  const [rows, cols] = model.weightShape(name);
+  const dense = await model.readWeight(layer, name);
+  const w = pruned.weights.find((p) => p.layer === layer && p.name === name);
+  const mask = w ? Float32Array.from(w.mask) : new Float32Array(rows * cols).fill(1);
+  const values = w?.values ? w.values.slice() : dense.map((x, i) => (mask[i] ? x : 0));
+  let nonzeros = 0;
+  for (const v of mask) nonzeros += v ? 1 : 0;
+  const p = pruned.pattern;
+  const label = `blocks.${layer}.${name}`;
+  return {
+    dense: tensorTable(label, [rows, cols], dense),
+    mask: tensorTable(`${label} mask`, [rows, cols], mask),
+    pruned: tensorTable(`${label} pruned`, [rows, cols], values),
+    summary: {
+      method: pruned.method,
+      pattern: patternName(p),
+      sparsity: pruned.sparsity,
+      layer,
+      matrix: name,
+      rows,
+      cols,
+      nonzeros,
+      pruned: !!w,
+      updated: !!w?.values,
+      ...(p.kind === 'nm' ? { n: p.n, m: p.m } : {}),
+    },
+  };
+}
+
+/**
+ * The files of a kept point (analyses/pruning/export.ts): llama2.c `model.bin`, the HF folder's
+ * `config.json` and `model.safetensors`, and `masks.safetensors`, plus a base name for them.
+ *
+ * @example
+ * const files = await pruningExportJob(store, { cellId: 'c1', sweepId, variant: 0 });
+ */
+export async function pruningExportJob(
+  store: PruningStore,
+  request: PruningPointRequest,
+): Promise<PruningExportFiles> {
+  const { model, pruned } = store.point(request);
+  const files = exportPruned(model.config, await model.readWeights(), pruned);
+  const pattern = patternName(pruned.pattern).replace(':', 'of');
+  const pct = Math.round(pruned.sparsity * 100);
+  return {
+    baseName: `${model.name.replace(/\.[^.]*$/, '') || 'model'}-${pruned.method}-${pattern}-${pct}`,
+    modelBin: files['model.bin'],
+    configJson: files['config.json'],
+    modelSafetensors: files['model.safetensors'],
+    masksSafetensors: files['masks.safetensors'],
+  };
+}
