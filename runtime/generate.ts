@@ -5,6 +5,7 @@
  * (same numbers, fewer dispatches).
  */
 import { checkCompatible } from './compatibility';
+import type { Hooks } from './hooks';
 import type { LlamaModel } from './model/llama';
 import { XorShiftRng } from './random';
 import { sampleToken } from './sampling';
@@ -28,6 +29,8 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** Called for each generated token with its decoded text (multi-byte characters assembled). */
   onToken?: (token: number, text: string) => void;
+  /** Hooks run in every forward pass (prompt prefill and each step), e.g. SAE steering. */
+  hooks?: Hooks;
 }
 
 export interface GenerateResult {
@@ -52,7 +55,7 @@ export async function generate(
   tokenizer: Llama2cTokenizer,
   options: GenerateOptions,
 ): Promise<GenerateResult> {
-  const { prompt = '', temperature = 0, topP, seed = 42, signal, onToken } = options;
+  const { prompt = '', temperature = 0, topP, seed = 42, signal, onToken, hooks } = options;
   if (!Number.isInteger(options.steps) || options.steps < 1) {
     throw new RangeError(`steps must be a positive integer, got ${options.steps}`);
   }
@@ -75,7 +78,7 @@ export async function generate(
   const cache = model.createKvCache();
   let stoppedAtBos = false;
   try {
-    let logits = await lastRow(model, promptTokens, cache);
+    let logits = await lastRow(model, promptTokens, cache, hooks);
     let pos = promptTokens.length; // positions consumed so far
     for (;;) {
       const next = sampleToken(logits, { temperature, topP, rng });
@@ -89,7 +92,7 @@ export async function generate(
       if (pos >= steps) break;
       await maybeYield();
       signal?.throwIfAborted();
-      logits = await lastRow(model, Int32Array.of(next), cache);
+      logits = await lastRow(model, Int32Array.of(next), cache, hooks);
       pos++;
     }
   } finally {
@@ -104,8 +107,9 @@ async function lastRow(
   model: LlamaModel,
   tokens: Int32Array,
   cache: ReturnType<LlamaModel['createKvCache']>,
+  hooks?: Hooks,
 ): Promise<Float32Array> {
-  const logits = await model.forward(tokens, { kvCache: cache });
+  const logits = await model.forward(tokens, { kvCache: cache, hooks });
   try {
     const all = await model.backend.read(logits);
     const v = model.config.vocabSize;
