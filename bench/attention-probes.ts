@@ -7,6 +7,10 @@
  * - `patterns`: every layer's full probability matrix materialised and read back
  *   ([nHeads, T, T] per layer), what the row-wise probes that need whole rows (top-k coverage,
  *   k90, vertical/slash) start from.
+ * - `probe`: everything `probeTokens` does for one window: the forward pass with
+ *   `backend.patternProbe` on every layer's pattern (all metrics of all heads: entropy, sink,
+ *   distance, locality, top-k coverage, k90/95/99, column and diagonal sums), rows and line sums read
+ *   back, aggregated, and the Arrow tables built. `probe_over_plain` is the goal ratio (≤ 1.5).
  *
  *   node --import ./cli/register.mjs bench/attention-probes.ts [--model M --tokenizer T --tokens 512 --reps 3]
  */
@@ -14,6 +18,7 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { loadModel, readText } from '../cli/session';
 import { buildTokenStream, type Hooks } from '../runtime';
+import { probeTokens } from '../analyses/attention/probes';
 
 const shared = process.env.SPARSEBOOK_SHARED ?? path.resolve(import.meta.dirname, '../../shared');
 const { values: f } = parseArgs({
@@ -33,7 +38,10 @@ const text = await readText(f.text!);
 for (const kind of f.backends!.split(',') as ('cpu' | 'webgpu')[]) {
   const { backend, model, tokenizer } = await loadModel(kind, f.model!, f.tokenizer!);
   const n = Math.min(Number(f.tokens), model.config.seqLen);
-  const tokens = buildTokenStream(tokenizer, text).tokens.slice(0, n);
+  const stream = buildTokenStream(tokenizer, text).tokens;
+  const tokens = stream.slice(0, n);
+  // probeTokens runs inputs stream[0, n) (the (n+1)-th token is a target only): one window.
+  const probeStream = stream.slice(0, n + 1);
   const reading = (point: string): { hooks: Hooks; reads: Promise<unknown>[] } => {
     const reads: Promise<unknown>[] = [];
     const hooks: Hooks = Object.fromEntries(
@@ -59,26 +67,36 @@ for (const kind of f.backends!.split(',') as ('cpu' | 'webgpu')[]) {
     fused: () => reading('hook_row_stats'),
     patterns: () => reading('hook_pattern'),
   };
+  const runProbe = async () => {
+    const t0 = performance.now();
+    const r = await probeTokens(model, probeStream, { maxWindows: 1 });
+    if (r.summary.tokens !== n) throw new Error(`probe ran ${r.summary.tokens} tokens, expected ${n}`);
+    return performance.now() - t0;
+  };
   // Warm-up (pipeline compilation, buffer pool growth), then the variants interleaved rep by rep
   // so drift in machine load falls on all of them alike; the best of each is kept.
   for (const make of Object.values(variants)) await run(make);
-  const best = { plain: Infinity, fused: Infinity, patterns: Infinity };
+  await runProbe();
+  const best = { plain: Infinity, fused: Infinity, patterns: Infinity, probe: Infinity };
   for (let i = 0; i < reps; i++) {
     for (const [name, make] of Object.entries(variants) as [
-      keyof typeof best,
+      Exclude<keyof typeof best, 'probe'>,
       () => ReturnType<typeof reading>,
     ][])
       best[name] = Math.min(best[name], await run(make));
+    best.probe = Math.min(best.probe, await runProbe());
   }
-  const { plain, fused, patterns } = best;
+  const { plain, fused, patterns, probe } = best;
   result[kind] = {
     device: backend.description,
     tokens: n,
     plain_ms: +plain.toFixed(1),
     fused_ms: +fused.toFixed(1),
     patterns_ms: +patterns.toFixed(1),
+    probe_ms: +probe.toFixed(1),
     fused_over_plain: +(fused / plain).toFixed(3),
     patterns_over_plain: +(patterns / plain).toFixed(3),
+    probe_over_plain: +(probe / plain).toFixed(3),
   };
   model.dispose();
   backend.destroy();

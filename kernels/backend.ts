@@ -33,6 +33,26 @@ export interface AttentionResult {
   rowStats?: Tensor<'f32'>;
 }
 
+/** Options of `Backend.patternProbe`. */
+export interface PatternProbeOptions {
+  /** Top-k coverage sizes, ascending positive integers. */
+  ks: readonly number[];
+  /** Leading keys counted as the attention sink. */
+  nSink: number;
+  /** Locality buckets (≥ `bucketCount(T)` of kernels/pattern-probe.cpu). */
+  nBuckets: number;
+}
+
+export interface PatternProbeResult {
+  /**
+   * [nHeads, T, F], per causal query row: entropy, sink_mass, mean_distance, k90, k95, k99,
+   * coverage per k, locality per bucket (`patternProbeColumns` / `patternProbeLayout`).
+   */
+  rows: Tensor<'f32'>;
+  /** [nHeads, 2, T]: column sums C_j = Σ_i p_ij, then diagonal sums D_o = Σ_i p_{i,i−o}. */
+  lines: Tensor<'f32'>;
+}
+
 export interface TopKResult {
   /** [rows, k], descending. */
   values: Tensor<'f32'>;
@@ -147,6 +167,15 @@ export interface Backend {
    * const out = b.moeCombine(yAll, slots, gates); // yAll: every expert's rows, expert by expert
    */
   moeCombine(y: Tensor<'f32'>, slots: Tensor<'i32'>, gates: Tensor<'f32'>): Tensor<'f32'>;
+  /**
+   * Attention probes of a causal pattern probs [nHeads, T, T] (entries above the diagonal ignored):
+   * per query row the metrics of `probeRow` (each row normalised by its own sum), per head the
+   * column and diagonal sums. The CPU backend throws on a row without mass; webgpu yields NaN there.
+   *
+   * @example
+   * const { rows, lines } = b.patternProbe(probs, { ks: [1, 8], nSink: 1, nBuckets: bucketCount(T) });
+   */
+  patternProbe(probs: Tensor<'f32'>, opts: PatternProbeOptions): PatternProbeResult;
 }
 
 /** Thrown when the GPU device is lost. Recover by creating a new backend and reloading weights. */

@@ -14,6 +14,7 @@ import { ropeCpu } from './rope.cpu';
 import { softmaxCpu } from './softmax.cpu';
 import { swigluCpu } from './swiglu.cpu';
 import { topkCpu } from './topk.cpu';
+import { patternProbeCpu } from './pattern-probe.cpu';
 import { writeRowsCpu } from './write-rows.cpu';
 
 /** The CPU backend: plain TypedArray references. Deterministic, synchronous, the ground truth. */
@@ -48,5 +49,6 @@ export function createCpuBackend(): Backend {
     writeRows: writeRowsCpu,
     moeRoute: moeRouteCpu,
     moeCombine: moeCombineCpu,
+    patternProbe: patternProbeCpu,
   } as Backend;
 }

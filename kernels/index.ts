@@ -24,6 +24,8 @@ import { softmaxCpu } from './softmax.cpu';
 import { softmaxGpu } from './softmax';
 import { swigluCpu } from './swiglu.cpu';
 import { swigluGpu } from './swiglu';
+import { patternProbeCpu } from './pattern-probe.cpu';
+import { patternProbeGpu } from './pattern-probe';
 import { topkCpu } from './topk.cpu';
 import { topkGpu } from './topk';
 import { writeRowsCpu } from './write-rows.cpu';
@@ -38,6 +40,7 @@ export const OPS = {
   matmul: { cpu: matmulCpu, webgpu: matmulGpu },
   moeCombine: { cpu: moeCombineCpu, webgpu: moeCombineGpu },
   moeRoute: { cpu: moeRouteCpu, webgpu: moeRouteGpu },
+  patternProbe: { cpu: patternProbeCpu, webgpu: patternProbeGpu },
   rmsnorm: { cpu: rmsnormCpu, webgpu: rmsnormGpu },
   rope: { cpu: ropeCpu, webgpu: ropeGpu },
   softmax: { cpu: softmaxCpu, webgpu: softmaxGpu },
@@ -54,6 +57,8 @@ export type {
   AttentionResult,
   MoeRouteOptions,
   MoeRouteResult,
+  PatternProbeOptions,
+  PatternProbeResult,
   TopKResult,
 } from './backend';
 export { DeviceLostError, WebGpuUnavailableError } from './backend';

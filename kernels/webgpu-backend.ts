@@ -4,6 +4,8 @@ import type {
   Backend,
   MoeRouteOptions,
   MoeRouteResult,
+  PatternProbeOptions,
+  PatternProbeResult,
   TopKResult,
 } from './backend';
 import type { AnyTypedArray, DType, Tensor, TypedArrayFor } from './tensor';
@@ -22,6 +24,7 @@ import { ropeGpu } from './rope';
 import { softmaxGpu } from './softmax';
 import { swigluGpu } from './swiglu';
 import { topkGpu } from './topk';
+import { patternProbeGpu } from './pattern-probe';
 import { writeRowsGpu } from './write-rows';
 
 /** The WebGPU backend. `ctx` is exposed for tests (error scopes, leak counts) and benchmarks. */
@@ -112,6 +115,9 @@ export class WebGpuBackend implements Backend {
   }
   moeCombine(y: Tensor<'f32'>, slots: Tensor<'i32'>, gates: Tensor<'f32'>): Tensor<'f32'> {
     return moeCombineGpu(this.ctx, y, slots, gates);
+  }
+  patternProbe(probs: Tensor<'f32'>, o: PatternProbeOptions): PatternProbeResult {
+    return patternProbeGpu(this.ctx, probs, o);
   }
 }
 

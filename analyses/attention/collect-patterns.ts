@@ -7,6 +7,9 @@
 import type { LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
 import type { Hooks } from '../../runtime/hooks';
+import type { PatternProbeOptions } from '../../kernels/backend';
+import type { Tensor } from '../../kernels/tensor';
+import type { LayerProbe } from './probe-accumulator';
 import type { LayerPattern } from './types';
 
 export const PATTERN_HOOK = (layer: number) => `blocks.${layer}.attn.hook_pattern`;
@@ -70,6 +73,59 @@ export async function forEachPattern(
   consume: (pattern: LayerPattern, window: WindowInfo) => void,
 ): Promise<WindowInfo[]> {
   const { config, backend } = model;
+  return forEachPatternTensor(model, tokens, options, async (l, t, w) => {
+    const T = w.length;
+    const probs = await backend.read(t);
+    if (probs.length !== config.nHeads * T * T) {
+      throw new Error(
+        `layer ${l}: attention pattern has ${probs.length} values, expected ${config.nHeads}×${T}×${T}`,
+      );
+    }
+    consume({ layer: l, T, nHeads: config.nHeads, probs }, w);
+  });
+}
+
+/**
+ * Call `consume(layerProbe, window)` for every layer of every window, layers in order, with the
+ * probes `backend.patternProbe(pattern, spec)` computes on the model's backend: only the per-row
+ * metrics and the line sums are read back, never the [nHeads, T, T] pattern.
+ *
+ * @example
+ * await forEachProbe(model, tokens, {}, { ks: [1, 8], nSink: 1, nBuckets: 10 }, (p) => acc.addProbe(p));
+ */
+export async function forEachProbe(
+  model: LlamaModel,
+  tokens: Int32Array,
+  options: CollectPatternsOptions,
+  spec: PatternProbeOptions,
+  consume: (probe: LayerProbe, window: WindowInfo) => void,
+): Promise<WindowInfo[]> {
+  const { config, backend } = model;
+  return forEachPatternTensor(model, tokens, options, async (l, t, w) => {
+    const T = w.length;
+    if (t.shape.length !== 3 || t.shape[0] !== config.nHeads || t.shape[1] !== T || t.shape[2] !== T) {
+      throw new Error(
+        `layer ${l}: attention pattern is [${t.shape.join(', ')}], expected [${config.nHeads}, ${T}, ${T}]`,
+      );
+    }
+    const res = backend.patternProbe(t, spec);
+    try {
+      const [rows, lines] = await Promise.all([backend.read(res.rows), backend.read(res.lines)]);
+      consume({ layer: l, T, nHeads: config.nHeads, rows, lines }, w);
+    } finally {
+      backend.dispose(res.rows, res.lines);
+    }
+  });
+}
+
+/** Run the windows with a hook on every layer's pattern tensor (read-only: the pattern is kept). */
+async function forEachPatternTensor(
+  model: LlamaModel,
+  tokens: Int32Array,
+  options: CollectPatternsOptions,
+  onPattern: (layer: number, t: Tensor<'f32'>, window: WindowInfo) => Promise<void>,
+): Promise<WindowInfo[]> {
+  const { config, backend } = model;
   const windows = patternWindows(tokens.length, config.seqLen, options);
   const maybeYield = createYielder();
   options.signal?.throwIfAborted();
@@ -80,13 +136,7 @@ export async function forEachPattern(
     const hooks: Record<string, Hooks[string]> = {};
     for (let l = 0; l < config.nLayers; l++) {
       hooks[PATTERN_HOOK(l)] = async (t) => {
-        const probs = await backend.read(t);
-        if (probs.length !== config.nHeads * T * T) {
-          throw new Error(
-            `layer ${l}: attention pattern has ${probs.length} values, expected ${config.nHeads}×${T}×${T}`,
-          );
-        }
-        consume({ layer: l, T, nHeads: config.nHeads, probs }, w);
+        await onPattern(l, t, w);
         seen++;
       };
     }

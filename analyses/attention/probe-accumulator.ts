@@ -2,15 +2,21 @@
  * Aggregation of the probe metrics over windows: per (layer, head) means over every query row of
  * every window, and per (layer, head, query position) means over windows.
  */
-import {
-  bucketCount,
-  emptyRowProbe,
-  lineScores,
-  MASS_THRESHOLDS,
-  probeRow,
-  type RowProbeSpec,
-} from './probe-metrics';
+import { patternProbeArrays, patternProbeLayout } from '../../kernels/pattern-probe.cpu';
+import { bucketCount, lineScoresFromSums, MASS_THRESHOLDS, type RowProbeSpec } from './probe-metrics';
 import type { LayerPattern } from './types';
+
+/**
+ * One layer's probes of one window, as `Backend.patternProbe` returns them (read back): rows
+ * [nHeads, T, width] (`patternProbeLayout`) and lines [nHeads, 2, T].
+ */
+export interface LayerProbe {
+  layer: number;
+  T: number;
+  nHeads: number;
+  rows: Float32Array;
+  lines: Float32Array;
+}
 
 /** Model shape the accumulator is sized for. */
 export interface ProbeShape {
@@ -84,7 +90,6 @@ export class ProbeAccumulator {
   private readonly lineWeight: Float64Array;
   private readonly pos: { entropy: Float64Array; sink: Float64Array; distance: Float64Array };
   private readonly posWindows: Int32Array;
-  private readonly scratch: Float32Array;
   private static readonly F = 9;
 
   constructor(
@@ -112,49 +117,74 @@ export class ProbeAccumulator {
       distance: new Float64Array(nPos),
     };
     this.posWindows = new Int32Array(shape.seqLen);
-    this.scratch = new Float32Array(shape.seqLen);
   }
 
-  /** Add one layer's pattern of one window. */
+  /** Add one layer's pattern of one window (its probes computed on the host, CPU reference). */
   add(pattern: LayerPattern): void {
     const { layer, T, nHeads, probs } = pattern;
+    this.check(layer, nHeads, T);
+    if (probs.length !== nHeads * T * T) {
+      throw new Error(`pattern probs has ${probs.length} values, expected ${nHeads}×${T}×${T}`);
+    }
+    const { rows, lines } = patternProbeArrays(probs, nHeads, T, this.spec);
+    this.addProbe({ layer, T, nHeads, rows, lines });
+  }
+
+  private check(layer: number, nHeads: number, T: number): void {
     const { nLayers, seqLen } = this.shape;
     if (layer < 0 || layer >= nLayers || nHeads !== this.shape.nHeads || T < 1 || T > seqLen) {
       throw new Error(
         `pattern (layer ${layer}, ${nHeads} heads, T ${T}) does not fit ${nLayers} layers × ${this.shape.nHeads} heads, seqLen ${seqLen}`,
       );
     }
-    if (probs.length !== nHeads * T * T) {
-      throw new Error(`pattern probs has ${probs.length} values, expected ${nHeads}×${T}×${T}`);
+  }
+
+  /** Add one layer's probes of one window (`Backend.patternProbe` with this accumulator's `spec`). */
+  addProbe(probe: LayerProbe): void {
+    const { layer, T, nHeads, rows, lines } = probe;
+    this.check(layer, nHeads, T);
+    const L = patternProbeLayout(this.spec);
+    const W = L.width;
+    if (rows.length !== nHeads * T * W || lines.length !== nHeads * 2 * T) {
+      throw new Error(
+        `probe rows/lines have ${rows.length}/${lines.length} values, expected ${nHeads}×${T}×${W} / ${nHeads}×2×${T}`,
+      );
     }
+    const { seqLen } = this.shape;
     const F = ProbeAccumulator.F;
     const { ks, nBuckets } = this.spec;
-    const row = emptyRowProbe(this.spec);
+    const nT = MASS_THRESHOLDS.length;
     for (let h = 0; h < nHeads; h++) {
       const hi = layer * nHeads + h;
       const s = hi * F;
-      const head = probs.subarray(h * T * T, (h + 1) * T * T);
       for (let i = 0; i < T; i++) {
-        probeRow(head.subarray(i * T, i * T + i + 1), this.spec, row, this.scratch);
-        this.sums[s]! += row.entropy;
+        const o = (h * T + i) * W;
+        const entropy = rows[o + L.entropy]!;
+        const sinkMass = rows[o + L.sinkMass]!;
+        const meanDistance = rows[o + L.meanDistance]!;
+        this.sums[s]! += entropy;
         if (i > 0) {
-          this.sums[s + 1]! += row.entropy / Math.log(i + 1);
+          this.sums[s + 1]! += entropy / Math.log(i + 1);
           this.normRows[hi]!++;
         }
-        this.sums[s + 2]! += row.sinkMass;
-        this.sums[s + 3]! += row.meanDistance;
-        for (let t = 0; t < MASS_THRESHOLDS.length; t++) this.sums[s + 4 + t]! += row.kFor[t]!;
-        for (let k = 0; k < ks.length; k++) this.coverage[hi * ks.length + k]! += row.coverage[k]!;
-        for (let b = 0; b < nBuckets; b++) this.locality[hi * nBuckets + b]! += row.locality[b]!;
+        this.sums[s + 2]! += sinkMass;
+        this.sums[s + 3]! += meanDistance;
+        for (let t = 0; t < nT; t++) this.sums[s + 4 + t]! += rows[o + L.kFor + t]!;
+        for (let k = 0; k < ks.length; k++) this.coverage[hi * ks.length + k]! += rows[o + L.coverage + k]!;
+        for (let b = 0; b < nBuckets; b++) this.locality[hi * nBuckets + b]! += rows[o + L.locality + b]!;
         const p = hi * seqLen + i;
-        this.pos.entropy[p]! += row.entropy;
-        this.pos.sink[p]! += row.sinkMass;
-        this.pos.distance[p]! += row.meanDistance;
+        this.pos.entropy[p]! += entropy;
+        this.pos.sink[p]! += sinkMass;
+        this.pos.distance[p]! += meanDistance;
       }
       this.rows[hi]! += T;
-      const lines = lineScores(head, T, this.settings.lines);
-      this.sums[s + 7]! += T * lines.vertical;
-      this.sums[s + 8]! += T * lines.slash;
+      const cols = lines.subarray(h * 2 * T, h * 2 * T + T);
+      const diags = lines.subarray(h * 2 * T + T, (h + 1) * 2 * T);
+      let total = 0;
+      for (let j = 0; j < T; j++) total += cols[j]!;
+      const ls = lineScoresFromSums(cols, diags, total, T, this.settings.lines);
+      this.sums[s + 7]! += T * ls.vertical;
+      this.sums[s + 8]! += T * ls.slash;
       this.lineWeight[hi]! += T;
     }
     if (layer === 0) for (let i = 0; i < T; i++) this.posWindows[i]!++;

@@ -1,114 +1,35 @@
 /**
  * Pure per-query-row and per-head attention probe metrics (METHODS.md "Attention sparsity",
  * Probes). A row is the causal probability row p[0..i] of query i; masses are taken relative to the
- * row's sum so that float32 rounding never makes a coverage exceed 1.
+ * row's sum so that float32 rounding never makes a coverage exceed 1. The row math itself lives in
+ * kernels/pattern-probe.cpu.ts (the CPU reference of `Backend.patternProbe`) and is re-exported here.
  */
 
-/** Mass thresholds for `k90`, `k95`, `k99`: the smallest k whose top-k mass reaches them. */
-export const MASS_THRESHOLDS = [0.9, 0.95, 0.99] as const;
+import {
+  bucketCount,
+  emptyRowProbe,
+  lineSums,
+  probeRow,
+  type RowProbe,
+  type RowProbeSpec,
+} from '../../kernels/pattern-probe.cpu';
+
+export {
+  bucketCount,
+  bucketRange,
+  distanceBucket,
+  emptyRowProbe,
+  lineSums,
+  MASS_THRESHOLDS,
+  probeRow,
+  probeRowAt,
+  type LineSums,
+  type RowProbe,
+  type RowProbeSpec,
+} from '../../kernels/pattern-probe.cpu';
 
 /** Default top-k coverage sizes. */
 export const DEFAULT_KS: readonly number[] = [1, 2, 4, 8, 16, 32, 64];
-
-/** Slack under which a cumulative mass still counts as reaching a threshold (float32 rows). */
-const MASS_EPS = 1e-6;
-
-/**
- * Locality bucket of an attention distance d = i − j: 0 for d = 0, 1 for d = 1, then one bucket per
- * power of two: 2 for 2–3, 3 for 4–7, 4 for 8–15, … (bucket b ≥ 1 holds 2^(b−1) ≤ d < 2^b).
- */
-export function distanceBucket(d: number): number {
-  return d === 0 ? 0 : 32 - Math.clz32(d);
-}
-
-/** Buckets needed for windows of up to `seqLen` tokens (distances 0..seqLen−1). */
-export function bucketCount(seqLen: number): number {
-  return distanceBucket(Math.max(0, seqLen - 1)) + 1;
-}
-
-/** Inclusive distance range [lo, hi] of bucket b. */
-export function bucketRange(b: number): [number, number] {
-  return b === 0 ? [0, 0] : [2 ** (b - 1), 2 ** b - 1];
-}
-
-/** What `probeRow` measures, fixed for a run. */
-export interface RowProbeSpec {
-  /** Top-k sizes, ascending, each ≥ 1. */
-  ks: readonly number[];
-  /** Number of leading (sink) tokens of the window. */
-  nSink: number;
-  /** Number of locality buckets (`bucketCount(seqLen)`). */
-  nBuckets: number;
-}
-
-/** Metrics of one query row (see `probeRow`). */
-export interface RowProbe {
-  /** −Σ p_j log p_j, nats (p normalised to sum 1). */
-  entropy: number;
-  /** Mass on keys j < nSink (1 when i < nSink). */
-  sinkMass: number;
-  /** Σ p_j (i − j), in tokens. */
-  meanDistance: number;
-  /** Mass of the k largest probabilities, per `spec.ks` (1 once k ≥ i + 1). */
-  coverage: Float64Array;
-  /** Smallest k whose top-k mass reaches 90 / 95 / 99 % (`MASS_THRESHOLDS`). */
-  kFor: Float64Array;
-  /** Mass per distance bucket (`distanceBucket`); sums to 1. */
-  locality: Float64Array;
-}
-
-export function emptyRowProbe(spec: RowProbeSpec): RowProbe {
-  return {
-    entropy: 0,
-    sinkMass: 0,
-    meanDistance: 0,
-    coverage: new Float64Array(spec.ks.length),
-    kFor: new Float64Array(MASS_THRESHOLDS.length),
-    locality: new Float64Array(spec.nBuckets),
-  };
-}
-
-/**
- * Measure query row i: `p` holds its i + 1 causal probabilities (keys 0..i). Writes into `out`;
- * `scratch` must hold at least i + 1 floats (it is overwritten). Allocation-free for the hot loop.
- */
-export function probeRow(p: Float32Array, spec: RowProbeSpec, out: RowProbe, scratch: Float32Array): void {
-  const n = p.length;
-  const i = n - 1;
-  let total = 0;
-  for (let j = 0; j < n; j++) total += p[j]!;
-  if (!(total > 0)) throw new Error(`query row ${i} has no attention mass (sum ${total})`);
-  let h = 0;
-  let sink = 0;
-  let dist = 0;
-  out.locality.fill(0);
-  for (let j = 0; j < n; j++) {
-    const q = p[j]! / total;
-    if (q > 0) h -= q * Math.log(q);
-    if (j < spec.nSink) sink += q;
-    dist += q * (i - j);
-    out.locality[distanceBucket(i - j)]! += q;
-  }
-  out.entropy = h;
-  out.sinkMass = sink;
-  out.meanDistance = dist;
-
-  // Walk the row largest first until every k and threshold is settled.
-  const sorted = scratch.subarray(0, n);
-  sorted.set(p);
-  sorted.sort();
-  const { ks } = spec;
-  let ki = 0;
-  let ti = 0;
-  let cum = 0;
-  for (let r = 1; r <= n && (ki < ks.length || ti < MASS_THRESHOLDS.length); r++) {
-    cum += sorted[n - r]! / total;
-    while (ki < ks.length && ks[ki]! <= r) out.coverage[ki++] = Math.min(1, cum);
-    while (ti < MASS_THRESHOLDS.length && cum >= MASS_THRESHOLDS[ti]! - MASS_EPS) out.kFor[ti++] = r;
-  }
-  while (ki < ks.length) out.coverage[ki++] = 1;
-  while (ti < MASS_THRESHOLDS.length) out.kFor[ti++] = n;
-}
 
 /**
  * `probeRow` on a plain array, allocating its own buffers (for tests and one-off use).
@@ -176,21 +97,24 @@ export interface LineScores {
  * lineScores(previousTokenPattern(64), 64, 8).slash; // 1
  */
 export function lineScores(probs: Float32Array, T: number, lines: number): LineScores {
+  const { cols, diags, total } = lineSums(probs, T);
+  return lineScoresFromSums(cols, diags, total, T, lines);
+}
+
+/**
+ * `lineScores` from a head's column sums `cols` [T] and diagonal sums `diags` [T] (as
+ * `Backend.patternProbe` returns them) and their total mass. Sorts copies; the inputs are kept.
+ */
+export function lineScoresFromSums(
+  cols: ArrayLike<number>,
+  diags: ArrayLike<number>,
+  total: number,
+  T: number,
+  lines: number,
+): LineScores {
   const c = Math.max(1, Math.min(lines, T));
-  const cols = new Float64Array(T);
-  const diags = new Float64Array(T);
-  let total = 0;
-  for (let i = 0; i < T; i++) {
-    const o = i * T;
-    for (let j = 0; j <= i; j++) {
-      const q = probs[o + j]!;
-      cols[j]! += q;
-      diags[i - j]! += q;
-      total += q;
-    }
-  }
-  const topShare = (a: Float64Array) => {
-    a.sort();
+  const topShare = (x: ArrayLike<number>) => {
+    const a = Float64Array.from({ length: T }, (_, j) => x[j]!).sort();
     let s = 0;
     for (let r = 1; r <= c; r++) s += a[T - r]!;
     return total > 0 ? s / total : 0;

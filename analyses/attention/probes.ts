@@ -2,15 +2,16 @@
  * Attention probes over a corpus (issue 5, METHODS.md "Attention sparsity"): per layer and head,
  * entropy, top-k mass coverage and the k for 90/95/99 % of the mass, sink mass, mean distance and
  * locality profile, vertical and slash structure — aggregated over every query row of every
- * window of the text, plus per-query-position means. CPU math over patterns read from
- * `blocks.{l}.attn.hook_pattern`, so it runs on either backend.
+ * window of the text, plus per-query-position means. Each layer's pattern at
+ * `blocks.{l}.attn.hook_pattern` goes through `backend.patternProbe` on the model's own backend
+ * (WebGPU kernel or CPU reference); only the per-row metrics and line sums are read back.
  */
 import type { Table } from 'apache-arrow';
 import { checkCompatible } from '../../runtime/compatibility';
 import type { LlamaModel } from '../../runtime/model/llama';
 import { buildTokenStream, decodeUtf8Strict } from '../../runtime/text';
 import type { Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
-import { forEachPattern, type CollectPatternsOptions } from './collect-patterns';
+import { forEachProbe, type CollectPatternsOptions } from './collect-patterns';
 import { ProbeAccumulator, type HeadProbe, type ProbeShape } from './probe-accumulator';
 import { DEFAULT_KS } from './probe-metrics';
 import { headProbeTable, positionProbeTable } from './probe-tables';
@@ -92,7 +93,7 @@ export async function probeTokens(
     nSink: options.nSink ?? 1,
     lines: options.lines ?? DEFAULT_LINES,
   });
-  const windows = await forEachPattern(model, tokens, options, (p) => acc.add(p));
+  const windows = await forEachProbe(model, tokens, options, acc.spec, (p) => acc.addProbe(p));
   if (windows.length === 0) throw new Error('the text has fewer than 2 tokens: no window to probe');
   return probeResult(acc, windows.length);
 }
