@@ -41,7 +41,9 @@ describeBackends('applyMask', ({ b, checked }) => {
   it('refuses a mask of the wrong size', async () => {
     const wt = b().tensor(new Float32Array(64), [8, 8]);
     const m = b().tensor(new Int32Array(3), [3]);
-    expect(() => b().applyMask(wt, m)).toThrow(/applyMask: the mask must be 2 i32 words for a \[8, 8\] weight/);
+    expect(() => b().applyMask(wt, m)).toThrow(
+      /applyMask: the mask must be 2 i32 words for a \[8, 8\] weight/,
+    );
     b().dispose(wt, m);
   });
 });
