@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
 import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
-import { addCell, loadStories, stories } from './notebook-steps';
+import { addCell, storiesNotebook } from './notebook-steps';
 
 let app: AppServer;
 let context: BrowserContext;
@@ -28,15 +28,7 @@ describe('attention cells', () => {
   it('probes every head, then masks one document and follows the family and budget', async () => {
     const { page, errors } = await openPage(context, app.baseUrl);
     await expectBackend(page, /WebGPU/);
-    // Keep markdown + model; the test adds its own text and attention cells.
-    await page.getByRole('button', { name: 'Delete cell 4' }).click();
-    await page.getByRole('button', { name: 'Delete cell 3' }).click();
-    await loadStories(page, 1);
-    await cells(page).nth(1).focus();
-    await addCell(page, 'Text');
-    const textArea = cells(page).nth(2).getByRole('textbox');
-    await textArea.fill(stories(4));
-    await textArea.blur();
+    await storiesNotebook(page, 4);
 
     await addCell(page, 'Attention probes');
     const probes = cells(page).nth(3);

@@ -29,3 +29,19 @@ export async function loadStories(page: Page, modelCell: number): Promise<string
   expect(facts).toMatch(/Backend\s*WebGPU/);
   return facts;
 }
+
+/**
+ * From the default notebook: keep its markdown and model cells, load stories260K into the model
+ * cell, and add a text cell (cell 2) holding the first `n` stories; the text cell keeps focus, so
+ * the next `addCell` lands after it.
+ */
+export async function storiesNotebook(page: Page, n: number): Promise<void> {
+  await page.getByRole('button', { name: 'Delete cell 4' }).click();
+  await page.getByRole('button', { name: 'Delete cell 3' }).click();
+  await loadStories(page, 1);
+  await cells(page).nth(1).focus();
+  await addCell(page, 'Text');
+  const textArea = cells(page).nth(2).getByRole('textbox');
+  await textArea.fill(stories(n));
+  await textArea.blur();
+}

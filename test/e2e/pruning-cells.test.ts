@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
 import { artifacts, cells, expectBackend, openPage, startApp, waitCell, type AppServer } from './app-server';
-import { addCell, loadStories, stories } from './notebook-steps';
+import { addCell, storiesNotebook } from './notebook-steps';
 
 let app: AppServer;
 let context: BrowserContext;
@@ -29,15 +29,7 @@ describe('pruning cells', () => {
   it('sweeps, shows curves, a 2:4 point under the microscope, exports it, and draws a schedule', async () => {
     const { page, errors } = await openPage(context, app.baseUrl);
     await expectBackend(page, /WebGPU/);
-    // Keep markdown + model; the test adds its own cells.
-    await page.getByRole('button', { name: 'Delete cell 4' }).click();
-    await page.getByRole('button', { name: 'Delete cell 3' }).click();
-    await loadStories(page, 1);
-    await cells(page).nth(1).focus();
-    await addCell(page, 'Text');
-    const textArea = cells(page).nth(2).getByRole('textbox');
-    await textArea.fill(stories(30));
-    await textArea.blur();
+    await storiesNotebook(page, 30);
 
     await addCell(page, 'Pruning sweep');
     const sweep = cells(page).nth(3);
