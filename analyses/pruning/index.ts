@@ -3,6 +3,7 @@
  * drivers that run it on a model (calibration, sweeps, evaluation, upload, export).
  */
 export * from './allocation';
+export * from './block-weights';
 export * from './linalg';
 export * from './patterns';
 export * from './reconstruction';

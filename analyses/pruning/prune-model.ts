@@ -5,6 +5,7 @@
  */
 import type { LinearWeightName, LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
+import { linearShapes, readBlockWeights } from './block-weights';
 import { collectBlockStats, LINEAR_INPUT_HOOK, type LinearInputHook } from './calibration';
 import { globalThreshold, type PruningPattern } from './patterns';
 import { pruneBlock, UNSTRUCTURED_TARGETS, type PrunedWeight, type PruningMethod } from './prune-block';
@@ -71,14 +72,8 @@ export async function pruneModel(model: LlamaModel, options: PruneOptions): Prom
   }
   const calibration = options.calibration ?? [];
   if (method !== 'magnitude' && calibration.length === 0) throw new Error(`${method} needs calibration text`);
-  const shapes = Object.fromEntries(UNSTRUCTURED_TARGETS.map((n) => [n, model.weightShape(n)])) as Record<
-    LinearWeightName,
-    [number, number]
-  >;
-  const readBlock = async (l: number) =>
-    Object.fromEntries(
-      await Promise.all(UNSTRUCTURED_TARGETS.map(async (n) => [n, await model.readWeight(l, n)] as const)),
-    ) as Record<LinearWeightName, Float32Array>;
+  const shapes = linearShapes(model);
+  const readBlock = async (l: number) => (await readBlockWeights(model, l)).weights;
 
   const globalMasks =
     method === 'magnitude' && options.magnitudeScope === 'global' && pattern.kind === 'unstructured'

@@ -7,6 +7,7 @@
 import type { LlamaModel } from '../../runtime/model/llama';
 import { sensitivityAllocation } from './allocation';
 import { evaluateTokens } from './evaluate';
+import { linearShapes, readBlockWeights } from './block-weights';
 import { pruneBlock, UNSTRUCTURED_TARGETS } from './prune-block';
 import { PrunedUpload } from './upload';
 
@@ -29,18 +30,14 @@ export async function sensitivityScan(
   options: { signal?: AbortSignal } = {},
 ): Promise<SensitivityScan> {
   const { config } = model;
-  const shapes = Object.fromEntries(UNSTRUCTURED_TARGETS.map((n) => [n, model.weightShape(n)])) as Parameters<
-    typeof pruneBlock
-  >[0]['shapes'];
+  const shapes = linearShapes(model);
   const sizes: number[] = [];
   const sensitivities: number[] = [];
   for (let l = 0; l < config.nLayers; l++) {
     options.signal?.throwIfAborted();
-    const weights = Object.fromEntries(
-      await Promise.all(UNSTRUCTURED_TARGETS.map(async (n) => [n, await model.readWeight(l, n)] as const)),
-    );
+    const block = await readBlockWeights(model, l);
     sizes.push(UNSTRUCTURED_TARGETS.reduce((a, n) => a + shapes[n][0] * shapes[n][1], 0));
-    const pruned = pruneBlock({ layer: l, weights, shapes, headDim: config.headDim }, null, {
+    const pruned = pruneBlock(block, null, {
       method: 'magnitude',
       pattern: { kind: 'unstructured' },
       sparsity,

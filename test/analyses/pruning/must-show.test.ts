@@ -15,6 +15,7 @@ import {
   preparePruningText,
   pruneBlock,
   pruneModel,
+  readBlockWeights,
   reconstructionError,
   UNSTRUCTURED_TARGETS,
   type PruningMethod,
@@ -134,18 +135,11 @@ for (const c of CASES) {
     });
 
     it("SparseGPT's reconstruction error on the calibration set is below magnitude's and Wanda's in every layer", async () => {
-      const shapes = Object.fromEntries(
-        UNSTRUCTURED_TARGETS.map((n) => [n, model.weightShape(n)]),
-      ) as Parameters<typeof pruneBlock>[0]['shapes'];
       for (let l = 0; l < model.config.nLayers; l++) {
         // The dense model's block inputs: every method is judged on the same H.
         const stats = await collectBlockStats(model, prepared.calibration, l, undefined);
-        const weights = Object.fromEntries(
-          await Promise.all(
-            UNSTRUCTURED_TARGETS.map(async (n) => [n, await model.readWeight(l, n)] as const),
-          ),
-        );
-        const block = { layer: l, weights, shapes, headDim: model.config.headDim };
+        const block = await readBlockWeights(model, l);
+        const { weights } = block;
         for (const pattern of ['unstructured', '2:4']) {
           const errors = Object.fromEntries(
             METHODS.map((method) => {
