@@ -3,9 +3,9 @@
  * on each trainer backend, and activation collection throughput (rows per second out of
  * `collectActivations`, i.e. model forward passes with the hook read back) on each model backend.
  *
- * Trainer backends are a table (`TRAINERS`): today only `cpu` (the reference `SaeTrainer`); a
- * WebGPU trainer is added as one more entry with the same `step(batch)` shape. Until then the
- * JSON reports `webgpu: "pending"` for training.
+ * Trainer backends are a table (`TRAINERS`): `cpu` (the reference `SaeTrainer`) and `webgpu`
+ * (`BackendSaeTrainer` on a WebGPU backend: parameters and Adam state on the device). Each timed
+ * step includes its read-back of the loss terms and firing flags, as `trainSae` times it.
  *
  *   node --import ./cli/register.mjs bench/sae-train.ts [--model M --tokenizer T --text F
  *     --hook H --kind topk --k 16 --expansion 8 --batch 1024 --steps 30 --collect-windows 8
@@ -19,9 +19,10 @@ import { parseArgs } from 'node:util';
 import { activationRows, collectActivations } from '../analyses/sae/collect';
 import { evaluateSae } from '../analyses/sae/evaluate';
 import { trainSae, type TrainKind } from '../analyses/sae/train';
+import { BackendSaeTrainer } from '../analyses/sae/backend-trainer';
 import { SaeTrainer } from '../analyses/sae/trainer';
 import type { SaeConfig, SaeKind } from '../analyses/sae/types';
-import { loadModel, readText } from '../cli/session';
+import { createBackend, loadModel, readText } from '../cli/session';
 import { buildTokenStream } from '../runtime';
 
 const shared = process.env.SPARSEBOOK_SHARED ?? path.resolve(import.meta.dirname, '../../shared');
@@ -48,13 +49,40 @@ const { values: f } = parseArgs({
   },
 });
 
-/** A trainer backend: something that takes [n, dIn] batches. */
+/** A trainer backend: something that takes [n, dIn] batches (a step may be async). */
+interface TrainerInstance {
+  step(batch: Float32Array): unknown;
+  dispose(): void;
+  device: string;
+}
 interface TrainerVariant {
-  make(cfg: SaeConfig, seed: number): { step(batch: Float32Array): unknown } | 'pending';
+  make(cfg: SaeConfig, seed: number): Promise<TrainerInstance>;
 }
 const TRAINERS: Record<string, TrainerVariant> = {
-  cpu: { make: (cfg, seed) => new SaeTrainer(cfg, { seed, adam: { lr: 1e-3 } }) },
-  webgpu: { make: () => 'pending' },
+  cpu: {
+    make: (cfg, seed) => {
+      const t = new SaeTrainer(cfg, { seed, adam: { lr: 1e-3 } });
+      return Promise.resolve({
+        step: (x) => t.step(x),
+        dispose: () => {},
+        device: 'CPU (reference SaeTrainer)',
+      });
+    },
+  },
+  webgpu: {
+    make: async (cfg, seed) => {
+      const backend = await createBackend('webgpu');
+      const t = new BackendSaeTrainer(backend, cfg, { seed, adam: { lr: 1e-3 } });
+      return {
+        step: (x) => t.step(x),
+        dispose: () => {
+          t.dispose();
+          backend.destroy();
+        },
+        device: backend.description,
+      };
+    },
+  },
 };
 
 const tokenizerArg = f.model!.endsWith('.bin') ? f.tokenizer : undefined;
@@ -120,9 +148,12 @@ const cfg: SaeConfig = { kind: f.kind as SaeKind, dIn, dSae, hookName: f.hook!, 
 if (cfg.kind === 'topk') cfg.k = Number(f.k);
 const rowsAvail = sample.length / dIn;
 for (const [name, variant] of Object.entries(TRAINERS)) {
-  const trainer = variant.make(cfg, 1);
-  if (trainer === 'pending') {
-    training[name] = 'pending (no WebGPU SAE trainer yet)';
+  if (!f.backends!.split(',').includes(name)) continue;
+  let trainer: TrainerInstance;
+  try {
+    trainer = await variant.make(cfg, 1);
+  } catch (e) {
+    training[name] = { error: (e as Error).message };
     continue;
   }
   let o = 0;
@@ -132,11 +163,19 @@ for (const [name, variant] of Object.entries(TRAINERS)) {
     o += batch;
     return x;
   };
-  trainer.step(next()); // warm-up
+  await trainer.step(next()); // warm-up (pipelines compile here)
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) trainer.step(next());
+  for (let i = 0; i < steps; i++) await trainer.step(next());
   const s = (performance.now() - t0) / 1000;
-  training[name] = { steps, seconds: s, activations_per_second: (steps * batch) / s, d_in: dIn, d_sae: dSae };
+  training[name] = {
+    steps,
+    seconds: s,
+    activations_per_second: (steps * batch) / s,
+    d_in: dIn,
+    d_sae: dSae,
+    device: trainer.device,
+  };
+  trainer.dispose();
 }
 result.collection = collection;
 result.training = training;

@@ -89,6 +89,102 @@ export interface MoeRouteResult {
   probs: Tensor<'f32'>;
 }
 
+/** Options of `Backend.saeEncode`. */
+export interface SaeEncodeOptions {
+  /** ReLU, TopK (the k largest pre-activations, then ReLU) or JumpReLU (θ = exp(logThreshold)). */
+  kind: 'relu' | 'topk' | 'jumprelu';
+  /** TopK: latents kept per row, in [1, dSae]. */
+  k?: number;
+  /** JumpReLU: [dSae] log-thresholds. */
+  logThreshold?: Tensor<'f32'>;
+}
+
+export interface SaeEncodeResult {
+  /** [n, dSae] pre-activations (x − b_dec)·W_enc + b_enc. */
+  pre: Tensor<'f32'>;
+  /** [n, dSae] activations (zeros where inactive). */
+  latents: Tensor<'f32'>;
+}
+
+/** Options of `Backend.rowAffine`: out = scale·(x + biasScale·bias[col] − minus). */
+export interface RowAffineOptions {
+  /** A row vector with one value per column of x (any shape of that size). */
+  bias?: Tensor<'f32'>;
+  /** Default 1. */
+  biasScale?: number;
+  /** Same shape as x. */
+  minus?: Tensor<'f32'>;
+  /** Default 1. */
+  scale?: number;
+}
+
+/** Options of `Backend.saeReconStats`. */
+export interface SaeReconStatsOptions {
+  /** TopK AuxK: [n, dIn] reconstruction ê of the residual from the dead latents (no b_dec). */
+  auxRecon?: Tensor<'f32'>;
+  /** AuxK's α (required with auxRecon). */
+  auxCoefficient?: number;
+}
+
+export interface SaeReconStatsResult {
+  /** [2]: Σ err² and Σ (err + ê)² (0 without auxRecon). */
+  sums: Tensor<'f32'>;
+  /** With auxRecon: [n, dIn] ∂(α·L_aux)/∂ê = (2α / Σ err²)·(err + ê); zeros when Σ err² = 0. */
+  auxGrad?: Tensor<'f32'>;
+}
+
+/** Options of `Backend.saeBackward`. */
+export interface SaeBackwardOptions {
+  kind: 'relu' | 'topk' | 'jumprelu';
+  /** ReLU: λ of the decoder-norm-weighted L1; JumpReLU: λ of L0 (default 0). */
+  l1Coefficient?: number;
+  /** JumpReLU: width ε of the rectangle kernel. */
+  bandwidth?: number;
+  /** ReLU: decoder [dSae, dIn] (its row norms weight the L1 penalty). */
+  wDec?: Tensor<'f32'>;
+  /** JumpReLU: [dSae] log-thresholds. */
+  logThreshold?: Tensor<'f32'>;
+  /** TopK AuxK: the aux latents (`saeAuxLatents`) and ∂L/∂f through them, auxGrad·W_decᵀ. */
+  aux?: { latents: Tensor<'f32'>; gf: Tensor<'f32'> };
+}
+
+export interface SaeBackwardResult {
+  /** [n, dSae] ∂L/∂pre. */
+  dPre: Tensor<'f32'>;
+  /** [1, dSae] ∂L/∂b_enc = Σ_i ∂L/∂pre_i. */
+  dbEnc: Tensor<'f32'>;
+  /** [dSae, 3] per latent: fired in the batch (0/1), rows active, Σ_i f_ij·‖W_dec[j]‖ (relu). */
+  latentStats: Tensor<'f32'>;
+  /** ReLU: [dSae] c_j with ∂L1/∂W_dec[j] = c_j·W_dec[j] (for `saeDecoderGrad`'s rowScale). */
+  decoderRowScale?: Tensor<'f32'>;
+  /** JumpReLU: [dSae] ∂L/∂logThreshold (straight-through estimator). */
+  dLogThreshold?: Tensor<'f32'>;
+}
+
+/** Options of `Backend.saeDecoderGrad`. */
+export interface SaeDecoderGradOptions {
+  /** [rows] added as rowScale_j·w_j before the projection. */
+  rowScale?: Tensor<'f32'>;
+  /** Remove each row's component along w_j (the unit-norm decoder constraint). */
+  project: boolean;
+}
+
+/** Options of `Backend.adamUpdate` (one Adam step with bias correction). */
+export interface AdamUpdateOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 1-based step number t of the bias corrections 1 − β^t. */
+  step: number;
+}
+
+export interface AdamUpdateResult {
+  param: Tensor<'f32'>;
+  m: Tensor<'f32'>;
+  v: Tensor<'f32'>;
+}
+
 /**
  * The compute contract. `cpu` and `webgpu` implement it identically (to float32 tolerance); the
  * runtime and analyses are written once against it.
@@ -116,8 +212,18 @@ export interface Backend {
   /** Release every resource; the backend is unusable afterwards. */
   destroy(): void;
 
-  /** a [M, K] × b [K, N] → [M, N]; with transposeB, b is [N, K] (the layout of a weight matrix). */
-  matmul(a: Tensor<'f32'>, b: Tensor<'f32'>, opts?: { transposeB?: boolean }): Tensor<'f32'>;
+  /**
+   * a [M, K] × b [K, N] → [M, N]; with transposeB, b is [N, K] (the layout of a weight matrix);
+   * with transposeA, a is [K, M] (weight gradients such as Xᵀ·dY without a transposed copy).
+   *
+   * @example
+   * const gW = b.matmul(x, dY, { transposeA: true }); // x [n, dIn], dY [n, dOut] → [dIn, dOut]
+   */
+  matmul(
+    a: Tensor<'f32'>,
+    b: Tensor<'f32'>,
+    opts?: { transposeA?: boolean; transposeB?: boolean },
+  ): Tensor<'f32'>;
   /** Row-wise RMSNorm over the last dim: x / sqrt(mean(x²) + eps) * weight. */
   rmsnorm(x: Tensor<'f32'>, weight: Tensor<'f32'>, eps: number): Tensor<'f32'>;
   /**
@@ -176,6 +282,87 @@ export interface Backend {
    * const { rows, lines } = b.patternProbe(probs, { ks: [1, 8], nSink: 1, nBuckets: bucketCount(T) });
    */
   patternProbe(probs: Tensor<'f32'>, opts: PatternProbeOptions): PatternProbeResult;
+  /**
+   * SAE encoder of a batch x [n, dIn] with W_enc [dIn, dSae]: pre = (x − b_dec)·W_enc + b_enc and
+   * the kind's activation (analyses/sae/forward.ts). TopK ties go to the lower latent index.
+   *
+   * @example
+   * const { pre, latents } = b.saeEncode(x, wEnc, bEnc, bDec, { kind: 'topk', k: 8 });
+   */
+  saeEncode(
+    x: Tensor<'f32'>,
+    wEnc: Tensor<'f32'>,
+    bEnc: Tensor<'f32'>,
+    bDec: Tensor<'f32'>,
+    opts: SaeEncodeOptions,
+  ): SaeEncodeResult;
+  /**
+   * AuxK latents: per row of pre [n, dSae], the auxK largest pre-activations among latents with
+   * dead[j] ≠ 0 (i32 [dSae]), ReLU'd, dense [n, dSae] with zeros elsewhere.
+   *
+   * @example
+   * const auxLatents = b.saeAuxLatents(pre, deadFlags, 32);
+   */
+  saeAuxLatents(pre: Tensor<'f32'>, dead: Tensor<'i32'>, auxK: number): Tensor<'f32'>;
+  /**
+   * scale·(x + biasScale·bias[col] − minus) for x [..., C]: centring, residuals and scaled
+   * residuals in one pass.
+   *
+   * @example
+   * const err = b.rowAffine(recon, { bias: bDec, minus: x }); // x̂ − x
+   */
+  rowAffine(x: Tensor<'f32'>, opts: RowAffineOptions): Tensor<'f32'>;
+  /**
+   * Sums of squares of the SAE residual err = x̂ − x [n, dIn] (and of err + ê for AuxK), plus
+   * AuxK's gradient with respect to ê, which needs Σ err² (kept on the device).
+   *
+   * @example
+   * const { sums, auxGrad } = b.saeReconStats(err, { auxRecon, auxCoefficient: 1 / 32 });
+   */
+  saeReconStats(err: Tensor<'f32'>, opts: SaeReconStatsOptions): SaeReconStatsResult;
+  /**
+   * The elementwise part of the SAE backward pass, one latent column at a time: ∂L/∂pre from
+   * gf = ∂MSE/∂f = (2/n)(x̂ − x)·W_decᵀ [n, dSae], the kind's penalty and AuxK; the column sums
+   * and per-latent statistics come with it (analyses/sae/backward.ts).
+   *
+   * @example
+   * const { dPre, dbEnc, latentStats } = b.saeBackward(pre, latents, gf, { kind: 'topk' });
+   */
+  saeBackward(
+    pre: Tensor<'f32'>,
+    latents: Tensor<'f32'>,
+    gf: Tensor<'f32'>,
+    opts: SaeBackwardOptions,
+  ): SaeBackwardResult;
+  /**
+   * Decoder gradient g [rows, cols] finished against the decoder w: h_j = g_j + rowScale_j·w_j,
+   * then with `project` the component along w_j removed (analyses/sae/decoder-norm.ts).
+   *
+   * @example
+   * const gW = b.saeDecoderGrad(gRaw, wDec, { project: true });
+   */
+  saeDecoderGrad(g: Tensor<'f32'>, w: Tensor<'f32'>, opts: SaeDecoderGradOptions): Tensor<'f32'>;
+  /**
+   * Every non-zero row of w [rows, cols] scaled to unit Euclidean norm.
+   *
+   * @example
+   * const unit = b.normalizeRows(wDec);
+   */
+  normalizeRows(w: Tensor<'f32'>): Tensor<'f32'>;
+  /**
+   * One Adam step (bias-corrected, as analyses/sae/adam.ts) of a parameter with its moments;
+   * returns the new parameter and moments, leaving the inputs as they were.
+   *
+   * @example
+   * const next = b.adamUpdate(w, gW, m, v, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1 });
+   */
+  adamUpdate(
+    param: Tensor<'f32'>,
+    grad: Tensor<'f32'>,
+    m: Tensor<'f32'>,
+    v: Tensor<'f32'>,
+    opts: AdamUpdateOptions,
+  ): AdamUpdateResult;
 }
 
 /** Thrown when the GPU device is lost. Recover by creating a new backend and reloading weights. */

@@ -16,6 +16,12 @@ import { swigluCpu } from './swiglu.cpu';
 import { topkCpu } from './topk.cpu';
 import { patternProbeCpu } from './pattern-probe.cpu';
 import { writeRowsCpu } from './write-rows.cpu';
+import { adamUpdateCpu } from './adam.cpu';
+import { rowAffineCpu } from './row-affine.cpu';
+import { saeBackwardCpu } from './sae-backward.cpu';
+import { normalizeRowsCpu, saeDecoderGradCpu } from './sae-decoder.cpu';
+import { saeAuxLatentsCpu, saeEncodeCpu } from './sae-encode.cpu';
+import { saeReconStatsCpu } from './sae-recon-stats.cpu';
 
 /** The CPU backend: plain TypedArray references. Deterministic, synchronous, the ground truth. */
 export function createCpuBackend(): Backend {
@@ -35,7 +41,7 @@ export function createCpuBackend(): Backend {
     dispose() {},
     sync: () => Promise.resolve(),
     destroy() {},
-    matmul: (a, b, o) => matmulCpu(a, b, o?.transposeB ?? false),
+    matmul: (a, b, o) => matmulCpu(a, b, o?.transposeB ?? false, o?.transposeA ?? false),
     rmsnorm: rmsnormCpu,
     rope: (x, o) => ropeCpu(x, o.headDim, o.pos0, o.theta),
     attention: attentionCpu,
@@ -50,5 +56,13 @@ export function createCpuBackend(): Backend {
     moeRoute: moeRouteCpu,
     moeCombine: moeCombineCpu,
     patternProbe: patternProbeCpu,
+    saeEncode: saeEncodeCpu,
+    saeAuxLatents: saeAuxLatentsCpu,
+    rowAffine: rowAffineCpu,
+    saeReconStats: saeReconStatsCpu,
+    saeBackward: saeBackwardCpu,
+    saeDecoderGrad: saeDecoderGradCpu,
+    normalizeRows: normalizeRowsCpu,
+    adamUpdate: adamUpdateCpu,
   } as Backend;
 }

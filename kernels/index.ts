@@ -2,6 +2,8 @@
  * The kernel registry: every op with its CPU reference and WebGPU dispatcher, listed explicitly
  * (no side-effect registration). Tests iterate over `OPS` to make sure none is left untested.
  */
+import { adamUpdateCpu } from './adam.cpu';
+import { adamUpdateGpu } from './adam';
 import { addCpu } from './add.cpu';
 import { addGpu } from './add';
 import { applyMaskCpu } from './apply-mask.cpu';
@@ -16,6 +18,16 @@ import { moeCombineCpu } from './moe-combine.cpu';
 import { moeCombineGpu } from './moe-combine';
 import { moeRouteCpu } from './moe-route.cpu';
 import { moeRouteGpu } from './moe-route';
+import { rowAffineCpu } from './row-affine.cpu';
+import { rowAffineGpu } from './row-affine';
+import { saeBackwardCpu } from './sae-backward.cpu';
+import { saeBackwardGpu } from './sae-backward';
+import { normalizeRowsCpu, saeDecoderGradCpu } from './sae-decoder.cpu';
+import { normalizeRowsGpu, saeDecoderGradGpu } from './sae-decoder';
+import { saeAuxLatentsCpu, saeEncodeCpu } from './sae-encode.cpu';
+import { saeAuxLatentsGpu, saeEncodeGpu } from './sae-encode';
+import { saeReconStatsCpu } from './sae-recon-stats.cpu';
+import { saeReconStatsGpu } from './sae-recon-stats';
 import { rmsnormCpu } from './rmsnorm.cpu';
 import { rmsnormGpu } from './rmsnorm';
 import { ropeCpu } from './rope.cpu';
@@ -32,6 +44,7 @@ import { writeRowsCpu } from './write-rows.cpu';
 import { writeRowsGpu } from './write-rows';
 
 export const OPS = {
+  adamUpdate: { cpu: adamUpdateCpu, webgpu: adamUpdateGpu },
   add: { cpu: addCpu, webgpu: addGpu },
   applyMask: { cpu: applyMaskCpu, webgpu: applyMaskGpu },
   attention: { cpu: attentionCpu, webgpu: attentionGpu },
@@ -40,9 +53,16 @@ export const OPS = {
   matmul: { cpu: matmulCpu, webgpu: matmulGpu },
   moeCombine: { cpu: moeCombineCpu, webgpu: moeCombineGpu },
   moeRoute: { cpu: moeRouteCpu, webgpu: moeRouteGpu },
+  normalizeRows: { cpu: normalizeRowsCpu, webgpu: normalizeRowsGpu },
   patternProbe: { cpu: patternProbeCpu, webgpu: patternProbeGpu },
   rmsnorm: { cpu: rmsnormCpu, webgpu: rmsnormGpu },
   rope: { cpu: ropeCpu, webgpu: ropeGpu },
+  rowAffine: { cpu: rowAffineCpu, webgpu: rowAffineGpu },
+  saeAuxLatents: { cpu: saeAuxLatentsCpu, webgpu: saeAuxLatentsGpu },
+  saeBackward: { cpu: saeBackwardCpu, webgpu: saeBackwardGpu },
+  saeDecoderGrad: { cpu: saeDecoderGradCpu, webgpu: saeDecoderGradGpu },
+  saeEncode: { cpu: saeEncodeCpu, webgpu: saeEncodeGpu },
+  saeReconStats: { cpu: saeReconStatsCpu, webgpu: saeReconStatsGpu },
   softmax: { cpu: softmaxCpu, webgpu: softmaxGpu },
   swiglu: { cpu: swigluCpu, webgpu: swigluGpu },
   topk: { cpu: topkCpu, webgpu: topkGpu },
@@ -53,6 +73,16 @@ export type OpName = keyof typeof OPS;
 
 export type {
   Backend,
+  AdamUpdateOptions,
+  AdamUpdateResult,
+  RowAffineOptions,
+  SaeBackwardOptions,
+  SaeBackwardResult,
+  SaeDecoderGradOptions,
+  SaeEncodeOptions,
+  SaeEncodeResult,
+  SaeReconStatsOptions,
+  SaeReconStatsResult,
   AttentionOptions,
   AttentionResult,
   MoeRouteOptions,

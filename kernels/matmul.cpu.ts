@@ -3,13 +3,19 @@ import { cpu, f32 } from './cpu-tensor';
 import { matmulShape } from './shapes';
 
 /**
- * Reference matmul: a [M, K] × b [K, N] (or b [N, K] with transposeB) → [M, N]. Each output is one
+ * Reference matmul: a [M, K] (or [K, M] with transposeA) × b [K, N] (or b [N, K] with transposeB)
+ * → [M, N]. Each output is one
  * f64 sum over p = 0..K-1 in order, so the blocking below changes speed, not results. No product is
  * skipped: 0 · ∞ gives NaN in both layouts, as on the GPU.
  */
-export function matmulCpu(a: Tensor<'f32'>, b: Tensor<'f32'>, transposeB = false): Tensor<'f32'> {
-  const { m, k, n } = matmulShape(a.shape, b.shape, transposeB);
-  const A = cpu(a).data;
+export function matmulCpu(
+  a: Tensor<'f32'>,
+  b: Tensor<'f32'>,
+  transposeB = false,
+  transposeA = false,
+): Tensor<'f32'> {
+  const { m, k, n } = matmulShape(a.shape, b.shape, transposeB, transposeA);
+  const A = transposeA ? transpose(cpu(a).data, k, m) : cpu(a).data;
   // One kernel for both layouts: it wants the rows of b as [N, K] (a weight matrix's layout).
   const Bt = transposeB ? cpu(b).data : transpose(cpu(b).data, k, n);
   const out = new Float32Array(m * n);

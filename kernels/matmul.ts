@@ -59,8 +59,9 @@ export function matmulGpu(
   b: Tensor<'f32'>,
   transposeB: boolean,
   variant?: MatmulVariant,
+  transposeA = false,
 ): Tensor<'f32'> {
-  const { m, k, n } = matmulShape(a.shape, b.shape, transposeB);
+  const { m, k, n } = matmulShape(a.shape, b.shape, transposeB, transposeA);
   for (const t of [a, b]) assertDType(gpu(t), 'f32', 'matmul');
   const out = ctx.createTensor([m, n], 'f32');
   if (m === 0 || n === 0) return out;
@@ -78,9 +79,12 @@ export function matmulGpu(
     groups = Math.ceil((rowBlocks * Math.ceil(n / 4)) / v.wg);
   }
   ctx.dispatch({
-    key: `matmul:${transposeB ? 'bt' : 'b'}:${v.kernel}:${consts.WG}:${consts.SM}x${consts.SN}x${consts.TK}`,
+    key: `matmul:${transposeA ? 'at' : 'a'}:${transposeB ? 'bt' : 'b'}:${v.kernel}:${consts.WG}:${consts.SM}x${consts.SN}x${consts.TK}`,
     code: () => {
-      let code = source.replaceAll('{{KERNEL}}', v.kernel).replaceAll('{{TRANS_B}}', String(transposeB));
+      let code = source
+        .replaceAll('{{KERNEL}}', v.kernel)
+        .replaceAll('{{TRANS_A}}', String(transposeA))
+        .replaceAll('{{TRANS_B}}', String(transposeB));
       for (const [name, value] of Object.entries(consts)) {
         code = code.replaceAll(`{{${name}}}`, String(value));
       }

@@ -1,5 +1,5 @@
-// Matmul: out [M, N] = a [M, K] × b, with b [K, N] or, when TRANS_B, b [N, K] (a weight matrix,
-// the hot path). Three kernels share the bindings; matmul.ts picks one by adapter and shape and
+// Matmul: out [M, N] = a × b, with a [M, K] or, when TRANS_A, a [K, M] (weight gradients, Xᵀ·dY),
+// and b [K, N] or, when TRANS_B, b [N, K] (a weight matrix, the hot path). Three kernels share the bindings; matmul.ts picks one by adapter and shape and
 // substitutes its name for KERNEL below:
 // - tiled:  shared-memory tiles, a workgroup of SN × SM threads per (4·SM) × (4·SN) output tile;
 // - direct: no shared memory and no barriers, each thread a 4 × 4 block straight from memory
@@ -12,6 +12,7 @@ struct Params { m: u32, n: u32, k: u32, tilesN: u32 }
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
+const TRANS_A: bool = {{TRANS_A}};
 const TRANS_B: bool = {{TRANS_B}};
 const WG: u32 = {{WG}}u; // threads per workgroup
 const SM: u32 = {{SM}}u; // tiled: thread rows (SM * SN = WG)
@@ -69,7 +70,9 @@ fn tiled(tile: u32, lid: u32) {
       let r = l / TK;
       let c = l % TK;
       var v = 0.0;
-      if (m0 + r < M && k0 + c < K) { v = a[(m0 + r) * K + k0 + c]; }
+      if (m0 + r < M && k0 + c < K) {
+        if (TRANS_A) { v = a[(k0 + c) * M + m0 + r]; } else { v = a[(m0 + r) * K + k0 + c]; }
+      }
       tileA[c * SM + r / 4u][r % 4u] = v;
     }
     for (var l = lid; l < TN * TK; l += WG) {
@@ -125,7 +128,25 @@ fn direct(group: u32, lid: u32) {
   var o1: vec4<f32>;
   var o2: vec4<f32>;
   var o3: vec4<f32>;
-  if (TRANS_B) {
+  if (TRANS_A) {
+    // a is [K, M]: the 4 rows' values at one k are contiguous; an outer product per k.
+    let i1 = min(i0 + 1u, params.m - 1u);
+    let i2 = min(i0 + 2u, params.m - 1u);
+    let i3 = min(i0 + 3u, params.m - 1u);
+    o0 = vec4<f32>(0.0);
+    o1 = vec4<f32>(0.0);
+    o2 = vec4<f32>(0.0);
+    o3 = vec4<f32>(0.0);
+    for (var p = 0u; p < K; p++) {
+      let ao = p * params.m;
+      let x = vec4<f32>(a[ao + i0], a[ao + i1], a[ao + i2], a[ao + i3]);
+      let y = loadBRow(j0, p);
+      o0 += x.x * y;
+      o1 += x.y * y;
+      o2 += x.z * y;
+      o3 += x.w * y;
+    }
+  } else if (TRANS_B) {
     // Every (row, column) pair keeps a vec4 of partial sums over k mod 4.
     let s0 = min(j0, N - 1u) * K;
     let s1 = min(j0 + 1u, N - 1u) * K;
@@ -182,6 +203,21 @@ fn direct(group: u32, lid: u32) {
   store4(i0 + 3u, j0, o3);
 }
 
+// b[p, j0..j0+3] (columns past the edge clamped), in either layout of b.
+fn loadBRow(j0: u32, p: u32) -> vec4<f32> {
+  let N = params.n;
+  let s0 = min(j0, N - 1u);
+  let s1 = min(j0 + 1u, N - 1u);
+  let s2 = min(j0 + 2u, N - 1u);
+  let s3 = min(j0 + 3u, N - 1u);
+  if (TRANS_B) {
+    let K = params.k;
+    return vec4<f32>(b[s0 * K + p], b[s1 * K + p], b[s2 * K + p], b[s3 * K + p]);
+  }
+  let bo = p * N;
+  return vec4<f32>(b[bo + s0], b[bo + s1], b[bo + s2], b[bo + s3]);
+}
+
 fn load4a(o: u32) -> vec4<f32> {
   return vec4<f32>(a[o], a[o + 1u], a[o + 2u], a[o + 3u]);
 }
@@ -202,7 +238,12 @@ fn gemv(group: u32, lid: u32) {
   let N = params.n;
   let r = i * K;
   var o: vec4<f32>;
-  if (TRANS_B) {
+  if (TRANS_A) {
+    o = vec4<f32>(0.0);
+    for (var p = 0u; p < K; p++) {
+      o += a[p * params.m + i] * loadBRow(j0, p);
+    }
+  } else if (TRANS_B) {
     let s0 = min(j0, N - 1u) * K;
     let s1 = min(j0 + 1u, N - 1u) * K;
     let s2 = min(j0 + 2u, N - 1u) * K;

@@ -4,17 +4,20 @@ export function matmulShape(
   a: readonly number[],
   b: readonly number[],
   transposeB: boolean,
+  transposeA = false,
 ): { m: number; k: number; n: number } {
   if (a.length !== 2 || b.length !== 2) {
     throw new Error(`matmul: expected rank-2 operands, got [${a.join(', ')}] and [${b.join(', ')}]`);
   }
-  const [m, k] = a as [number, number];
+  const [a0, a1] = a as [number, number];
+  const m = transposeA ? a1 : a0;
+  const k = transposeA ? a0 : a1;
   const [b0, b1] = b as [number, number];
   const kb = transposeB ? b1 : b0;
   const n = transposeB ? b0 : b1;
   if (kb !== k) {
     throw new Error(
-      `matmul: inner dimensions differ: a is [${m}, ${k}], b is [${b0}, ${b1}]${transposeB ? ' (transposed)' : ''}`,
+      `matmul: inner dimensions differ: a is [${a0}, ${a1}]${transposeA ? ' (transposed)' : ''}, b is [${b0}, ${b1}]${transposeB ? ' (transposed)' : ''}`,
     );
   }
   return { m, k, n };

@@ -7,6 +7,16 @@ import type {
   PatternProbeOptions,
   PatternProbeResult,
   TopKResult,
+  AdamUpdateOptions,
+  AdamUpdateResult,
+  RowAffineOptions,
+  SaeBackwardOptions,
+  SaeBackwardResult,
+  SaeDecoderGradOptions,
+  SaeEncodeOptions,
+  SaeEncodeResult,
+  SaeReconStatsOptions,
+  SaeReconStatsResult,
 } from './backend';
 import type { AnyTypedArray, DType, Tensor, TypedArrayFor } from './tensor';
 import { dtypeOf, sizeOf } from './tensor';
@@ -26,6 +36,12 @@ import { swigluGpu } from './swiglu';
 import { topkGpu } from './topk';
 import { patternProbeGpu } from './pattern-probe';
 import { writeRowsGpu } from './write-rows';
+import { adamUpdateGpu } from './adam';
+import { rowAffineGpu } from './row-affine';
+import { saeBackwardGpu } from './sae-backward';
+import { normalizeRowsGpu, saeDecoderGradGpu } from './sae-decoder';
+import { saeAuxLatentsGpu, saeEncodeGpu } from './sae-encode';
+import { saeReconStatsGpu } from './sae-recon-stats';
 
 /** The WebGPU backend. `ctx` is exposed for tests (error scopes, leak counts) and benchmarks. */
 export class WebGpuBackend implements Backend {
@@ -69,8 +85,12 @@ export class WebGpuBackend implements Backend {
     this.ctx.destroy();
   }
 
-  matmul(a: Tensor<'f32'>, b: Tensor<'f32'>, opts?: { transposeB?: boolean }): Tensor<'f32'> {
-    return matmulGpu(this.ctx, a, b, opts?.transposeB ?? false);
+  matmul(
+    a: Tensor<'f32'>,
+    b: Tensor<'f32'>,
+    opts?: { transposeA?: boolean; transposeB?: boolean },
+  ): Tensor<'f32'> {
+    return matmulGpu(this.ctx, a, b, opts?.transposeB ?? false, undefined, opts?.transposeA ?? false);
   }
   rmsnorm(x: Tensor<'f32'>, weight: Tensor<'f32'>, eps: number): Tensor<'f32'> {
     return rmsnormGpu(this.ctx, x, weight, eps);
@@ -118,6 +138,47 @@ export class WebGpuBackend implements Backend {
   }
   patternProbe(probs: Tensor<'f32'>, o: PatternProbeOptions): PatternProbeResult {
     return patternProbeGpu(this.ctx, probs, o);
+  }
+  saeEncode(
+    x: Tensor<'f32'>,
+    wEnc: Tensor<'f32'>,
+    bEnc: Tensor<'f32'>,
+    bDec: Tensor<'f32'>,
+    o: SaeEncodeOptions,
+  ): SaeEncodeResult {
+    return saeEncodeGpu(this.ctx, x, wEnc, bEnc, bDec, o);
+  }
+  saeAuxLatents(pre: Tensor<'f32'>, dead: Tensor<'i32'>, auxK: number): Tensor<'f32'> {
+    return saeAuxLatentsGpu(this.ctx, pre, dead, auxK);
+  }
+  rowAffine(x: Tensor<'f32'>, o: RowAffineOptions): Tensor<'f32'> {
+    return rowAffineGpu(this.ctx, x, o);
+  }
+  saeReconStats(err: Tensor<'f32'>, o: SaeReconStatsOptions): SaeReconStatsResult {
+    return saeReconStatsGpu(this.ctx, err, o);
+  }
+  saeBackward(
+    pre: Tensor<'f32'>,
+    latents: Tensor<'f32'>,
+    gf: Tensor<'f32'>,
+    o: SaeBackwardOptions,
+  ): SaeBackwardResult {
+    return saeBackwardGpu(this.ctx, pre, latents, gf, o);
+  }
+  saeDecoderGrad(g: Tensor<'f32'>, w: Tensor<'f32'>, o: SaeDecoderGradOptions): Tensor<'f32'> {
+    return saeDecoderGradGpu(this.ctx, g, w, o);
+  }
+  normalizeRows(w: Tensor<'f32'>): Tensor<'f32'> {
+    return normalizeRowsGpu(this.ctx, w);
+  }
+  adamUpdate(
+    param: Tensor<'f32'>,
+    grad: Tensor<'f32'>,
+    m: Tensor<'f32'>,
+    v: Tensor<'f32'>,
+    o: AdamUpdateOptions,
+  ): AdamUpdateResult {
+    return adamUpdateGpu(this.ctx, param, grad, m, v, o);
   }
 }
 

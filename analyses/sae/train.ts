@@ -1,6 +1,7 @@
 /**
- * Train an SAE (or build an ITDA dictionary) on a model's activations at one hook point, on the
- * CPU trainer (`SaeTrainer`, the reference for a WebGPU trainer).
+ * Train an SAE (or build an ITDA dictionary) on a model's activations at one hook point. On a
+ * WebGPU model the step runs on the device (`BackendSaeTrainer`, parameters and Adam state stay
+ * there); on the CPU the reference `SaeTrainer` runs (the fastest CPU path). `trainer` forces one.
  *
  * Data flow: `collectActivations` (windows of the loss evaluation) → `shuffleActivations` (seeded
  * buffer) → `activationBatches` → `SaeTrainer.step`. The first pass over the corpus is kept as
@@ -27,6 +28,7 @@ import {
   shuffleActivations,
   type ActivationTypes,
 } from './collect';
+import { BackendSaeTrainer } from './backend-trainer';
 import { forward } from './forward';
 import { initDecoderBias } from './init';
 import { buildItda, itdaEncode, itdaToSaeParams } from './itda';
@@ -36,6 +38,10 @@ import type { SaeConfig, SaeKind } from './types';
 
 export type TrainKind = SaeKind | 'itda';
 export const TRAIN_KINDS: readonly TrainKind[] = ['topk', 'relu', 'jumprelu', 'itda'];
+
+/** Which trainer runs the steps: the CPU reference, or the model backend's ops. */
+export type TrainerChoice = 'cpu-reference' | 'backend';
+export const TRAINER_CHOICES: readonly TrainerChoice[] = ['cpu-reference', 'backend'];
 
 /** One training step's numbers, as `onProgress` gets them and the curve table stores them. */
 export interface TrainProgress {
@@ -92,6 +98,11 @@ export interface TrainSaeOptions {
   onCollect?: (p: { done: number; total: number }) => void;
   /** Awaited before every step: resolve it to go on; keep it pending to pause. */
   waitIfPaused?: () => Promise<void>;
+  /**
+   * 'backend' trains with the model's backend ops (`BackendSaeTrainer`), 'cpu-reference' with
+   * `SaeTrainer` on the host. Default: 'backend' on a WebGPU model, 'cpu-reference' otherwise.
+   */
+  trainer?: TrainerChoice;
 }
 
 /** Columns of the training curve table: one row per step (`sparsebook.table` = `sae-curve`). */
@@ -117,7 +128,9 @@ export interface TrainSaeResult {
   rowsCollected: number;
   /** Passes over the collected rows (fractional for the last). */
   epochs: number;
-  /** Wall time of the whole run and of the optimisation steps alone. */
+  /** The trainer that ran the steps ('cpu-reference' for ITDA, which has no steps). */
+  trainer: TrainerChoice;
+  /** Wall time of the whole run and of the optimisation steps alone (with their read-backs). */
   seconds: number;
   trainSeconds: number;
   /** rowsTrained / trainSeconds. */
@@ -140,6 +153,11 @@ export async function trainSae(
   const { hook, kind, signal } = opts;
   if (!TRAIN_KINDS.includes(kind))
     throw new Error(`invalid SAE kind "${String(kind)}"; expected ${TRAIN_KINDS.join(', ')}`);
+  const trainerChoice: TrainerChoice =
+    opts.trainer ?? (model.backend.kind === 'webgpu' ? 'backend' : 'cpu-reference');
+  if (!TRAINER_CHOICES.includes(trainerChoice)) {
+    throw new Error(`invalid SAE trainer "${String(trainerChoice)}"; expected ${TRAINER_CHOICES.join(', ')}`);
+  }
   checkSaeHook(model.config, hook);
   const expansion = opts.expansion ?? 8;
   const steps = opts.steps ?? 1000;
@@ -244,6 +262,7 @@ export async function trainSae(
       sae: { cfg, params, itda: { dict, k } },
       curve: curveTable(curve),
       steps: 0,
+      trainer: 'cpu-reference',
       rowsTrained: n,
       rowsCollected,
       epochs: 1,
@@ -274,29 +293,41 @@ export async function trainSae(
     first.forEach((x, i) => sample.set(x, i * batchSize * dIn));
     bDec = initDecoderBias(sample, dIn, method);
   }
-  const trainer = new SaeTrainer(cfg, { seed, adam: { lr: opts.lr ?? 1e-3 }, ...(bDec ? { bDec } : {}) });
+  const trainerOpts = { seed, adam: { lr: opts.lr ?? 1e-3 }, ...(bDec ? { bDec } : {}) };
+  const trainer =
+    trainerChoice === 'backend'
+      ? new BackendSaeTrainer(model.backend, cfg, trainerOpts)
+      : new SaeTrainer(cfg, trainerOpts);
   const every = Math.max(1, opts.progressEvery ?? 1);
   const maybeYield = createYielder();
   let trainMs = 0;
-  for (let step = 0; step < steps; step++) {
-    await opts.waitIfPaused?.();
-    signal?.throwIfAborted();
-    const x = first[step] ?? (await it.next()).value;
-    if (!x) throw new Error('activation stream ended');
-    const ts = performance.now();
-    const r = trainer.step(x);
-    trainMs += performance.now() - ts;
-    const p: TrainProgress = { step, loss: r.loss, mse: r.mse, l0: r.l0, deadFraction: r.deadFraction };
-    curve.push(p);
-    if (step % every === 0 || step === steps - 1) opts.onProgress?.(p);
-    await maybeYield();
+  let params;
+  try {
+    for (let step = 0; step < steps; step++) {
+      await opts.waitIfPaused?.();
+      signal?.throwIfAborted();
+      const x = first[step] ?? (await it.next()).value;
+      if (!x) throw new Error('activation stream ended');
+      // The backend step resolves after its loss terms are read back, so the time is honest.
+      const ts = performance.now();
+      const r = await trainer.step(x);
+      trainMs += performance.now() - ts;
+      const p: TrainProgress = { step, loss: r.loss, mse: r.mse, l0: r.l0, deadFraction: r.deadFraction };
+      curve.push(p);
+      if (step % every === 0 || step === steps - 1) opts.onProgress?.(p);
+      await maybeYield();
+    }
+    params = trainer instanceof SaeTrainer ? trainer.params : await trainer.readParams();
+  } finally {
+    if (trainer instanceof BackendSaeTrainer) trainer.dispose();
   }
   await it.return(undefined);
   const rowsTrained = steps * batchSize;
   return {
-    sae: { cfg: trainer.cfg, params: trainer.params },
+    sae: { cfg: trainer.cfg, params },
     curve: curveTable(curve),
     steps,
+    trainer: trainerChoice,
     rowsTrained,
     rowsCollected,
     epochs: rowsCollected ? rowsTrained / rowsCollected : 0,

@@ -21,9 +21,9 @@ sparsebook sae train --model DIR|M [--tokenizer T] --text F --hook H --kind topk
     [--seed S] [--max-rows R] [--eval-windows W] [--backend cpu|webgpu] --out DIR [--json]
   Collects the activations at hook H over F (the loss evaluation's windows; the first W windows,
   default 4, are held out), trains an SAE of E × d_in latents (default 8) for N steps (default
-  1000) of B rows (default 1024) with Adam at LR (default 1e-3) on the CPU trainer — the model runs
-  on --backend; a WebGPU trainer is pending — and saves it to DIR in the SAELens layout (cfg.json +
-  sae_weights.safetensors). K: TopK latents per token or ITDA atoms per token (default 16); L: the
+  1000) of B rows (default 1024) with Adam at LR (default 1e-3) on --backend (webgpu keeps the
+  parameters on the device; cpu runs the reference trainer) and saves it to DIR in the SAELens
+  layout (cfg.json + sae_weights.safetensors). K: TopK latents per token or ITDA atoms per token (default 16); L: the
   ReLU L1 / JumpReLU L0 coefficient; X: the ITDA residual threshold (default 0.1); R: rows
   collected (default min(N × B, 262144); fewer rows are passed over several times). Ends with the
   evaluation on the held-out windows.
@@ -146,7 +146,7 @@ async function saeTrain(argv: string[], print: (line: string) => void): Promise<
     const summary = {
       model: source,
       backend: backend.kind,
-      trainer: 'cpu',
+      trainer: r.trainer,
       kind,
       hook,
       k: kind === 'topk' || kind === 'itda' ? k : null,
