@@ -6,7 +6,7 @@
 import type { RuntimeClient } from '../../workers/runtime-client';
 import type { BackendInfo } from '../../workers/runtime-types';
 import type { CellDoc, ParamValue } from '../notebook/document';
-import type { CellResult } from '../notebook/cell-runtime';
+import type { CellResult, Json } from '../notebook/cell-runtime';
 
 /** One input a kind reads: a role name and the kinds of cell that can fill it. */
 export interface InputSpec {
@@ -42,6 +42,22 @@ export interface RunContext {
   signal: AbortSignal;
   /** Report progress (0..1, or undefined when unknown) and what is happening. */
   progress(fraction: number | undefined, phase?: string): void;
+  /**
+   * Show what the run has computed so far (e.g. a training curve): the view reads it from
+   * `CellRuntime.partial` while the cell runs; it is dropped when the run ends.
+   */
+  partial(meta: Json): void;
+  /**
+   * Resolves at once unless the user paused the cell (kinds with `pausable`), then when they
+   * resume. Long runs await it between steps.
+   */
+  waitIfPaused(): Promise<void>;
+  /**
+   * The result restored from the cache for exactly this key, when a kind that needs live worker
+   * state runs again after a reload: the run may re-create that state from it instead of
+   * recomputing (an SAE uploads its kept weights rather than training again).
+   */
+  restored?: CellResult;
   services: CellServices;
 }
 
@@ -73,4 +89,6 @@ export interface CellKind {
    * shown, but the cell must run again before dependents can use it.
    */
   needsLive?: boolean;
+  /** The cell's run can be paused and resumed (the frame shows Pause / Resume while it runs). */
+  pausable?: boolean;
 }

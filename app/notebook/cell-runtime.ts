@@ -35,6 +35,10 @@ export interface CellRuntime {
   /** What the run is doing now ("Loading weights…"). */
   phase?: string;
   error?: ErrorView;
+  /** What a running cell has computed so far (`RunContext.partial`), e.g. a live training curve. */
+  partial?: Json;
+  /** The user paused the run (pausable kinds). */
+  paused?: boolean;
   /** A short remark beside the status ("restored from cache", "cancelled", "waiting for input"). */
   note?: string;
 }

@@ -30,6 +30,8 @@ export interface SchedulerOptions {
 interface Running {
   key: string;
   controller: AbortController;
+  /** Pending while the user has the run paused; resolved by `resume`. */
+  pause?: { promise: Promise<void>; resume: () => void };
 }
 
 export class Scheduler {
@@ -102,6 +104,25 @@ export class Scheduler {
   cancel(id: string): void {
     if (this.queue.delete(id)) this.settleIdle(id, 'cancelled');
     this.running.get(id)?.controller.abort(new DOMException('cancelled', 'AbortError'));
+  }
+
+  /** Pause a running cell: its next `waitIfPaused` checkpoint waits until `resume`. */
+  pause(id: string): void {
+    const run = this.running.get(id);
+    if (!run || run.pause) return;
+    let resume!: () => void;
+    const promise = new Promise<void>((r) => (resume = r));
+    run.pause = { promise, resume };
+    this.set(id, { ...this.runtime(id), paused: true });
+  }
+
+  /** Let a paused run go on. */
+  resume(id: string): void {
+    const run = this.running.get(id);
+    if (!run?.pause) return;
+    run.pause.resume();
+    run.pause = undefined;
+    this.set(id, { ...this.runtime(id), paused: false });
   }
 
   /** Stop everything. */
@@ -249,7 +270,8 @@ export class Scheduler {
     }
     const key = this.keys.get(cell.id)!;
     const controller = new AbortController();
-    this.running.set(cell.id, { key, controller });
+    const running: Running = { key, controller };
+    this.running.set(cell.id, running);
     const startedAt = this.now();
     const prev = this.runtime(cell.id);
     this.set(cell.id, {
@@ -259,16 +281,30 @@ export class Scheduler {
       progress: undefined,
       phase: undefined,
       error: undefined,
+      partial: undefined,
+      paused: undefined,
     });
+    const current = () => this.running.get(cell.id) === running;
+    // A result restored for this very key (a reload) lets a live-state kind rebuild from it.
+    const restored = prev.resultKey === key && prev.live === false ? prev.result : undefined;
+    // Cancelling a paused run must not leave it waiting for a resume that never comes.
+    const unpauseOnAbort = () => running.pause?.resume();
+    controller.signal.addEventListener('abort', unpauseOnAbort);
     try {
       const result = await kind.run!({
         cell,
         inputs,
         signal: controller.signal,
         services: this.options.services,
+        ...(restored ? { restored } : {}),
         progress: (progress, phase) => {
-          if (this.running.get(cell.id)?.controller !== controller) return;
-          this.set(cell.id, { ...this.runtime(cell.id), progress, phase });
+          if (current()) this.set(cell.id, { ...this.runtime(cell.id), progress, phase });
+        },
+        partial: (meta) => {
+          if (current()) this.set(cell.id, { ...this.runtime(cell.id), partial: meta });
+        },
+        waitIfPaused: async () => {
+          while (running.pause && !controller.signal.aborted) await running.pause.promise;
         },
       });
       controller.signal.throwIfAborted();
@@ -283,7 +319,8 @@ export class Scheduler {
         this.set(cell.id, { status: 'error', error: describeError(e), elapsedMs: this.now() - startedAt });
       }
     } finally {
-      if (this.running.get(cell.id)?.controller === controller) this.running.delete(cell.id);
+      controller.signal.removeEventListener('abort', unpauseOnAbort);
+      if (current()) this.running.delete(cell.id);
     }
   }
 
@@ -292,6 +329,15 @@ export class Scheduler {
     const rt = this.runtime(id);
     const key = this.keys.get(id);
     const status = rt.result ? (rt.resultKey === key ? 'done' : 'stale') : 'idle';
-    this.set(id, { ...rt, status, note, progress: undefined, phase: undefined, startedAt: undefined });
+    this.set(id, {
+      ...rt,
+      status,
+      note,
+      progress: undefined,
+      phase: undefined,
+      startedAt: undefined,
+      partial: undefined,
+      paused: undefined,
+    });
   }
 }

@@ -232,6 +232,14 @@ export class NotebookState {
     this.scheduler.cancelAll();
   }
 
+  pause(id: string): void {
+    this.scheduler.pause(id);
+  }
+
+  resume(id: string): void {
+    this.scheduler.resume(id);
+  }
+
   // ── files, links ────────────────────────────────────────────────────────
 
   /** Store picked model files by content hash and point the model cell at them. */

@@ -261,3 +261,125 @@ describe('Scheduler', () => {
     expect(a).toEqual(['a:queued', 'a:running', 'a:done']);
   });
 });
+
+describe('Scheduler: long runs (partial results, pause, restore)', () => {
+  /** A pausable "train" kind: `steps` steps, each reporting the curve so far and awaiting the gate. */
+  function trainer(log: string[], stepGate: () => Promise<void>) {
+    const kind: CellKind = {
+      kind: 'train',
+      title: 'Train',
+      description: '',
+      defaults: () => ({ steps: 3 }),
+      inputs: [],
+      needsLive: true,
+      pausable: true,
+      async run({ cell, signal, partial, waitIfPaused, restored }) {
+        if (restored) {
+          log.push('rebuilt');
+          return restored;
+        }
+        const curve: number[] = [];
+        for (let i = 0; i < (cell.params.steps as number); i++) {
+          await waitIfPaused();
+          signal.throwIfAborted();
+          await stepGate();
+          curve.push(i);
+          log.push(`step ${i}`);
+          partial({ curve });
+        }
+        return { meta: { curve }, tables: {} };
+      },
+    };
+    return kind;
+  }
+  const tick = () => new Promise((r) => setTimeout(r, 0));
+
+  function make(cache?: ResultCache) {
+    const log: string[] = [];
+    const gates: (() => void)[] = [];
+    const stepGate = () => new Promise<void>((r) => gates.push(r));
+    const k = trainer(log, stepGate);
+    const s = new Scheduler({
+      kindOf: (n) => (n === 'train' ? k : undefined),
+      services,
+      cache,
+      onChange: () => {},
+    });
+    s.setDocument(doc(cell('t', 'train', { steps: 3 })));
+    const step = async () => {
+      for (let i = 0; i < 20 && gates.length === 0; i++) await tick();
+      gates.shift()?.();
+      await tick();
+    };
+    return { s, log, step, gates };
+  }
+
+  it('shows the partial result while running and drops it when done', async () => {
+    const { s, step } = make();
+    s.run('t');
+    await step();
+    expect(s.runtime('t')).toMatchObject({ status: 'running', partial: { curve: [0] } });
+    await step();
+    expect(s.runtime('t').partial).toEqual({ curve: [0, 1] });
+    await step();
+    await s.idle();
+    expect(s.runtime('t').status).toBe('done');
+    expect(s.runtime('t').partial).toBeUndefined();
+    expect(s.runtime('t').result?.meta).toEqual({ curve: [0, 1, 2] });
+  });
+
+  it('pause holds the run at its next checkpoint; resume goes on', async () => {
+    const { s, step, log, gates } = make();
+    s.run('t');
+    await step();
+    // Step 1 is already under way: pausing lets it finish, then holds the run before step 2.
+    s.pause('t');
+    expect(s.runtime('t').paused).toBe(true);
+    await step();
+    await tick();
+    await tick();
+    expect(gates).toHaveLength(0);
+    expect(log).toEqual(['step 0', 'step 1']);
+    expect(s.runtime('t').status).toBe('running');
+    s.resume('t');
+    expect(s.runtime('t').paused).toBe(false);
+    await step();
+    await s.idle();
+    expect(log).toEqual(['step 0', 'step 1', 'step 2']);
+  });
+
+  it('cancelling a paused run stops it (no resume needed)', async () => {
+    const { s, step, log } = make();
+    s.run('t');
+    await step();
+    s.pause('t');
+    await step();
+    s.cancel('t');
+    await s.idle();
+    expect(log).toEqual(['step 0', 'step 1']);
+    expect(s.runtime('t')).toMatchObject({ status: 'idle', note: 'cancelled' });
+    expect(s.runtime('t').paused).toBeUndefined();
+  });
+
+  it('after a reload a live-state kind rebuilds from its restored result instead of recomputing', async () => {
+    const stored = new Map<string, CellResult>();
+    const cache: ResultCache = {
+      load: async (id, key) => stored.get(`${id}/${key}`),
+      save: async (id, key, r) => void stored.set(`${id}/${key}`, r),
+    };
+    const first = make(cache);
+    first.s.run('t');
+    for (let i = 0; i < 3; i++) await first.step();
+    await first.s.idle();
+    await tick();
+    const second = make(cache);
+    await second.s.restore();
+    await second.s.idle();
+    expect(second.log).toEqual(['rebuilt']);
+    expect(second.s.runtime('t')).toMatchObject({
+      status: 'done',
+      live: true,
+      result: { meta: { curve: [0, 1, 2] } },
+    });
+  });
+});
