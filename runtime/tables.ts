@@ -8,6 +8,7 @@
  * compute code.
  */
 import {
+  Binary,
   Field,
   Float32,
   Float64,
@@ -183,7 +184,7 @@ export function tableOf<T extends TypeMap = TypeMap>(
 
 /**
  * A table of `schema` from plain row objects (keyed by column name): Utf8 columns take strings,
- * Int32 integers, Float32 / Float64 numbers.
+ * Int32 integers, Float32 / Float64 numbers, Binary Uint8Arrays.
  *
  * @example
  * tableFromRows(SWEEP_SCHEMA, [{ family: 'topk', budget: 8, … }]).numRows; // 1
@@ -202,6 +203,11 @@ export function tableFromRows<T extends TypeMap = TypeMap>(
     if (f.type instanceof Int32) return makeVector(Int32Array.from(rows, (r) => Number(get(r))));
     if (f.type instanceof Float32) return makeVector(Float32Array.from(rows, (r) => Number(get(r))));
     if (f.type instanceof Float64) return makeVector(Float64Array.from(rows, (r) => Number(get(r))));
+    if (f.type instanceof Binary)
+      return vectorFromArray(
+        rows.map((r) => get(r) as Uint8Array),
+        new Binary(),
+      );
     throw new Error(`tableFromRows: column "${f.name}" has unsupported type ${String(f.type)}`);
   });
   return tableOf<T>(schema, rows.length, columns);

@@ -53,6 +53,23 @@ import type {
 } from './runtime-types';
 import type { InspectSummary } from './runtime-types';
 import {
+  saeAblateJob,
+  saeBrowseJob,
+  saeFeatureJob,
+  saeImportJob,
+  saePromptJob,
+  SaeStore,
+  saeSteerJob,
+  saeTrainJob,
+  type SaeBrowseRequest,
+  type SaeImportRequest,
+  type SaeJobResult,
+  type SaeRef,
+  type SaeSteerRequest,
+  type SaeTrainProgress,
+  type SaeTrainRequest,
+} from './sae-jobs';
+import {
   DEFAULT_MODEL_KEY,
   type BackendInfo,
   type BackendKind,
@@ -75,6 +92,7 @@ interface Loaded {
   model: LlamaModel;
   tokenizer: Llama2cTokenizer;
   info: ModelInfo;
+  modelName: string;
 }
 
 /** Most models one worker keeps loaded at once (each holds its weights on the backend). */
@@ -94,6 +112,8 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
   const jobs = new Map<number, AbortController>();
   /** Pruning sweeps' variants, kept per cell for the view's masks and exports. */
   const pruning = new PruningStore();
+  /** SAEs trained or imported by SAE cells, kept per cell for the feature views. */
+  const saes = new SaeStore();
 
   function requireModel(key: string): Loaded {
     const l = models.get(key);
@@ -500,11 +520,100 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
       });
     },
 
+    /**
+     * Train an SAE (sae-jobs.ts) with a point of the curve per reported step; `waitIfPaused` is the
+     * client's pause gate, awaited before every step. The SAE stays under `request.cellId`.
+     */
+    saeTrain(
+      jobId: number,
+      request: SaeTrainRequest,
+      onProgress?: Callback<SaeTrainProgress>,
+      waitIfPaused?: () => Promise<unknown>,
+      modelKey = DEFAULT_MODEL_KEY,
+    ): Promise<SaeJobBytes> {
+      return runJob(jobId, async (signal) => {
+        const l = requireModel(modelKey);
+        const progress = new Delivery(onProgress);
+        try {
+          const r = await saeTrainJob(l.model, l.tokenizer, saes, l.modelName, request, {
+            signal,
+            onProgress: (p) => progress.send(p),
+            waitIfPaused: waitIfPaused ? async () => void (await waitIfPaused()) : undefined,
+          });
+          await progress.flushed();
+          return saeBytes(r);
+        } finally {
+          progress.release();
+          releaseCallback(waitIfPaused);
+        }
+      });
+    },
+
+    /** Import SAELens files (or restore a kept result's) and keep the SAE under `request.cellId`. */
+    saeImport(jobId: number, request: SaeImportRequest, modelKey = DEFAULT_MODEL_KEY): Promise<SaeJobBytes> {
+      return runJob(jobId, async (signal) => {
+        const l = requireModel(modelKey);
+        return saeBytes(await saeImportJob(l.model, l.tokenizer, saes, request, { signal }));
+      });
+    },
+
+    /** Feature list of a kept SAE over a text (FEATURE_LIST_SCHEMA as IPC). */
+    saeBrowse(jobId: number, request: SaeBrowseRequest, onProgress?: Callback<JobProgress>) {
+      return runJob(jobId, async (signal) => {
+        const progress = new Delivery(onProgress);
+        try {
+          const r = await saeBrowseJob(tokenizerOf(request), saes, request, {
+            signal,
+            onProgress: (p) => progress.send(p),
+          });
+          await progress.flushed();
+          return { list: ipc(r.list), summary: r.summary };
+        } finally {
+          progress.release();
+        }
+      });
+    },
+
+    /** One feature's card (after a browse). */
+    saeFeature(jobId: number, request: SaeRef & { feature: number }) {
+      return runJob(jobId, () => saeFeatureJob(tokenizerOf(request), saes, request));
+    },
+
+    /** Active features on each token of a prompt. */
+    saePrompt(jobId: number, request: SaeRef & { prompt: string; top?: number }) {
+      return runJob(jobId, () => saePromptJob(tokenizerOf(request), saes, request));
+    },
+
+    /** Greedy text with and without steering / clamping a feature. */
+    saeSteer(jobId: number, request: SaeSteerRequest) {
+      return runJob(jobId, (signal) => saeSteerJob(tokenizerOf(request), saes, request, { signal }));
+    },
+
+    /** Loss with a feature zero-ablated against the clean loss. */
+    saeAblate(
+      jobId: number,
+      request: SaeRef & { feature: number; text: string; fileName?: string; maxWindows?: number },
+    ) {
+      return runJob(jobId, (signal) => saeAblateJob(tokenizerOf(request), saes, request, { signal }));
+    },
+
     /** Abort a running job; unknown or finished ids are ignored. */
     cancel(jobId: number): void {
       jobs.get(jobId)?.abort(new DOMException('cancelled', 'AbortError'));
     },
   };
+
+  /** The tokenizer of the model a kept SAE was made on (which must still be loaded). */
+  function tokenizerOf(ref: SaeRef): Llama2cTokenizer {
+    const { model } = saes.get(ref);
+    const l = [...models.values()].find((m) => m.model === model);
+    if (!l) throw new Error('the model of this SAE was unloaded or replaced: run the SAE cell again');
+    return l.tokenizer;
+  }
+
+  function saeBytes(r: SaeJobResult): SaeJobBytes {
+    return { summary: r.summary, files: ipc(r.files), ...(r.curve ? { curve: ipc(r.curve) } : {}) };
+  }
 
   /** A kept sweep's model must still be loaded (its weights are read back). */
   function checkLive<R extends PruningPointRequest>(request: R): R {
@@ -517,6 +626,7 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
   function unload(key: string): void {
     const m = models.get(key)?.model;
     if (m) pruning.dropModel(m);
+    if (m) saes.dropModel(m);
     m?.dispose();
     models.delete(key);
   }
@@ -524,9 +634,17 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
   function dropModels(): void {
     for (const key of [...models.keys()]) unload(key);
     pruning.clear();
+    saes.clear();
   }
 
   return api;
+}
+
+/** An SAE job's result as it crosses to the client: tables as IPC bytes. */
+export interface SaeJobBytes {
+  summary: SaeJobResult['summary'];
+  files: Uint8Array;
+  curve?: Uint8Array;
 }
 
 /**
@@ -551,7 +669,12 @@ class Delivery<A> {
   }
 
   release(): void {
-    const r = (this.cb as { [releaseProxy]?: () => void } | undefined)?.[releaseProxy];
-    if (typeof r === 'function') r.call(this.cb);
+    releaseCallback(this.cb);
   }
+}
+
+/** Close a comlink callback's port (no-op for a plain function). */
+function releaseCallback(cb: unknown): void {
+  const r = (cb as { [releaseProxy]?: () => void } | undefined)?.[releaseProxy];
+  if (typeof r === 'function') r.call(cb);
 }

@@ -20,6 +20,18 @@ import type { MaskJobRequest, ProbeJobRequest, SweepJobRequest } from './attenti
 import type { MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
 import type { PruningMaskRequest, PruningPointRequest, PruningSweepRequest } from './pruning-jobs';
 import type {
+  FeatureCard,
+  SaeBrowseRequest,
+  SaeBrowseSummary,
+  SaeImportRequest,
+  SaeRef,
+  SaeSteerRequest,
+  SaeTrainProgress,
+  SaeTrainRequest,
+} from './sae-jobs';
+import type { SaeJobBytes } from './runtime-api';
+import type { PromptToken } from '../analyses/sae/features';
+import type {
   PruningExportFiles,
   PruningMaskSummary,
   PruningProgress,
@@ -142,6 +154,44 @@ export interface RuntimeClient {
     request: PruningPointRequest,
     options?: Pick<JobOptions, 'signal'>,
   ): Promise<PruningExportFiles>;
+  /**
+   * Train an SAE; `waitIfPaused` is awaited (in the worker, over the port) before every step, so
+   * keeping it pending pauses training.
+   */
+  saeTrain(
+    request: SaeTrainRequest,
+    options?: JobOptions & {
+      onProgress?: (p: SaeTrainProgress) => void;
+      waitIfPaused?: () => Promise<void>;
+    },
+  ): Promise<SaeJobBytes>;
+  /** Import SAELens files (or restore a kept result's files) and evaluate them. */
+  saeImport(request: SaeImportRequest, options?: JobOptions): Promise<SaeJobBytes>;
+  /** Feature list of a kept SAE over a text (IPC bytes of FEATURE_LIST_SCHEMA). */
+  saeBrowse(
+    request: SaeBrowseRequest,
+    options?: Pick<JobOptions, 'signal'> & { onProgress?: (p: JobProgress) => void },
+  ): Promise<{ list: Uint8Array; summary: SaeBrowseSummary }>;
+  /** One feature's card: contexts, histogram, logit effects, nearest features. */
+  saeFeature(
+    request: SaeRef & { feature: number },
+    options?: Pick<JobOptions, 'signal'>,
+  ): Promise<FeatureCard>;
+  /** Features active on each token of a prompt. */
+  saePrompt(
+    request: SaeRef & { prompt: string; top?: number },
+    options?: Pick<JobOptions, 'signal'>,
+  ): Promise<PromptToken[]>;
+  /** Greedy continuation with and without steering / clamping a feature. */
+  saeSteer(
+    request: SaeSteerRequest,
+    options?: Pick<JobOptions, 'signal'>,
+  ): Promise<{ baseline: string; steered: string }>;
+  /** Loss with one feature zero-ablated against the clean loss. */
+  saeAblate(
+    request: SaeRef & { feature: number; text: string; fileName?: string; maxWindows?: number },
+    options?: Pick<JobOptions, 'signal'>,
+  ): Promise<{ lossClean: number; lossAblated: number; delta: number; fired: number; tokens: number }>;
   /** The backend the worker runs on now, if initialised. */
   readonly backend: BackendInfo | undefined;
   /** Terminate the worker. */
@@ -367,6 +417,44 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
 
     pruningExport(request, { signal } = {}) {
       return job(signal, (remote, id) => remote.pruningExport(id, request));
+    },
+
+    saeTrain(request, { signal, onProgress, waitIfPaused, model } = {}) {
+      return job(signal, (remote, id) =>
+        remote.saeTrain(
+          id,
+          request,
+          onProgress ? proxy(onProgress) : undefined,
+          waitIfPaused ? proxy(waitIfPaused) : undefined,
+          model,
+        ),
+      );
+    },
+
+    saeImport(request, { signal, model } = {}) {
+      return job(signal, (remote, id) => remote.saeImport(id, request, model));
+    },
+
+    saeBrowse(request, { signal, onProgress } = {}) {
+      return job(signal, (remote, id) =>
+        remote.saeBrowse(id, request, onProgress ? proxy(onProgress) : undefined),
+      );
+    },
+
+    saeFeature(request, { signal } = {}) {
+      return job(signal, (remote, id) => remote.saeFeature(id, request));
+    },
+
+    saePrompt(request, { signal } = {}) {
+      return job(signal, (remote, id) => remote.saePrompt(id, request));
+    },
+
+    saeSteer(request, { signal } = {}) {
+      return job(signal, (remote, id) => remote.saeSteer(id, request));
+    },
+
+    saeAblate(request, { signal } = {}) {
+      return job(signal, (remote, id) => remote.saeAblate(id, request));
     },
 
     dispose() {

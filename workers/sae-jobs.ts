@@ -1,0 +1,496 @@
+/**
+ * The SAE studio's work, as the runtime worker runs it (runtime-api.ts wraps each function in a
+ * job): train (or import) an SAE at a hook, evaluate it on held-out windows, keep it in worker
+ * memory under its cell's id, and answer the feature views (browse, one feature's card, a prompt,
+ * steering, ablation). Plain functions over a loaded model, so Node tests call them directly on
+ * the CPU backend.
+ *
+ * An SAE leaves the worker as its SAELens files (`cfg.json` + `sae_weights.safetensors`) inside an
+ * Arrow table (`saeFilesTable`): the cell's result keeps them, so the notebook's cache restores the
+ * trained SAE after a reload without training again, and Export hands them to the user.
+ */
+import { Binary, Field, Schema, Utf8, type Table } from 'apache-arrow';
+import { browseFeatures, type FeatureBrowser, type FeatureContext } from '../analyses/sae/features';
+import {
+  clampHook,
+  featureAblationLoss,
+  generateWithHook,
+  logitEffects,
+  nearestFeatures,
+  promptLatents,
+  readUnembedding,
+  steeringHook,
+  type PromptToken,
+  type Unembedding,
+} from '../analyses/sae/features';
+import type { LoadedSae } from '../analyses/sae/codec';
+import { collectWindows } from '../analyses/sae/collect';
+import { evaluateSae, type SaeEvaluation } from '../analyses/sae/evaluate';
+import {
+  exportSaeLens,
+  importSaeLens,
+  SAELENS_CFG_FILE,
+  SAELENS_WEIGHTS_FILE,
+} from '../analyses/sae/saelens';
+import { trainSae, widthAt, type TrainKind, type TrainProgress } from '../analyses/sae/train';
+import type { LlamaModel, Llama2cTokenizer } from '../runtime/index';
+import { buildTokenStream } from '../runtime/text';
+import { TABLE_KIND_KEY, tableFromRows, tableRows } from '../runtime/tables';
+
+/** Columns of the SAE files table (`sparsebook.table` = `sae-files`): one row per file. */
+export const SAE_FILES_SCHEMA = new Schema(
+  [new Field('name', new Utf8(), false), new Field('bytes', new Binary(), false)],
+  new Map([[TABLE_KIND_KEY, 'sae-files']]),
+);
+
+/** File of the ITDA atoms' matching-pursuit width, beside the SAELens pair (ITDA SAEs only). */
+export const ITDA_FILE = 'itda.json';
+
+/** The SAE files as a table (and back), so a cell result carries the trained SAE. */
+export function saeFilesTable(files: Record<string, Uint8Array>): Table {
+  return tableFromRows(
+    SAE_FILES_SCHEMA,
+    Object.entries(files).map(([name, bytes]) => ({ name, bytes })),
+  );
+}
+
+export function saeFilesFromTable(table: Table): Record<string, Uint8Array> {
+  const out: Record<string, Uint8Array> = {};
+  for (const r of tableRows<{ name: string; bytes: Uint8Array }>(table)) out[r.name] = r.bytes;
+  return out;
+}
+
+/** What the SAE cell asks to train. */
+export interface SaeTrainRequest {
+  cellId: string;
+  text: string;
+  fileName?: string;
+  hook: string;
+  kind: TrainKind;
+  k?: number;
+  expansion?: number;
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  l1Coefficient?: number;
+  seed?: number;
+  /** Windows held out (the first ones of the text) for the evaluation; training starts after them. */
+  evalWindows?: number;
+}
+
+/** What the SAE cell asks to import (SAELens files), or to restore from its kept result. */
+export interface SaeImportRequest {
+  cellId: string;
+  /** The text to evaluate on (held-out windows); '' skips the evaluation. */
+  text: string;
+  fileName?: string;
+  files: Record<string, Uint8Array>;
+  /** The hook the user expects; a file for another hook is refused (CompatibilityError). */
+  hook?: string;
+  evalWindows?: number;
+  /** Only upload (a reload of a result that already holds the evaluation). */
+  skipEvaluation?: boolean;
+}
+
+/** Training progress: collecting windows, then one point of the curve per reported step. */
+export type SaeTrainProgress =
+  { phase: 'collect'; done: number; total: number } | { phase: 'train'; point: TrainProgress; total: number };
+
+/** The SAE's numbers as the cell shows them (JSON-safe: no typed arrays). */
+export interface SaeSummary {
+  saeId: string;
+  hook: string;
+  kind: TrainKind;
+  dIn: number;
+  dSae: number;
+  k?: number;
+  /** Absent when the evaluation was skipped. */
+  evaluation?: Omit<SaeEvaluation, 'firing_frequency'>;
+  training?: {
+    steps: number;
+    rowsTrained: number;
+    rowsCollected: number;
+    epochs: number;
+    seconds: number;
+    activationsPerSecond: number;
+    trainer: string;
+  };
+}
+
+interface KeptSae {
+  saeId: string;
+  model: LlamaModel;
+  sae: LoadedSae;
+  kind: TrainKind;
+  unembedding?: Unembedding;
+  /** The last browse of this SAE's features, for feature cards. */
+  browser?: FeatureBrowser;
+}
+
+/** Most SAEs kept at once (the least recently used goes first). */
+export const MAX_KEPT_SAES = 6;
+
+/** SAEs kept in worker memory by the id of the cell that made them. */
+export class SaeStore {
+  private readonly kept = new Map<string, KeptSae>();
+  private counter = 0;
+
+  keep(cellId: string, model: LlamaModel, sae: LoadedSae, kind: TrainKind): string {
+    const saeId = `${cellId}#${++this.counter}-${Date.now().toString(36)}`;
+    this.kept.delete(cellId);
+    this.kept.set(cellId, { saeId, model, sae, kind });
+    while (this.kept.size > MAX_KEPT_SAES) this.kept.delete(this.kept.keys().next().value!);
+    return saeId;
+  }
+
+  /** The kept SAE, or an error saying to run its cell again. */
+  get(ref: SaeRef): KeptSae {
+    const k = this.kept.get(ref.saeCell);
+    if (!k || k.saeId !== ref.saeId)
+      throw new Error('the worker no longer holds this SAE (reloaded or re-run): run the SAE cell again');
+    this.kept.delete(ref.saeCell);
+    this.kept.set(ref.saeCell, k);
+    return k;
+  }
+
+  dropModel(model: LlamaModel): void {
+    for (const [id, k] of this.kept) if (k.model === model) this.kept.delete(id);
+  }
+
+  clear(): void {
+    this.kept.clear();
+  }
+}
+
+/** Which kept SAE a feature view means. */
+export interface SaeRef {
+  /** Id of the SAE cell. */
+  saeCell: string;
+  /** `SaeSummary.saeId` of the result the view shows. */
+  saeId: string;
+}
+
+/** SAELens files of an SAE (plus the ITDA width for ITDA dictionaries). */
+export function saeFiles(sae: LoadedSae, modelName: string): Record<string, Uint8Array> {
+  const { cfgJson, weights } = exportSaeLens(sae.cfg, sae.params, { modelName });
+  const files: Record<string, Uint8Array> = {
+    [SAELENS_CFG_FILE]: new TextEncoder().encode(cfgJson),
+    [SAELENS_WEIGHTS_FILE]: weights,
+  };
+  if (sae.itda) files[ITDA_FILE] = new TextEncoder().encode(JSON.stringify({ k: sae.itda.k }));
+  return files;
+}
+
+/** Rebuild an SAE from `saeFiles`' output, checked against the model's width at its hook. */
+async function loadSaeFiles(
+  model: LlamaModel,
+  files: Record<string, Uint8Array>,
+  hook: string | undefined,
+): Promise<{ sae: LoadedSae; kind: TrainKind }> {
+  const cfgJson = files[SAELENS_CFG_FILE];
+  const weights = files[SAELENS_WEIGHTS_FILE];
+  if (!cfgJson || !weights)
+    throw new Error(
+      `an SAE needs ${SAELENS_CFG_FILE} and ${SAELENS_WEIGHTS_FILE}; got ${Object.keys(files).join(', ') || 'no files'}`,
+    );
+  // The hook is checked first on its own, so the width check below reads the right activation.
+  const probe = importSaeLens({ cfgJson, weights }, hook ? { hookName: hook } : {});
+  const dIn = await widthAt(model, probe.cfg.hookName, new Int32Array([1]));
+  const { cfg, params } = importSaeLens({ cfgJson, weights }, { dIn, hookName: probe.cfg.hookName });
+  const itda = files[ITDA_FILE];
+  if (itda) {
+    const { k } = JSON.parse(new TextDecoder().decode(itda)) as { k: number };
+    const dict = {
+      dIn: cfg.dIn,
+      size: cfg.dSae,
+      atoms: params.wDec,
+      sources: new Int32Array(cfg.dSae).fill(-1),
+    };
+    return { sae: { cfg, params, itda: { dict, k } }, kind: 'itda' };
+  }
+  return { sae: { cfg, params }, kind: cfg.kind };
+}
+
+/** Held-out evaluation windows: the first `evalWindows` of the text (at least one). */
+function evalWindowCount(
+  model: LlamaModel,
+  tokenizer: Llama2cTokenizer,
+  text: string,
+  want: number,
+  fileName?: string,
+) {
+  const stream = buildTokenStream(tokenizer, text, fileName);
+  const all = collectWindows(stream.tokens.length, model.config.seqLen, {}).length;
+  if (!(Number.isInteger(want) && want >= 1))
+    throw new RangeError(`evaluation windows must be an integer ≥ 1, got ${want}`);
+  if (all <= want)
+    throw new RangeError(
+      `${fileName ?? 'the text'} has ${all} windows of ${model.config.seqLen} tokens; ${want} are held out for evaluation, so none is left to train on`,
+    );
+  return want;
+}
+
+function summaryOf(
+  saeId: string,
+  sae: LoadedSae,
+  kind: TrainKind,
+  evaluation: SaeEvaluation | undefined,
+): SaeSummary {
+  const s: SaeSummary = { saeId, hook: sae.cfg.hookName, kind, dIn: sae.cfg.dIn, dSae: sae.cfg.dSae };
+  if (kind === 'topk') s.k = sae.cfg.k;
+  if (kind === 'itda' && sae.itda) s.k = sae.itda.k;
+  if (evaluation) {
+    const { firing_frequency: _omitted, ...rest } = evaluation;
+    s.evaluation = rest;
+  }
+  return s;
+}
+
+export interface SaeJobResult {
+  summary: SaeSummary;
+  /** The training curve (SAE_CURVE_SCHEMA), absent for imports. */
+  curve?: Table;
+  /** The SAE's files (SAE_FILES_SCHEMA). */
+  files: Table;
+}
+
+/**
+ * Train an SAE on the text after its held-out windows, evaluate it on those, and keep it.
+ *
+ * @example
+ * const r = await saeTrainJob(model, tok, store, 'stories260K', { cellId: 'c1', text, hook: 'blocks.2.hook_resid_post', kind: 'topk', k: 16, steps: 200 });
+ */
+export async function saeTrainJob(
+  model: LlamaModel,
+  tokenizer: Llama2cTokenizer,
+  store: SaeStore,
+  modelName: string,
+  request: SaeTrainRequest,
+  opts: {
+    signal?: AbortSignal;
+    onProgress?: (p: SaeTrainProgress) => void;
+    waitIfPaused?: () => Promise<void>;
+    /** Report every n-th step (default: about 100 points over the run). */
+    progressEvery?: number;
+  } = {},
+): Promise<SaeJobResult> {
+  const { signal } = opts;
+  const evalWindows = evalWindowCount(
+    model,
+    tokenizer,
+    request.text,
+    request.evalWindows ?? 2,
+    request.fileName,
+  );
+  const steps = request.steps ?? 1000;
+  const r = await trainSae(model, tokenizer, request.text, {
+    hook: request.hook,
+    kind: request.kind,
+    k: request.k,
+    expansion: request.expansion,
+    steps,
+    batchSize: request.batchSize,
+    lr: request.lr,
+    l1Coefficient: request.l1Coefficient,
+    seed: request.seed,
+    firstWindow: evalWindows,
+    fileName: request.fileName,
+    signal,
+    waitIfPaused: opts.waitIfPaused,
+    progressEvery: opts.progressEvery ?? Math.max(1, Math.round(steps / 100)),
+    onCollect: (p) => opts.onProgress?.({ phase: 'collect', ...p }),
+    onProgress: (point) => opts.onProgress?.({ phase: 'train', point, total: steps }),
+  });
+  signal?.throwIfAborted();
+  const evaluation = await evaluateSae(model, tokenizer, request.text, r.sae, {
+    maxWindows: evalWindows,
+    fileName: request.fileName,
+    signal,
+  });
+  const saeId = store.keep(request.cellId, model, r.sae, request.kind);
+  const summary = summaryOf(saeId, r.sae, request.kind, evaluation);
+  summary.training = {
+    steps: r.steps,
+    rowsTrained: r.rowsTrained,
+    rowsCollected: r.rowsCollected,
+    epochs: r.epochs,
+    seconds: r.seconds,
+    activationsPerSecond: r.activationsPerSecond,
+    trainer: r.trainer,
+  };
+  return { summary, curve: r.curve, files: saeFilesTable(saeFiles(r.sae, modelName)) };
+}
+
+/**
+ * Import SAELens files (or restore a kept result's files), evaluate unless told not to, and keep
+ * the SAE.
+ *
+ * @throws ModelFormatError naming the file; CompatibilityError for a mismatched hook or d_in.
+ */
+export async function saeImportJob(
+  model: LlamaModel,
+  tokenizer: Llama2cTokenizer,
+  store: SaeStore,
+  request: SaeImportRequest,
+  opts: { signal?: AbortSignal } = {},
+): Promise<SaeJobResult> {
+  const { sae, kind } = await loadSaeFiles(model, request.files, request.hook || undefined);
+  let evaluation: SaeEvaluation | undefined;
+  if (!request.skipEvaluation && request.text) {
+    evaluation = await evaluateSae(model, tokenizer, request.text, sae, {
+      maxWindows: request.evalWindows ?? 2,
+      fileName: request.fileName,
+      signal: opts.signal,
+    });
+  }
+  const saeId = store.keep(request.cellId, model, sae, kind);
+  return { summary: summaryOf(saeId, sae, kind, evaluation), files: saeFilesTable(request.files) };
+}
+
+/** What the features cell asks to browse. */
+export interface SaeBrowseRequest extends SaeRef {
+  text: string;
+  fileName?: string;
+  /** Windows scanned (default 8). */
+  maxWindows?: number;
+  /** Contexts kept per feature (default 8). */
+  topN?: number;
+}
+
+export interface SaeBrowseSummary {
+  tokens: number;
+  windows: number;
+  dSae: number;
+  /** Latents that never fired on the browsed text. */
+  silent: number;
+}
+
+/** The feature list of a kept SAE over a text; the browse is kept for the feature cards. */
+export async function saeBrowseJob(
+  tokenizer: Llama2cTokenizer,
+  store: SaeStore,
+  request: SaeBrowseRequest,
+  opts: { signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } = {},
+): Promise<{ list: Table; summary: SaeBrowseSummary }> {
+  const kept = store.get(request);
+  const browser = await browseFeatures(kept.model, tokenizer, request.text, kept.sae, {
+    maxWindows: request.maxWindows ?? 8,
+    topN: request.topN ?? 8,
+    fileName: request.fileName,
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+  });
+  kept.browser = browser;
+  let silent = 0;
+  for (const d of browser.density) if (d === 0) silent++;
+  return {
+    list: browser.list,
+    summary: { tokens: browser.tokens, windows: browser.windows, dSae: kept.sae.cfg.dSae, silent },
+  };
+}
+
+/** One feature's card. */
+export interface FeatureCard {
+  feature: number;
+  density: number;
+  maxActivation: number;
+  contexts: FeatureContext[];
+  histogram: { edges: number[]; counts: number[] };
+  /** Absent when the SAE does not read the residual stream's width. */
+  logits?: { positive: { token: string; logit: number }[]; negative: { token: string; logit: number }[] };
+  logitsUnavailable?: string;
+  nearest: { feature: number; cosine: number }[];
+}
+
+/** Contexts, histogram, logit effects and nearest features of one feature (after a browse). */
+export async function saeFeatureJob(
+  tokenizer: Llama2cTokenizer,
+  store: SaeStore,
+  request: SaeRef & { feature: number },
+): Promise<FeatureCard> {
+  const kept = store.get(request);
+  const { feature } = request;
+  const dSae = kept.sae.cfg.dSae;
+  if (!(Number.isInteger(feature) && feature >= 0 && feature < dSae))
+    throw new RangeError(`feature must be an integer in [0, ${dSae - 1}], got ${feature}`);
+  const b = kept.browser;
+  if (!b) throw new Error('browse the features first (run the features cell)');
+  const bins = b.histogramEdges.length - 1;
+  const card: FeatureCard = {
+    feature,
+    density: b.density[feature]!,
+    maxActivation: b.maxActivation[feature]!,
+    contexts: b.topContexts[feature] ?? [],
+    histogram: {
+      edges: Array.from(b.histogramEdges),
+      counts: Array.from(b.histograms.subarray(feature * bins, (feature + 1) * bins)),
+    },
+    nearest: nearestFeatures(kept.sae, feature, 8),
+  };
+  try {
+    kept.unembedding ??= await readUnembedding(kept.model);
+    const e = logitEffects(kept.sae, kept.unembedding, tokenizer, feature, 10);
+    const strip = (l: { token: string; logit: number }) => ({ token: l.token, logit: l.logit });
+    card.logits = { positive: e.positive.map(strip), negative: e.negative.map(strip) };
+  } catch (e) {
+    card.logitsUnavailable = (e as Error).message;
+  }
+  return card;
+}
+
+/** Which features fire on each token of a typed prompt. */
+export async function saePromptJob(
+  tokenizer: Llama2cTokenizer,
+  store: SaeStore,
+  request: SaeRef & { prompt: string; top?: number },
+): Promise<PromptToken[]> {
+  const kept = store.get(request);
+  return promptLatents(kept.model, tokenizer, kept.sae, request.prompt, { top: request.top ?? 6 });
+}
+
+/** A steering / clamping request: greedy generation with and without the intervention. */
+export interface SaeSteerRequest extends SaeRef {
+  feature: number;
+  /** add: x + value·W_dec[f] on every token; clamp: f set to value (error term kept). */
+  mode: 'add' | 'clamp';
+  value: number;
+  prompt: string;
+  /** New tokens (default 48). */
+  tokens?: number;
+}
+
+export async function saeSteerJob(
+  tokenizer: Llama2cTokenizer,
+  store: SaeStore,
+  request: SaeSteerRequest,
+  opts: { signal?: AbortSignal } = {},
+): Promise<{ baseline: string; steered: string }> {
+  const kept = store.get(request);
+  const { feature, value } = request;
+  if (!Number.isFinite(value)) throw new RangeError(`steering value must be a finite number, got ${value}`);
+  const hook =
+    request.mode === 'clamp' ? clampHook(kept.sae, feature, value) : steeringHook(kept.sae, feature, value);
+  const promptTokens = tokenizer.encode(request.prompt, { bos: true }).length;
+  const { baseline, steered } = await generateWithHook(kept.model, tokenizer, kept.sae, hook, {
+    prompt: request.prompt,
+    steps: promptTokens + (request.tokens ?? 48),
+    temperature: 0,
+    signal: opts.signal,
+  });
+  return { baseline: baseline.text, steered: steered.text };
+}
+
+/** The loss with one feature zero-ablated, against the clean loss. */
+export async function saeAblateJob(
+  tokenizer: Llama2cTokenizer,
+  store: SaeStore,
+  request: SaeRef & { feature: number; text: string; fileName?: string; maxWindows?: number },
+  opts: { signal?: AbortSignal } = {},
+): Promise<{ lossClean: number; lossAblated: number; delta: number; fired: number; tokens: number }> {
+  const kept = store.get(request);
+  return featureAblationLoss(kept.model, tokenizer, request.text, kept.sae, request.feature, {
+    maxWindows: request.maxWindows ?? 2,
+    fileName: request.fileName,
+    signal: opts.signal,
+  });
+}
