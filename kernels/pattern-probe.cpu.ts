@@ -5,8 +5,8 @@
  * relative to the row's sum so that float32 rounding never makes a coverage exceed 1.
  *
  * Cost (stories260K, 512-token window, 40 heads × 512 rows): the row math is allocation-free; the
- * top-k / k-for-mass walk sorts only the candidates above a value bound (see `probeRowAt`), and
- * entropy takes one Math.log per non-zero probability.
+ * top-k / k-for-mass select sorts only the few histogram bins where a k or threshold is crossed
+ * (see `probeRowAt`), and entropy takes a table logarithm per non-zero probability (`lnKey`).
  */
 import type { PatternProbeOptions, PatternProbeResult } from './backend';
 import type { Tensor } from './tensor';
@@ -19,10 +19,72 @@ export const MASS_THRESHOLDS = [0.9, 0.95, 0.99] as const;
 export const MASS_EPS = 1e-6;
 
 /**
- * Candidate filter of the top-k walk: elements below FILTER_EPS · total / n carry at most
- * FILTER_EPS of the row's mass together, less than the 1 − 0.99 the largest threshold leaves.
+ * Value histogram of the top-k / k-for-mass select: bins of 1/8 octave (a float32 key's exponent
+ * and top 3 mantissa bits; non-negative floats order like their u32 bits), counted down from the
+ * row's largest key; keys 31+ octaves below it (and zeros) share the last bin.
  */
-const FILTER_EPS = 0.005;
+const BIN_SHIFT = 20;
+const NBIN = 256;
+
+// Module-level scratch of `probeRowAt` (synchronous, so never shared between calls in flight).
+const binCount = new Int32Array(NBIN);
+const binMass = new Float64Array(NBIN);
+/** Start of each collected bin in the caller's scratch (−1: not collected), then its fill pointer. */
+const binStart = new Int32Array(NBIN);
+const binFill = new Int32Array(NBIN);
+/** Per target (ks, then thresholds): its bin, and count and mass of the bins above it. */
+const MAX_TARGETS = 64;
+let tBin = new Int32Array(MAX_TARGETS);
+let tCount = new Int32Array(MAX_TARGETS);
+let tMass = new Float64Array(MAX_TARGETS);
+
+/** u32 view of the last data array seen (keys of its floats). */
+let keysOf: Float32Array | undefined;
+let keys: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+/**
+ * ln x for a positive normal float32 x with key `bits`, to ~1e-14: a 2048-entry table at the
+ * mantissa's top 11 bits and three terms of ln(1 + t) for the remainder 0 ≤ t < 2^−11 (exact
+ * where t = 0, so ln 1 = 0; Math.log is ~3× slower and this runs once per key).
+ */
+const LN_BITS = 11;
+const LN_TAB = new Float64Array(1 << LN_BITS);
+const LN_INV = new Float64Array(1 << LN_BITS);
+const EXP_LN = new Float64Array(256);
+const EXP_INV = new Float64Array(256);
+for (let i = 0; i < 1 << LN_BITS; i++) {
+  const m0 = 1 + i / (1 << LN_BITS);
+  LN_TAB[i] = Math.log(m0);
+  LN_INV[i] = 1 / m0;
+}
+for (let e = 0; e < 256; e++) {
+  EXP_LN[e] = (e - 127) * Math.LN2;
+  EXP_INV[e] = 2 ** (127 - e);
+}
+function lnKey(x: number, bits: number): number {
+  const e = bits >>> 23;
+  if (e === 0) return Math.log(x); // subnormal
+  const m = (bits >>> (23 - LN_BITS)) & ((1 << LN_BITS) - 1);
+  const t = x * EXP_INV[e]! * LN_INV[m]! - 1;
+  return EXP_LN[e]! + LN_TAB[m]! + t * (1 - t * (0.5 - t / 3));
+}
+
+/** Sort a[lo, hi) ascending: insertion sort when short, the typed-array sort otherwise. */
+function sortRange(a: Float32Array, lo: number, hi: number): void {
+  if (hi - lo > 24) {
+    a.subarray(lo, hi).sort();
+    return;
+  }
+  for (let i = lo + 1; i < hi; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= lo && a[j]! > x) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
 
 /**
  * Locality bucket of an attention distance d = i − j: 0 for d = 0, 1 for d = 1, then one bucket per
@@ -88,13 +150,15 @@ export function probeRow(p: Float32Array, spec: RowProbeSpec, out: RowProbe, scr
 }
 
 /**
- * `probeRow` on the n values data[off, off + n) (query row i = n − 1), without a subarray.
+ * `probeRow` on the n values data[off, off + n) (query row i = n − 1), without a subarray. With
+ * `lines`, also adds the row into its head's column and diagonal sums (`lineSums`, same order).
  *
- * Top-k coverage and k90/95/99 walk the row largest first. Only a prefix of that order is ever
- * needed: the largest k of `spec.ks` below n, and the elements up to the 99 % crossing. Elements
- * below FILTER_EPS · total / n hold less than FILTER_EPS (0.5 %) of the mass together, so every
- * threshold is crossed among the others (the candidates); only those are copied and sorted. When
- * fewer candidates exist than the largest k needs, the whole row is sorted (exact fallback).
+ * Top-k coverage and k90/95/99 are exact selects rather than a sort: the pass that sums the
+ * entropy also builds a (count, mass) histogram of the keys in 1/8-octave bins (`BIN_SHIFT`); a
+ * walk over its bins from the top finds, for every k and threshold, the bin where the cumulative
+ * count or mass crosses it. Only the elements of those few bins are collected (by bin) and sorted,
+ * and the crossing is finished inside its bin. Equal values are interchangeable, so ties need no
+ * rule: the top-r mass is the same whichever of them come first.
  */
 export function probeRowAt(
   data: Float32Array,
@@ -103,65 +167,222 @@ export function probeRowAt(
   spec: RowProbeSpec,
   out: RowProbe,
   scratch: Float32Array,
+  lines?: LineSums,
 ): void {
+  if (keysOf !== data) {
+    keysOf = data;
+    keys = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  }
   const i = n - 1;
   const end = off + n;
   let total = 0;
-  for (let j = off; j < end; j++) total += data[j]!;
+  let top = 0;
+  for (let j = off; j < end; j++) {
+    total += data[j]!;
+    const k = keys[j]!;
+    if (k > top) top = k;
+  }
   if (!(total > 0)) throw new Error(`query row ${i} has no attention mass (sum ${total})`);
   const inv = 1 / total;
-  // Σ q log q over the non-zero q = p / total (entropy), Σ p (i − j) (distance).
-  let h = 0;
+  const topBin = top >>> BIN_SHIFT;
+  binCount.fill(0);
+  binMass.fill(0);
+  // One pass by distance d = i − j, one locality bucket (a contiguous key range) at a time:
+  // Σ x ln x (entropy = ln total − Σ x ln x / total), Σ x d (distance), locality, histogram.
+  let xlnx = 0;
   let dist = 0;
-  for (let j = off; j < end; j++) {
-    const x = data[j]!;
-    if (x > 0) {
-      const q = x / total;
-      h -= q * Math.log(q);
-      dist += x * (end - 1 - j);
+  const loc = out.locality;
+  loc.fill(0);
+  // Optional line sums of the row's head, folded into this pass (the row is already loaded).
+  const cols = lines?.cols;
+  const diags = lines?.diags;
+  for (let b = 0, dLo = 0; dLo <= i; b++) {
+    const dHi = b === 0 ? 0 : Math.min(i, 2 * dLo - 1);
+    let s = 0;
+    for (let d = dLo; d <= dHi; d++) {
+      const j = end - 1 - d;
+      const x = data[j]!;
+      const k = keys[j]!;
+      s += x;
+      if (x > 0) {
+        xlnx += x * lnKey(x, k);
+        dist += x * d;
+      }
+      const bin = Math.min(NBIN - 1, topBin - (k >>> BIN_SHIFT));
+      binCount[bin]!++;
+      binMass[bin]! += x;
+      if (cols !== undefined) {
+        cols[j - off]! += x;
+        diags![d]! += x;
+      }
     }
+    if (b < loc.length) loc[b] = s * inv;
+    dLo = dHi + 1;
   }
-  out.entropy = h;
+  out.entropy = Math.log(total) - xlnx * inv;
   out.meanDistance = dist * inv;
   let sink = 0;
   const ns = Math.min(spec.nSink, n);
   for (let j = 0; j < ns; j++) sink += data[off + j]!;
   out.sinkMass = sink * inv;
-  // Locality: bucket b ≥ 1 covers distances [2^(b−1), 2^b − 1], i.e. keys j = i − d, contiguous.
-  const loc = out.locality;
-  loc.fill(0);
-  for (let b = 0, dLo = 0; dLo <= i && b < loc.length; b++) {
-    const dHi = b === 0 ? 0 : Math.min(i, 2 * dLo - 1);
-    let s = 0;
-    for (let d = dLo; d <= dHi; d++) s += data[end - 1 - d]!;
-    loc[b] = s * inv;
-    dLo = dHi + 1;
-  }
 
+  // Targets: ks below n (count), then the thresholds (mass); find each one's crossing bin.
   const { ks } = spec;
-  let kNeed = 0;
-  for (const k of ks) if (k < n && k > kNeed) kNeed = k;
-  const cutoff = (FILTER_EPS * total) / n;
-  let m = 0;
-  for (let j = off; j < end; j++) {
-    const x = data[j]!;
-    if (x >= cutoff) scratch[m++] = x;
+  const nT = MASS_THRESHOLDS.length;
+  if (ks.length + nT > tBin.length) {
+    tBin = new Int32Array(ks.length + nT);
+    tCount = new Int32Array(ks.length + nT);
+    tMass = new Float64Array(ks.length + nT);
   }
-  if (m < kNeed) {
-    for (let j = 0; j < n; j++) scratch[j] = data[off + j]!;
-    m = n;
-  }
-  const sorted = scratch.subarray(0, m).sort();
+  let nk = 0;
+  while (nk < ks.length && ks[nk]! < n) nk++;
+  for (let q = nk; q < ks.length; q++) out.coverage[q] = 1;
+  binStart.fill(-1);
   let ki = 0;
   let ti = 0;
-  let cum = 0;
-  for (let r = 1; r <= m && (ki < ks.length || ti < MASS_THRESHOLDS.length); r++) {
-    cum += sorted[m - r]! / total;
-    while (ki < ks.length && ks[ki]! <= r) out.coverage[ki++] = Math.min(1, cum);
-    while (ti < MASS_THRESHOLDS.length && cum >= MASS_THRESHOLDS[ti]! - MASS_EPS) out.kFor[ti++] = r;
+  let cc = 0;
+  let cm = 0;
+  let collected = 0;
+  for (let b = 0; b < NBIN && (ki < nk || ti < nT); b++) {
+    const c = binCount[b]!;
+    if (c === 0) continue;
+    const m = binMass[b]!;
+    const first = ki + ti;
+    while (ki < nk && ks[ki]! <= cc + c) {
+      tBin[ki] = b;
+      tCount[ki] = cc;
+      tMass[ki++] = cm;
+    }
+    while (ti < nT && cm + m >= (MASS_THRESHOLDS[ti]! - MASS_EPS) * total) {
+      tBin[nk + ti] = b;
+      tCount[nk + ti] = cc;
+      tMass[nk + ti++] = cm;
+    }
+    if (ki + ti > first) {
+      binStart[b] = collected;
+      binFill[b] = collected;
+      collected += c;
+    }
+    cc += c;
+    cm += m;
   }
-  while (ki < ks.length) out.coverage[ki++] = 1;
-  while (ti < MASS_THRESHOLDS.length) out.kFor[ti++] = n;
+  // A threshold the bins' masses never reach (float rounding only): all n keys.
+  for (let t = ti; t < nT; t++) out.kFor[t] = n;
+  if (collected > 0) {
+    for (let j = off; j < end; j++) {
+      const bin = Math.min(NBIN - 1, topBin - (keys[j]! >>> BIN_SHIFT));
+      if (binStart[bin]! >= 0) scratch[binFill[bin]!++] = data[j]!;
+    }
+  }
+  if (keysOfScratch !== scratch) {
+    keysOfScratch = scratch;
+    scratchKeys = new Uint32Array(scratch.buffer, scratch.byteOffset, scratch.length);
+  }
+  let sortedBin = -1;
+  for (let q = 0; q < nk + ti; q++) {
+    const b = tBin[q]!;
+    const s = binStart[b]!;
+    const e = s + binCount[b]!;
+    const isCount = q < nk;
+    const need = isCount ? ks[q]! - tCount[q]! : 0;
+    const goal = isCount ? 0 : (MASS_THRESHOLDS[q - nk]! - MASS_EPS) * total - tMass[q]!;
+    let r: number;
+    // Small bins are simply sorted; the last bin (mixed exponents) is split by exponent.
+    if (e - s <= SMALL_BIN) {
+      if (b !== sortedBin) sortRange(scratch, s, e);
+      sortedBin = b;
+      r = takeSorted(scratch, s, e, isCount, need, goal);
+    } else {
+      const shift = b === NBIN - 1 ? 23 : SUB_SHIFT;
+      r = takeInBin(scratch, scratchKeys, s, e, shift, isCount, need, goal);
+    }
+    if (isCount) out.coverage[q] = Math.min(1, (tMass[q]! + taken) * inv);
+    else out.kFor[q - nk] = tCount[q]! + r;
+  }
+}
+
+/** Bins up to this size are sorted whole; larger ones are split into sub-bins first. */
+const SMALL_BIN = 32;
+/** Sub-bins of a bin: the next 8 key bits below BIN_SHIFT (1/2048 octave). */
+const SUB_SHIFT = BIN_SHIFT - 8;
+const NSUB = 256;
+const subCount = new Int32Array(NSUB);
+const subMass = new Float64Array(NSUB);
+let sub = new Float32Array(64);
+let keysOfScratch: Float32Array | undefined;
+let scratchKeys: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+/** Mass of the elements the last `takeSorted` / `takeInBin` took. */
+let taken = 0;
+
+/**
+ * From a[s, e) sorted ascending, take the largest: `need` of them (isCount), or the fewest whose
+ * mass reaches `goal` (all of them when rounding leaves it unreached). Returns their number.
+ */
+function takeSorted(
+  a: Float32Array,
+  s: number,
+  e: number,
+  isCount: boolean,
+  need: number,
+  goal: number,
+): number {
+  let m = 0;
+  let r = 0;
+  if (isCount) for (; r < need; r++) m += a[e - 1 - r]!;
+  else while (s + r < e && m < goal) m += a[e - 1 - r++]!;
+  taken = m;
+  return r;
+}
+
+/**
+ * `takeSorted` on the unsorted elements a[s, e) of one bin (keys `ak`): a 256-bin sub-histogram
+ * of key bits [shift, shift + 8) (the bits below the bin's own: its keys share those above) finds
+ * the sub-bin where the crossing happens; only that sub-bin is sorted, unless its values are all
+ * equal (e.g. zeros).
+ */
+function takeInBin(
+  a: Float32Array,
+  ak: Uint32Array,
+  s: number,
+  e: number,
+  shift: number,
+  isCount: boolean,
+  need: number,
+  goal: number,
+): number {
+  subCount.fill(0);
+  subMass.fill(0);
+  for (let j = s; j < e; j++) {
+    const sb = NSUB - 1 - ((ak[j]! >>> shift) & (NSUB - 1));
+    subCount[sb]!++;
+    subMass[sb]! += a[j]!;
+  }
+  let cc = 0;
+  let cm = 0;
+  let sb = 0;
+  for (; sb < NSUB - 1; sb++) {
+    const c = subCount[sb]!;
+    if (isCount ? cc + c >= need : cm + subMass[sb]! >= goal) break;
+    cc += c;
+    cm += subMass[sb]!;
+  }
+  const c = subCount[sb]!;
+  if (sub.length < c) sub = new Float32Array(Math.max(c, 2 * sub.length));
+  let m = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let j = s; j < e; j++) {
+    if (NSUB - 1 - ((ak[j]! >>> shift) & (NSUB - 1)) === sb) {
+      const x = a[j]!;
+      sub[m++] = x;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+  }
+  if (lo !== hi) sortRange(sub, 0, m);
+  const r = takeSorted(sub, 0, m, isCount, need - cc, goal - cm);
+  taken += cm;
+  return cc + r;
 }
 
 /** Column sums C_j = Σ_i p_ij and diagonal sums D_o = Σ_i p_{i,i−o} of one head, and their total. */
@@ -283,8 +504,10 @@ export function patternProbeArrays(
   const sums: LineSums = { cols: new Float64Array(T), diags: new Float64Array(T), total: 0 };
   const nK = opts.ks.length;
   for (let h = 0; h < nHeads; h++) {
+    sums.cols.fill(0);
+    sums.diags.fill(0);
     for (let i = 0; i < T; i++) {
-      probeRowAt(probs, (h * T + i) * T, i + 1, spec, row, scratch);
+      probeRowAt(probs, (h * T + i) * T, i + 1, spec, row, scratch, sums);
       const o = (h * T + i) * F;
       rows[o] = row.entropy;
       rows[o + 1] = row.sinkMass;
@@ -293,7 +516,6 @@ export function patternProbeArrays(
       for (let k = 0; k < nK; k++) rows[o + L.coverage + k] = row.coverage[k]!;
       for (let b = 0; b < opts.nBuckets; b++) rows[o + L.locality + b] = row.locality[b]!;
     }
-    lineSums(probs, T, h * T * T, sums);
     lines.set(sums.cols, h * 2 * T);
     lines.set(sums.diags, h * 2 * T + T);
   }

@@ -55,7 +55,7 @@ function naive(probs: Float32Array, H: number, T: number, ks: number[], nSink: n
   return { rows, lines, ambiguous };
 }
 
-type Kind = 'softmax' | 'peaky' | 'uniform' | 'ties';
+type Kind = 'softmax' | 'peaky' | 'uniform' | 'ties' | 'onehot' | 'sink' | 'flat';
 
 /** Causal patterns [H, T, T] of one kind, zero above the diagonal. */
 function pattern(kind: Kind, H: number, T: number, seed: number): Float32Array {
@@ -67,7 +67,16 @@ function pattern(kind: Kind, H: number, T: number, seed: number): Float32Array {
       const o = (h * T + i) * T;
       const row = new Float64Array(i + 1);
       if (kind === 'uniform') row.fill(1);
-      else if (kind === 'ties') {
+      else if (kind === 'onehot') row[Math.floor(r() * (i + 1))] = 1;
+      else if (kind === 'sink') {
+        // One key near 1, the rest spread over 2^0 … 2^−140 (subnormals included) with some
+        // exact zeros: the select's last histogram bin, which mixes exponents.
+        for (let j = 0; j <= i; j++) row[j] = r() < 0.1 ? 0 : 2 ** (-140 * r());
+        row[0] = 1;
+      } else if (kind === 'flat') {
+        // Near-uniform: most keys share one 1/8-octave bin, so the select splits it into sub-bins.
+        for (let j = 0; j <= i; j++) row[j] = 1 + 1e-3 * r();
+      } else if (kind === 'ties') {
         // Few distinct values (quarters) with exact zeros: many ties, some zero entries.
         for (let j = 0; j <= i; j++) row[j] = Math.floor(r() * 4) / 4;
         if (row.every((x) => x === 0)) row[i] = 1;
@@ -116,6 +125,12 @@ describeBackends('patternProbe', ({ b, checked }) => {
     ['peaky', 2, 300],
     ['uniform', 1, 512],
     ['ties', 2, 200],
+    // Edge cases of the select: all mass on one key (the rest exact zeros), a sink key over
+    // values spanning 140 octaves, near-uniform rows (one crowded bin); T not a multiple of 64.
+    ['onehot', 1, 130],
+    ['sink', 2, 200, [1, 3, 65, 100, 150]],
+    ['flat', 1, 300, [1, 5, 64, 200]],
+    ['flat', 1, 97],
   ];
   for (const [kind, H, T, ks = KS] of cases) {
     it(`matches a float64 full-sort reference: ${kind} rows, ${H} heads × T ${T}, ks ${ks.join(',')}`, async () => {
