@@ -13,6 +13,7 @@ import { modelViewKind } from './model-view/model-view-kind';
 import { modelKind } from './model/model-kind';
 import { pruningScheduleKind } from './pruning-schedule/pruning-schedule-kind';
 import { pruningSweepKind } from './pruning-sweep/pruning-sweep-kind';
+import { saeKind } from './sae/sae-kind';
 import { textKind } from './text/text-kind';
 
 export const CELL_KINDS: readonly CellKind[] = Object.freeze([
@@ -27,6 +28,7 @@ export const CELL_KINDS: readonly CellKind[] = Object.freeze([
   attentionSweepKind,
   pruningSweepKind,
   pruningScheduleKind,
+  saeKind,
 ]);
 
 const BY_KIND = new Map(CELL_KINDS.map((k) => [k.kind, k]));

@@ -12,6 +12,7 @@ import ModelCell from './model/ModelCell.svelte';
 import ModelViewCell from './model-view/ModelViewCell.svelte';
 import PruningScheduleCell from './pruning-schedule/PruningScheduleCell.svelte';
 import PruningSweepCell from './pruning-sweep/PruningSweepCell.svelte';
+import SaeCell from './sae/SaeCell.svelte';
 import TextCell from './text/TextCell.svelte';
 
 export type CellView = Component<{ nb: NotebookState; cell: CellDoc }>;
@@ -28,4 +29,5 @@ export const CELL_VIEWS: Readonly<Record<string, CellView>> = Object.freeze({
   'attention-sweep': AttentionSweepCell,
   'pruning-sweep': PruningSweepCell,
   'pruning-schedule': PruningScheduleCell,
+  sae: SaeCell,
 });

@@ -244,6 +244,14 @@ export class NotebookState {
 
   /** Store picked model files by content hash and point the model cell at them. */
   async pickModelFiles(id: string, files: readonly File[]): Promise<void> {
+    await this.pickFiles(id, files, { source: 'files' });
+  }
+
+  /**
+   * Store picked files by content hash (so a reload finds them) and set the cell's `files` param
+   * to their names and hashes, with `patch` (e.g. the cell's source) in the same edit.
+   */
+  async pickFiles(id: string, files: readonly File[], patch: Record<string, ParamValue> = {}): Promise<void> {
     try {
       const picked = [];
       for (const f of files) {
@@ -252,7 +260,7 @@ export class NotebookState {
         await this.store?.putBlob(hash, f.name, bytes);
         picked.push({ name: f.name, hash, size: f.size });
       }
-      this.setParams(id, { source: 'files', files: picked });
+      this.setParams(id, { ...patch, files: picked });
     } catch (e) {
       this.showError(e, 'The files could not be stored');
     }

@@ -1,0 +1,89 @@
+/**
+ * Pure data for the SAE cell's view: the training curve (live from the run's partial result, or
+ * the finished result's table) as one small table per metric, the evaluation as labelled rows, the
+ * feature-density histogram as pre-binned columns, and the SAELens names of picked files.
+ */
+import { tableFromArrays, tableFromIPC, type Table } from 'apache-arrow';
+import type { TrainProgress } from '../../../analyses/sae/train';
+import { SAELENS_CFG_FILE, SAELENS_WEIGHTS_FILE } from '../../../analyses/sae/saelens';
+import type { CellRuntime } from '../../notebook/cell-runtime';
+import { ITDA_FILE, type SaeSummary } from '../../../workers/sae-jobs';
+import type { SaePartial } from './sae-kind';
+
+/** The curves drawn while training, with their axis titles. */
+export const CURVE_METRICS = {
+  loss: 'Loss',
+  mse: 'MSE',
+  l0: 'L0 (active latents per token)',
+  dead_fraction: 'Dead fraction',
+} as const;
+export type CurveMetric = keyof typeof CURVE_METRICS;
+
+/** The curve points a cell shows now: the running partial, else the result's curve table. */
+export function curvePoints(rt: CellRuntime): TrainProgress[] {
+  const partial = rt.partial as unknown as SaePartial | undefined;
+  if (rt.status === 'running' && partial?.curve) return partial.curve;
+  const bytes = rt.result?.tables.curve;
+  if (!bytes) return [];
+  const t = tableFromIPC(bytes);
+  const col = (n: string) => t.getChild(n)!.toArray() as ArrayLike<number>;
+  const [step, loss, mse, l0, dead] = ['step', 'loss', 'mse', 'l0', 'dead_fraction'].map(col);
+  return Array.from({ length: t.numRows }, (_, i) => ({
+    step: step![i]!,
+    loss: loss![i]!,
+    mse: mse![i]!,
+    l0: l0![i]!,
+    deadFraction: dead![i]!,
+  }));
+}
+
+/** One metric's curve as a two-column table (step, metric) for the line chart. */
+export function curveTable(points: readonly TrainProgress[], metric: CurveMetric): Table {
+  const value = (p: TrainProgress) => (metric === 'dead_fraction' ? p.deadFraction : p[metric]);
+  return tableFromArrays({
+    step: Float64Array.from(points, (p) => p.step),
+    [metric]: Float64Array.from(points, value),
+  });
+}
+
+/** The evaluation as label / value rows, in the order a reader looks for them. */
+export function evaluationRows(s: SaeSummary): { label: string; value: string; key: string }[] {
+  const e = s.evaluation;
+  if (!e) return [];
+  const f = (v: number, digits = 4) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  return [
+    { key: 'explained_variance', label: 'Explained variance', value: f(e.explained_variance) },
+    { key: 'mse', label: 'MSE', value: e.mse.toPrecision(4) },
+    { key: 'l0', label: 'L0', value: f(e.l0, 2) },
+    { key: 'dead_fraction', label: 'Dead latents', value: pct(e.dead_fraction) },
+    { key: 'dense_fraction', label: 'Dense latents (> 10% of tokens)', value: pct(e.dense_fraction) },
+    { key: 'loss_clean', label: 'Loss, clean', value: f(e.loss_clean) },
+    { key: 'loss_spliced', label: 'Loss, SAE spliced in', value: f(e.loss_spliced) },
+    { key: 'loss_zero_ablated', label: 'Loss, hook zero-ablated', value: f(e.loss_zero_ablated) },
+    { key: 'loss_recovered', label: 'Loss recovered', value: pct(e.loss_recovered) },
+  ];
+}
+
+/** The density histogram (log10 firing frequency) as x0 / x1 / count columns. */
+export function densityTable(s: SaeSummary): Table | undefined {
+  const h = s.evaluation?.density_histogram;
+  if (!h || h.counts.length === 0) return undefined;
+  return tableFromArrays({
+    x0: Float64Array.from(h.counts, (_, i) => h.edges[i]!),
+    x1: Float64Array.from(h.counts, (_, i) => h.edges[i + 1]!),
+    count: Float64Array.from(h.counts),
+  });
+}
+
+/**
+ * The SAELens name a picked file stands for: any `.safetensors` is the weights, any `.json`
+ * other than the ITDA note is `cfg.json` (downloads often get renamed).
+ */
+export function saeLensName(name: string): string {
+  const lower = name.toLowerCase();
+  if (lower === ITDA_FILE) return ITDA_FILE;
+  if (lower.endsWith('.safetensors')) return SAELENS_WEIGHTS_FILE;
+  if (lower.endsWith('.json')) return SAELENS_CFG_FILE;
+  return name;
+}
