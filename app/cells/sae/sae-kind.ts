@@ -15,7 +15,7 @@ import { saeFilesFromTable, type SaeSummary, type SaeTrainRequest } from '../../
 import type { CellResult, Json } from '../../notebook/cell-runtime';
 import type { CellKind, RunContext } from '../cell-kind';
 import type { PickedFile } from '../model/model-kind';
-import { saeLensName } from './sae-view';
+import { saeLensFiles } from './sae-view';
 
 export const SAE_KIND_CHOICES: readonly TrainKind[] = ['topk', 'relu', 'jumprelu', 'itda'];
 
@@ -150,7 +150,7 @@ export const saeKind: CellKind = {
       for (const f of picked) {
         const bytes = await services.getBlob(f.hash);
         if (!bytes) throw new RangeError(`${f.name} is not stored in this browser: pick the SAE files again`);
-        files[saeLensName(f.name)] = bytes;
+        Object.assign(files, saeLensFiles(f.name, bytes));
       }
       progress(undefined, 'Importing and evaluating…');
       const hook = String(cell.params.hook ?? '').trim();

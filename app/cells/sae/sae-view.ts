@@ -4,6 +4,7 @@
  * feature-density histogram as pre-binned columns, and the SAELens names of picked files.
  */
 import { tableFromArrays, tableFromIPC, type Table } from 'apache-arrow';
+import { unzipSync } from 'fflate';
 import type { TrainProgress } from '../../../analyses/sae/train';
 import { SAELENS_CFG_FILE, SAELENS_WEIGHTS_FILE } from '../../../analyses/sae/saelens';
 import type { CellRuntime } from '../../notebook/cell-runtime';
@@ -86,4 +87,26 @@ export function saeLensName(name: string): string {
   if (lower.endsWith('.safetensors')) return SAELENS_WEIGHTS_FILE;
   if (lower.endsWith('.json')) return SAELENS_CFG_FILE;
   return name;
+}
+
+/**
+ * The SAELens files a picked file holds: itself under its SAELens name, or, for a `.zip` (what
+ * Export SAELens downloads), every file inside it.
+ *
+ * @throws for a zip that cannot be read, naming it.
+ */
+export function saeLensFiles(name: string, bytes: Uint8Array): Record<string, Uint8Array> {
+  if (!name.toLowerCase().endsWith('.zip')) return { [saeLensName(name)]: bytes };
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes);
+  } catch (e) {
+    throw new Error(`${name}: not a readable zip (${(e as Error).message})`);
+  }
+  const out: Record<string, Uint8Array> = {};
+  for (const [path, data] of Object.entries(entries)) {
+    const base = path.split('/').pop()!;
+    if (base && !path.endsWith('/')) out[saeLensName(base)] = data;
+  }
+  return out;
 }

@@ -15,8 +15,10 @@ import {
   curveTable,
   densityTable,
   evaluationRows,
+  saeLensFiles,
   saeLensName,
 } from '../../../app/cells/sae/sae-view';
+import { zipSync } from 'fflate';
 import type { CellResult, CellRuntime, Json } from '../../../app/notebook/cell-runtime';
 import type { CellDoc } from '../../../app/notebook/document';
 import type { SaeJobBytes } from '../../../workers/runtime-api';
@@ -275,5 +277,16 @@ describe('SAE cell kind', () => {
     expect(saeLensName('SAE_WEIGHTS.safetensors')).toBe('sae_weights.safetensors');
     expect(saeLensName('config.json')).toBe('cfg.json');
     expect(saeLensName('itda.json')).toBe('itda.json');
+    const zip = zipSync({
+      'sae/cfg.json': new Uint8Array([1]),
+      'sae/sae_weights.safetensors': new Uint8Array([2]),
+    });
+    expect(saeLensFiles('sae-topk.zip', zip)).toEqual({
+      'cfg.json': new Uint8Array([1]),
+      'sae_weights.safetensors': new Uint8Array([2]),
+    });
+    expect(() => saeLensFiles('broken.zip', new Uint8Array([1, 2, 3]))).toThrow(
+      /broken\.zip: not a readable zip/,
+    );
   });
 });
