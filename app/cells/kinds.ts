@@ -14,6 +14,7 @@ import { modelKind } from './model/model-kind';
 import { pruningScheduleKind } from './pruning-schedule/pruning-schedule-kind';
 import { pruningSweepKind } from './pruning-sweep/pruning-sweep-kind';
 import { saeKind } from './sae/sae-kind';
+import { saeFeaturesKind } from './sae-features/sae-features-kind';
 import { textKind } from './text/text-kind';
 
 export const CELL_KINDS: readonly CellKind[] = Object.freeze([
@@ -29,6 +30,7 @@ export const CELL_KINDS: readonly CellKind[] = Object.freeze([
   pruningSweepKind,
   pruningScheduleKind,
   saeKind,
+  saeFeaturesKind,
 ]);
 
 const BY_KIND = new Map(CELL_KINDS.map((k) => [k.kind, k]));

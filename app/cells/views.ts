@@ -13,6 +13,7 @@ import ModelViewCell from './model-view/ModelViewCell.svelte';
 import PruningScheduleCell from './pruning-schedule/PruningScheduleCell.svelte';
 import PruningSweepCell from './pruning-sweep/PruningSweepCell.svelte';
 import SaeCell from './sae/SaeCell.svelte';
+import SaeFeaturesCell from './sae-features/SaeFeaturesCell.svelte';
 import TextCell from './text/TextCell.svelte';
 
 export type CellView = Component<{ nb: NotebookState; cell: CellDoc }>;
@@ -30,4 +31,5 @@ export const CELL_VIEWS: Readonly<Record<string, CellView>> = Object.freeze({
   'pruning-sweep': PruningSweepCell,
   'pruning-schedule': PruningScheduleCell,
   sae: SaeCell,
+  'sae-features': SaeFeaturesCell,
 });

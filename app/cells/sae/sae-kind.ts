@@ -122,9 +122,9 @@ export const saeKind: CellKind = {
   waitingFor(cell) {
     if (
       cell.params.source === 'import' &&
-      !(Array.isArray(cell.params.files) && cell.params.files.length >= 2)
+      !(Array.isArray(cell.params.files) && cell.params.files.length >= 1)
     )
-      return 'pick the SAELens files: cfg.json and sae_weights.safetensors';
+      return 'pick the SAELens files: cfg.json and sae_weights.safetensors (or their zip)';
     return undefined;
   },
   async run(ctx) {

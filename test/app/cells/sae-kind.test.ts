@@ -197,6 +197,9 @@ describe('SAE cell kind', () => {
     expect(
       saeKind.waitingFor!({ id: 's', kind: 'sae', params: { source: 'import', files: [] }, inputs: {} }),
     ).toMatch(/cfg\.json/);
+    // One picked zip is enough to start.
+    const zipOnly = { source: 'import', files: [{ name: 'sae.zip', hash: 'h', size: 1 }] };
+    expect(saeKind.waitingFor!({ id: 's', kind: 'sae', params: zipOnly, inputs: {} })).toBeUndefined();
     await saeKind.run!(context({ source: 'import', files }, fake).ctx);
     expect(Object.keys(request!.files).sort()).toEqual(['cfg.json', 'sae_weights.safetensors']);
     expect(request!.files['cfg.json']).toEqual(new Uint8Array([7]));
