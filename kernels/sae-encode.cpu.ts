@@ -1,3 +1,4 @@
+import { topKIndices } from './topk.cpu';
 import type { SaeEncodeOptions, SaeEncodeResult } from './backend';
 import type { Tensor } from './tensor';
 import { cpu, f32 } from './cpu-tensor';
@@ -28,36 +29,6 @@ export function saeEncodeDims(
     throw new Error(`saeEncode: invalid SAE kind: ${String(o.kind)}`);
   }
   return { n, dIn, dSae };
-}
-
-/**
- * Indices of the k largest `values[offset + j]` (j < len, `allowed[j]` when given), largest
- * first, ties to the lower index; returns how many were found. Mirrors analyses/sae/topk.ts.
- */
-export function topKAllowed(
-  values: Float32Array,
-  offset: number,
-  len: number,
-  k: number,
-  outIdx: Int32Array,
-  allowed?: Int32Array,
-): number {
-  const scratch = new Float64Array(k);
-  let filled = 0;
-  for (let j = 0; j < len; j++) {
-    if (allowed && !allowed[j]) continue;
-    const v = values[offset + j]!;
-    if (filled === k && !(v > scratch[k - 1]!)) continue;
-    let pos = filled < k ? filled++ : k - 1;
-    while (pos > 0 && scratch[pos - 1]! < v) {
-      scratch[pos] = scratch[pos - 1]!;
-      outIdx[pos] = outIdx[pos - 1]!;
-      pos--;
-    }
-    scratch[pos] = v;
-    outIdx[pos] = j;
-  }
-  return filled;
 }
 
 /**
@@ -119,7 +90,7 @@ function scatterTopK(
 ): void {
   const idx = new Int32Array(k);
   for (let i = 0; i < n; i++) {
-    const found = topKAllowed(pre, i * dSae, dSae, k, idx, allowed);
+    const found = topKIndices(pre, i * dSae, dSae, k, idx, allowed);
     for (let s = 0; s < found; s++) {
       const v = pre[i * dSae + idx[s]!]!;
       if (v > 0) out[i * dSae + idx[s]!] = v;

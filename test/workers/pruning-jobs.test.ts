@@ -7,7 +7,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { tableFromIPC } from 'apache-arrow';
-import { expose } from 'comlink';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { loadLlama2c } from '../../runtime';
@@ -20,8 +19,7 @@ import {
   pruningSweepJob,
   type PruningSweepRequest,
 } from '../../workers/pruning-jobs';
-import { createRuntimeApi } from '../../workers/runtime-api';
-import { createRuntimeClient, type WorkerLike } from '../../workers/runtime-client';
+import { storiesClient } from '../helpers/local-runtime';
 import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
 
 const { model, tokenizer } = loadLlama2c(
@@ -136,19 +134,8 @@ describe('pruning jobs', () => {
   });
 
   it('goes through the client and API: sweep, mask, export', async () => {
-    const { port1, port2 } = new MessageChannel();
-    expose(createRuntimeApi(), port1);
-    const client = createRuntimeClient({
-      createWorker: () => Object.assign(port2, { terminate: () => port2.close() }) as unknown as WorkerLike,
-    });
+    const client = await storiesClient();
     try {
-      await client.init('cpu');
-      await client.load({
-        files: [
-          { name: 'stories260K.bin', bytes: readShared(STORIES260K) },
-          { name: 'tok512.bin', bytes: readShared(TOK512) },
-        ],
-      });
       const progress: number[] = [];
       const r = await client.pruningSweep(tiny({ methods: ['magnitude'], patterns: ['2:4'] }), {
         onProgress: (p) => progress.push(p.done),

@@ -7,12 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { tableFromIPC } from 'apache-arrow';
-import { expose } from 'comlink';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { loadLlama2c } from '../../runtime';
-import { createRuntimeApi } from '../../workers/runtime-api';
-import { createRuntimeClient, type WorkerLike } from '../../workers/runtime-client';
+import { storiesClient } from '../helpers/local-runtime';
 import {
   ITDA_FILE,
   saeAblateJob,
@@ -201,19 +199,8 @@ describe('SAE worker jobs', () => {
   }, 300_000);
 
   it('pauses and resumes through the client and API', async () => {
-    const { port1, port2 } = new MessageChannel();
-    expose(createRuntimeApi(), port1);
-    const client = createRuntimeClient({
-      createWorker: () => Object.assign(port2, { terminate: () => port2.close() }) as unknown as WorkerLike,
-    });
+    const client = await storiesClient();
     try {
-      await client.init('cpu');
-      await client.load({
-        files: [
-          { name: 'stories260K.bin', bytes: readShared(STORIES260K) },
-          { name: 'tok512.bin', bytes: readShared(TOK512) },
-        ],
-      });
       let paused = false;
       let resume: () => void = () => {};
       const steps: number[] = [];
