@@ -7,7 +7,7 @@
 import type { LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
 import type { Hooks } from '../../runtime/hooks';
-import type { PatternProbeOptions } from '../../kernels/backend';
+import type { PatternProbeOptions, PatternProbeResult } from '../../kernels/backend';
 import type { Tensor } from '../../kernels/tensor';
 import type { LayerProbe } from './probe-accumulator';
 import type { LayerPattern } from './types';
@@ -88,7 +88,8 @@ export async function forEachPattern(
 /**
  * Call `consume(layerProbe, window)` for every layer of every window, layers in order, with the
  * probes `backend.patternProbe(pattern, spec)` computes on the model's backend: only the per-row
- * metrics and the line sums are read back, never the [nHeads, T, T] pattern.
+ * metrics and the line sums are read back, never the [nHeads, T, T] pattern, after each window's
+ * forward pass (so `consume` runs once the window's forward pass is done).
  *
  * @example
  * await forEachProbe(model, tokens, {}, { ks: [1, 8], nSink: 1, nBuckets: 10 }, (p) => acc.addProbe(p));
@@ -101,21 +102,43 @@ export async function forEachProbe(
   consume: (probe: LayerProbe, window: WindowInfo) => void,
 ): Promise<WindowInfo[]> {
   const { config, backend } = model;
-  return forEachPatternTensor(model, tokens, options, async (l, t, w) => {
-    const T = w.length;
-    if (t.shape.length !== 3 || t.shape[0] !== config.nHeads || t.shape[1] !== T || t.shape[2] !== T) {
-      throw new Error(
-        `layer ${l}: attention pattern is [${t.shape.join(', ')}], expected [${config.nHeads}, ${T}, ${T}]`,
-      );
-    }
-    const res = backend.patternProbe(t, spec);
-    try {
-      const [rows, lines] = await Promise.all([backend.read(res.rows), backend.read(res.lines)]);
-      consume({ layer: l, T, nHeads: config.nHeads, rows, lines }, w);
-    } finally {
-      backend.dispose(res.rows, res.lines);
-    }
-  });
+  // The probes are enqueued inside the hooks and read back only after the window's forward pass:
+  // awaiting each layer's read inside its hook would stall the forward pass once per layer. What
+  // is held meanwhile is one [nHeads, T, F] + [nHeads, 2, T] pair per layer.
+  let pending: { layer: number; res: PatternProbeResult }[] = [];
+  const release = () => {
+    for (const { res } of pending) backend.dispose(res.rows, res.lines);
+    pending = [];
+  };
+  try {
+    return await forEachPatternTensor(
+      model,
+      tokens,
+      options,
+      (l, t, w) => {
+        const T = w.length;
+        if (t.shape.length !== 3 || t.shape[0] !== config.nHeads || t.shape[1] !== T || t.shape[2] !== T) {
+          throw new Error(
+            `layer ${l}: attention pattern is [${t.shape.join(', ')}], expected [${config.nHeads}, ${T}, ${T}]`,
+          );
+        }
+        pending.push({ layer: l, res: backend.patternProbe(t, spec) });
+      },
+      async (w) => {
+        const reads = pending.map(({ res }) =>
+          Promise.all([backend.read(res.rows), backend.read(res.lines)]),
+        );
+        const done = await Promise.all(reads);
+        const layers = pending.map((p) => p.layer);
+        release();
+        done.forEach(([rows, lines], i) =>
+          consume({ layer: layers[i]!, T: w.length, nHeads: config.nHeads, rows, lines }, w),
+        );
+      },
+    );
+  } finally {
+    release();
+  }
 }
 
 /** Run the windows with a hook on every layer's pattern tensor (read-only: the pattern is kept). */
@@ -123,7 +146,9 @@ async function forEachPatternTensor(
   model: LlamaModel,
   tokens: Int32Array,
   options: CollectPatternsOptions,
-  onPattern: (layer: number, t: Tensor<'f32'>, window: WindowInfo) => Promise<void>,
+  onPattern: (layer: number, t: Tensor<'f32'>, window: WindowInfo) => void | Promise<void>,
+  /** Called after each window's forward pass, before its progress report. */
+  afterWindow?: (window: WindowInfo) => Promise<void>,
 ): Promise<WindowInfo[]> {
   const { config, backend } = model;
   const windows = patternWindows(tokens.length, config.seqLen, options);
@@ -145,6 +170,7 @@ async function forEachPatternTensor(
     if (seen !== config.nLayers) {
       throw new Error(`window ${w.index}: saw ${seen} of ${config.nLayers} attention patterns`);
     }
+    await afterWindow?.(w);
     options.onProgress?.({ done: w.index + 1, total: windows.length });
     await maybeYield();
     options.signal?.throwIfAborted();
