@@ -29,7 +29,7 @@ describe('SAE cells', () => {
   it('trains with live curves, pauses and resumes, evaluates, exports and re-imports, browses and steers', async () => {
     const { page, errors } = await openPage(context, app.baseUrl);
     await expectBackend(page, /WebGPU/);
-    await storiesNotebook(page, 40);
+    await storiesNotebook(page, 100);
 
     await addCell(page, 'SAE');
     const sae = cells(page).nth(3);
@@ -38,11 +38,9 @@ describe('SAE cells', () => {
     // leaves time to pause.
     for (const [name, value] of [
       ['Held-out windows', '1'],
-      ['k', '8'],
-      ['Expansion', '4'],
-      ['Batch', '256'],
+      ['Batch', '512'],
       ['Learning rate', '0.003'],
-      ['Steps', '150'],
+      ['Steps', '300'],
     ] as const) {
       await sae.getByRole('spinbutton', { name, exact: true }).fill(value);
       await sae.getByRole('spinbutton', { name, exact: true }).blur();
@@ -59,7 +57,7 @@ describe('SAE cells', () => {
     expect(Number(await curves.getAttribute('data-points'))).toBeLessThanOrEqual(held + 2);
     expect(await sae.getAttribute('data-cell-status')).toBe('running');
     await sae.getByRole('button', { name: 'Resume cell 4' }).click();
-    await waitCell(page, 3, 'done', 240_000);
+    await waitCell(page, 3, 'done', 400_000);
     expect(Number(await curves.getAttribute('data-points'))).toBeGreaterThan(held + 2);
 
     const evaluation = sae.getByTestId('sae-evaluation');
@@ -67,10 +65,11 @@ describe('SAE cells', () => {
     const l0 = Number(await evaluation.getAttribute('data-l0'));
     const recovered = Number(await evaluation.getAttribute('data-recovered'));
     console.log(
-      `[sae e2e] TopK 4× k8, 150 steps: EV ${ev.toFixed(3)}, L0 ${l0.toFixed(2)}, recovered ${recovered.toFixed(3)}`,
+      `[sae e2e] TopK 8× k16, 300 steps of 512: EV ${ev.toFixed(3)}, L0 ${l0.toFixed(2)}, recovered ${recovered.toFixed(3)}`,
     );
-    expect(ev).toBeGreaterThan(0.6);
-    expect(l0).toBeLessThanOrEqual(8);
+    // The issue's bar for a TopK SAE at 8× the residual width, trained here in the tab.
+    expect(ev).toBeGreaterThanOrEqual(0.85);
+    expect(l0).toBeLessThanOrEqual(16);
     expect(recovered).toBeGreaterThan(0.3);
     expect(await sae.getByTestId('sae-summary').innerText()).toMatch(/on the backend/);
     expect(await sae.getByTestId('sae-density').locator('svg').count()).toBe(1);
@@ -82,7 +81,7 @@ describe('SAE cells', () => {
       page.waitForEvent('download'),
       sae.getByRole('button', { name: 'Export SAELens' }).click(),
     ]);
-    expect(download.suggestedFilename()).toBe('sae-topk-blocks_2_hook_resid_post-256.zip');
+    expect(download.suggestedFilename()).toBe('sae-topk-blocks_2_hook_resid_post-512.zip');
     await addCell(page, 'SAE');
     const imported = cells(page).nth(4);
     await imported.getByRole('combobox', { name: 'Model input of cell 5' }).selectOption({ index: 1 });
@@ -147,5 +146,5 @@ describe('SAE cells', () => {
     await features.screenshot({ path: path.join(artifacts, 'sae-features.png') });
 
     expect(errors).toEqual([]);
-  });
+  }, 600_000);
 });
