@@ -5,6 +5,7 @@ import { EVAL_USAGE, evalCommand } from './commands/eval';
 import { GENERATE_USAGE, generateCommand } from './commands/generate';
 import { MOE_STATS_USAGE, moeStatsCommand } from './commands/moe-stats';
 import { PRUNE_USAGE, pruneCommand } from './commands/prune';
+import { REPORT_USAGE, reportCommand } from './commands/report';
 import { SAE_USAGE, saeCommand } from './commands/sae';
 
 const COMMANDS: Record<
@@ -17,6 +18,7 @@ const COMMANDS: Record<
   generate: { run: generateCommand, usage: GENERATE_USAGE },
   'moe-stats': { run: moeStatsCommand, usage: MOE_STATS_USAGE },
   prune: { run: pruneCommand, usage: PRUNE_USAGE },
+  report: { run: reportCommand, usage: REPORT_USAGE },
   sae: { run: saeCommand, usage: SAE_USAGE },
 };
 

@@ -12,7 +12,7 @@ export async function createBackend(kind: 'cpu' | 'webgpu'): Promise<Backend> {
   return kind === 'cpu' ? createCpuBackend() : createWebGpuBackend(await nodeGpu());
 }
 
-async function readBytes(file: string): Promise<ArrayBuffer> {
+export async function readBytes(file: string): Promise<ArrayBuffer> {
   try {
     const b = await readFile(file);
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;

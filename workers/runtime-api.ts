@@ -36,6 +36,8 @@ import {
   type SweepJobRequest,
 } from './attention-jobs';
 import type { MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
+import { moeRoutingJob, type MoeRoutingRequest } from './moe-jobs';
+import type { MoeRoutingSummary } from './runtime-types';
 import {
   pruningExportJob,
   pruningMaskJob,
@@ -465,6 +467,33 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
           });
           await progress.flushed();
           return { points: ipc(r.points), heads: ipc(r.heads), summary: r.summary };
+        } finally {
+          progress.release();
+        }
+      });
+    },
+
+    /**
+     * MoE routing over one text per domain (moe-jobs.ts), progress per window: the usage
+     * (MOE_USAGE_COLUMNS), layers (MOE_LAYER_COLUMNS) and load (MOE_LOAD_COLUMNS) tables as IPC.
+     */
+    moeRouting(
+      jobId: number,
+      request: MoeRoutingRequest,
+      onProgress?: Callback<JobProgress>,
+      modelKey = DEFAULT_MODEL_KEY,
+    ): Promise<{ usage: Uint8Array; layers: Uint8Array; load: Uint8Array; summary: MoeRoutingSummary }> {
+      return runJob(jobId, async (signal) => {
+        const l = requireModel(modelKey);
+        const progress = new Delivery(onProgress);
+        try {
+          const r = await moeRoutingJob(l.model, l.tokenizer, request, {
+            modelName: l.modelName,
+            signal,
+            onProgress: (p) => progress.send(p),
+          });
+          await progress.flushed();
+          return { usage: ipc(r.usage), layers: ipc(r.layers), load: ipc(r.load), summary: r.summary };
         } finally {
           progress.release();
         }

@@ -9,6 +9,7 @@
  * await rt.load({ files: [{ name: 'stories260K.bin', bytes }, { name: 'tok512.bin', bytes: tokBytes }] });
  * const top = await rt.nextToken('Once upon a time', { topK: 10, signal });
  */
+import { spawnRuntimeWorker } from './spawn-runtime-worker';
 import { proxy, transfer, wrap, type Endpoint, type Remote } from 'comlink';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { DeviceLostError } from '../kernels/backend';
@@ -18,6 +19,8 @@ import type { RuntimeApi } from './runtime.worker';
 import type { InspectRequest } from './inspect';
 import type { MaskJobRequest, ProbeJobRequest, SweepJobRequest } from './attention-jobs';
 import type { MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
+import type { MoeRoutingRequest } from './moe-jobs';
+import type { MoeRoutingSummary } from './runtime-types';
 import type { PruningMaskRequest, PruningPointRequest, PruningSweepRequest } from './pruning-jobs';
 import type {
   FeatureCard,
@@ -137,6 +140,14 @@ export interface RuntimeClient {
     options?: JobOptions & { onProgress?: (p: JobProgress) => void },
   ): Promise<{ points: Uint8Array; heads: Uint8Array; summary: SweepJobSummary }>;
   /**
+   * MoE routing over one text per domain: IPC bytes of the usage, layers and load tables and the
+   * routing summary (load, router entropy, specialisation per layer).
+   */
+  moeRouting(
+    request: MoeRoutingRequest,
+    options?: JobOptions & { onProgress?: (p: JobProgress) => void },
+  ): Promise<{ usage: Uint8Array; layers: Uint8Array; load: Uint8Array; summary: MoeRoutingSummary }>;
+  /**
    * Pruning sweep over methods × patterns × sparsities: IPC bytes of the points and layers tables
    * and a summary; the worker keeps the pruned variants under `request.cellId`.
    */
@@ -205,7 +216,7 @@ function abortError(): DOMException {
 }
 
 function defaultWorker(): WorkerLike {
-  return new Worker(new URL('./runtime.worker.ts', import.meta.url), { type: 'module', name: 'runtime' });
+  return spawnRuntimeWorker();
 }
 
 /** Start a runtime worker and return its typed client. */
@@ -402,6 +413,12 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
     attentionSweep(request, { signal, onProgress, model } = {}) {
       return job(signal, (remote, id) =>
         remote.attentionSweep(id, request, onProgress ? proxy(onProgress) : undefined, model),
+      );
+    },
+
+    moeRouting(request, { signal, onProgress, model } = {}) {
+      return job(signal, (remote, id) =>
+        remote.moeRouting(id, request, onProgress ? proxy(onProgress) : undefined, model),
       );
     },
 

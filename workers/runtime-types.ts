@@ -4,6 +4,7 @@
  */
 import type { BackendKind } from '../kernels/tensor';
 import type { ModelInfo } from '../runtime/index';
+import type { MoeStatsSummary } from '../analyses/moe/routing-stats';
 
 export type { BackendKind };
 
@@ -228,3 +229,13 @@ export interface PruningExportFiles {
 export interface PruningProgress extends JobProgress {
   label: string;
 }
+
+/**
+ * Scalars of a `moeRouting` result (usage, layers and load tables travel as IPC bytes): the routing
+ * summary of analyses/moe (per layer: load, router / load entropy, specialisation, expert KL,
+ * domain usage), the model's name and the routing time.
+ */
+export type MoeRoutingSummary = MoeStatsSummary & { model: string; ms: number };
+
+/** Most tokens per domain a `moeRouting` request may route (bounds the job's length). */
+export const MAX_MOE_TOKENS = 1 << 16;

@@ -106,7 +106,8 @@ export async function calibrateForChannels(
   const { nLayers, nHeads, nKvHeads, headDim, seqLen } = model.config;
   const r = options.channels ?? defaultChannelRank(headDim);
   const tokens = Int32Array.from(
-    documents(text).flatMap((d) => tokenizer.encode(d, { bos: true, source: options.source })),
+    // Spread: flatMap flattens arrays only, an Int32Array would be kept whole (and read as NaN → 0).
+    documents(text).flatMap((d) => [...tokenizer.encode(d, { bos: true, source: options.source })]),
   );
   if (tokens.length < 2) throw new Error(`channel calibration (${options.source}) has fewer than 2 tokens`);
   const samples: LayerQK[][] = Array.from({ length: nLayers }, () => []);

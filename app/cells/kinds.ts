@@ -11,6 +11,7 @@ import { lossKind } from './loss/loss-kind';
 import { markdownKind } from './markdown/markdown-kind';
 import { modelViewKind } from './model-view/model-view-kind';
 import { modelKind } from './model/model-kind';
+import { moeRoutingKind } from './moe-routing/moe-routing-kind';
 import { pruningScheduleKind } from './pruning-schedule/pruning-schedule-kind';
 import { pruningSweepKind } from './pruning-sweep/pruning-sweep-kind';
 import { saeKind } from './sae/sae-kind';
@@ -31,6 +32,7 @@ export const CELL_KINDS: readonly CellKind[] = Object.freeze([
   pruningScheduleKind,
   saeKind,
   saeFeaturesKind,
+  moeRoutingKind,
 ]);
 
 const BY_KIND = new Map(CELL_KINDS.map((k) => [k.kind, k]));

@@ -10,6 +10,7 @@ import LossCell from './loss/LossCell.svelte';
 import MarkdownCell from './markdown/MarkdownCell.svelte';
 import ModelCell from './model/ModelCell.svelte';
 import ModelViewCell from './model-view/ModelViewCell.svelte';
+import MoeRoutingCell from './moe-routing/MoeRoutingCell.svelte';
 import PruningScheduleCell from './pruning-schedule/PruningScheduleCell.svelte';
 import PruningSweepCell from './pruning-sweep/PruningSweepCell.svelte';
 import SaeCell from './sae/SaeCell.svelte';
@@ -32,4 +33,5 @@ export const CELL_VIEWS: Readonly<Record<string, CellView>> = Object.freeze({
   'pruning-schedule': PruningScheduleCell,
   sae: SaeCell,
   'sae-features': SaeFeaturesCell,
+  'moe-routing': MoeRoutingCell,
 });

@@ -51,17 +51,22 @@ export function axisTitle(parent: Sel<SVGGElement | SVGSVGElement>, text: string
  * @example const svg = svgRoot(560, 320, 'Line chart of loss against step');
  */
 export function svgRoot(width: number, height: number, label: string) {
-  return select(document.createElementNS('http://www.w3.org/2000/svg', 'svg'))
-    .attr('xmlns', 'http://www.w3.org/2000/svg')
-    .attr('width', width)
-    .attr('height', height)
-    .attr('viewBox', `0 0 ${width} ${height}`)
-    .attr('role', 'img')
-    .attr('aria-label', label)
-    .style('display', 'block')
-    .style('overflow', 'visible')
-    .style('font-family', THEME.sans)
-    .style('font-size', '11px');
+  return (
+    select(document.createElementNS('http://www.w3.org/2000/svg', 'svg'))
+      .attr('xmlns', 'http://www.w3.org/2000/svg')
+      .attr('width', width)
+      .attr('height', height)
+      .attr('viewBox', `0 0 ${width} ${height}`)
+      .attr('role', 'img')
+      .attr('aria-label', label)
+      .style('display', 'block')
+      // Narrower containers (an embed in a column) scale the chart down instead of overflowing.
+      .style('max-width', '100%')
+      .style('height', 'auto')
+      .style('overflow', 'visible')
+      .style('font-family', THEME.sans)
+      .style('font-size', '11px')
+  );
 }
 
 /**

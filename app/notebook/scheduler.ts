@@ -25,6 +25,11 @@ export interface SchedulerOptions {
   /** Part of every key: results computed under another env (e.g. backend) are stale. */
   env?: () => Record<string, string>;
   now?: () => number;
+  /**
+   * False while nothing may run (a report opened without a model: results come from the file).
+   * Runs asked for meanwhile are dropped, not queued. Default: always true.
+   */
+  canRun?: () => boolean;
 }
 
 interface Running {
@@ -207,6 +212,7 @@ export class Scheduler {
   }
 
   private enqueue(ids: readonly string[], force = false): void {
+    if (this.options.canRun && !this.options.canRun()) return;
     for (const id of ids) {
       const cell = this.cell(id);
       if (!cell || !this.options.kindOf(cell.kind)?.run) continue;

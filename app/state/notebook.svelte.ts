@@ -9,7 +9,7 @@ import type { CellServices } from '../cells/cell-kind';
 import { KNOWN_KINDS, kindOf } from '../cells/kinds';
 import { createAutosave, type Autosave } from '../notebook/autosave';
 import { IDLE, type CellRuntime } from '../notebook/cell-runtime';
-import { type NotebookDoc, type ParamValue } from '../notebook/document';
+import { type CellDoc, type NotebookDoc, type ParamValue } from '../notebook/document';
 import * as edits from '../notebook/edit';
 import { History } from '../notebook/history';
 import { hashBytes } from '../notebook/hash';
@@ -18,12 +18,27 @@ import { decodeResult, encodeResult } from '../notebook/result-codec';
 import { Scheduler } from '../notebook/scheduler';
 import { decodeShareHash, encodeShareHash, hasShareHash } from '../notebook/share-link';
 import { openNotebookStore, type NotebookStore } from '../notebook/store';
+import { embedCode } from '../report/embed-code';
+import { embedOptions, type EmbedOptions } from '../report/page-options';
+import { buildProvenance } from '../report/provenance';
+import { decodeReport, encodeReport, type ReportCell, type ReportData } from '../report/report-data';
+import { reportFileName, reportHtml } from '../report/report-html';
+import type { CellResult } from '../notebook/cell-runtime';
 import { defaultNotebook } from './default-notebook';
 import { describeError, type ErrorView } from './errors';
 import { fetchBytes } from './fetch-bytes';
+import { isParamLocked, lockedKeys } from './param-lock';
 
 /** The IndexedDB record the open notebook autosaves to. */
 const CURRENT = 'current';
+
+/** What this page is: the workbench, an embed (`embed.html`), or a report carrying its data. */
+export type PageKind = { kind: 'app' } | { kind: 'embed' } | { kind: 'report'; packed: Uint8Array };
+
+async function fetchText(url: string): Promise<string> {
+  const bytes = await fetchBytes(url, { signal: new AbortController().signal });
+  return new TextDecoder().decode(bytes);
+}
 
 /** A page-level message: an error that refused an action, or information. */
 export interface Notice {
@@ -46,6 +61,16 @@ export class NotebookState {
   saveState = $state<'saved' | 'pending' | 'error' | 'off'>('off');
   /** Cell that has keyboard focus in the list (arrow keys move it). */
   focused = $state<string | undefined>(undefined);
+  /**
+   * `live`: the workbench. `report`: an exported report opened without a model: results come from
+   * the report, nothing runs, and only view params (which never re-run a cell) can change, until
+   * the user presses Make live.
+   */
+  mode = $state<'live' | 'report'>('live');
+  /** The report this page is (its provenance and results), when it is one. */
+  report = $state.raw<ReportData | undefined>(undefined);
+  /** Show only one cell (an embed: `#cell=…`). */
+  embed = $state.raw<EmbedOptions | undefined>(undefined);
 
   readonly webgpuAvailable = typeof navigator !== 'undefined' && !!navigator.gpu;
   readonly anyRunning = $derived(
@@ -56,6 +81,12 @@ export class NotebookState {
   private store: NotebookStore | undefined;
   private readonly scheduler: Scheduler;
   private autosave: Autosave<NotebookDoc> | undefined;
+  /** Results that came with a report, by cell id: the result cache serves them first. */
+  private reportCells: Record<string, ReportCell> = {};
+  /** Files picked in this page, by hash: used when IndexedDB is unavailable (a report from file://). */
+  // Not reactive state: only the model cell's run reads it.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  private readonly pickedBlobs = new Map<string, Uint8Array>();
 
   constructor(client: RuntimeClient = createRuntimeClient()) {
     this.client = client;
@@ -63,13 +94,14 @@ export class NotebookState {
     const services: CellServices = {
       runtime: client,
       backend: () => this.backend,
-      getBlob: async (hash) => (await this.store?.getBlob(hash))?.bytes,
+      getBlob: async (hash) => this.pickedBlobs.get(hash) ?? (await this.store?.getBlob(hash))?.bytes,
       fetchBytes: (url, { signal, onProgress }) => fetchBytes(url, { signal, onProgress }),
     };
     this.scheduler = new Scheduler({
       kindOf,
       services,
       env: () => ({ backend: this.backendKind }),
+      canRun: () => this.mode === 'live',
       onChange: (id, rt) => {
         const next = { ...this.runtimes };
         if (rt) next[id] = rt;
@@ -78,6 +110,9 @@ export class NotebookState {
       },
       cache: {
         load: async (cellId, key) => {
+          // A report's result stands for its cell while the report is read-only, whatever the key.
+          const fromReport = this.reportCells[cellId];
+          if (fromReport && (fromReport.key === key || this.mode === 'report')) return fromReport.result;
           const hit = await this.store?.loadResult(cellId, key);
           return hit ? decodeResult(hit.bytes) : undefined;
         },
@@ -93,10 +128,21 @@ export class NotebookState {
   }
 
   /**
+   * True when param `name` of `cell` cannot be changed now: in a report every param that would
+   * re-run the cell is shown read-only, with the value used; view params stay interactive.
+   */
+  paramLocked(cell: CellDoc, name: string): boolean {
+    return isParamLocked(this.mode, kindOf(cell.kind), name);
+  }
+
+  /**
    * Open storage, pick the notebook to show (a shared link, else the autosave, else the default),
    * start the backend, restore cached results and reload models.
    */
-  async start(location: { hash: string; search: string }): Promise<void> {
+  async start(location: { hash: string; search: string }, page: PageKind = { kind: 'app' }): Promise<void> {
+    this.embed = embedOptions(location.hash);
+    if (page.kind === 'report') return this.startReport(page.packed);
+    if (page.kind === 'embed') return this.startEmbed(location.hash);
     try {
       const store = await openNotebookStore();
       this.store = store;
@@ -132,6 +178,11 @@ export class NotebookState {
       }
       history.replaceState(null, '', location.search || window.location.pathname);
     }
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- read once, never observed
+    const query = new URLSearchParams(location.search);
+    const demo = query.get('demo');
+    if (demo) doc = (await this.loadDemo(demo)) ?? doc;
+    if (query.get('backend') === 'cpu') this.backendKind = 'cpu';
     this.replaceDocument(doc ?? defaultNotebook(location.search), false);
     await this.setBackend(this.backendKind);
     await this.scheduler.restore();
@@ -140,6 +191,131 @@ export class NotebookState {
       const kind = kindOf(cell.kind);
       if (kind?.needsLive && this.runtime(cell.id).status === 'idle' && !kind.waitingFor?.(cell))
         this.scheduler.run(cell.id);
+    }
+  }
+
+  /**
+   * Open the report this page carries: its notebook and results, read-only, nothing run and no
+   * worker started until Make live. Autosave stays off: a report never replaces the user's notebook.
+   */
+  private async startReport(packed: Uint8Array): Promise<void> {
+    let data: ReportData;
+    try {
+      data = decodeReport(packed, { knownKinds: KNOWN_KINDS });
+    } catch (e) {
+      this.showError(e, 'This report could not be opened');
+      return;
+    }
+    this.mode = 'report';
+    this.report = data;
+    this.reportCells = data.cells;
+    this.backendKind = data.provenance.backend.kind === 'webgpu' ? 'webgpu' : 'cpu';
+    this.replaceDocument(data.doc, false);
+    await this.scheduler.restore();
+  }
+
+  /**
+   * `embed.html#nb=…&cell=…`: the shared notebook, run live, one cell shown. It keeps no autosave,
+   * so an embed in someone's page never touches the notebook they work on here.
+   */
+  private async startEmbed(hash: string): Promise<void> {
+    try {
+      this.replaceDocument(decodeShareHash(hash, { knownKinds: KNOWN_KINDS }), false);
+    } catch (e) {
+      this.showError(e, 'This embedded notebook could not be opened');
+      return;
+    }
+    await this.setBackend(this.backendKind);
+    if (this.embed) this.scheduler.run(this.embed.cell);
+  }
+
+  /**
+   * Turn a report back into a notebook: start the worker and re-run every cell. Opened from a file,
+   * the page cannot fetch the bundled model, so model cells ask for the files instead.
+   */
+  async makeLive(): Promise<void> {
+    if (this.mode !== 'report') return;
+    this.mode = 'live';
+    try {
+      this.store ??= await openNotebookStore();
+    } catch {
+      // picked files are kept in memory for this page
+    }
+    if (globalThis.location?.protocol === 'file:') {
+      let doc = this.doc;
+      for (const c of doc.cells)
+        if (c.kind === 'model' && c.params.source !== 'files')
+          doc = edits.setParams(doc, c.id, { source: 'files', files: [] });
+      this.history = this.history.push(doc, { label: 'make live' });
+    }
+    this.notice = {
+      kind: 'info',
+      title: 'Live',
+      message: this.doc.cells.some((c) => c.kind === 'model' && c.params.source === 'files')
+        ? 'Pick the model files in the model cell; every cell then runs again.'
+        : 'Every cell runs again.',
+    };
+    await this.setBackend(this.backendKind);
+    this.scheduler.runAll();
+  }
+
+  /**
+   * The notebook and every current result as one self-contained HTML file. Cells without a
+   * current result (never run, stale, failed) go in without one, and are named in `missing`.
+   */
+  async exportReport(shell?: string): Promise<{ name: string; html: string; missing: string[] }> {
+    const cells: Record<string, ReportCell> = {};
+    const results: Record<string, CellResult> = {};
+    const missing: string[] = [];
+    for (const cell of this.doc.cells) {
+      const rt = this.runtime(cell.id);
+      if (rt.status === 'done' && rt.result && rt.resultKey) {
+        cells[cell.id] = { key: rt.resultKey, result: rt.result };
+        results[cell.id] = rt.result;
+      } else if (kindOf(cell.kind)?.run) missing.push(cell.id);
+    }
+    const backend = this.backend ??
+      this.report?.provenance.backend ?? { kind: this.backendKind, description: '' };
+    const provenance = await buildProvenance(this.doc, results, backend, 'app');
+    const text = shell ?? this.reportShell ?? (await fetchText('report-shell.html'));
+    const html = reportHtml(text, encodeReport({ doc: this.doc, cells, provenance }), this.doc.title);
+    return { name: reportFileName(this.doc.title), html, missing };
+  }
+
+  /** Code to embed cell `id` in another page (see app/report/embed-code.ts). */
+  embedCode(id: string): string {
+    let shareHash: string | undefined;
+    try {
+      shareHash = this.mode === 'live' ? encodeShareHash(this.doc) : undefined;
+    } catch {
+      shareHash = undefined; // too large for a link: only the report form applies
+    }
+    const cell = this.doc.cells.find((c) => c.id === id);
+    return embedCode({
+      pageUrl: globalThis.location?.href ?? '',
+      mode: this.mode,
+      ...(shareHash ? { shareHash } : {}),
+      cellId: id,
+      title: `${this.doc.title}, ${kindOf(cell?.kind ?? '')?.title ?? 'cell'}`,
+      reportFile: reportFileName(this.doc.title),
+    });
+  }
+
+  /** This page's own shell when it is a report (so a report made live can export again). */
+  reportShell: string | undefined;
+
+  /** A gallery demo (`?demo=find-the-cliff` opens public/demos/find-the-cliff.sparsebook.json). */
+  private async loadDemo(id: string): Promise<NotebookDoc | undefined> {
+    const name = `${id}.sparsebook.json`;
+    try {
+      if (!/^[a-z0-9-]{1,64}$/.test(id)) throw new RangeError(`"${id}" is not a demo name`);
+      const bytes = await fetchBytes(`demos/${name}`, { signal: new AbortController().signal });
+      const doc = parseNotebookFile(new TextDecoder().decode(bytes), name, { knownKinds: KNOWN_KINDS });
+      this.notice = { kind: 'info', title: 'Demo', message: `“${doc.title}”: press Run all` };
+      return doc;
+    } catch (e) {
+      this.showError(e, 'The demo could not be opened');
+      return undefined;
     }
   }
 
@@ -172,6 +348,17 @@ export class NotebookState {
   }
 
   setParams(id: string, patch: Record<string, ParamValue>, coalesceKey?: string): void {
+    const cell = this.doc.cells.find((c) => c.id === id);
+    const locked = cell ? lockedKeys(this.mode, kindOf(cell.kind), patch) : [];
+    if (locked.length > 0) {
+      // A report's compute params are read-only (the views disable them; this catches the rest).
+      this.notice = {
+        kind: 'info',
+        title: 'This report is read-only',
+        message: `Press Make live to change ${locked.join(', ')}`,
+      };
+      return;
+    }
     this.guard(() => this.edit(edits.setParams(this.doc, id, patch), 'edit cell', [id], coalesceKey));
   }
 
@@ -257,6 +444,7 @@ export class NotebookState {
       for (const f of files) {
         const bytes = new Uint8Array(await f.arrayBuffer());
         const hash = await hashBytes(bytes);
+        this.pickedBlobs.set(hash, bytes);
         await this.store?.putBlob(hash, f.name, bytes);
         picked.push({ name: f.name, hash, size: f.size });
       }

@@ -21,7 +21,14 @@ export const BUNDLED_MODELS: readonly BundledModel[] = [
 /** The model a new notebook opens with. */
 export const DEFAULT_BUNDLED = 'sparsebook-dense';
 
-/** URL of a bundled file relative to the app (works from any base path). */
-export function bundledUrl(id: string, file: string, base: string = import.meta.env.BASE_URL): string {
+/**
+ * URL of a bundled file relative to the app (works from any base path). The guarded default also
+ * works where `import.meta.env` is absent (plain Node: `sparsebook report` maps it to public/).
+ */
+export function bundledUrl(
+  id: string,
+  file: string,
+  base: string = (import.meta as { env?: { BASE_URL?: string } }).env?.BASE_URL ?? './',
+): string {
   return `${base.replace(/\/?$/, '/')}models/${encodeURIComponent(id)}/${encodeURIComponent(file)}`;
 }

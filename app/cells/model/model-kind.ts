@@ -5,6 +5,7 @@
  */
 import type { LoadedModel, ModelFile } from '../../../workers/runtime-types';
 import type { ParamValue } from '../../notebook/document';
+import { hashBytes } from '../../notebook/hash';
 import { fileNameOfUrl } from '../../state/format';
 import type { CellKind, RunContext } from '../cell-kind';
 import { BUNDLED_MODELS, bundledUrl, DEFAULT_BUNDLED } from './bundled';
@@ -42,9 +43,17 @@ export const modelKind: CellKind = {
   async run(ctx) {
     const files = await modelFiles(ctx);
     ctx.progress(undefined, 'Parsing and uploading weights…');
+    // Hashed before the upload: the worker may take (transfer) the buffers.
+    const hashes = new Map<string, string>();
+    for (const f of files) hashes.set(f.name, await hashBytes(new Uint8Array(f.bytes)));
     const loaded: LoadedModel = await ctx.services.runtime.load({ key: ctx.cell.id, files });
     ctx.signal.throwIfAborted();
-    return { meta: loadedMeta(loaded), tables: {} };
+    // The SHA-256 of what was loaded goes into reports' provenance.
+    const fileHashes = {
+      modelHash: hashes.get(loaded.modelName) ?? null,
+      tokenizerHash: hashes.get(loaded.tokenizerName) ?? null,
+    };
+    return { meta: { ...loadedMeta(loaded), ...fileHashes }, tables: {} };
   },
 };
 
