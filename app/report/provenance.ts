@@ -87,3 +87,15 @@ function describeSource(p: Record<string, ParamValue>): string {
   if (p.source === 'url') return String(p.modelUrl);
   return 'picked files';
 }
+
+/**
+ * A cell's params as one line for the provenance table: long strings (a text cell's text, a
+ * markdown source) become their length, since the hashes above identify them.
+ */
+export function paramsLine(params: Record<string, ParamValue>, maxString = 120): string {
+  return JSON.stringify(params, (_key, value: unknown) =>
+    typeof value === 'string' && value.length > maxString
+      ? `…(${value.length.toLocaleString('en-US')} characters)`
+      : value,
+  );
+}

@@ -28,6 +28,8 @@ import {
   waitCell,
   type AppServer,
 } from './app-server';
+import type { NotebookDoc } from '../../app/notebook/document';
+import { encodeShareHash } from '../../app/notebook/share-link';
 import { XSS_PAYLOADS, xssMarkdown } from './xss-payloads';
 
 let app: AppServer;
@@ -63,7 +65,7 @@ function notebook(): string {
         tokenizerUrl: '',
         files: [],
       }),
-      cell('text', 'text', { text, name: `literature ${PAYLOAD}` }),
+      cell('text', 'text', { text: `${XSS_PAYLOADS.join(' ')} ${text}`, name: `literature ${PAYLOAD}` }),
       cell(
         'probes',
         'attention-probes',
@@ -298,6 +300,25 @@ describe('reports', () => {
       server.close();
       rmSync(site, { recursive: true, force: true });
     }
+  }, 300_000);
+
+  it('embed.html runs one cell of a notebook carried in the hash, alone', async () => {
+    const doc = JSON.parse(notebook()) as NotebookDoc;
+    doc.cells = [
+      ...doc.cells.slice(1, 3),
+      { id: 'loss', kind: 'loss', params: {}, inputs: { model: 'model', text: 'text' } },
+    ];
+    const { page, errors } = await openPage(
+      context,
+      `${app.baseUrl}embed.html${encodeShareHash(doc)}&cell=loss&controls=0`,
+    );
+    await expect.poll(() => cells(page).count(), { timeout: 30_000 }).toBe(1);
+    await waitCell(page, 0, 'done', 180_000);
+    expect(Number(await page.getByTestId('loss-value').textContent())).toBeGreaterThan(0);
+    expect(await page.locator('header').count()).toBe(0);
+    await noPayloadRan(page);
+    await shot(page, 'embed-live');
+    expect(unexpected(errors)).toEqual([]);
   }, 300_000);
 
   it('Make live re-runs the report with the model given', async () => {

@@ -175,3 +175,13 @@ describe('arrow without eval', () => {
     expect(transform('x', '/node_modules/other/valid.mjs')).toBeNull();
   });
 });
+
+describe('provenance', () => {
+  it('shows long string params by length', async () => {
+    const { paramsLine } = await import('../../../app/report/provenance');
+    expect(paramsLine({ text: 'x'.repeat(5000), maxWindows: 2 })).toBe(
+      '{"text":"…(5,000 characters)","maxWindows":2}',
+    );
+    expect(paramsLine({ name: 'short' })).toBe('{"name":"short"}');
+  });
+});
