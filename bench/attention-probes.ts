@@ -7,10 +7,12 @@
  * - `patterns`: every layer's full probability matrix materialised and read back
  *   ([nHeads, T, T] per layer), what the row-wise probes that need whole rows (top-k coverage,
  *   k90, vertical/slash) start from.
- * - `probe`: everything `probeTokens` does for one window: the forward pass with
- *   `backend.patternProbe` on every layer's pattern (all metrics of all heads: entropy, sink,
- *   distance, locality, top-k coverage, k90/95/99, column and diagonal sums), rows and line sums read
- *   back, aggregated, and the Arrow tables built. `probe_over_plain` is the goal ratio (≤ 1.5).
+ * - `probe`: everything `probeTokens` does for one window: the forward pass with the pattern probe
+ *   fused into every layer's attention (`ForwardOptions.attentionProbe`; all metrics of all heads:
+ *   entropy, sink, distance, locality, top-k coverage, k90/95/99, column and diagonal sums), rows
+ *   and line sums read back, aggregated, and the Arrow tables built. `probe_over_plain` is the goal
+ *   ratio (≤ 1.5). The CPU probes each row while it is in cache, with the entropy from the scores,
+ *   and stores no pattern; WebGPU writes the pattern and runs the `patternProbe` kernel on it.
  *
  *   node --import ./cli/register.mjs bench/attention-probes.ts [--model M --tokenizer T --tokens 512 --reps 3]
  */

@@ -1,8 +1,9 @@
-import type { AttentionOptions, AttentionResult } from './backend';
+import type { AttentionOptions, AttentionResult, PatternProbeOptions } from './backend';
 import type { Tensor } from './tensor';
 import { cpu, f32 } from './cpu-tensor';
 import { attentionApplyDims, attentionDims } from './shapes';
-import { softmaxRow } from './softmax.cpu';
+import { softmaxRow, softmaxRowKnown } from './softmax.cpu';
+import { PatternProbeWriter, checkFusedProbe, patternProbeLayout, type KnownRow } from './pattern-probe.cpu';
 
 /**
  * Reference causal grouped-query attention. Query row i (position pos0 + i) attends keys
@@ -26,6 +27,8 @@ export function attentionCpu(
   const out = new Float32Array(t * qDim);
   const probs = new Float32Array(opts.returnProbs ? nHeads * t * tk : 0);
   const stats = new Float32Array(opts.returnRowStats ? nHeads * t * 3 : 0);
+  const probe = opts.probe ? fusedProbe(nHeads, t, tk, pos0, opts.probe) : undefined;
+  const known: KnownRow = { entropy: 0, total: 0, topKey: 0 };
   // No query attends past key pos0 + t - 1 (k/v may be a longer KV cache).
   const nKeys = pos0 + t;
   // Scratch reused by every head and query: one kv head's keys and values gathered into contiguous
@@ -41,7 +44,11 @@ export function attentionCpu(
         const n = pos0 + i + 1;
         const qo = i * qDim + h * headDim;
         scores(Q, qo, kh, headDim, n, scale, att);
-        softmaxRow(att, 0, n);
+        if (probe) {
+          // The row is probed while in cache, with its entropy from the scores.
+          softmaxRowKnown(att, 0, n, known);
+          probe.add(h, i, att, 0, known);
+        } else softmaxRow(att, 0, n);
         // Mix v with exactly the probabilities returned, so attentionApply(probs, v) gives this out.
         weightedSum(att, 0, vh, headDim, n, out, qo);
         if (opts.returnProbs) {
@@ -55,7 +62,26 @@ export function attentionCpu(
   const result: AttentionResult = { out: f32(out, [t, qDim]) };
   if (opts.returnProbs) result.probs = f32(probs, [nHeads, t, tk]);
   if (opts.returnRowStats) result.rowStats = f32(stats, [nHeads, t, 3]);
+  if (probe) {
+    const { rows, lines } = probe.finish();
+    result.probe = {
+      rows: f32(rows, [nHeads, t, patternProbeLayout(opts.probe!).width]),
+      lines: f32(lines, [nHeads, 2, t]),
+    };
+  }
   return result;
+}
+
+/** The fused probe's writer (see `AttentionOptions.probe`). */
+function fusedProbe(
+  nHeads: number,
+  t: number,
+  tk: number,
+  pos0: number,
+  spec: PatternProbeOptions,
+): PatternProbeWriter {
+  checkFusedProbe(nHeads, t, tk, pos0, spec);
+  return new PatternProbeWriter(nHeads, t, spec);
 }
 
 /**

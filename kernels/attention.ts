@@ -6,6 +6,8 @@ import { attentionApplyDims, attentionDims } from './shapes';
 import attentionSource from './attention.wgsl?raw';
 import applySource from './attention-apply.wgsl?raw';
 import { specialize } from './wgsl';
+import { patternProbeGpu } from './pattern-probe';
+import { checkFusedProbe } from './pattern-probe.cpu';
 
 /** Invocations per workgroup; each invocation owns one (query row, head). */
 const WG = 64;
@@ -28,7 +30,11 @@ export function attentionGpu(
   opts: AttentionOptions,
 ): AttentionResult {
   const { t, tk, nHeads, nKvHeads, headDim, pos0 } = attentionDims(q.shape, k.shape, v.shape, opts);
-  const probsWanted = opts.returnProbs === true;
+  if (opts.probe) checkFusedProbe(nHeads, t, tk, pos0, opts.probe);
+  // The probe runs on the stored pattern (a second dispatch): on the GPU the pattern is written
+  // by the attention pass anyway, and a row-per-invocation probe inside it would hold the whole
+  // workgroup's rows in private memory.
+  const probsWanted = opts.returnProbs === true || opts.probe !== undefined;
   const statsWanted = opts.returnRowStats === true;
   const vec = vecWidth(headDim);
   const out = ctx.createTensor([t, nHeads * headDim], 'f32');
@@ -59,7 +65,11 @@ export function attentionGpu(
     workgroups: grid(Math.ceil((t * nHeads) / WG)),
   });
   const result: AttentionResult = { out };
-  if (probs) result.probs = probs;
+  if (probs && opts.probe) {
+    result.probe = patternProbeGpu(ctx, probs, opts.probe);
+    if (!opts.returnProbs) ctx.release(probs);
+  }
+  if (probs && opts.returnProbs) result.probs = probs;
   if (stats) result.rowStats = stats;
   return result;
 }

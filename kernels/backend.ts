@@ -19,6 +19,12 @@ export interface AttentionOptions {
    * with i the query's absolute position. See ATTENTION_ROW_STATS.
    */
   returnRowStats?: boolean;
+  /**
+   * Also return `patternProbe(probs, probe)` of this attention's probabilities, computed beside
+   * the attention pass where the backend can (the CPU probes each row while it is in cache, with
+   * the entropy from the scores, and stores no pattern). Needs pos0 = 0 and Tk = T.
+   */
+  probe?: PatternProbeOptions;
 }
 
 /** Columns of `AttentionResult.rowStats`' last dimension. */
@@ -31,6 +37,8 @@ export interface AttentionResult {
   probs?: Tensor<'f32'>;
   /** [nHeads, T, 3] when requested (see ATTENTION_ROW_STATS). */
   rowStats?: Tensor<'f32'>;
+  /** `patternProbe`'s rows and lines when `probe` was given. */
+  probe?: PatternProbeResult;
 }
 
 /** Options of `Backend.patternProbe`. */

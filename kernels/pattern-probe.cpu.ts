@@ -135,6 +135,17 @@ export interface RowProbe {
   locality: Float64Array;
 }
 
+/**
+ * What the fused probe already knows of a row when its softmax is done: the entropy (from the
+ * scores), the sum of the stored float32 probabilities in index order, and the largest one's key
+ * (float bits). `probeRowAt` then skips its first pass and takes no logarithm per key.
+ */
+export interface KnownRow {
+  entropy: number;
+  total: number;
+  topKey: number;
+}
+
 export function emptyRowProbe(spec: RowProbeSpec): RowProbe {
   return {
     entropy: 0,
@@ -157,6 +168,8 @@ export function probeRow(p: Float32Array, spec: RowProbeSpec, out: RowProbe, scr
 /**
  * `probeRow` on the n values data[off, off + n) (query row i = n − 1), without a subarray. With
  * `lines`, also adds the row into its head's column and diagonal sums (`lineSums`, same order).
+ * With `known` (the fused probe's softmax computed them), the first pass and the logarithm per key
+ * are skipped.
  *
  * Top-k coverage and k90/95/99 are exact selects rather than a sort: the pass that sums the
  * entropy also builds a (count, mass) histogram of the keys in 1/8-octave bins (`BIN_SHIFT`); a
@@ -173,6 +186,7 @@ export function probeRowAt(
   out: RowProbe,
   scratch: Float32Array,
   lines?: LineSums,
+  known?: KnownRow,
 ): void {
   if (keysOf !== data) {
     keysOf = data;
@@ -186,10 +200,15 @@ export function probeRowAt(
   const end = off + n;
   let total = 0;
   let top = 0;
-  for (let j = off; j < end; j++) {
-    total += data[j]!;
-    const k = ky[j]!;
-    if (k > top) top = k;
+  if (known) {
+    total = known.total;
+    top = known.topKey;
+  } else {
+    for (let j = off; j < end; j++) {
+      total += data[j]!;
+      const k = ky[j]!;
+      if (k > top) top = k;
+    }
   }
   if (!(total > 0)) throw new Error(`query row ${i} has no attention mass (sum ${total})`);
   const inv = 1 / total;
@@ -199,6 +218,7 @@ export function probeRowAt(
   // One pass by distance d = i − j, one locality bucket (a contiguous key range) at a time:
   // Σ x ln x (entropy = ln total − Σ x ln x / total), Σ x d (distance), locality, histogram.
   let xlnx = 0;
+  const withLog = known === undefined;
   let dist = 0;
   const loc = out.locality;
   loc.fill(0);
@@ -214,7 +234,7 @@ export function probeRowAt(
       const k = ky[j]!;
       s += x;
       if (x > 0) {
-        xlnx += x * lnKey(x, k);
+        if (withLog) xlnx += x * lnKey(x, k);
         dist += x * d;
       }
       const bin = Math.min(NBIN - 1, topBin - (k >>> BIN_SHIFT));
@@ -228,7 +248,7 @@ export function probeRowAt(
     if (b < loc.length) loc[b] = s * inv;
     dLo = dHi + 1;
   }
-  out.entropy = Math.log(total) - xlnx * inv;
+  out.entropy = known ? known.entropy : Math.log(total) - xlnx * inv;
   out.meanDistance = dist * inv;
   let sink = 0;
   const ns = Math.min(spec.nSink, n);
@@ -254,13 +274,15 @@ export function probeRowAt(
   let collected = 0;
   let bFirst = -1;
   let bLast = -1;
-  for (let b = 0; b < NBIN && (ki < nk || ti < nT); b++) {
+  // Count targets crossing in the last bin (keys 31+ octaves below the largest) take its mean
+  // instead of being collected: the error, below need · 2^−31 of the row's mass, is under the
+  // float32 resolution of the coverage (≈ 1 in such a peaked row). They need no walk either: the
+  // last bin holds the ranks from aboveTail on.
+  const aboveTail = n - binCount[NBIN - 1]!;
+  for (let b = 0; b < NBIN && ((ki < nk && ks[ki]! <= aboveTail) || ti < nT); b++) {
     const c = binCount[b]!;
     if (c === 0) continue;
     const m = binMass[b]!;
-    // Count targets crossing in the last bin (keys 31+ octaves below the largest) take its mean
-    // instead of being collected: the error, below need · 2^−31 of the row's mass, is under the
-    // float32 resolution of the coverage (≈ 1 in such a peaked row).
     const kFirst = ki;
     const tFirst = ti;
     while (ki < nk && ks[ki]! <= cc + c) {
@@ -282,6 +304,11 @@ export function probeRowAt(
     }
     cc += c;
     cm += m;
+  }
+  for (; ki < nk; ki++) {
+    tBin[ki] = NBIN - 1;
+    tCount[ki] = aboveTail;
+    tMass[ki] = total - binMass[NBIN - 1]!;
   }
   // A threshold the bins' masses never reach (float rounding only): all n keys.
   for (let t = ti; t < nT; t++) out.kFor[t] = n;
@@ -515,6 +542,85 @@ export function patternProbeDims(
 }
 
 /**
+ * Writes `patternProbe`'s rows [nHeads, T, width] and lines [nHeads, 2, T] one query row at a time,
+ * heads in order: `patternProbeArrays` feeds it stored patterns, the CPU attention kernel its rows
+ * as they are computed (the fused probe: no [nHeads, T, T] pattern is stored).
+ */
+export class PatternProbeWriter {
+  readonly rows: Float32Array;
+  readonly lines: Float32Array;
+  private readonly layout: PatternProbeLayout;
+  private readonly row: RowProbe;
+  private readonly scratch: Float32Array;
+  private readonly sums: LineSums;
+  private head = -1;
+
+  constructor(
+    readonly nHeads: number,
+    readonly T: number,
+    private readonly spec: PatternProbeOptions,
+  ) {
+    this.layout = patternProbeLayout(spec);
+    this.rows = new Float32Array(nHeads * T * this.layout.width);
+    this.lines = new Float32Array(nHeads * 2 * T);
+    this.row = emptyRowProbe(spec);
+    this.scratch = new Float32Array(T);
+    this.sums = { cols: new Float64Array(T), diags: new Float64Array(T), total: 0 };
+  }
+
+  /**
+   * Probe query row i of head h: data[off, off + i + 1), with what the softmax `known` of it.
+   */
+  add(h: number, i: number, data: Float32Array, off: number, known?: KnownRow): void {
+    const { T, layout: L, row, sums } = this;
+    if (h !== this.head) {
+      if (this.head >= 0) this.flushLines();
+      sums.cols.fill(0);
+      sums.diags.fill(0);
+      this.head = h;
+    }
+    probeRowAt(data, off, i + 1, this.spec, row, this.scratch, sums, known);
+    const o = (h * T + i) * L.width;
+    const { rows } = this;
+    rows[o] = row.entropy;
+    rows[o + 1] = row.sinkMass;
+    rows[o + 2] = row.meanDistance;
+    for (let t = 0; t < 3; t++) rows[o + 3 + t] = row.kFor[t]!;
+    for (let k = 0; k < row.coverage.length; k++) rows[o + L.coverage + k] = row.coverage[k]!;
+    for (let b = 0; b < row.locality.length; b++) rows[o + L.locality + b] = row.locality[b]!;
+  }
+
+  /** Rows and lines, once every row of every head has been added. */
+  finish(): { rows: Float32Array; lines: Float32Array } {
+    if (this.head >= 0) this.flushLines();
+    this.head = -1;
+    return { rows: this.rows, lines: this.lines };
+  }
+
+  private flushLines(): void {
+    const { T, sums, head } = this;
+    this.lines.set(sums.cols, head * 2 * T);
+    this.lines.set(sums.diags, head * 2 * T + T);
+  }
+}
+
+/** Check `AttentionOptions.probe` against an attention's shape: a square pattern from key 0. */
+export function checkFusedProbe(
+  nHeads: number,
+  t: number,
+  tk: number,
+  pos0: number,
+  spec: PatternProbeOptions,
+): void {
+  if (pos0 !== 0 || tk !== t) {
+    throw new Error(
+      `attention: probe needs pos0 0 and as many keys as queries, got pos0 ${pos0} and ${tk} keys for ${t} queries`,
+    );
+  }
+  patternProbeDims([nHeads, t, t], spec);
+}
+
+/**
  * Host-array `patternProbe`: rows [nHeads, T, width] and lines [nHeads, 2, T] of probs
  * [nHeads, T, T]. Throws on a row without mass (as `probeRow`).
  */
@@ -524,32 +630,9 @@ export function patternProbeArrays(
   T: number,
   opts: PatternProbeOptions,
 ): { rows: Float32Array; lines: Float32Array } {
-  const spec: RowProbeSpec = opts;
-  const L = patternProbeLayout(opts);
-  const F = L.width;
-  const rows = new Float32Array(nHeads * T * F);
-  const lines = new Float32Array(nHeads * 2 * T);
-  const row = emptyRowProbe(spec);
-  const scratch = new Float32Array(T);
-  const sums: LineSums = { cols: new Float64Array(T), diags: new Float64Array(T), total: 0 };
-  const nK = opts.ks.length;
-  for (let h = 0; h < nHeads; h++) {
-    sums.cols.fill(0);
-    sums.diags.fill(0);
-    for (let i = 0; i < T; i++) {
-      probeRowAt(probs, (h * T + i) * T, i + 1, spec, row, scratch, sums);
-      const o = (h * T + i) * F;
-      rows[o] = row.entropy;
-      rows[o + 1] = row.sinkMass;
-      rows[o + 2] = row.meanDistance;
-      for (let t = 0; t < 3; t++) rows[o + 3 + t] = row.kFor[t]!;
-      for (let k = 0; k < nK; k++) rows[o + L.coverage + k] = row.coverage[k]!;
-      for (let b = 0; b < opts.nBuckets; b++) rows[o + L.locality + b] = row.locality[b]!;
-    }
-    lines.set(sums.cols, h * 2 * T);
-    lines.set(sums.diags, h * 2 * T + T);
-  }
-  return { rows, lines };
+  const w = new PatternProbeWriter(nHeads, T, opts);
+  for (let h = 0; h < nHeads; h++) for (let i = 0; i < T; i++) w.add(h, i, probs, (h * T + i) * T);
+  return w.finish();
 }
 
 /** CPU `patternProbe` (see `Backend.patternProbe`). */

@@ -4,7 +4,7 @@
  * (ARCHITECTURE.md "Loss over a text"): window k's inputs are stream[kS, kS + S) — each starts
  * from fresh context, and the stream's last token (a target only) is never an input.
  */
-import type { LlamaModel } from '../../runtime/model/llama';
+import type { ForwardOptions, LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
 import type { Hooks } from '../../runtime/hooks';
 import type { PatternProbeOptions, PatternProbeResult } from '../../kernels/backend';
@@ -87,9 +87,10 @@ export async function forEachPattern(
 
 /**
  * Call `consume(layerProbe, window)` for every layer of every window, layers in order, with the
- * probes `backend.patternProbe(pattern, spec)` computes on the model's backend: only the per-row
- * metrics and the line sums are read back, never the [nHeads, T, T] pattern, after each window's
- * forward pass (so `consume` runs once the window's forward pass is done).
+ * probes `backend.patternProbe(pattern, spec)` computes on the model's backend, fused with the
+ * attention pass (`ForwardOptions.attentionProbe`: the CPU probes each row while it is in cache and
+ * stores no pattern): only the per-row metrics and the line sums are read back, after each
+ * window's forward pass (so `consume` runs once the window's forward pass is done).
  *
  * @example
  * await forEachProbe(model, tokens, {}, { ks: [1, 8], nSink: 1, nBuckets: 10 }, (p) => acc.addProbe(p));
@@ -102,29 +103,30 @@ export async function forEachProbe(
   consume: (probe: LayerProbe, window: WindowInfo) => void,
 ): Promise<WindowInfo[]> {
   const { config, backend } = model;
-  // The probes are enqueued inside the hooks and read back only after the window's forward pass:
-  // awaiting each layer's read inside its hook would stall the forward pass once per layer. What
-  // is held meanwhile is one [nHeads, T, F] + [nHeads, 2, T] pair per layer.
+  // The probes are read back only after the window's forward pass: awaiting each layer's read
+  // inside the pass would stall it once per layer. What is held meanwhile is one
+  // [nHeads, T, F] + [nHeads, 2, T] pair per layer.
   let pending: { layer: number; res: PatternProbeResult }[] = [];
   const release = () => {
     for (const { res } of pending) backend.dispose(res.rows, res.lines);
     pending = [];
   };
+  const attentionProbe = {
+    spec,
+    consume: (layer: number, res: PatternProbeResult) => pending.push({ layer, res }),
+  };
   try {
-    return await forEachPatternTensor(
+    return await forEachWindow(
       model,
       tokens,
       options,
-      (l, t, w) => {
-        const T = w.length;
-        if (t.shape.length !== 3 || t.shape[0] !== config.nHeads || t.shape[1] !== T || t.shape[2] !== T) {
+      () => ({ attentionProbe }),
+      async (w) => {
+        if (pending.length !== config.nLayers) {
           throw new Error(
-            `layer ${l}: attention pattern is [${t.shape.join(', ')}], expected [${config.nHeads}, ${T}, ${T}]`,
+            `window ${w.index}: probed ${pending.length} of ${config.nLayers} attention layers`,
           );
         }
-        pending.push({ layer: l, res: backend.patternProbe(t, spec) });
-      },
-      async (w) => {
         const reads = pending.map(({ res }) =>
           Promise.all([backend.read(res.rows), backend.read(res.lines)]),
         );
@@ -147,8 +149,42 @@ async function forEachPatternTensor(
   tokens: Int32Array,
   options: CollectPatternsOptions,
   onPattern: (layer: number, t: Tensor<'f32'>, window: WindowInfo) => void | Promise<void>,
-  /** Called after each window's forward pass, before its progress report. */
-  afterWindow?: (window: WindowInfo) => Promise<void>,
+): Promise<WindowInfo[]> {
+  const { config } = model;
+  let seen = 0;
+  return forEachWindow(
+    model,
+    tokens,
+    options,
+    (w) => {
+      seen = 0;
+      const hooks: Record<string, Hooks[string]> = {};
+      for (let l = 0; l < config.nLayers; l++) {
+        hooks[PATTERN_HOOK(l)] = async (t) => {
+          await onPattern(l, t, w);
+          seen++;
+        };
+      }
+      return { hooks };
+    },
+    async (w) => {
+      if (seen !== config.nLayers) {
+        throw new Error(`window ${w.index}: saw ${seen} of ${config.nLayers} attention patterns`);
+      }
+    },
+  );
+}
+
+/**
+ * Run the forward pass over each window with the options `forwardOptions(window)` gives, then
+ * `afterWindow(window)`; progress, yielding and the abort check between windows.
+ */
+async function forEachWindow(
+  model: LlamaModel,
+  tokens: Int32Array,
+  options: CollectPatternsOptions,
+  forwardOptions: (window: WindowInfo) => ForwardOptions,
+  afterWindow: (window: WindowInfo) => Promise<void>,
 ): Promise<WindowInfo[]> {
   const { config, backend } = model;
   const windows = patternWindows(tokens.length, config.seqLen, options);
@@ -156,21 +192,9 @@ async function forEachPatternTensor(
   options.signal?.throwIfAborted();
   options.onProgress?.({ done: 0, total: windows.length });
   for (const w of windows) {
-    const T = w.length;
-    let seen = 0;
-    const hooks: Record<string, Hooks[string]> = {};
-    for (let l = 0; l < config.nLayers; l++) {
-      hooks[PATTERN_HOOK(l)] = async (t) => {
-        await onPattern(l, t, w);
-        seen++;
-      };
-    }
-    const out = await model.forward(tokens.subarray(w.start, w.start + T), { hooks });
+    const out = await model.forward(tokens.subarray(w.start, w.start + w.length), forwardOptions(w));
     backend.dispose(out);
-    if (seen !== config.nLayers) {
-      throw new Error(`window ${w.index}: saw ${seen} of ${config.nLayers} attention patterns`);
-    }
-    await afterWindow?.(w);
+    await afterWindow(w);
     options.onProgress?.({ done: w.index + 1, total: windows.length });
     await maybeYield();
     options.signal?.throwIfAborted();

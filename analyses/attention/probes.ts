@@ -2,9 +2,10 @@
  * Attention probes over a corpus (issue 5, METHODS.md "Attention sparsity"): per layer and head,
  * entropy, top-k mass coverage and the k for 90/95/99 % of the mass, sink mass, mean distance and
  * locality profile, vertical and slash structure — aggregated over every query row of every
- * window of the text, plus per-query-position means. Each layer's pattern at
- * `blocks.{l}.attn.hook_pattern` goes through `backend.patternProbe` on the model's own backend
- * (WebGPU kernel or CPU reference); only the per-row metrics and line sums are read back.
+ * window of the text, plus per-query-position means. Each layer's pattern is probed inside the
+ * attention pass (`ForwardOptions.attentionProbe`: `backend.patternProbe` on the model's own
+ * backend, WebGPU kernel or CPU reference, fused where the backend can); only the per-row metrics
+ * and line sums are read back.
  */
 import type { Table } from 'apache-arrow';
 import { checkCompatible } from '../../runtime/compatibility';

@@ -4,6 +4,7 @@
  * SwiGLU FFN (dense, or a Mixtral-style sparse mixture of experts: moe-block.ts), residual add.
  */
 import type { Backend, MoeRouteOptions } from '../../kernels/backend';
+import type { AttentionProbeOptions } from './llama';
 import type { Tensor } from '../../kernels/tensor';
 import { runHook, type Hooks } from '../hooks';
 import type { LlamaConfig, LlamaLayerWeights } from './llama-config';
@@ -72,6 +73,8 @@ export interface BlockContext {
   cache: { k: Tensor<'f32'>; v: Tensor<'f32'> } | undefined;
   /** This layer's MoE routing (config + interventions); set for MoE layers. */
   route?: MoeRouteOptions;
+  /** Probe this layer's attention pattern (`ForwardOptions.attentionProbe`). */
+  probe?: AttentionProbeOptions;
 }
 
 /**
@@ -124,7 +127,9 @@ export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Ten
     pos0: maskPos0,
     returnProbs: wantPattern,
     returnRowStats: hooked('attn.hook_row_stats'),
+    ...(c.probe ? { probe: c.probe.spec } : {}),
   });
+  if (att.probe) c.probe!.consume(layer, att.probe);
   let z = scope.own(att.out);
   const rowStats = att.rowStats ? scope.own(att.rowStats) : undefined;
   scope.drop(q);

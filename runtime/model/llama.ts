@@ -3,7 +3,7 @@
  * weights uploaded once, `forward` over a batch of token rows with named hook points, an optional
  * KV cache and, for MoE models, routing interventions.
  */
-import type { Backend } from '../../kernels/backend';
+import type { Backend, PatternProbeOptions, PatternProbeResult } from '../../kernels/backend';
 import type { Tensor } from '../../kernels/tensor';
 import { runHook, validateHooks, type Hooks } from '../hooks';
 import { KvCache } from './kv-cache';
@@ -40,6 +40,18 @@ export interface ForwardOptions {
    * loaded weights stay intact, so switching between variants needs no reload.
    */
   weights?: LayerWeightOverrides;
+  /**
+   * Probe every layer's attention pattern (`Backend.patternProbe` with `spec`) inside the
+   * attention pass, without storing the pattern where the backend can (see
+   * `AttentionOptions.probe`); `consume` receives each layer's result, in layer order, and owns
+   * its tensors. Not with a KV cache.
+   */
+  attentionProbe?: AttentionProbeOptions;
+}
+
+export interface AttentionProbeOptions {
+  spec: PatternProbeOptions;
+  consume: (layer: number, probe: PatternProbeResult) => void;
 }
 
 /** The linear layers of a block that can be replaced (`ForwardOptions.weights`). */
@@ -118,6 +130,8 @@ export class LlamaModel {
     const { hooks, kvCache } = options;
     const ids = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
     const pos0 = this.checkPositions(ids, options.pos0, kvCache);
+    if (options.attentionProbe && kvCache)
+      throw new Error('attentionProbe needs a forward pass without a KV cache');
     if (hooks) validateHooks(hooks, this.config);
     const routes = resolveMoeRouting(this.config, options.moe);
     const layers = this.withOverrides(options.weights);
@@ -140,6 +154,7 @@ export class LlamaModel {
           pos0,
           cache,
           route: routes?.[l],
+          probe: options.attentionProbe,
         });
       }
       const ctx = { layer: null, pos0, backend: b };

@@ -174,6 +174,49 @@ describeBackends('attention', ({ b, ref, checked }) => {
     });
   }
 
+  const PROBE = { ks: [1, 2, 4, 64], nSink: 1, nBuckets: 10 };
+  for (const [n, c] of cases.filter((c) => (c.pos0 ?? 0) === 0 && c.tk === c.t).entries()) {
+    it(`the fused probe equals patternProbe of the returned probabilities: ${c.name}`, async () => {
+      const { q, k, v } = inputs(c, 400 + n);
+      const be = b();
+      const fused = await checked(async () => {
+        const [tq, tk, tv] = [q, k, v].map((x, i) =>
+          be.tensor<'f32'>(x, [c.t, (i === 0 ? c.nHeads : c.nKvHeads) * c.headDim]),
+        );
+        const r = be.attention(tq!, tk!, tv!, { ...c, probe: PROBE });
+        const got = {
+          probs: r.probs,
+          out: await be.read(r.out),
+          rows: await be.read(r.probe!.rows),
+          lines: await be.read(r.probe!.lines),
+        };
+        be.dispose(tq!, tk!, tv!, r.out, r.probe!.rows, r.probe!.lines);
+        return got;
+      });
+      expect(fused.probs, 'no pattern returned unless asked').toBeUndefined();
+      const plain = await checked(() => run(be, q, k, v, { ...c, returnProbs: true }));
+      const tp = be.tensor<'f32'>(plain.probs!, [c.nHeads, c.t, c.t]);
+      const want = be.patternProbe(tp, PROBE);
+      const [rows, lines] = [await be.read(want.rows), await be.read(want.lines)];
+      be.dispose(tp, want.rows, want.lines);
+      // The CPU takes the fused entropy from the scores, not from the float32 probabilities.
+      expectClose(fused.rows, rows, 1e-5, 'probe rows');
+      expectClose(fused.lines, lines, 1e-5, 'probe lines');
+      expectClose(fused.out, plain.out, TOL_REDUCTION, 'out');
+    });
+  }
+
+  it('the fused probe refuses a pattern that does not start at key 0', () => {
+    const c = cases.find((c) => c.pos0 === 20)!;
+    const { q, k, v } = inputs(c, 5);
+    const be = b();
+    const tq = be.tensor<'f32'>(q, [c.t, c.nHeads * c.headDim]);
+    const tk = be.tensor<'f32'>(k, [c.tk, c.nKvHeads * c.headDim]);
+    const tv = be.tensor<'f32'>(v, [c.tk, c.nKvHeads * c.headDim]);
+    expect(() => be.attention(tq, tk, tv, { ...c, probe: PROBE })).toThrow(/probe needs pos0 0/);
+    be.dispose(tq, tk, tv);
+  });
+
   it('row statistics of a uniform row: entropy log n, sink 1/n, distance (n-1)/2', async () => {
     // Zero queries give equal scores: every visible key has probability 1/n.
     const c: Case = { t: 4, tk: 4, nHeads: 1, nKvHeads: 1, headDim: 4, returnRowStats: true };

@@ -155,6 +155,36 @@ describe('reading activations', () => {
     ).rejects.toThrow(/attn.hook_row_stats is read-only/);
   });
 
+  it('attentionProbe hands every layer its fused probe, in order, without changing the logits', async () => {
+    const spec = { ks: [1, 4], nSink: 1, nBuckets: 6 };
+    const seen: number[] = [];
+    let pattern: Float32Array | undefined;
+    let rows: Float32Array | undefined;
+    const t = await model.forward(tokens, {
+      hooks: { 'blocks.2.attn.hook_pattern': async (p, ctx) => void (pattern = await ctx.backend.read(p)) },
+      attentionProbe: {
+        spec,
+        consume: (layer, probe) => {
+          seen.push(layer);
+          if (layer === 2) void backend.read(probe.rows).then((r) => (rows = r));
+          backend.dispose(probe.lines);
+        },
+      },
+    });
+    expect(await backend.read(t)).toEqual(await logitsWith({}));
+    backend.dispose(t);
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    const want = backend.patternProbe(backend.tensor(pattern!, [8, T, T]), spec);
+    expect(Array.from(rows!).map((x) => +x.toFixed(5))).toEqual(
+      Array.from(await backend.read(want.rows)).map((x) => +x.toFixed(5)),
+    );
+    const cache = model.createKvCache(32);
+    await expect(
+      model.forward(tokens.subarray(0, 2), { kvCache: cache, attentionProbe: { spec, consume: () => {} } }),
+    ).rejects.toThrow(/attentionProbe needs a forward pass without a KV cache/);
+    cache.dispose();
+  });
+
   it('with a KV cache the pattern spans the cache and pos0 is absolute', async () => {
     const cache = model.createKvCache(32);
     backend.dispose(await model.forward(tokens.subarray(0, 4), { kvCache: cache }));
