@@ -28,7 +28,7 @@ export function attentionCpu(
   const probs = new Float32Array(opts.returnProbs ? nHeads * t * tk : 0);
   const stats = new Float32Array(opts.returnRowStats ? nHeads * t * 3 : 0);
   const probe = opts.probe ? fusedProbe(nHeads, t, tk, pos0, opts.probe) : undefined;
-  const known: KnownRow = { entropy: 0, total: 0, topKey: 0 };
+  const known: KnownRow = { entropy: 0, topKey: 0 };
   // No query attends past key pos0 + t - 1 (k/v may be a longer KV cache).
   const nKeys = pos0 + t;
   // Scratch reused by every head and query: one kv head's keys and values gathered into contiguous

@@ -13,7 +13,7 @@
  * the time goes (V8 line ticks): the table logarithm ≈ 20 %, the first pass (total, largest key:
  * the row's first touch, so its cache misses) ≈ 12 %, the collect pass ≈ 14 %, the bin walk ≈ 11 %.
  * The fused probe (`AttentionOptions.probe`) skips the first two: its softmax hands over the
- * entropy, total and largest key (`KnownRow`) and the row is still in cache; the probed forward
+ * entropy and largest key (`KnownRow`) and the row is still in cache; the probed forward
  * pass then costs ≈ 1.45× the plain one (`npm run bench:attention-probes`).
  */
 import type { PatternProbeOptions, PatternProbeResult } from './backend';
@@ -140,12 +140,11 @@ export interface RowProbe {
 
 /**
  * What the fused probe already knows of a row when its softmax is done: the entropy (from the
- * scores), the sum of the stored float32 probabilities in index order, and the largest one's key
- * (float bits). `probeRowAt` then skips its first pass and takes no logarithm per key.
+ * scores) and the largest probability's key (float bits). `probeRowAt` then skips its first pass
+ * and takes no logarithm per key.
  */
 export interface KnownRow {
   entropy: number;
-  total: number;
   topKey: number;
 }
 
@@ -201,25 +200,21 @@ export function probeRowAt(
   const bm = binMass;
   const i = n - 1;
   const end = off + n;
-  let total = 0;
+  // The largest key: given by the fused probe's softmax, else a first pass.
   let top = 0;
-  if (known) {
-    total = known.total;
-    top = known.topKey;
-  } else {
+  if (known) top = known.topKey;
+  else {
     for (let j = off; j < end; j++) {
-      total += data[j]!;
       const k = ky[j]!;
       if (k > top) top = k;
     }
   }
-  if (!(total > 0)) throw new Error(`query row ${i} has no attention mass (sum ${total})`);
-  const inv = 1 / total;
   const topBin = top >>> BIN_SHIFT;
   binCount.fill(0);
   binMass.fill(0);
-  // One pass by distance d = i − j, one locality bucket (a contiguous key range) at a time:
+  // One pass by distance d = i − j, one locality bucket (a contiguous key range) at a time: total,
   // Σ x ln x (entropy = ln total − Σ x ln x / total), Σ x d (distance), locality, histogram.
+  let total = 0;
   let xlnx = 0;
   const withLog = known === undefined;
   let dist = 0;
@@ -248,9 +243,13 @@ export function probeRowAt(
         diags![d]! += x;
       }
     }
-    if (b < loc.length) loc[b] = s * inv;
+    if (b < loc.length) loc[b] = s;
+    total += s;
     dLo = dHi + 1;
   }
+  if (!(total > 0)) throw new Error(`query row ${i} has no attention mass (sum ${total})`);
+  const inv = 1 / total;
+  for (let b = 0; b < loc.length; b++) loc[b]! *= inv;
   out.entropy = known ? known.entropy : Math.log(total) - xlnx * inv;
   out.meanDistance = dist * inv;
   let sink = 0;

@@ -18,8 +18,9 @@ export function softmaxRow(v: Float32Array, start: number, n: number): void {
 /**
  * `softmaxRow` (the same probabilities, bit for bit) that also tells what the fused attention probe
  * needs of the row (`KnownRow`): its entropy in nats from the scores rather than from a logarithm
- * per probability (with z_j = s_j − max and Z = Σ e^z_j, H = ln Z − Σ e^z_j · z_j / Z), the sum of
- * the stored float32 probabilities in index order, and the largest one's float bits.
+ * per probability (with z_j = s_j − max and Z = Σ e^z_j, H = ln Z − Σ e^z_j · z_j / Z), and the
+ * largest probability's float bits: the maximum's e^0 = 1 divided by Z, rounded to float32 as it is
+ * stored.
  */
 export function softmaxRowKnown(v: Float32Array, start: number, n: number, out: KnownRow): void {
   let max = -Infinity;
@@ -33,17 +34,9 @@ export function softmaxRowKnown(v: Float32Array, start: number, n: number, out: 
     sum += e;
     ez += e * z;
   }
-  let total = 0;
-  let top = 0;
-  for (let i = 0; i < n; i++) {
-    v[start + i]! /= sum;
-    const p = v[start + i]!;
-    total += p;
-    if (p > top) top = p;
-  }
+  for (let i = 0; i < n; i++) v[start + i]! /= sum;
   out.entropy = Math.log(sum) - ez / sum;
-  out.total = total;
-  bits[0] = top;
+  bits[0] = 1 / sum;
   out.topKey = bitsU32[0]!;
 }
 
