@@ -14,7 +14,7 @@
  *   ratio (≤ 1.5). The CPU probes each row while it is in cache, with the entropy from the scores,
  *   and stores no pattern; WebGPU writes the pattern and runs the `patternProbe` kernel on it.
  *
- *   node --import ./cli/register.mjs bench/attention-probes.ts [--model M --tokenizer T --tokens 512 --reps 3]
+ *   node --import ./cli/register.mjs bench/attention-probes.ts [--model M --tokenizer T --tokens 512 --reps 5]
  */
 import { parseArgs } from 'node:util';
 import path from 'node:path';
@@ -29,7 +29,7 @@ const { values: f } = parseArgs({
     tokenizer: { type: 'string', default: path.join(shared, 'models/stories260K/tok512.bin') },
     text: { type: 'string', default: path.join(shared, 'data/tinystories-valid-1000.txt') },
     tokens: { type: 'string', default: '512' },
-    reps: { type: 'string', default: '3' },
+    reps: { type: 'string', default: '5' },
     backends: { type: 'string', default: 'cpu,webgpu' },
   },
 });
