@@ -154,6 +154,25 @@ describe('reports', () => {
     ).toBe(0);
     expect(await md.locator('a[href^="javascript"]').count()).toBe(0);
 
+    // Copy embed code: the clipboard gets the iframe (embed.html + the share hash + the cell) and
+    // the custom element; the iframe's URL opens that one cell alone.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.baseUrl });
+    await page.getByRole('button', { name: 'Copy embed code of cell 4' }).click();
+    const code = await page.getByRole('textbox', { name: 'Embed code of cell 4' }).inputValue();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(code);
+    expect(code).toContain('<sparsebook-cell src="');
+    expect(code).toContain('cell="probes"');
+    const iframeSrc = /<iframe src="([^"]+)"/.exec(code)![1]!.replaceAll('&amp;', '&');
+    expect(iframeSrc).toMatch(/embed\.html#nb=.+&cell=probes/);
+    const embedded = await context.newPage();
+    await embedded.goto(iframeSrc);
+    await expect.poll(() => cells(embedded).count(), { timeout: 30_000 }).toBe(1);
+    await waitCell(embedded, 0, 'done', 180_000);
+    await expect
+      .poll(() => embedded.locator('[data-testid="probe-grid"] canvas').count(), { timeout: 30_000 })
+      .toBeGreaterThan(0);
+    await embedded.close();
+
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export report' }).click();
     reportPath = path.join(work, 'notebook.report.html');
