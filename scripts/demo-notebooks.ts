@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { CellDoc, NotebookDoc, ParamValue } from '../app/notebook/document';
 import { NOTEBOOK_FORMAT, NOTEBOOK_VERSION } from '../app/notebook/document';
 import { kindOf } from '../app/cells/kinds';
+import { MASK_FAMILIES } from '../analyses/attention/masks/index';
 
 const SEP = '<|endoftext|>';
 export const DOMAINS = ['literature', 'speeches', 'email', 'code'] as const;
@@ -398,17 +399,8 @@ whole tiles kept.
         'sweep',
         'attention-sweep',
         {
-          families: [
-            'window-sink',
-            'topk',
-            'hip',
-            'block',
-            'block-permuted',
-            'chunk',
-            'channel',
-            'moa',
-            'kv-magnitude',
-          ],
+          // Every registered family, in the registry's order.
+          families: MASK_FAMILIES.map((f) => f.id),
           budgets: [0.05, 0.1, 0.25, 0.5],
           maxWindows: 2,
         },

@@ -6,14 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { tableFromIPC } from 'apache-arrow';
-import { expose } from 'comlink';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { loadLlama2c } from '../../runtime';
 import { readTensorTable } from '../../runtime/tensor-table';
 import { maskJob, probeJob, sweepJob, MASK_HEAD_COLUMNS } from '../../workers/attention-jobs';
-import { createRuntimeApi } from '../../workers/runtime-api';
-import { createRuntimeClient, type WorkerLike } from '../../workers/runtime-client';
+import { storiesClient } from '../helpers/local-runtime';
 import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
 
 const { model, tokenizer } = loadLlama2c(
@@ -152,22 +150,8 @@ describe('sweepJob', () => {
 
 describe('through the runtime client', () => {
   it('sends probe tables as IPC bytes with progress, and mask tables', async () => {
-    const { port1, port2 } = new MessageChannel();
-    expose(createRuntimeApi(), port2 as never);
-    const worker = port1 as unknown as WorkerLike;
-    worker.terminate = () => {
-      port1.close();
-      port2.close();
-    };
-    const client = createRuntimeClient({ createWorker: () => worker });
+    const client = await storiesClient();
     try {
-      await client.init('cpu');
-      await client.load({
-        files: [
-          { name: 'stories260K.bin', bytes: readShared(STORIES260K) },
-          { name: 'tok512.bin', bytes: readShared(TOK512) },
-        ],
-      });
       const progress: number[] = [];
       const r = await client.attentionProbes(
         { text, maxWindows: 1 },

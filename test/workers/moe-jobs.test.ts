@@ -8,14 +8,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { expose } from 'comlink';
 import { describe, expect, it } from 'vitest';
 import { MOE_LAYER_COLUMNS, MOE_USAGE_COLUMNS } from '../../analyses/moe';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { loadModelFiles } from '../../runtime';
 import { MOE_LOAD_COLUMNS, moeRoutingJob, type MoeDomainText } from '../../workers/moe-jobs';
-import { createRuntimeApi } from '../../workers/runtime-api';
-import { createRuntimeClient, type WorkerLike } from '../../workers/runtime-client';
+import { localClient } from '../helpers/local-runtime';
 import type { MoeRoutingSummary } from '../../workers/runtime-types';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -160,16 +158,8 @@ describe('moeRoutingJob', () => {
   });
 
   it('runs through the client and API over a MessageChannel, with progress', async () => {
-    const { port1, port2 } = new MessageChannel();
-    expose(createRuntimeApi(), port2 as never);
-    const worker = port1 as unknown as WorkerLike;
-    worker.terminate = () => {
-      port1.close();
-      port2.close();
-    };
-    const client = createRuntimeClient({ createWorker: () => worker });
+    const client = await localClient();
     try {
-      await client.init('cpu');
       const buffers = files('sparsebook-moe-micro').map((f) => ({
         name: f.name,
         bytes: f.bytes.slice().buffer,
