@@ -13,6 +13,8 @@
  *   and line sums read back, aggregated, and the Arrow tables built. `probe_over_plain` is the goal
  *   ratio (≤ 1.5). The CPU probes each row while it is in cache, with the entropy from the scores,
  *   and stores no pattern; WebGPU writes the pattern and runs the `patternProbe` kernel on it.
+ *   On SwiftShader (the only WebGPU of a machine without a GPU) that kernel's exact top-64 and
+ *   k-for-mass selection dominates: see the measured breakdown in kernels/pattern-probe.ts.
  *
  *   node --import ./cli/register.mjs bench/attention-probes.ts [--model M --tokenizer T --tokens 512 --reps 5]
  */
@@ -91,6 +93,8 @@ for (const kind of f.backends!.split(',') as ('cpu' | 'webgpu')[]) {
   const { plain, fused, patterns, probe } = best;
   result[kind] = {
     device: backend.description,
+    // SwiftShader runs WebGPU on the CPU cores: its ratio measures that emulation, not a GPU.
+    cpu_emulated_gpu: kind === 'webgpu' && /swiftshader/i.test(backend.description),
     tokens: n,
     plain_ms: +plain.toFixed(1),
     fused_ms: +fused.toFixed(1),

@@ -19,17 +19,25 @@ const HEAP_MAX = 64;
  * column | diagonal) for the line sums, neither with a barrier. The ks are baked into the shader
  * (part of the pipeline key), as are the number of locality buckets.
  *
- * Measured (SwiftShader, 2-core machine under heavy concurrent load, so process CPU time rather than
- * wall time; stories260K's own 5 layers × [8, 512, 512] patterns, all dispatched then read back):
- *   - the one-pass statistics (entropy with a log per key, sink, distance, locality) ≈ 270 ms CPU;
- *     adding the exponent histogram and the heap inserts costs little on top (≈ 240–330 ms);
- *   - the heapsort of the 64-entry private heap ≈ +450 ms: dynamic indexing of private arrays is
- *     the expensive operation on SwiftShader (scalarised per lane), far more than the row passes;
- *   - k90/95/99 beyond the heap (diffuse rows: sub-histogram + collect passes) ≈ +300 ms;
- *   - the line sums (second dispatch) ≈ 20 ms of wall time per layer.
- * The whole op is ≈ 1.0–1.2 s CPU for the five layers, against ≈ 0.5 s for the plain forward
- * pass on an idle machine: the next step is a heap-free top-64 (e.g. the histogram select with
- * its sub-histograms shared between targets) rather than a faster pass.
+ * Measured on SwiftShader (the WebGPU of the tests and CI; wall time on an idle 2-core machine,
+ * stories260K's real 5 layers × [8, 512, 512] patterns, each layer dispatched alone, best of 3):
+ *
+ *   | rows kernel, cumulative                                      | ms, 5 layers |
+ *   |--------------------------------------------------------------|--------------|
+ *   | one pass: entropy (a log per key), sink, distance, locality  |  56          |
+ *   | + the 64-bin exponent histogram                              |  88          |
+ *   | + the top-64 heap inserts                                    | 258          |
+ *   | + the heapsort and top-k coverage                            | 302          |
+ *   | + k90/95/99 beyond the heap (histogram select)               | 418–464      |
+ *
+ * The cost model behind it: a dynamically indexed private-array access is scalarised per lane and
+ * costs about as much as the row element's global load, and a branch without a loop runs for every
+ * lane (masked) whether taken or not. So the heap's data-dependent indexing, not the passes over
+ * the row, is the cost: adding locality by index (`loc[bucket(d)] += x`) instead of the bucket
+ * loops costs +54 ms, filling the heap slot by slot +47 ms, and Floyd's heapify in place of the
+ * sift-up inserts gained nothing. For scale: the attention kernel alone is ≈ 230 ms of the ≈ 430 ms
+ * plain forward pass, and its second sweep (recomputing the scores to write the pattern, or only to
+ * sum it) ≈ +120 ms, whatever it does with them; the line sums ≈ 65 ms.
  */
 export function patternProbeGpu(
   ctx: GpuContext,
