@@ -31,25 +31,34 @@ export function attentionGpu(
 ): AttentionResult {
   const { t, tk, nHeads, nKvHeads, headDim, pos0 } = attentionDims(q.shape, k.shape, v.shape, opts);
   if (opts.probe) checkFusedProbe(nHeads, t, tk, pos0, opts.probe);
-  // The probe runs on the stored pattern (a second dispatch): on the GPU the pattern is written
-  // by the attention pass anyway, and a row-per-invocation probe inside it would hold the whole
-  // workgroup's rows in private memory.
+  // The probe runs on the stored pattern (a second dispatch): a row-per-invocation probe inside
+  // the attention pass would hold the whole workgroup's rows in private memory. When only the
+  // probe wants the pattern, the pass stores raw scores and per-row (m, 1/l) instead of sweeping
+  // again to write probabilities, and the probe turns them into the same probabilities.
   const probsWanted = opts.returnProbs === true || opts.probe !== undefined;
   const statsWanted = opts.returnRowStats === true;
+  const scoresOnly = opts.probe !== undefined && !opts.returnProbs;
   const vec = vecWidth(headDim);
   const out = ctx.createTensor([t, nHeads * headDim], 'f32');
   const probs = probsWanted ? ctx.createTensor([nHeads, t, tk], 'f32') : undefined;
+  const norm = scoresOnly ? ctx.createTensor([nHeads, t, 2], 'f32') : undefined;
   const stats = statsWanted ? ctx.createTensor([nHeads, t, 3], 'f32') : undefined;
-  const extra: Tensor<'f32'>[] = [];
-  if (probs) extra.push(probs);
-  if (stats) extra.push(stats);
+  const extra: Tensor<'f32'>[] = [probs, norm, stats].filter((x) => x !== undefined);
+  const variant = scoresOnly ? 'scores' : probsWanted ? 'probs' : 'out';
   ctx.dispatch({
-    key: `attention:hd${headDim}:wg${WG}:${probsWanted ? 'probs' : 'out'}:${statsWanted ? 'stats' : ''}`,
+    key: `attention:hd${headDim}:wg${WG}:${variant}:${statsWanted ? 'stats' : ''}`,
     code: () =>
       specialize(
         attentionSource,
-        { HD: headDim, WG, W: vec },
-        { PROBS: probsWanted, STATS: statsWanted, VEC4: vec === 4 },
+        {
+          HD: headDim,
+          WG,
+          W: vec,
+          B_NORM: 4 + (probs ? 1 : 0),
+          B_STATS: 4 + (probs ? 1 : 0) + (norm ? 1 : 0),
+          B_PARAMS: 4 + extra.length,
+        },
+        { PROBS: probsWanted, SCORES: scoresOnly, STATS: statsWanted, VEC4: vec === 4 },
       ),
     tensors: [q, k, v, out, ...extra],
     uniforms: [
@@ -66,8 +75,11 @@ export function attentionGpu(
   });
   const result: AttentionResult = { out };
   if (probs && opts.probe) {
-    result.probe = patternProbeGpu(ctx, probs, opts.probe);
-    if (!opts.returnProbs) ctx.release(probs);
+    result.probe = patternProbeGpu(ctx, probs, opts.probe, norm);
+    if (norm) {
+      ctx.release(probs);
+      ctx.release(norm);
+    }
   }
   if (probs && opts.returnProbs) result.probs = probs;
   if (stats) result.rowStats = stats;

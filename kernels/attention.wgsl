@@ -5,7 +5,11 @@
 // Adjacent invocations are the heads of one query row, so they loop over the same number of keys
 // and heads of a group read the same K/V rows.
 // attention.ts sets HD, WG, W (4 when HD is a multiple of 4: q/k/v/out are read as vec4) and the
-// PROBS, STATS and VEC4 blocks. STATS accumulates, beside the online softmax, Σ e^(s−m)·s (for the
+// PROBS, SCORES, STATS and VEC4 blocks. SCORES (within PROBS) stores each raw score as the sweep
+// computes it, and (m, 1/l) per row, instead of a second sweep writing the probabilities: the
+// pattern probe turns them into exactly the probabilities that sweep would write, and on
+// SwiftShader a store costs far less than recomputing the score (≈ +25 against ≈ +120 ms for
+// stories260K's five layers). STATS accumulates, beside the online softmax, Σ e^(s−m)·s (for the
 // entropy log l + m − Σ p·s), Σ e^(s−m)·(i − j) (mean distance) and e^(s₀−m) (sink mass), all
 // rescaled with l when the maximum moves: row statistics without storing the row.
 
@@ -41,22 +45,22 @@ struct Params {
 @group(0) @binding(1) var<storage, read> k: array<vec>;
 @group(0) @binding(2) var<storage, read> v: array<vec>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec>;
+// Binding numbers follow the buffers present (attention.ts sets them): q, k, v, out, then probs
+// (PROBS), norm (SCORES), stats (STATS), then the uniforms.
+const B_NORM: u32 = 5u;
+const B_STATS: u32 = 5u;
+const B_PARAMS: u32 = 4u;
 // #if PROBS
 @group(0) @binding(4) var<storage, read_write> probs: array<f32>;
+// #endif
+// #if SCORES
+// Per row (m, 1/l): what turns a stored score s into its probability exp(s − m)·(1/l).
+@group(0) @binding(B_NORM) var<storage, read_write> norm: array<f32>;
+// #endif
 // #if STATS
-@group(0) @binding(5) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(6) var<uniform> params: Params;
-// #else
-@group(0) @binding(5) var<uniform> params: Params;
+@group(0) @binding(B_STATS) var<storage, read_write> stats: array<f32>;
 // #endif
-// #else
-// #if STATS
-@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
-// #else
-@group(0) @binding(4) var<uniform> params: Params;
-// #endif
-// #endif
+@group(0) @binding(B_PARAMS) var<uniform> params: Params;
 
 // This invocation's query, pre-scaled by 1/sqrt(HD).
 var<private> qs: array<vec, HV>;
@@ -105,6 +109,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // Key 0 starts the running state (every query attends at least key 0).
   var m = score(kvo);
   var l = 1.0;
+  // #if SCORES
+  let srow = (h * params.t + i) * params.tk;
+  probs[srow] = m;
+  // #endif
   // #if STATS
   var sa = m;
   var sd = f32(n - 1u);
@@ -119,6 +127,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (; j + 4u <= n; j += 4u) {
     let ko = j * stride + kvo;
     let s = score4(ko, stride);
+    // #if SCORES
+    probs[srow + j] = s.x;
+    probs[srow + j + 1u] = s.y;
+    probs[srow + j + 2u] = s.z;
+    probs[srow + j + 3u] = s.w;
+    // #endif
     let mx = max(max(s.x, s.y), max(s.z, s.w));
     if (mx > m) {
       // A new maximum: rescale what was summed so far.
@@ -149,6 +163,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (; j < n; j++) {
     let ko = j * stride + kvo;
     let s = score(ko);
+    // #if SCORES
+    probs[srow + j] = s;
+    // #endif
     if (s > m) {
       let c = exp(m - s);
       l *= c;
@@ -183,9 +200,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   stats[so + 2u] = sd * inv;
   // #endif
 
+  // #if SCORES
+  norm[(h * params.t + i) * 2u] = m;
+  norm[(h * params.t + i) * 2u + 1u] = inv;
+  // #else
   // #if PROBS
-  // Second sweep: recompute each score (cheaper than storing them) and write the final
-  // probabilities, then exact zeros for the masked keys and any extra KV-cache rows.
+  // Second sweep, for a caller who asked for the pattern: recompute each score and write the
+  // final probabilities, then exact zeros for the masked keys and any extra KV-cache rows.
   let row = (h * params.t + i) * params.tk;
   var c = 0u;
   for (; c + 4u <= n; c += 4u) {
@@ -201,5 +222,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (; c < params.tk; c++) {
     probs[row + c] = 0.0;
   }
+  // #endif
   // #endif
 }

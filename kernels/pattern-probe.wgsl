@@ -37,9 +37,19 @@ struct Params {
   count: u32,
 }
 
+// #if FROM_SCORES
+// Raw attention scores and per-row (m, 1/l) from the attention pass (its SCORES variant): the
+// first pass turns each score s into exp(s − m)·(1/l), the probability the attention pass would
+// have written, and stores it in place for the later passes and the line sums.
+@group(0) @binding(0) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> norm: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+// #else
 @group(0) @binding(0) var<storage, read> probs: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
+// #endif
 
 // #if ROWS
 var<private> h_cnt: array<u32, NBIN>;
@@ -229,13 +239,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // Keys by distance d = i − j ascending, one locality bucket (a contiguous d range) at a time:
   // no per-element private indexing for the locality, and attention that favours recent keys
   // fills the heap with large values early, so later elements rarely beat its root.
+  // #if FROM_SCORES
+  let row_m = norm[idx * 2u];
+  let row_inv = norm[idx * 2u + 1u];
+  // #endif
   var dlo = 0u;
   for (var lb = 0u; lb < NB && dlo <= i; lb++) {
     let dhi = select(min(i, 2u * dlo - 1u), 0u, lb == 0u);
     var ls = 0.0;
     for (var d = dlo; d <= dhi; d++) {
       let j = i - d;
+      // #if FROM_SCORES
+      let x = exp(probs[base + j] - row_m) * row_inv;
+      probs[base + j] = x;
+      // #else
       let x = probs[base + j];
+      // #endif
       total += x;
       ls += x;
       if (x > 0.0) {

@@ -14,7 +14,12 @@ async function run(
   k: Float32Array,
   v: Float32Array,
   c: Case,
-): Promise<{ out: Float32Array; probs?: Float32Array; rowStats?: Float32Array }> {
+): Promise<{
+  out: Float32Array;
+  probs?: Float32Array;
+  rowStats?: Float32Array;
+  probe?: { rows: Float32Array; lines: Float32Array };
+}> {
   const tq = be.tensor<'f32'>(q, [c.t, c.nHeads * c.headDim]);
   const tk = be.tensor<'f32'>(k, [c.tk, c.nKvHeads * c.headDim]);
   const tv = be.tensor<'f32'>(v, [c.tk, c.nKvHeads * c.headDim]);
@@ -22,8 +27,11 @@ async function run(
   const out = await be.read(r.out);
   const probs = r.probs ? await be.read(r.probs) : undefined;
   const rowStats = r.rowStats ? await be.read(r.rowStats) : undefined;
-  be.dispose(tq, tk, tv, r.out, r.probs, r.rowStats);
-  return { out, ...(probs && { probs }), ...(rowStats && { rowStats }) };
+  const probe = r.probe
+    ? { rows: await be.read(r.probe.rows), lines: await be.read(r.probe.lines) }
+    : undefined;
+  be.dispose(tq, tk, tv, r.out, r.probs, r.rowStats, r.probe?.rows, r.probe?.lines);
+  return { out, ...(probs && { probs }), ...(rowStats && { rowStats }), ...(probe && { probe }) };
 }
 
 /** Entropy, key-0 mass and mean distance of each [nHeads, T, Tk] probability row, in float64. */
@@ -203,6 +211,28 @@ describeBackends('attention', ({ b, ref, checked }) => {
       expectClose(fused.rows, rows, 1e-5, 'probe rows');
       expectClose(fused.lines, lines, 1e-5, 'probe lines');
       expectClose(fused.out, plain.out, TOL_REDUCTION, 'out');
+    });
+  }
+
+  // The probe alone takes the scores path on WebGPU (raw scores stored, no second sweep); with the
+  // pattern or the row statistics also asked for, other kernel variants and bindings run.
+  for (const c of cases.filter((c) => (c.pos0 ?? 0) === 0 && c.tk === c.t && c.t > 1).slice(0, 3)) {
+    it(`the fused probe is the same alongside the pattern and the row statistics: ${c.name}`, async () => {
+      const { q, k, v } = inputs(c, 500);
+      const be = b();
+      const alone = await checked(() => run(be, q, k, v, { ...c, probe: PROBE }));
+      const withStats = await checked(() => run(be, q, k, v, { ...c, probe: PROBE, returnRowStats: true }));
+      const withAll = await checked(() =>
+        run(be, q, k, v, { ...c, probe: PROBE, returnRowStats: true, returnProbs: true }),
+      );
+      const stats = await checked(() => run(be, q, k, v, { ...c, returnRowStats: true }));
+      expect(withStats.probs).toBeUndefined();
+      for (const [name, got] of Object.entries({ withStats, withAll })) {
+        expectClose(got.probe!.rows, alone.probe!.rows, 1e-6, `${name}: probe rows`);
+        expectClose(got.probe!.lines, alone.probe!.lines, 1e-6, `${name}: probe lines`);
+        expectClose(got.rowStats!, stats.rowStats!, 1e-6, `${name}: row stats`);
+        expectClose(got.out, alone.out, 1e-6, `${name}: out`);
+      }
     });
   }
 
