@@ -27,7 +27,7 @@ import type { CellResult } from '../notebook/cell-runtime';
 import { defaultNotebook } from './default-notebook';
 import { describeError, type ErrorView } from './errors';
 import { fetchBytes } from './fetch-bytes';
-import { isParamLocked, lockedKeys } from './param-lock';
+import { isParamLocked, lockedKeys, type NotebookMode } from './param-lock';
 
 /** The IndexedDB record the open notebook autosaves to. */
 const CURRENT = 'current';
@@ -66,11 +66,13 @@ export class NotebookState {
    * the report, nothing runs, and only view params (which never re-run a cell) can change, until
    * the user presses Make live.
    */
-  mode = $state<'live' | 'report'>('live');
+  mode = $state<NotebookMode>('live');
   /** The report this page is (its provenance and results), when it is one. */
   report = $state.raw<ReportData | undefined>(undefined);
   /** Show only one cell (an embed: `#cell=…`). */
   embed = $state.raw<EmbedOptions | undefined>(undefined);
+  /** This page's own shell when it is a report (so a report made live can export again). */
+  reportShell: string | undefined;
 
   readonly webgpuAvailable = typeof navigator !== 'undefined' && !!navigator.gpu;
   readonly anyRunning = $derived(
@@ -301,16 +303,12 @@ export class NotebookState {
     });
   }
 
-  /** This page's own shell when it is a report (so a report made live can export again). */
-  reportShell: string | undefined;
-
   /** A gallery demo (`?demo=find-the-cliff` opens public/demos/find-the-cliff.sparsebook.json). */
   private async loadDemo(id: string): Promise<NotebookDoc | undefined> {
     const name = `${id}.sparsebook.json`;
     try {
       if (!/^[a-z0-9-]{1,64}$/.test(id)) throw new RangeError(`"${id}" is not a demo name`);
-      const bytes = await fetchBytes(`demos/${name}`, { signal: new AbortController().signal });
-      const doc = parseNotebookFile(new TextDecoder().decode(bytes), name, { knownKinds: KNOWN_KINDS });
+      const doc = parseNotebookFile(await fetchText(`demos/${name}`), name, { knownKinds: KNOWN_KINDS });
       this.notice = { kind: 'info', title: 'Demo', message: `“${doc.title}”: press Run all` };
       return doc;
     } catch (e) {
