@@ -10,6 +10,9 @@ import { matmulCpu } from './matmul.cpu';
 import { moeCombineCpu } from './moe-combine.cpu';
 import { moeRouteCpu } from './moe-route.cpu';
 import { rmsnormCpu } from './rmsnorm.cpu';
+import { layernormCpu } from './layernorm.cpu';
+import { activationCpu, gatedActivationCpu } from './activation.cpu';
+import { softcapCpu } from './softcap.cpu';
 import { ropeCpu } from './rope.cpu';
 import { softmaxCpu } from './softmax.cpu';
 import { swigluCpu } from './swiglu.cpu';
@@ -41,9 +44,13 @@ export function createCpuBackend(): Backend {
     dispose() {},
     sync: () => Promise.resolve(),
     destroy() {},
-    matmul: (a, b, o) => matmulCpu(a, b, o?.transposeB ?? false, o?.transposeA ?? false),
+    matmul: (a, b, o) => matmulCpu(a, b, o?.transposeB ?? false, o?.transposeA ?? false, o?.bias),
     rmsnorm: rmsnormCpu,
-    rope: (x, o) => ropeCpu(x, o.headDim, o.pos0, o.theta),
+    layernorm: layernormCpu,
+    rope: (x, o) => ropeCpu(x, o),
+    activation: activationCpu,
+    gatedActivation: gatedActivationCpu,
+    softcap: softcapCpu,
     attention: attentionCpu,
     attentionApply: attentionApplyCpu,
     softmax: softmaxCpu,

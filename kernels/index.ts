@@ -29,6 +29,12 @@ import { saeAuxLatentsGpu, saeEncodeGpu } from './sae-encode';
 import { saeReconStatsCpu } from './sae-recon-stats.cpu';
 import { saeReconStatsGpu } from './sae-recon-stats';
 import { rmsnormCpu } from './rmsnorm.cpu';
+import { layernormCpu } from './layernorm.cpu';
+import { layernormGpu } from './layernorm';
+import { activationCpu, gatedActivationCpu } from './activation.cpu';
+import { activationGpu, gatedActivationGpu } from './activation';
+import { softcapCpu } from './softcap.cpu';
+import { softcapGpu } from './softcap';
 import { rmsnormGpu } from './rmsnorm';
 import { ropeCpu } from './rope.cpu';
 import { ropeGpu } from './rope';
@@ -44,12 +50,15 @@ import { writeRowsCpu } from './write-rows.cpu';
 import { writeRowsGpu } from './write-rows';
 
 export const OPS = {
+  activation: { cpu: activationCpu, webgpu: activationGpu },
   adamUpdate: { cpu: adamUpdateCpu, webgpu: adamUpdateGpu },
   add: { cpu: addCpu, webgpu: addGpu },
   applyMask: { cpu: applyMaskCpu, webgpu: applyMaskGpu },
   attention: { cpu: attentionCpu, webgpu: attentionGpu },
   attentionApply: { cpu: attentionApplyCpu, webgpu: attentionApplyGpu },
   embedding: { cpu: embeddingCpu, webgpu: embeddingGpu },
+  gatedActivation: { cpu: gatedActivationCpu, webgpu: gatedActivationGpu },
+  layernorm: { cpu: layernormCpu, webgpu: layernormGpu },
   matmul: { cpu: matmulCpu, webgpu: matmulGpu },
   moeCombine: { cpu: moeCombineCpu, webgpu: moeCombineGpu },
   moeRoute: { cpu: moeRouteCpu, webgpu: moeRouteGpu },
@@ -63,6 +72,7 @@ export const OPS = {
   saeDecoderGrad: { cpu: saeDecoderGradCpu, webgpu: saeDecoderGradGpu },
   saeEncode: { cpu: saeEncodeCpu, webgpu: saeEncodeGpu },
   saeReconStats: { cpu: saeReconStatsCpu, webgpu: saeReconStatsGpu },
+  softcap: { cpu: softcapCpu, webgpu: softcapGpu },
   softmax: { cpu: softmaxCpu, webgpu: softmaxGpu },
   swiglu: { cpu: swigluCpu, webgpu: swigluGpu },
   topk: { cpu: topkCpu, webgpu: topkGpu },
@@ -73,6 +83,9 @@ export type OpName = keyof typeof OPS;
 
 export type {
   Backend,
+  ActivationKind,
+  RopeOptions,
+  RopeScaling,
   AdamUpdateOptions,
   AdamUpdateResult,
   RowAffineOptions,

@@ -2,29 +2,41 @@ import type { Tensor } from './tensor';
 import { cpu, f32 } from './cpu-tensor';
 import { matmulShape } from './shapes';
 
+/** Throws unless the bias holds one value per output column (shared with the WebGPU dispatcher). */
+export function checkMatmulBias(bias: Tensor<'f32'> | undefined, n: number): void {
+  if (bias && bias.size !== n) {
+    throw new Error(`matmul: bias has ${bias.size} elements, expected one per output column (${n})`);
+  }
+}
+
 /**
  * Reference matmul: a [M, K] (or [K, M] with transposeA) × b [K, N] (or b [N, K] with transposeB)
- * → [M, N]. Each output is one
- * f64 sum over p = 0..K-1 in order, so the blocking below changes speed, not results. No product is
- * skipped: 0 · ∞ gives NaN in both layouts, as on the GPU.
+ * → [M, N], plus bias[j] on every row when a bias [N] is given. Each output is one
+ * f64 sum over p = 0..K-1 in order (then + bias[j], still in f64, rounded once), so the blocking
+ * below changes speed, not results. No product is skipped: 0 · ∞ gives NaN in both layouts, as on
+ * the GPU.
  */
 export function matmulCpu(
   a: Tensor<'f32'>,
   b: Tensor<'f32'>,
   transposeB = false,
   transposeA = false,
+  bias?: Tensor<'f32'>,
 ): Tensor<'f32'> {
   const { m, k, n } = matmulShape(a.shape, b.shape, transposeB, transposeA);
+  checkMatmulBias(bias, n);
   const A = transposeA ? transpose(cpu(a).data, k, m) : cpu(a).data;
   // One kernel for both layouts: it wants the rows of b as [N, K] (a weight matrix's layout).
   const Bt = transposeB ? cpu(b).data : transpose(cpu(b).data, k, n);
   const out = new Float32Array(m * n);
-  matmulRows(A, Bt, out, m, k, n);
+  // Without a bias the epilogue adds +0, which changes no sum (they start at +0, so none is −0).
+  matmulRows(A, Bt, bias ? cpu(bias).data : new Float32Array(n), out, m, k, n);
   return f32(out, [m, n]);
 }
 
 /**
- * out [M, N] = A [M, K] · Btᵀ, Bt [N, K]: every output is the dot product of two contiguous rows.
+ * out [M, N] = A [M, K] · Btᵀ + bias, Bt [N, K]: every output is the dot product of two contiguous
+ * rows, plus its column's bias.
  * Outputs are computed in blocks of 3 rows × 4 columns: each loaded value then feeds 3 or 4
  * products instead of 1, and the 12 independent sums overlap (a single running sum waits on the
  * latency of its own adds). 3 × 4 measured fastest: the 16 sums of 4 × 4 alone fill x64's 16 float
@@ -33,6 +45,7 @@ export function matmulCpu(
 function matmulRows(
   A: Float32Array,
   Bt: Float32Array,
+  bias: Float32Array,
   out: Float32Array,
   m: number,
   k: number,
@@ -59,14 +72,15 @@ function matmulRows(
         s20 += x2 * w0; s21 += x2 * w1; s22 += x2 * w2; s23 += x2 * w3;
       }
       const o0 = i * n + j, o1 = o0 + n, o2 = o1 + n;
-      out[o0] = s00; out[o0 + 1] = s01; out[o0 + 2] = s02; out[o0 + 3] = s03;
-      out[o1] = s10; out[o1 + 1] = s11; out[o1 + 2] = s12; out[o1 + 3] = s13;
-      out[o2] = s20; out[o2 + 1] = s21; out[o2 + 2] = s22; out[o2 + 3] = s23;
+      const c0 = bias[j]!, c1 = bias[j + 1]!, c2 = bias[j + 2]!, c3 = bias[j + 3]!;
+      out[o0] = s00 + c0; out[o0 + 1] = s01 + c1; out[o0 + 2] = s02 + c2; out[o0 + 3] = s03 + c3;
+      out[o1] = s10 + c0; out[o1 + 1] = s11 + c1; out[o1 + 2] = s12 + c2; out[o1 + 3] = s13 + c3;
+      out[o2] = s20 + c0; out[o2 + 1] = s21 + c1; out[o2 + 2] = s22 + c2; out[o2 + 3] = s23 + c3;
     }
   }
   // The edges: the last n % 4 columns of the blocked rows, then all columns of the last m % 3 rows.
   for (let i = 0; i < m; i++) {
-    for (let j = i < m3 ? n4 : 0; j < n; j++) out[i * n + j] = dot(A, i * k, Bt, j * k, k);
+    for (let j = i < m3 ? n4 : 0; j < n; j++) out[i * n + j] = dot(A, i * k, Bt, j * k, k) + bias[j]!;
   }
 }
 

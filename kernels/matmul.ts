@@ -4,6 +4,8 @@ import { gpu } from './gpu-tensor';
 import type { GpuContext } from './gpu-context';
 import { grid } from './gpu-context';
 import { matmulShape } from './shapes';
+import { checkMatmulBias } from './matmul.cpu';
+import { specialize } from './wgsl';
 import source from './matmul.wgsl?raw';
 
 /** One of the kernels in matmul.wgsl, with its compile-time sizes. */
@@ -52,7 +54,11 @@ export function matmulVariant(device: GPUDevice, m: number): MatmulVariant {
   return { kernel: 'tiled', sm: 8, sn: 8, tk: 32 };
 }
 
-/** WebGPU dispatcher of `matmul`; `variant` overrides the choice (tests, benchmarks). */
+/**
+ * WebGPU dispatcher of `matmul`, with an optional bias [N] added to every row in the kernels'
+ * epilogue (a separate pipeline, so the bias-free kernels are unchanged); `variant` overrides the
+ * choice (tests, benchmarks).
+ */
 export function matmulGpu(
   ctx: GpuContext,
   a: Tensor<'f32'>,
@@ -60,9 +66,11 @@ export function matmulGpu(
   transposeB: boolean,
   variant?: MatmulVariant,
   transposeA = false,
+  bias?: Tensor<'f32'>,
 ): Tensor<'f32'> {
   const { m, k, n } = matmulShape(a.shape, b.shape, transposeB, transposeA);
-  for (const t of [a, b]) assertDType(gpu(t), 'f32', 'matmul');
+  checkMatmulBias(bias, n);
+  for (const t of [a, b, bias]) if (t) assertDType(gpu(t), 'f32', 'matmul');
   const out = ctx.createTensor([m, n], 'f32');
   if (m === 0 || n === 0) return out;
   const v = variant ?? matmulVariant(ctx.device, m);
@@ -79,7 +87,7 @@ export function matmulGpu(
     groups = Math.ceil((rowBlocks * Math.ceil(n / 4)) / v.wg);
   }
   ctx.dispatch({
-    key: `matmul:${transposeA ? 'at' : 'a'}:${transposeB ? 'bt' : 'b'}:${v.kernel}:${consts.WG}:${consts.SM}x${consts.SN}x${consts.TK}`,
+    key: `matmul:${transposeA ? 'at' : 'a'}:${transposeB ? 'bt' : 'b'}:${v.kernel}:${consts.WG}:${consts.SM}x${consts.SN}x${consts.TK}${bias ? ':bias' : ''}`,
     code: () => {
       let code = source
         .replaceAll('{{KERNEL}}', v.kernel)
@@ -88,9 +96,9 @@ export function matmulGpu(
       for (const [name, value] of Object.entries(consts)) {
         code = code.replaceAll(`{{${name}}}`, String(value));
       }
-      return code;
+      return specialize(code, {}, { BIAS: bias !== undefined });
     },
-    tensors: [a, b, out],
+    tensors: bias ? [a, b, out, bias] : [a, b, out],
     uniforms: [{ u32: m }, { u32: n }, { u32: k }, { u32: tilesN }],
     workgroups: grid(groups),
   });

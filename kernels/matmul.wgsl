@@ -5,12 +5,18 @@
 // - direct: no shared memory and no barriers, each thread a 4 × 4 block straight from memory
 //           (CPU emulations such as SwiftShader pay dearly for barriers);
 // - gemv:   M < 4 (generation), each thread a 1 × 4 block.
+// With BIAS, bias [N] is added to every row in the shared epilogue (store4), before the one store.
 struct Params { m: u32, n: u32, k: u32, tilesN: u32 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+// #if BIAS
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+// #else
 @group(0) @binding(3) var<uniform> params: Params;
+// #endif
 
 const TRANS_A: bool = {{TRANS_A}};
 const TRANS_B: bool = {{TRANS_B}};
@@ -29,8 +35,14 @@ fn main(
   {{KERNEL}}(wid.x + wid.y * nwg.x, lid);
 }
 
-fn store4(row: u32, col: u32, v: vec4<f32>) {
+fn store4(row: u32, col: u32, acc: vec4<f32>) {
   if (row >= params.m) { return; }
+  var v = acc;
+  // #if BIAS
+  // Columns past the edge (tiles that overhang N) read the last bias; their sums are not stored.
+  let last = params.n - 1u;
+  v += vec4<f32>(bias[min(col, last)], bias[min(col + 1u, last)], bias[min(col + 2u, last)], bias[min(col + 3u, last)]);
+  // #endif
   let o = row * params.n + col;
   if (col + 3u < params.n) {
     out[o] = v.x;

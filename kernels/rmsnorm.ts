@@ -3,6 +3,7 @@ import { assertDType } from './tensor';
 import { gpu } from './gpu-tensor';
 import type { GpuContext } from './gpu-context';
 import { grid } from './gpu-context';
+import { rmsnormDims } from './rmsnorm.cpu';
 import source from './rmsnorm.wgsl?raw';
 
 /**
@@ -16,22 +17,26 @@ export function rmsnormLayout(cols: number): { wg: number; lanes: number } {
   return { wg: 64, lanes: cols <= 512 ? 1 : cols <= 4096 ? 8 : 64 };
 }
 
-/** WebGPU dispatcher of `rmsnorm` over the last dim; `layout` overrides the choice (tests, benchmarks). */
+/**
+ * WebGPU dispatcher of `rmsnorm` over the last dim, or with `groupSize` over each run of groupSize
+ * consecutive values: those runs are simply the rows of x viewed as [size / groupSize, groupSize]
+ * (the shader indexes weight by column within a row), so the kernel is the same. `layout` overrides
+ * the choice (tests, benchmarks).
+ */
 export function rmsnormGpu(
   ctx: GpuContext,
   x: Tensor<'f32'>,
   weight: Tensor<'f32'>,
   eps: number,
-  layout = rmsnormLayout(x.shape[x.shape.length - 1] ?? 1),
+  layout?: { wg: number; lanes: number },
+  groupSize?: number,
 ): Tensor<'f32'> {
-  const cols = x.shape[x.shape.length - 1] ?? 1;
-  const rows = cols === 0 ? 0 : x.size / cols;
-  // Same check and message as rmsnormCpu.
-  if (weight.size !== cols) throw new Error(`rmsnorm: weight has ${weight.size} elements, rows have ${cols}`);
+  // Same checks and messages as rmsnormCpu.
+  const [rows, cols] = rmsnormDims(x, weight, groupSize);
   for (const t of [x, weight]) assertDType(gpu(t), 'f32', 'rmsnorm');
   const out = ctx.createTensor(x.shape, 'f32');
   if (rows === 0) return out;
-  const { wg, lanes } = layout;
+  const { wg, lanes } = layout ?? rmsnormLayout(cols);
   ctx.dispatch({
     key: `rmsnorm:${wg}:${lanes}`,
     code: () => source.replaceAll('{{WG}}', String(wg)).replaceAll('{{LANES}}', String(lanes)),

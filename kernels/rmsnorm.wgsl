@@ -1,7 +1,9 @@
 // Row RMSNorm over the last dim: out = x / sqrt(mean(x^2) + eps) * weight. LANES threads share a
 // row (LANES = 1: a thread per row, no barrier, for short rows; 8 or 64 for long ones); each
 // lane sums the squares of its strided columns and every lane adds up its row's partial sums
-// after a single barrier (cheaper than a tree of barriers for these widths).
+// after a single barrier (cheaper than a tree of barriers for these widths). Grouped RMSNorm
+// (per-head qk-norm) runs this same kernel with each group as a row (rmsnorm.ts: rows = size /
+// groupSize, cols = groupSize); weight is indexed by the column within the row.
 struct Params { rows: u32, cols: u32, eps: f32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;

@@ -1,4 +1,5 @@
 import type {
+  ActivationKind,
   AttentionOptions,
   AttentionResult,
   Backend,
@@ -6,6 +7,7 @@ import type {
   MoeRouteResult,
   PatternProbeOptions,
   PatternProbeResult,
+  RopeOptions,
   TopKResult,
   AdamUpdateOptions,
   AdamUpdateResult,
@@ -30,6 +32,9 @@ import { matmulGpu } from './matmul';
 import { moeCombineGpu } from './moe-combine';
 import { moeRouteGpu } from './moe-route';
 import { rmsnormGpu } from './rmsnorm';
+import { layernormGpu } from './layernorm';
+import { activationGpu, gatedActivationGpu } from './activation';
+import { softcapGpu } from './softcap';
 import { ropeGpu } from './rope';
 import { softmaxGpu } from './softmax';
 import { swigluGpu } from './swiglu';
@@ -88,15 +93,45 @@ export class WebGpuBackend implements Backend {
   matmul(
     a: Tensor<'f32'>,
     b: Tensor<'f32'>,
-    opts?: { transposeA?: boolean; transposeB?: boolean },
+    opts?: { transposeA?: boolean; transposeB?: boolean; bias?: Tensor<'f32'> },
   ): Tensor<'f32'> {
-    return matmulGpu(this.ctx, a, b, opts?.transposeB ?? false, undefined, opts?.transposeA ?? false);
+    return matmulGpu(
+      this.ctx,
+      a,
+      b,
+      opts?.transposeB ?? false,
+      undefined,
+      opts?.transposeA ?? false,
+      opts?.bias,
+    );
   }
-  rmsnorm(x: Tensor<'f32'>, weight: Tensor<'f32'>, eps: number): Tensor<'f32'> {
-    return rmsnormGpu(this.ctx, x, weight, eps);
+  rmsnorm(
+    x: Tensor<'f32'>,
+    weight: Tensor<'f32'>,
+    eps: number,
+    opts?: { groupSize?: number },
+  ): Tensor<'f32'> {
+    return rmsnormGpu(this.ctx, x, weight, eps, undefined, opts?.groupSize);
   }
-  rope(x: Tensor<'f32'>, o: { headDim: number; pos0?: number; theta?: number }): Tensor<'f32'> {
-    return ropeGpu(this.ctx, x, o.headDim, o.pos0 ?? 0, o.theta ?? 10000);
+  layernorm(
+    x: Tensor<'f32'>,
+    weight: Tensor<'f32'>,
+    bias: Tensor<'f32'> | undefined,
+    eps: number,
+  ): Tensor<'f32'> {
+    return layernormGpu(this.ctx, x, weight, bias, eps);
+  }
+  rope(x: Tensor<'f32'>, o: RopeOptions): Tensor<'f32'> {
+    return ropeGpu(this.ctx, x, o);
+  }
+  activation(x: Tensor<'f32'>, kind: ActivationKind): Tensor<'f32'> {
+    return activationGpu(this.ctx, x, kind);
+  }
+  gatedActivation(gate: Tensor<'f32'>, up: Tensor<'f32'>, kind: ActivationKind): Tensor<'f32'> {
+    return gatedActivationGpu(this.ctx, gate, up, kind);
+  }
+  softcap(x: Tensor<'f32'>, cap: number): Tensor<'f32'> {
+    return softcapGpu(this.ctx, x, cap);
   }
   attention(q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'>, o: AttentionOptions): AttentionResult {
     return attentionGpu(this.ctx, q, k, v, o);
