@@ -8,6 +8,7 @@ import applySource from './attention-apply.wgsl?raw';
 import { specialize } from './wgsl';
 import { patternProbeGpu } from './pattern-probe';
 import { checkFusedProbe } from './pattern-probe.cpu';
+import { attentionScoreOptions } from './attention.cpu';
 
 /** Invocations per workgroup; each invocation owns one (query row, head). */
 const WG = 64;
@@ -19,8 +20,9 @@ function vecWidth(headDim: number): 1 | 4 {
 
 /**
  * WebGPU causal grouped-query attention (see `Backend.attention`): one invocation per (query row,
- * head) with an online softmax over its keys; with `returnProbs` the same invocation writes its
- * row of probabilities in a second sweep.
+ * head) with an online softmax over its visible keys (only the window's, under a sliding window);
+ * with `returnProbs` the same invocation writes its row of probabilities in a second sweep.
+ * The score scale and window are uniforms; soft-capping is a shader variant.
  */
 export function attentionGpu(
   ctx: GpuContext,
@@ -30,6 +32,7 @@ export function attentionGpu(
   opts: AttentionOptions,
 ): AttentionResult {
   const { t, tk, nHeads, nKvHeads, headDim, pos0 } = attentionDims(q.shape, k.shape, v.shape, opts);
+  const { scale, softcap, window } = attentionScoreOptions(opts, headDim);
   if (opts.probe) checkFusedProbe(nHeads, t, tk, pos0, opts.probe);
   // The probe runs on the stored pattern (a second dispatch): a row-per-invocation probe inside
   // the attention pass would hold the whole workgroup's rows in private memory. When only the
@@ -46,7 +49,7 @@ export function attentionGpu(
   const extra: Tensor<'f32'>[] = [probs, norm, stats].filter((x) => x !== undefined);
   const variant = scoresOnly ? 'scores' : probsWanted ? 'probs' : 'out';
   ctx.dispatch({
-    key: `attention:hd${headDim}:wg${WG}:${variant}:${statsWanted ? 'stats' : ''}`,
+    key: `attention:hd${headDim}:wg${WG}:${variant}:${statsWanted ? 'stats' : ''}:${softcap > 0 ? 'cap' : ''}`,
     code: () =>
       specialize(
         attentionSource,
@@ -58,7 +61,13 @@ export function attentionGpu(
           B_STATS: 4 + (probs ? 1 : 0) + (norm ? 1 : 0),
           B_PARAMS: 4 + extra.length,
         },
-        { PROBS: probsWanted, SCORES: scoresOnly, STATS: statsWanted, VEC4: vec === 4 },
+        {
+          PROBS: probsWanted,
+          SCORES: scoresOnly,
+          SOFTCAP: softcap > 0,
+          STATS: statsWanted,
+          VEC4: vec === 4,
+        },
       ),
     tensors: [q, k, v, out, ...extra],
     uniforms: [
@@ -69,7 +78,10 @@ export function attentionGpu(
       { u32: nHeads * headDim },
       { u32: nKvHeads * headDim },
       { u32: tk },
-      { f32: 1 / Math.sqrt(headDim) },
+      { f32: scale },
+      { f32: softcap },
+      // No query sees more than pos0 + t keys: a larger window (or none) is the same.
+      { u32: Math.min(window, pos0 + t) },
     ],
     workgroups: grid(Math.ceil((t * nHeads) / WG)),
   });

@@ -1,15 +1,19 @@
 // Causal grouped-query attention: one invocation per (query row, head) runs an online softmax
-// (running max m, rescaled sum l) over keys 0..pos0+i, with the head's HD output accumulators in
-// registers. No workgroup memory and no barriers: SwiftShader (the CPU adapter of the tests) runs
-// barriers very slowly, and on a real GPU this is the classic flash-decoding inner loop.
+// (running max m, rescaled sum l) over its visible keys lo..pos0+i (lo = pos0+i−window+1 under a
+// sliding window, else 0; keys before lo are never visited), with the head's HD output
+// accumulators in registers. Scores are q·k·scale (q pre-scaled), soft-capped to
+// cap·tanh(s/cap) in the SOFTCAP variant. No workgroup memory and no barriers: SwiftShader (the
+// CPU adapter of the tests) runs barriers very slowly, and on a real GPU this is the classic
+// flash-decoding inner loop.
 // Adjacent invocations are the heads of one query row, so they loop over the same number of keys
 // and heads of a group read the same K/V rows.
 // attention.ts sets HD, WG, W (4 when HD is a multiple of 4: q/k/v/out are read as vec4) and the
-// PROBS, SCORES, STATS and VEC4 blocks. SCORES (within PROBS) stores each raw score as the sweep
-// computes it, and (m, 1/l) per row, instead of a second sweep writing the probabilities: the
-// pattern probe turns them into exactly the probabilities that sweep would write, and on
-// SwiftShader a store costs far less than recomputing the score (≈ +25 against ≈ +120 ms for
-// stories260K's five layers). STATS accumulates, beside the online softmax, Σ e^(s−m)·s (for the
+// PROBS, SCORES, SOFTCAP, STATS and VEC4 blocks. SCORES (within PROBS) stores each raw score as
+// the sweep computes it, and (m, 1/l) per row, instead of a second sweep writing the
+// probabilities: the pattern probe turns them into exactly the probabilities that sweep would
+// write (keys before the window get the MASKED sentinel, which the probe turns into an exact 0),
+// and on SwiftShader a store costs far less than recomputing the score (≈ +25 against ≈ +120 ms
+// for stories260K's five layers). STATS accumulates, beside the online softmax, Σ e^(s−m)·s (for the
 // entropy log l + m − Σ p·s), Σ e^(s−m)·(i − j) (mean distance) and e^(s₀−m) (sink mass), all
 // rescaled with l when the maximum moves: row statistics without storing the row.
 
@@ -39,6 +43,9 @@ struct Params {
   kv_dim: u32,
   tk: u32,
   scale: f32,
+  // Soft-cap (SOFTCAP only) and the sliding window (≥ pos0 + t when there is none).
+  cap: f32,
+  window: u32,
 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec>;
@@ -62,8 +69,34 @@ const B_PARAMS: u32 = 4u;
 // #endif
 @group(0) @binding(B_PARAMS) var<uniform> params: Params;
 
-// This invocation's query, pre-scaled by 1/sqrt(HD).
+// This invocation's query, pre-scaled by params.scale (default 1/sqrt(HD)).
 var<private> qs: array<vec, HV>;
+
+// Raw score stored for a key outside the window in the SCORES variant (pattern-probe.wgsl's
+// FROM_SCORES turns any score ≤ −1e38 into an exact 0).
+const MASKED: f32 = -3.0e38;
+
+// #if SOFTCAP
+// cap·tanh(s/cap) with tanh from exp(−2|x|): no overflow for any s (a built-in tanh may compute
+// sinh/cosh and give NaN for large arguments); absolute error ≈ cap·1e−7.
+fn softcap(s: f32) -> f32 {
+  let x = s / params.cap;
+  let e = exp(-2.0 * abs(x));
+  return params.cap * sign(x) * (1.0 - e) / (1.0 + e);
+}
+fn softcap4(s: vec4<f32>) -> vec4<f32> {
+  let x = s / params.cap;
+  let e = exp(-2.0 * abs(x));
+  return params.cap * sign(x) * (vec4<f32>(1.0) - e) / (vec4<f32>(1.0) + e);
+}
+// #else
+fn softcap(s: f32) -> f32 {
+  return s;
+}
+fn softcap4(s: vec4<f32>) -> vec4<f32> {
+  return s;
+}
+// #endif
 
 // Score of the key row starting at ko (in vecs).
 fn score(ko: u32) -> f32 {
@@ -71,7 +104,7 @@ fn score(ko: u32) -> f32 {
   for (var d = 0u; d < HV; d++) {
     s += vdot(qs[d], k[ko + d]);
   }
-  return s;
+  return softcap(s);
 }
 
 // Scores of the four key rows starting at ko, ko + stride, ko + 2·stride, ko + 3·stride.
@@ -86,7 +119,7 @@ fn score4(ko: u32, stride: u32) -> vec4<f32> {
       vdot(qd, k[ko + 3u * stride + d]),
     );
   }
-  return s;
+  return softcap4(s);
 }
 
 @compute @workgroup_size(WG)
@@ -101,29 +134,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let qo = (i * params.q_dim + h * HD) / W;
   let kvo = (h / params.group) * HV;
   let stride = params.kv_dim / W;
+  // Visible keys lo..n−1: the query's own position and the window − 1 before it.
   let n = params.pos0 + i + 1u;
+  let lo = select(0u, n - params.window, n > params.window);
 
   for (var d = 0u; d < HV; d++) {
     qs[d] = q[qo + d] * params.scale;
   }
-  // Key 0 starts the running state (every query attends at least key 0).
-  var m = score(kvo);
+  // Key lo starts the running state (every query sees at least itself).
+  let ko0 = lo * stride + kvo;
+  var m = score(ko0);
   var l = 1.0;
   // #if SCORES
   let srow = (h * params.t + i) * params.tk;
-  probs[srow] = m;
+  probs[srow + lo] = m;
   // #endif
   // #if STATS
   var sa = m;
-  var sd = f32(n - 1u);
-  var e0 = 1.0;
+  var sd = f32(n - 1u - lo);
+  var e0 = select(0.0, 1.0, lo == 0u);
   // #endif
   var acc: array<vec, HV>;
   for (var d = 0u; d < HV; d++) {
-    acc[d] = v[kvo + d];
+    acc[d] = v[ko0 + d];
   }
   // Keys in blocks of 4: one max test (and rarely a rescale) per block instead of per key.
-  var j = 1u;
+  var j = lo + 1u;
   for (; j + 4u <= n; j += 4u) {
     let ko = j * stride + kvo;
     let s = score4(ko, stride);
@@ -203,12 +239,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // #if SCORES
   norm[(h * params.t + i) * 2u] = m;
   norm[(h * params.t + i) * 2u + 1u] = inv;
+  for (var c = 0u; c < lo; c++) {
+    probs[srow + c] = MASKED;
+  }
   // #else
   // #if PROBS
   // Second sweep, for a caller who asked for the pattern: recompute each score and write the
   // final probabilities, then exact zeros for the masked keys and any extra KV-cache rows.
   let row = (h * params.t + i) * params.tk;
   var c = 0u;
+  for (; c < lo; c++) {
+    probs[row + c] = 0.0;
+  }
   for (; c + 4u <= n; c += 4u) {
     let p = exp(score4(c * stride + kvo, stride) - vec4<f32>(m)) * inv;
     probs[row + c] = p.x;

@@ -40,7 +40,8 @@ struct Params {
 // #if FROM_SCORES
 // Raw attention scores and per-row (m, 1/l) from the attention pass (its SCORES variant): the
 // first pass turns each score s into exp(s − m)·(1/l), the probability the attention pass would
-// have written, and stores it in place for the later passes and the line sums.
+// have written (exactly 0 for a key outside a sliding window, stored as a score ≤ −1e38), and
+// stores it in place for the later passes and the line sums.
 @group(0) @binding(0) var<storage, read_write> probs: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> norm: array<f32>;
@@ -250,7 +251,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var d = dlo; d <= dhi; d++) {
       let j = i - d;
       // #if FROM_SCORES
-      let x = exp(probs[base + j] - row_m) * row_inv;
+      // A key outside a sliding window holds attention.wgsl's MASKED (−3e38): exactly 0.
+      let sc = probs[base + j];
+      let x = select(0.0, exp(sc - row_m) * row_inv, sc > -1.0e38);
       probs[base + j] = x;
       // #else
       let x = probs[base + j];
