@@ -1,39 +1,30 @@
 /**
- * Hugging Face `config.json` → LlamaConfig, for `LlamaForCausalLM` and `MixtralForCausalLM`.
- * Every field the runtime depends on is checked; options the runtime does not implement (rope
- * scaling, biases, a sliding window shorter than the context, another activation) are rejected
- * loudly rather than ignored, since ignoring them would give plausible but wrong logits.
+ * Hugging Face `config.json` → the runtime's config, for every architecture in the registry
+ * (runtime/model/arch/registry.ts). Every field the forward depends on is checked; options the
+ * runtime does not implement are refused naming config.json and the option, since ignoring them
+ * would give plausible but wrong logits.
  */
-import { formatCount, ModelFormatError } from '../errors';
-import { llamaConfig, type LlamaConfig, type MoeConfig } from '../model/llama-config';
+import { ModelFormatError } from '../errors';
+import type { LlamaConfig } from '../model/llama-config';
+import { ConfigReader } from '../model/arch/config-reader';
+import {
+  ARCHITECTURES,
+  architectureByModelType,
+  architectureByName,
+  type ArchitectureSpec,
+} from '../model/arch/registry';
 
-/** Architectures this runtime can run, as HF names them in `architectures`. */
-export const HF_ARCHITECTURES = {
-  LlamaForCausalLM: 'llama',
-  MixtralForCausalLM: 'mixtral',
-} as const;
+/** HF architecture names this runtime can run. */
+export const HF_ARCHITECTURES: readonly string[] = ARCHITECTURES.map((a) => a.name);
 
-export type HfArchitecture = keyof typeof HF_ARCHITECTURES;
+export type HfArchitecture = string;
 
-/** A parsed config: the runtime's config plus which HF architecture it came from. */
+/** A parsed config: the runtime's config plus the architecture that reads its checkpoint. */
 export interface HfModelConfig {
   architecture: HfArchitecture;
   config: LlamaConfig;
+  spec: ArchitectureSpec;
 }
-
-/** Upper bounds no model this runtime could hold reaches; beyond them the file is garbage. */
-const LIMITS: Record<string, number> = {
-  hidden_size: 1 << 16,
-  intermediate_size: 1 << 18,
-  num_hidden_layers: 1 << 10,
-  num_attention_heads: 1 << 10,
-  num_key_value_heads: 1 << 10,
-  vocab_size: 1 << 22,
-  max_position_embeddings: 1 << 20,
-  num_local_experts: 1 << 10,
-  num_experts_per_tok: 1 << 10,
-  head_dim: 1 << 12,
-};
 
 /**
  * Parse and validate a HF config (`config.json` as bytes or text, or its parsed JSON).
@@ -42,7 +33,7 @@ const LIMITS: Record<string, number> = {
  * const { architecture, config } = parseHfConfig(await (await fetch('config.json')).text(), 'config.json');
  * config.moe?.nExperts; // 8 for a Mixtral-style model, undefined for Llama
  * @throws ModelFormatError naming `fileName` for invalid JSON, an unknown architecture, a missing
- *   or non-integer field, inconsistent head counts, or an unsupported option.
+ *   or out-of-range field, inconsistent head counts, or an unsupported option.
  */
 export function parseHfConfig(
   json: string | ArrayBuffer | Uint8Array | object,
@@ -69,125 +60,60 @@ export function parseHfConfig(
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     fail('invalid config: expected a JSON object');
   const c = raw as Record<string, unknown>;
-  const architecture = pickArchitecture(c, fail);
-
-  const int = (key: string, fallback?: number): number => {
-    const v = c[key] ?? fallback;
-    if (v === undefined || v === null) return fail(`invalid config: "${key}" is missing`);
-    if (!Number.isSafeInteger(v) || (v as number) <= 0) {
-      return fail(`invalid config: "${key}" must be a positive integer, found ${JSON.stringify(v)}`);
-    }
-    if ((v as number) > LIMITS[key]!) {
-      fail(
-        `invalid config: "${key}" = ${formatCount(v as number)} exceeds the supported maximum ${formatCount(LIMITS[key]!)}`,
-      );
-    }
-    return v as number;
-  };
-  const num = (key: string, fallback: number): number => {
-    const v = c[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      return fail(`invalid config: "${key}" must be a positive number, found ${JSON.stringify(v)}`);
-    }
-    return v;
-  };
-  const bool = (key: string, fallback: boolean): boolean => {
-    const v = c[key] ?? fallback;
-    if (typeof v !== 'boolean')
-      return fail(`invalid config: "${key}" must be true or false, found ${JSON.stringify(v)}`);
-    return v;
-  };
-
-  const dim = int('hidden_size');
-  const nHeads = int('num_attention_heads');
-  const nKvHeads = int('num_key_value_heads', nHeads);
-  const seqLen = int('max_position_embeddings');
-  if (dim % nHeads !== 0)
-    fail(`invalid config: hidden_size ${dim} is not divisible by num_attention_heads ${nHeads}`);
-  if (nHeads % nKvHeads !== 0) {
-    fail(`invalid config: num_attention_heads ${nHeads} is not divisible by num_key_value_heads ${nKvHeads}`);
+  const spec = pickArchitecture(c, fail);
+  const config = spec.config(new ConfigReader(c, fileName));
+  if (config.block?.positions.kind === 'rope' && config.headDim % 2 !== 0) {
+    fail(`invalid config: head size ${config.headDim} is odd (rotary embedding needs pairs)`);
   }
-  if (c.head_dim !== undefined && c.head_dim !== null && int('head_dim') !== dim / nHeads) {
-    fail(
-      `invalid config: head_dim ${String(c.head_dim)} differs from hidden_size / num_attention_heads = ${dim / nHeads}; such models are not supported`,
-    );
-  }
-  if ((dim / nHeads) % 2 !== 0)
-    fail(`invalid config: head size ${dim / nHeads} is odd (rotary embedding needs pairs)`);
-  rejectUnsupported(c, seqLen, fail);
-
-  let moe: MoeConfig | null = null;
-  if (architecture === 'MixtralForCausalLM') {
-    // HF MixtralConfig defaults: 8 experts, top-2; Mixtral always renormalises the top-k weights.
-    const nExperts = int('num_local_experts', 8);
-    const topK = int('num_experts_per_tok', 2);
-    if (topK > nExperts)
-      fail(`invalid config: num_experts_per_tok ${topK} exceeds num_local_experts ${nExperts}`);
-    moe = { nExperts, topK, normTopKProb: bool('norm_topk_prob', true) };
-  }
-  const base = llamaConfig({
-    dim,
-    hiddenDim: int('intermediate_size'),
-    nLayers: int('num_hidden_layers'),
-    nHeads,
-    nKvHeads,
-    vocabSize: int('vocab_size'),
-    seqLen,
-    // HF LlamaConfig and MixtralConfig both default to an untied lm_head.
-    sharedClassifier: bool('tie_word_embeddings', false),
-  });
-  // Defaults are HF's own for each config class (written out by save_pretrained anyway).
-  const mixtral = architecture === 'MixtralForCausalLM';
-  const config: LlamaConfig = {
-    ...base,
-    normEps: num('rms_norm_eps', mixtral ? 1e-5 : 1e-6),
-    ropeTheta: num('rope_theta', mixtral ? 1e6 : 10000),
-    moe,
-  };
-  return { architecture, config };
+  checkModelSize(config, fail);
+  return { architecture: spec.name, config, spec };
 }
 
-function pickArchitecture(c: Record<string, unknown>, fail: (p: string) => never): HfArchitecture {
-  const known = Object.keys(HF_ARCHITECTURES) as HfArchitecture[];
-  const supported = `supported: ${known.join(', ')}`;
+/** Above this many stored tensors per model (layers × experts), a config is not a real model. */
+const MAX_EXPERT_TENSORS = 1 << 16;
+/** 2^35 parameters need 128 GiB as float32: no tab or Node process here holds that. */
+const MAX_PARAMETERS = 2 ** 35;
+
+/** Refuse a model this runtime could never hold, from the config alone, before allocating anything. */
+function checkModelSize(c: LlamaConfig, fail: (p: string) => never): void {
+  const { dim, hiddenDim, nLayers, vocabSize } = c;
+  const experts = c.moe ? c.moe.nExperts : 1;
+  if (nLayers * experts > MAX_EXPERT_TENSORS) {
+    fail(
+      `invalid config: ${nLayers} layers × ${experts} experts is beyond any real model (at most ${MAX_EXPERT_TENSORS} expert FFNs)`,
+    );
+  }
+  const perLayer = 4 * dim * dim + 3 * hiddenDim * dim * experts;
+  const params = nLayers * perLayer + 2 * vocabSize * dim;
+  if (!(params <= MAX_PARAMETERS)) {
+    fail(
+      `invalid config: the sizes imply ${params.toExponential(2)} parameters (${((params * 4) / 2 ** 30).toFixed(0)} GiB as float32), beyond what this runtime can hold`,
+    );
+  }
+}
+
+function pickArchitecture(c: Record<string, unknown>, fail: (p: string) => never): ArchitectureSpec {
+  const supported = `supported: ${HF_ARCHITECTURES.join(', ')}`;
   const archs = c.architectures;
   if (archs !== undefined && archs !== null) {
     if (!Array.isArray(archs) || !archs.every((a) => typeof a === 'string')) {
       return fail('invalid config: "architectures" must be a list of names');
     }
-    const found = known.filter((k) => archs.includes(k));
-    if (found.length !== 1) {
-      return fail(`unknown architecture ${JSON.stringify(archs)}; ${supported}`);
+    const found = archs.map(architectureByName).filter((a) => a !== undefined);
+    if (found.length !== 1) return fail(`unknown architecture ${JSON.stringify(archs)}; ${supported}`);
+    const spec = found[0]!;
+    if (c.model_type !== undefined && !spec.modelTypes.includes(c.model_type as string)) {
+      fail(
+        `invalid config: architectures says ${spec.name} but model_type is ${JSON.stringify(c.model_type)}`,
+      );
     }
-    const a = found[0]!;
-    if (c.model_type !== undefined && c.model_type !== HF_ARCHITECTURES[a]) {
-      fail(`invalid config: architectures says ${a} but model_type is ${JSON.stringify(c.model_type)}`);
-    }
-    return a;
+    return spec;
   }
-  const byType = known.find((k) => HF_ARCHITECTURES[k] === c.model_type);
+  const byType = typeof c.model_type === 'string' ? architectureByModelType(c.model_type) : undefined;
   if (!byType) {
     return fail(
       `unknown architecture: no "architectures" and model_type ${JSON.stringify(c.model_type)}; ${supported}`,
     );
   }
   return byType;
-}
-
-/** Options the forward pass does not implement; accepting them would give wrong logits. */
-function rejectUnsupported(c: Record<string, unknown>, seqLen: number, fail: (p: string) => never): void {
-  const act = c.hidden_act ?? 'silu';
-  if (act !== 'silu') fail(`unsupported config: hidden_act ${JSON.stringify(act)} (only "silu")`);
-  if (c.rope_scaling !== undefined && c.rope_scaling !== null) {
-    fail(`unsupported config: rope_scaling ${JSON.stringify(c.rope_scaling)} (only plain rotary embeddings)`);
-  }
-  for (const key of ['attention_bias', 'mlp_bias']) {
-    if (c[key] === true) fail(`unsupported config: ${key} is true (only bias-free projections)`);
-  }
-  const window = c.sliding_window;
-  if (window !== undefined && window !== null && !(typeof window === 'number' && window >= seqLen)) {
-    fail(
-      `unsupported config: sliding_window ${JSON.stringify(window)} is shorter than max_position_embeddings ${seqLen} (only full causal attention)`,
-    );
-  }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { loadHfModel, loadLlama2c } from '../../runtime';
 import { InputError, ModelFormatError } from '../../runtime/errors';
-import { hfCheckpoint, unpermuteRotary } from '../../runtime/formats/hf-checkpoint';
+import { hfCheckpoint } from '../../runtime/formats/hf-checkpoint';
 import { parseHfConfig } from '../../runtime/formats/hf-config';
 import { writeLlama2c } from '../../runtime/formats/llama2c-write';
 import { parseSafetensors } from '../../runtime/formats/safetensors';
@@ -74,18 +74,27 @@ function mapError(
   throw new Error('expected hfCheckpoint to throw');
 }
 
-function sameWeights(c: LlamaConfig, a: LlamaWeights, b: LlamaWeights): void {
-  const x = listWeights(c, a);
-  const y = listWeights(c, b);
+/**
+ * `loaded` (HF layout: q/k rows in rotate_half order, as stored) holds the same weights as `meta`
+ * (llama2.c's interleaved layout).
+ */
+function sameWeights(c: LlamaConfig, loaded: LlamaWeights, meta: LlamaWeights): void {
+  const hf: LlamaWeights = {
+    ...meta,
+    layers: meta.layers.map((l) => ({
+      ...l,
+      wq: hfPermute(l.wq, c.nHeads, c.dim, c.dim),
+      wk: hfPermute(l.wk, c.nKvHeads, c.kvDim, c.dim),
+    })),
+  };
+  const x = listWeights(c, hf);
+  const y = listWeights(c, loaded);
   expect(y.map((w) => w.name)).toEqual(x.map((w) => w.name));
   x.forEach((w, i) => expect(y[i]!.data, w.name).toEqual(w.data));
 }
 
 describe('rotary permutation', () => {
-  it('unpermuteRotary inverts HF permute (per head, q and k sizes)', () => {
-    const w = Float32Array.from({ length: 4 * 8 * 3 }, (_, i) => i);
-    expect(unpermuteRotary(hfPermute(w, 4, 32, 3), 4, 8, 3)).toEqual(w);
-    expect(unpermuteRotary(hfPermute(w, 2, 32, 3), 2, 16, 3)).toEqual(w);
+  it('HF permute regroups each head into its two halves', () => {
     // One head of 4 rows: HF order is [r0, r2, r1, r3] of Meta's interleaved pairs (r0,r1), (r2,r3).
     expect(Array.from(hfPermute(Float32Array.of(0, 1, 2, 3), 1, 4, 1))).toEqual([0, 2, 1, 3]);
   });
@@ -108,6 +117,10 @@ describe('rotary permutation', () => {
     const ours = await backend.read(t);
     backend.dispose(t);
     expect(maxAbsDiff(hfPermute(ours, 1, hd, 1), hfRot)).toBeLessThan(1e-6);
+    // The runtime's 'half' style is rotate_half itself: HF rows load as stored.
+    const h = backend.rope(backend.tensor(hf, [1, hd]), { headDim: hd, pos0: pos, style: 'half' });
+    expect(maxAbsDiff(await backend.read(h), hfRot)).toBeLessThan(1e-6);
+    backend.dispose(t, h);
   });
 });
 
@@ -133,14 +146,15 @@ describe('loadHfModel: a dense model exported the HF way', () => {
     });
   }
 
-  it('without the un-permutation the logits would differ (the test can see a wrong layout)', async () => {
+  it("with llama2.c's interleaved rotary on HF rows the logits would differ (the test can see a wrong layout)", async () => {
     const st = parseSafetensors(toHf(dense, denseWeights).weights, 'model.safetensors');
     const ckpt = hfCheckpoint(parseHfConfig(hfConfigJson(dense), 'config.json'), [st]);
-    ckpt.weights.layers.forEach((l, i) => {
-      l.wq = st.float32(`model.layers.${i}.self_attn.q_proj.weight`);
-      l.wk = st.float32(`model.layers.${i}.self_attn.k_proj.weight`);
-    });
-    const wrong = LlamaModel.load(backend, ckpt);
+    const block = ckpt.config.block!;
+    const interleaved = {
+      ...block,
+      positions: { kind: 'rope' as const, style: 'interleaved' as const, rotaryDim: 8 },
+    };
+    const wrong = LlamaModel.load(backend, { ...ckpt, config: { ...ckpt.config, block: interleaved } });
     expect(maxAbsDiff(await logits(wrong), await logits(llama2c.model))).toBeGreaterThan(1e-3);
   });
 
@@ -176,7 +190,7 @@ describe('Mixtral names', () => {
       parseSafetensors(files.weights, 'model.safetensors'),
     ]);
     expect(ckpt.architecture).toBe('MixtralForCausalLM');
-    expect(ckpt.config).toEqual(c);
+    expect(ckpt.config).toMatchObject(c);
     sameWeights(c, ckpt.weights, w);
     ckpt.weights.layers.forEach((l, i) => {
       const src = w.layers[i]!;
