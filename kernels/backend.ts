@@ -25,6 +25,53 @@ export interface AttentionOptions {
    * the entropy from the scores, and stores no pattern). Needs pos0 = 0 and Tk = T.
    */
   probe?: PatternProbeOptions;
+  /** Score scale (default 1/√headDim): Gemma's query_pre_attn_scalar^−½, Granite's attention_multiplier. */
+  scale?: number;
+  /**
+   * Soft-capping of the scaled scores before the mask and softmax: s → cap·tanh(s / cap)
+   * (Gemma 2's attn_logit_softcapping). Absent or 0: no capping.
+   */
+  softcap?: number;
+  /**
+   * Sliding window: the query at absolute position p sees key j only when p − j < window (itself and
+   * the window − 1 keys before it, as HF's sliding_window and gemma_pytorch). Absent: full causal.
+   */
+  window?: number;
+}
+
+/** Elementwise activations of the FFNs (HF `hidden_act` / `hidden_activation` names mapped). */
+export type ActivationKind = 'silu' | 'gelu_tanh' | 'gelu' | 'relu' | 'sigmoid';
+
+/**
+ * Llama 3.x rotary frequency scaling (HF rope_scaling type "llama3"), or plain position
+ * interpolation (type "linear": every frequency divided by factor).
+ */
+export type RopeScaling =
+  | {
+      type: 'llama3';
+      factor: number;
+      lowFreqFactor: number;
+      highFreqFactor: number;
+      originalMaxPositions: number;
+    }
+  | { type: 'linear'; factor: number };
+
+/** Options of `Backend.rope`. */
+export interface RopeOptions {
+  headDim: number;
+  /** Absolute position of row 0 (default 0). */
+  pos0?: number;
+  /** Base of the frequencies (default 10000): pair i turns at pos · theta^(−2i/rotaryDim). */
+  theta?: number;
+  /** Leading dims of each head that rotate (NeoX partial rotary); even, ≤ headDim; default headDim. */
+  rotaryDim?: number;
+  /**
+   * 'interleaved' (llama2.c / Meta: dims 2i and 2i+1 form pair i) or 'half' (HF rotate_half / NeoX:
+   * dims i and i + rotaryDim/2 form pair i). Default 'interleaved'.
+   */
+  style?: 'interleaved' | 'half';
+  /** Frequency scaling; absent: none. */
+  scaling?: RopeScaling;
 }
 
 /** Columns of `AttentionResult.rowStats`' last dimension. */
@@ -230,15 +277,42 @@ export interface Backend {
   matmul(
     a: Tensor<'f32'>,
     b: Tensor<'f32'>,
-    opts?: { transposeA?: boolean; transposeB?: boolean },
+    opts?: { transposeA?: boolean; transposeB?: boolean; bias?: Tensor<'f32'> },
   ): Tensor<'f32'>;
-  /** Row-wise RMSNorm over the last dim: x / sqrt(mean(x²) + eps) * weight. */
-  rmsnorm(x: Tensor<'f32'>, weight: Tensor<'f32'>, eps: number): Tensor<'f32'>;
   /**
-   * Rotary embedding as llama2.c applies it: x [T, nHeads * headDim]; adjacent pairs (2i, 2i+1)
-   * inside each head rotate by angle pos · theta^(−2i/headDim), pos = pos0 + row.
+   * Row-wise RMSNorm: x / sqrt(mean(x²) + eps) * weight. Over the whole last dim, or with
+   * `groupSize` over each run of groupSize consecutive values (per-head qk-norm: x [T, nHeads·hd],
+   * groupSize hd, weight [hd]); weight has the normalised length.
    */
-  rope(x: Tensor<'f32'>, opts: { headDim: number; pos0?: number; theta?: number }): Tensor<'f32'>;
+  rmsnorm(x: Tensor<'f32'>, weight: Tensor<'f32'>, eps: number, opts?: { groupSize?: number }): Tensor<'f32'>;
+  /**
+   * Row-wise LayerNorm over the last dim: (x − mean) / sqrt(var + eps) · weight + bias (biased
+   * variance, as torch.nn.LayerNorm); without bias, none is added.
+   *
+   * @example
+   * const h = b.layernorm(x, ln1Weight, ln1Bias, 1e-5);
+   */
+  layernorm(
+    x: Tensor<'f32'>,
+    weight: Tensor<'f32'>,
+    bias: Tensor<'f32'> | undefined,
+    eps: number,
+  ): Tensor<'f32'>;
+  /**
+   * Rotary embedding of x [T, nHeads * headDim] at positions pos0 + row: interleaved (llama2.c)
+   * or half-split (HF / NeoX) pairs, over all or the leading `rotaryDim` dims of each head, with
+   * optional Llama 3 or linear frequency scaling.
+   */
+  rope(x: Tensor<'f32'>, opts: RopeOptions): Tensor<'f32'>;
+  /**
+   * Elementwise activation: silu, gelu_tanh (HF gelu_new / gelu_pytorch_tanh), gelu (exact, erf),
+   * relu, sigmoid.
+   */
+  activation(x: Tensor<'f32'>, kind: ActivationKind): Tensor<'f32'>;
+  /** act(gate) · up elementwise (SwiGLU with silu, GeGLU with gelu_tanh). */
+  gatedActivation(gate: Tensor<'f32'>, up: Tensor<'f32'>, kind: ActivationKind): Tensor<'f32'>;
+  /** cap · tanh(x / cap), elementwise (Gemma 2's final-logit soft-capping). */
+  softcap(x: Tensor<'f32'>, cap: number): Tensor<'f32'>;
   /** Causal grouped-query attention; q [T, nHeads*headDim], k/v [Tk, nKvHeads*headDim]. */
   attention(q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'>, opts: AttentionOptions): AttentionResult;
   /** probs [nHeads, T, Tk] × v [Tk, nKvHeads*headDim] → z [T, nHeads*headDim] (grouped heads). */
