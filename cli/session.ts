@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Backend } from '../kernels/backend';
 import { createCpuBackend } from '../kernels/cpu-backend';
 import { createWebGpuBackend } from '../kernels/webgpu-backend';
-import { loadLlama2c, loadModelFiles, planModelFiles, type ModelFilePlan } from '../runtime';
+import { loadLlama2c, loadModelFiles, modelPlanFiles, planModelFiles } from '../runtime';
 import { decodeUtf8Strict } from '../runtime/text';
 import { UsageError } from './args';
 import { nodeGpu } from './node-gpu';
@@ -29,8 +29,9 @@ export async function readText(file: string): Promise<string> {
 
 /**
  * Load a model onto a backend: `model` is a folder (HF-style: config.json + model.safetensors +
- * tokenizer.bin, or a llama2.c checkpoint with its tokenizer) or a llama2.c checkpoint file, which
- * then needs `tokenizer`. Only the files that make up the model are read.
+ * tokenizer.json [+ tokenizer_config.json] or tokenizer.bin, or a llama2.c checkpoint with its
+ * tokenizer) or a llama2.c checkpoint file, which then needs `tokenizer`. Only the files that make
+ * up the model are read.
  *
  * @example
  * const { model, tokenizer, info } = await loadModel('cpu', 'public/models/sparsebook-moe-micro');
@@ -55,7 +56,7 @@ export async function loadModel(backendKind: 'cpu' | 'webgpu', model: string, to
     const names = (await readdir(model, { withFileTypes: true }))
       .filter((e) => e.isFile())
       .map((e) => e.name);
-    files = planFiles(planModelFiles(names, source)).map((n) => path.join(model, n));
+    files = modelPlanFiles(planModelFiles(names, source)).map((n) => path.join(model, n));
   } else {
     if (tokenizer === undefined) {
       throw new UsageError(
@@ -77,8 +78,4 @@ export async function loadModel(backendKind: 'cpu' | 'webgpu', model: string, to
       )
     : loadLlama2c(backend, bytes[0]!, names[0]!, bytes[1]!, names[1]!);
   return { backend, ...loaded, source };
-}
-
-function planFiles(p: ModelFilePlan): string[] {
-  return p.format === 'hf' ? [p.config, ...p.weights, p.tokenizer] : [p.model, p.tokenizer];
 }

@@ -1,6 +1,7 @@
 /**
- * Text generation as llama2.c run.c `generate`: encode the prompt with BOS, feed it, then sample
- * one token per step until `steps` positions are used or the model emits BOS. The prompt is
+ * Text generation as llama2.c run.c `generate`: encode the prompt after the document token (BOS),
+ * feed it, then sample one token per step until `steps` positions are used or the model emits a
+ * stop token (llama2.c: BOS, as run.c; HF: the document token or EOS). The prompt is
  * prefilled through the KV cache in one batched forward instead of run.c's token-by-token loop
  * (same numbers, fewer dispatches).
  */
@@ -10,10 +11,10 @@ import type { LlamaModel } from './model/llama';
 import { XorShiftRng } from './random';
 import { sampleToken } from './sampling';
 import { createYielder } from './scheduling';
-import { BOS, type Llama2cTokenizer } from './tokenizers/llama2c-tokenizer';
+import type { Tokenizer } from './tokenizers/tokenizer';
 
 export interface GenerateOptions {
-  /** Text to continue; '' or undefined starts from BOS alone. */
+  /** Text to continue; '' or undefined starts from the document token (BOS) alone. */
   prompt?: string;
   /**
    * Total positions, prompt included, as run.c's `-n`: with a 1-token prompt (BOS) that is
@@ -40,7 +41,7 @@ export interface GenerateResult {
   promptLength: number;
   /** Prompt and continuation as run.c prints them (leading dummy-prefix space removed). */
   text: string;
-  /** True when generation stopped because the model produced BOS. */
+  /** True when generation stopped because the model produced a stop token (BOS / EOS). */
   stoppedAtBos: boolean;
 }
 
@@ -52,7 +53,7 @@ export interface GenerateResult {
  */
 export async function generate(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   options: GenerateOptions,
 ): Promise<GenerateResult> {
   const { prompt = '', temperature = 0, topP, seed = 42, signal, onToken, hooks } = options;
@@ -69,7 +70,7 @@ export async function generate(
   // that is simply cut, with nothing sampled.
   if (promptTokens.length > steps) {
     const tokens = promptTokens.slice(0, steps + 1);
-    return { tokens, promptLength: tokens.length, text: tokenizer.decodeAll(tokens), stoppedAtBos: false };
+    return { tokens, promptLength: tokens.length, text: textOf(tokenizer, tokens), stoppedAtBos: false };
   }
 
   const seq = Array.from(promptTokens);
@@ -82,13 +83,14 @@ export async function generate(
     let pos = promptTokens.length; // positions consumed so far
     for (;;) {
       const next = sampleToken(logits, { temperature, topP, rng });
-      if (next === BOS) {
+      if (tokenizer.stopTokens.includes(next)) {
         stoppedAtBos = true;
         break;
       }
       const prev = seq[seq.length - 1]!;
       seq.push(next);
-      onToken?.(next, decoder.decode(tokenizer.decodeBytes(prev, next), { stream: true }));
+      const bytes = next < tokenizer.vocabSize ? tokenizer.decodeBytes(prev, next) : new Uint8Array(0);
+      onToken?.(next, decoder.decode(bytes, { stream: true }));
       if (pos >= steps) break;
       await maybeYield();
       signal?.throwIfAborted();
@@ -99,7 +101,15 @@ export async function generate(
     cache.dispose();
   }
   const tokens = Int32Array.from(seq);
-  return { tokens, promptLength: promptTokens.length, text: tokenizer.decodeAll(tokens), stoppedAtBos };
+  return { tokens, promptLength: promptTokens.length, text: textOf(tokenizer, tokens), stoppedAtBos };
+}
+
+/**
+ * The text of `tokens`; an embedding row past the tokenizer's vocabulary (padding, as Qwen's rows
+ * up to 151,936) has no text and is left out.
+ */
+function textOf(tokenizer: Tokenizer, tokens: Int32Array): string {
+  return tokenizer.decodeAll(tokens.filter((t) => t < tokenizer.vocabSize));
 }
 
 /** Forward `tokens` through the cache and read back the logits of the last one. */

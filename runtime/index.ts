@@ -11,7 +11,9 @@ import { planModelFiles, type ModelFilePlan } from './formats/model-files';
 import { parseSafetensors } from './formats/safetensors';
 import { LlamaModel } from './model/llama';
 import { countParameters, type LlamaConfig } from './model/llama-config';
+import { HfTokenizer } from './tokenizers/hf-tokenizer';
 import { Llama2cTokenizer } from './tokenizers/llama2c-tokenizer';
+import type { Tokenizer } from './tokenizers/tokenizer';
 
 type Bytes = ArrayBuffer | Uint8Array;
 
@@ -38,7 +40,7 @@ export interface ModelInfo {
 
 export interface LoadedModel {
   model: LlamaModel;
-  tokenizer: Llama2cTokenizer;
+  tokenizer: Tokenizer;
   info: ModelInfo;
 }
 
@@ -55,7 +57,7 @@ export function loadLlama2c(
   modelFileName: string,
   tokBytes: ArrayBuffer | Uint8Array,
   tokFileName: string,
-): LoadedModel {
+): LoadedModel & { tokenizer: Llama2cTokenizer } {
   const checkpoint = parseLlama2c(modelBytes, modelFileName);
   const tokenizer = Llama2cTokenizer.load(tokBytes, tokFileName);
   checkCompatible(checkpoint.config, tokenizer, { model: modelFileName, tokenizer: tokFileName });
@@ -63,15 +65,20 @@ export function loadLlama2c(
   return { model: LlamaModel.load(backend, checkpoint), tokenizer, info };
 }
 
-/** The files of an HF-style model: config.json, the safetensors weights (one file or shards), tokenizer.bin. */
+/**
+ * The files of an HF-style model: config.json, the safetensors weights (one file or shards), and
+ * tokenizer.json (+ tokenizer_config.json) or a llama2.c tokenizer.bin.
+ */
 export interface HfModelFiles<T> {
   config: T;
   weights: T[];
   tokenizer: T;
+  tokenizerConfig?: T;
 }
 
 /**
- * Parse, check and upload an HF-style model (Llama or Mixtral naming) with a llama2.c tokenizer.
+ * Parse, check and upload an HF-style model (Llama or Mixtral naming) with its tokenizer.json
+ * (+ tokenizer_config.json) or a llama2.c tokenizer.bin.
  *
  * @example
  * const { model, info } = loadHfModel(
@@ -92,16 +99,36 @@ export function loadHfModel(
   }
   const parsed = parseHfConfig(files.config, names.config);
   const shards = files.weights.map((b, i) => parseSafetensors(b, names.weights[i]!));
-  const tokenizer = Llama2cTokenizer.load(files.tokenizer, names.tokenizer);
   const checkpoint = hfCheckpoint(parsed, shards, names.config);
+  const tokenizer = loadHfFolderTokenizer(files, names, checkpoint.config.vocabSize);
   checkCompatible(checkpoint.config, tokenizer, { model: names.config, tokenizer: names.tokenizer });
   return { model: LlamaModel.load(backend, checkpoint), tokenizer, info: modelInfo(checkpoint.config) };
 }
 
 /**
+ * The tokenizer of an HF-style folder: tokenizer.json (its document token, EOS and PAD from
+ * tokenizer_config.json and config.json; encoded ids checked against the `rows` of the embedding),
+ * or a llama2.c tokenizer.bin.
+ */
+function loadHfFolderTokenizer(
+  files: HfModelFiles<Bytes>,
+  names: HfModelFiles<string>,
+  rows: number,
+): Tokenizer {
+  if (!/\.json$/i.test(names.tokenizer)) return Llama2cTokenizer.load(files.tokenizer, names.tokenizer);
+  const { tokenizerConfig } = files;
+  return HfTokenizer.load(
+    { tokenizer: files.tokenizer, config: files.config, ...(tokenizerConfig ? { tokenizerConfig } : {}) },
+    names,
+    { embedding: { rows, model: names.config } },
+  );
+}
+
+/**
  * Load whichever model a set of files holds: an HF-style folder (config.json + model.safetensors +
- * tokenizer.bin) or a llama2.c pair (see `planModelFiles`). Files that are not part of the model
- * (a reference.safetensors, texts) are ignored.
+ * tokenizer.json [+ tokenizer_config.json], or tokenizer.bin) or a llama2.c pair (see
+ * `planModelFiles`). Files that are not part of the model (a reference.safetensors, texts) are
+ * ignored.
  *
  * @example
  * const { model, format } = loadModelFiles(backend, [{ name: 'config.json', bytes }, …], { source: 'sparsebook-moe-micro' });
@@ -123,7 +150,12 @@ export function loadModelFiles(
     plan.format === 'hf'
       ? loadHfModel(
           backend,
-          { config: bytes(plan.config), weights: plan.weights.map(bytes), tokenizer: bytes(plan.tokenizer) },
+          {
+            config: bytes(plan.config),
+            weights: plan.weights.map(bytes),
+            tokenizer: bytes(plan.tokenizer),
+            ...(plan.tokenizerConfig ? { tokenizerConfig: bytes(plan.tokenizerConfig) } : {}),
+          },
           plan,
         )
       : loadLlama2c(backend, bytes(plan.model), plan.model, bytes(plan.tokenizer), plan.tokenizer);
@@ -169,8 +201,10 @@ export {
 } from './formats/hf-config';
 export { hfCheckpoint, hfTensorShapes, unpermuteRotary, type HfCheckpoint } from './formats/hf-checkpoint';
 export { writeHfCheckpoint, hfConfigJson, permuteRotary, type HfFiles } from './formats/hf-write';
-export { planModelFiles, type ModelFilePlan } from './formats/model-files';
+export { planModelFiles, modelPlanFiles, type ModelFilePlan } from './formats/model-files';
 export { Llama2cTokenizer, BOS, EOS } from './tokenizers/llama2c-tokenizer';
+export { HfTokenizer, type HfTokenizerFiles, type HfTokenizerOptions } from './tokenizers/hf-tokenizer';
+export type { Tokenizer, EncodeOptions } from './tokenizers/tokenizer';
 export { checkCompatible } from './compatibility';
 export {
   LlamaModel,

@@ -3,7 +3,7 @@
  * evaluation (ARCHITECTURE.md "Loss over a text").
  */
 import { formatCount, TextError } from './errors';
-import type { Llama2cTokenizer } from './tokenizers/llama2c-tokenizer';
+import type { Tokenizer } from './tokenizers/tokenizer';
 
 /** Separator between documents in TinyStories-style corpora. */
 export const END_OF_TEXT = '<|endoftext|>';
@@ -95,16 +95,19 @@ export function splitDocuments(text: string, fileName = 'text'): SplitText {
   return { documents, notes };
 }
 
-/** One token stream made of all documents, each as BOS + tokens. */
+/** One token stream made of all documents, each as its document token (BOS) + tokens. */
 export interface TokenStream {
   tokens: Int32Array;
-  /** Index in `tokens` where each document's BOS sits. */
+  /** Index in `tokens` where each document's document token sits. */
   documentStarts: number[];
   notes: string[];
 }
 
-/** Split, encode (BOS + tokens per document) and concatenate. */
-export function buildTokenStream(tokenizer: Llama2cTokenizer, text: string, fileName = 'text'): TokenStream {
+/**
+ * Split, encode (the tokenizer's document token + tokens per document: llama2.c and Llama/Gemma
+ * BOS, else config.json's bos_token_id; no other special tokens) and concatenate.
+ */
+export function buildTokenStream(tokenizer: Tokenizer, text: string, fileName = 'text'): TokenStream {
   const { documents, notes } = splitDocuments(text, fileName);
   const encoded = documents.map((d) => tokenizer.encode(d, { bos: true, source: fileName }));
   const tokens = new Int32Array(encoded.reduce((n, e) => n + e.length, 0));

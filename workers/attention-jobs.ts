@@ -16,8 +16,7 @@ import {
 import { probeAttention } from '../analyses/attention/probes';
 import { sweepMasks } from '../analyses/attention/mask-sweep';
 import type { LayerPattern, LayerQK } from '../analyses/attention/types';
-import type { LlamaModel, Llama2cTokenizer } from '../runtime/index';
-import { BOS } from '../runtime/index';
+import type { LlamaModel, Tokenizer } from '../runtime/index';
 import { tensorTable } from '../runtime/tensor-table';
 import type { JobProgress, MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
 import { tokenText } from './token-text';
@@ -47,7 +46,7 @@ export interface ProbeJobResult {
  */
 export async function probeJob(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   request: ProbeJobRequest,
   options: { signal?: AbortSignal; onProgress?: (p: JobProgress) => void } = {},
 ): Promise<ProbeJobResult> {
@@ -130,7 +129,7 @@ export interface MaskJobResult {
  */
 export async function maskJob(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   request: MaskJobRequest,
   signal?: AbortSignal,
 ): Promise<MaskJobResult> {
@@ -178,7 +177,9 @@ export async function maskJob(
     [MASK_HEAD_COLUMNS.recall]: makeVector(Float32Array.from(recall.perHead)),
     [MASK_HEAD_COLUMNS.droppedMass]: makeVector(Float32Array.from(recall.perHead, (r) => 1 - r)),
   });
-  const texts = Array.from(tokens, (t, i) => tokenText(tokenizer, i > 0 ? tokens[i - 1]! : BOS, t));
+  const texts = Array.from(tokens, (t, i) =>
+    tokenText(tokenizer, i > 0 ? tokens[i - 1]! : tokenizer.documentToken, t),
+  );
   return {
     pattern: tensorTable(`blocks.${layer}.attn.hook_pattern[${head}]`, [T, T], one),
     mask: tensorTable(`${family.id} mask`, [T, T], keep),
@@ -222,7 +223,7 @@ export interface SweepJobRequest {
  */
 export async function sweepJob(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   request: SweepJobRequest,
   options: { signal?: AbortSignal; onProgress?: (p: JobProgress) => void } = {},
 ): Promise<{ points: Table; heads: Table; summary: SweepJobSummary }> {

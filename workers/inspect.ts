@@ -4,8 +4,7 @@
  * context. Runs in the worker; returns Arrow tables.
  */
 import type { Table } from 'apache-arrow';
-import type { LlamaModel, Llama2cTokenizer } from '../runtime/index';
-import { BOS } from '../runtime/index';
+import type { LlamaModel, Tokenizer } from '../runtime/index';
 import { crossEntropyRows } from '../runtime/eval/loss';
 import { nextTokenTable, tokenLossTable } from '../runtime/tables';
 import { tensorTable } from '../runtime/tensor-table';
@@ -40,7 +39,7 @@ export interface InspectResult {
 /** Run the inspection; `signal` is checked before the forward pass. */
 export async function inspect(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   request: InspectRequest,
   signal: AbortSignal,
 ): Promise<InspectResult> {
@@ -73,7 +72,9 @@ export async function inspect(
   const [shape, pattern] = await patternRead!;
 
   const losses = Float32Array.from(crossEntropyRows(logits.subarray(0, (T - 1) * V), V, tokens.subarray(1)));
-  const texts = Array.from(tokens, (t, i) => tokenText(tokenizer, i > 0 ? tokens[i - 1]! : BOS, t));
+  const texts = Array.from(tokens, (t, i) =>
+    tokenText(tokenizer, i > 0 ? tokens[i - 1]! : tokenizer.documentToken, t),
+  );
   const top = topKDistribution(logits.subarray(position * V, (position + 1) * V), topK);
   const prev = tokens[position]!;
   return {

@@ -6,7 +6,7 @@
  */
 import { Field, Float32, Int32, makeVector, Schema, type Table } from 'apache-arrow';
 import { moeStats } from '../analyses/moe/index';
-import type { LlamaModel, Llama2cTokenizer } from '../runtime/index';
+import type { LlamaModel, Tokenizer } from '../runtime/index';
 import { buildTokenStream } from '../runtime/index';
 import { TABLE_KIND_KEY, tableOf } from '../runtime/tables';
 import { MAX_MOE_TOKENS, type JobProgress, type MoeRoutingSummary } from './runtime-types';
@@ -67,7 +67,7 @@ export interface MoeRoutingResult {
  */
 export async function moeRoutingJob(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   request: MoeRoutingRequest,
   options: {
     /** Name for the summary and errors (default: the model's own). */

@@ -15,7 +15,7 @@ import {
   type PruningMethod,
 } from '../analyses/pruning/index';
 import { UNSTRUCTURED_TARGETS } from '../analyses/pruning/prune-block';
-import type { LinearWeightName, LlamaModel, Llama2cTokenizer } from '../runtime/index';
+import type { LinearWeightName, LlamaModel, Tokenizer } from '../runtime/index';
 import { tensorTable } from '../runtime/tensor-table';
 import type {
   PruningExportFiles,
@@ -125,7 +125,7 @@ export class PruningStore {
  */
 export async function pruningSweepJob(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   store: PruningStore,
   request: PruningSweepRequest,
   options: { signal?: AbortSignal; onProgress?: (p: PruningProgress) => void } = {},

@@ -10,13 +10,12 @@ import { releaseProxy, transfer } from 'comlink';
 import { tableToIPC, type Table } from 'apache-arrow';
 import { createCpuBackend, createWebGpuBackend, type Backend } from '../kernels/index';
 import {
-  BOS,
   evaluateLoss,
   generate,
   perTokenLoss,
   TextError,
   type LlamaModel,
-  type Llama2cTokenizer,
+  type Tokenizer,
   type ModelInfo,
 } from '../runtime/index';
 import { formatCount } from '../runtime/errors';
@@ -92,7 +91,7 @@ type Callback<A> = (arg: A) => unknown;
 
 interface Loaded {
   model: LlamaModel;
-  tokenizer: Llama2cTokenizer;
+  tokenizer: Tokenizer;
   info: ModelInfo;
   modelName: string;
 }
@@ -310,7 +309,9 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
         const l = requireModel(modelKey);
         const tokens = l.tokenizer.encode(text, { bos: true, source: 'prompt' });
         const losses = await perTokenLoss(l.model, tokens, { signal });
-        const texts = Array.from(tokens, (t, i) => tokenText(l.tokenizer, i > 0 ? tokens[i - 1]! : BOS, t));
+        const texts = Array.from(tokens, (t, i) =>
+          tokenText(l.tokenizer, i > 0 ? tokens[i - 1]! : l.tokenizer.documentToken, t),
+        );
         return ipc(tokenLossTable({ tokenIds: tokens, tokens: texts, losses }));
       });
     },
@@ -633,7 +634,7 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
   };
 
   /** The tokenizer of the model a kept SAE was made on (which must still be loaded). */
-  function tokenizerOf(ref: SaeRef): Llama2cTokenizer {
+  function tokenizerOf(ref: SaeRef): Tokenizer {
     const { model } = saes.get(ref);
     const l = [...models.values()].find((m) => m.model === model);
     if (!l) throw new Error('the model of this SAE was unloaded or replaced: run the SAE cell again');

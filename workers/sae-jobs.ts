@@ -33,7 +33,7 @@ import {
   SAELENS_WEIGHTS_FILE,
 } from '../analyses/sae/saelens';
 import { trainSae, widthAt, type TrainKind, type TrainProgress } from '../analyses/sae/train';
-import type { LlamaModel, Llama2cTokenizer } from '../runtime/index';
+import type { LlamaModel, Tokenizer } from '../runtime/index';
 import { buildTokenStream } from '../runtime/text';
 import { TABLE_KIND_KEY, tableFromRows, tableRows } from '../runtime/tables';
 
@@ -214,7 +214,7 @@ async function loadSaeFiles(
 /** Held-out evaluation windows: the first `evalWindows` of the text (at least one). */
 function evalWindowCount(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   want: number,
   fileName?: string,
@@ -262,7 +262,7 @@ export interface SaeJobResult {
  */
 export async function saeTrainJob(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   store: SaeStore,
   modelName: string,
   request: SaeTrainRequest,
@@ -329,7 +329,7 @@ export async function saeTrainJob(
  */
 export async function saeImportJob(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   store: SaeStore,
   request: SaeImportRequest,
   opts: { signal?: AbortSignal } = {},
@@ -367,7 +367,7 @@ export interface SaeBrowseSummary {
 
 /** The feature list of a kept SAE over a text; the browse is kept for the feature cards. */
 export async function saeBrowseJob(
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   store: SaeStore,
   request: SaeBrowseRequest,
   opts: { signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } = {},
@@ -404,7 +404,7 @@ export interface FeatureCard {
 
 /** Contexts, histogram, logit effects and nearest features of one feature (after a browse). */
 export async function saeFeatureJob(
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   store: SaeStore,
   request: SaeRef & { feature: number },
 ): Promise<FeatureCard> {
@@ -440,7 +440,7 @@ export async function saeFeatureJob(
 
 /** Which features fire on each token of a typed prompt. */
 export async function saePromptJob(
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   store: SaeStore,
   request: SaeRef & { prompt: string; top?: number },
 ): Promise<PromptToken[]> {
@@ -460,7 +460,7 @@ export interface SaeSteerRequest extends SaeRef {
 }
 
 export async function saeSteerJob(
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   store: SaeStore,
   request: SaeSteerRequest,
   opts: { signal?: AbortSignal } = {},
@@ -482,7 +482,7 @@ export async function saeSteerJob(
 
 /** The loss with one feature zero-ablated, against the clean loss. */
 export async function saeAblateJob(
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   store: SaeStore,
   request: SaeRef & { feature: number; text: string; fileName?: string; maxWindows?: number },
   opts: { signal?: AbortSignal } = {},

@@ -8,7 +8,7 @@ import type { Table } from 'apache-arrow';
 import type { Hooks } from '../../runtime/hooks';
 import { evaluateLoss } from '../../runtime/eval/loss';
 import type { LlamaModel } from '../../runtime/model/llama';
-import type { Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
+import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import { attentionFlops, kvBytes, residentRows } from './mask-costs';
 import { maskDensity, maskRecall } from './mask-metrics';
 import { maskedLoss } from './masked-loss';
@@ -56,7 +56,7 @@ export interface MaskEvaluation extends SweepRow {
 /** A prepared evaluation: scored text, dense loss and (when needed) channel calibration. */
 interface Context {
   model: LlamaModel;
-  tokenizer: Llama2cTokenizer;
+  tokenizer: Tokenizer;
   text: string;
   denseLoss: number;
   calibration: Awaited<ReturnType<typeof calibrateForChannels>> | null;
@@ -65,7 +65,7 @@ interface Context {
 
 async function prepare(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   families: readonly MaskFamilyId[],
   options: MaskEvalOptions,
@@ -194,7 +194,7 @@ async function measure(ctx: Context, family: MaskFamilyId, budget: number): Prom
  */
 export async function evaluateMask(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   family: MaskFamilyId | string,
   budget: number,
@@ -238,7 +238,7 @@ export interface SweepResult {
  */
 export async function sweepMasks(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   options: SweepOptions,
 ): Promise<SweepResult> {

@@ -11,7 +11,7 @@ import type { Tensor } from '../../kernels/tensor';
 import type { Hooks } from '../../runtime/hooks';
 import { evaluateLoss } from '../../runtime/eval/loss';
 import type { LlamaModel } from '../../runtime/model/llama';
-import type { Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
+import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import type { HeadMasks, LayerPattern, LayerQK } from './types';
 
 /** Builds the mask of one layer for one window. */
@@ -47,7 +47,7 @@ export interface MaskedLossResult {
  */
 export async function maskedLoss(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   mask: MaskFn,
   options: MaskedLossOptions = {},

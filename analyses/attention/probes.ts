@@ -11,7 +11,7 @@ import type { Table } from 'apache-arrow';
 import { checkCompatible } from '../../runtime/compatibility';
 import type { LlamaModel } from '../../runtime/model/llama';
 import { buildTokenStream, decodeUtf8Strict } from '../../runtime/text';
-import type { Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
+import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import { forEachProbe, type CollectPatternsOptions } from './collect-patterns';
 import { ProbeAccumulator, type HeadProbe, type ProbeShape } from './probe-accumulator';
 import { DEFAULT_KS } from './probe-metrics';
@@ -70,7 +70,7 @@ export interface ProbeResult {
  */
 export async function probeAttention(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string | Uint8Array,
   options: ProbeOptions = {},
 ): Promise<ProbeResult> {

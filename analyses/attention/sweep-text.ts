@@ -5,7 +5,7 @@
  */
 import type { Hooks } from '../../runtime/hooks';
 import type { LlamaModel } from '../../runtime/model/llama';
-import type { Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
+import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import { patternWindows } from './collect-patterns';
 import { calibrateChannels, defaultChannelRank, type ChannelCalibration } from './masks';
 import type { LayerQK } from './types';
@@ -36,7 +36,7 @@ function documents(text: string): string[] {
  * prepareText(tok, text, 512, { maxWindows: 2 }).scored; // ≤ 1,025 tokens once encoded
  */
 export function prepareText(
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   S: number,
   options: { maxWindows?: number; splitCalibration?: boolean; fileName?: string } = {},
@@ -64,7 +64,7 @@ export function prepareText(
 }
 
 /** Longest prefix of documents whose BOS-prefixed token stream has at most `room` tokens. */
-function fitWindows(tokenizer: Llama2cTokenizer, docs: string[], room: number, source?: string): string[] {
+function fitWindows(tokenizer: Tokenizer, docs: string[], room: number, source?: string): string[] {
   const out: string[] = [];
   const count = (d: string) => tokenizer.encode(d, { bos: true, source }).length;
   for (const d of docs) {
@@ -99,7 +99,7 @@ export interface ChannelCalibrations {
  */
 export async function calibrateForChannels(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   options: { channels?: number; source: string; maxWindows?: number },
 ): Promise<ChannelCalibrations> {

@@ -13,7 +13,7 @@ import type { Table } from 'apache-arrow';
 import { checkCompatible } from '../../runtime/compatibility';
 import type { LlamaModel } from '../../runtime/model/llama';
 import { buildTokenStream } from '../../runtime/text';
-import type { Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
+import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import { prepareText } from '../attention/sweep-text';
 import { calibrationWindows } from './calibration';
 import { findCliff, type Cliff } from './cliff';
@@ -76,7 +76,7 @@ export interface PruningSweep {
  */
 export async function pruningSweep(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   options: PruningSweepOptions = {},
 ): Promise<PruningSweep> {
@@ -147,7 +147,7 @@ export interface PruningText {
  */
 export function preparePruningText(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   options: Pick<
     PruningSweepOptions,

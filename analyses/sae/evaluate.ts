@@ -15,7 +15,7 @@ import { crossEntropyRows } from '../../runtime/eval/loss';
 import type { LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
 import { buildTokenStream } from '../../runtime/text';
-import type { Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
+import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import { saeCodec, type LoadedSae } from './codec';
 import { checkSaeHook, collectWindows } from './collect';
 import { lossRecovered, SaeEvalAccumulator, type DensityHistogram } from './metrics';
@@ -64,7 +64,7 @@ export interface SaeEvaluation {
  */
 export async function evaluateSae(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   sae: LoadedSae,
   opts: EvaluateSaeOptions = {},

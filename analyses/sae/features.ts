@@ -26,7 +26,7 @@ import type { LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
 import { TABLE_KIND_KEY, tableFromRows } from '../../runtime/tables';
 import { buildTokenStream } from '../../runtime/text';
-import { BOS, type Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
+import { tokenPiece, type Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import { saeCodec, type LoadedSae, type SaeCodec } from './codec';
 import { checkSaeHook, collectWindows } from './collect';
 
@@ -144,10 +144,15 @@ async function windowActivations(model: LlamaModel, hook: string, inputs: Int32A
   return x;
 }
 
-/** Decoded text of each token (with the token before as context, as run.c prints it); BOS is "<s>". */
-function pieces(tokenizer: Llama2cTokenizer, ids: ArrayLike<number>, prevFirst: number): string[] {
+/**
+ * Decoded text of each token (with the token before as context, as run.c prints it); special
+ * tokens as written ("<s>", "<|endoftext|>").
+ */
+function pieces(tokenizer: Tokenizer, ids: ArrayLike<number>, prevFirst: number): string[] {
   return Array.from({ length: ids.length }, (_, i) =>
-    ids[i] === BOS ? '<s>' : tokenizer.decode(i === 0 ? prevFirst : ids[i - 1]!, ids[i]!),
+    tokenizer.isSpecial(ids[i]!)
+      ? tokenizer.piece(ids[i]!).trim()
+      : tokenizer.decode(i === 0 ? prevFirst : ids[i - 1]!, ids[i]!),
   );
 }
 
@@ -160,7 +165,7 @@ function pieces(tokenizer: Llama2cTokenizer, ids: ArrayLike<number>, prevFirst: 
  */
 export async function browseFeatures(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   sae: LoadedSae,
   opts: BrowseOptions = {},
@@ -213,7 +218,7 @@ export async function browseFeatures(
           position: t,
           streamIndex: w.start + t,
           tokenIds: ids,
-          tokens: pieces(tokenizer, ids, from > 0 ? inputs[from - 1]! : BOS),
+          tokens: pieces(tokenizer, ids, from > 0 ? inputs[from - 1]! : tokenizer.documentToken),
           activations: Array.from({ length: to - from }, (_, i) => latents[(from + i) * dSae + j]!),
           center: t - from,
         });
@@ -282,7 +287,7 @@ export interface LogitEffect {
 export function logitEffects(
   sae: LoadedSae,
   unembed: Unembedding,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   feature: number,
   topN = 10,
 ): { positive: LogitEffect[]; negative: LogitEffect[]; logits: Float32Array } {
@@ -303,7 +308,11 @@ export function logitEffects(
     logits[t] = s;
   }
   const order = Array.from({ length: vocabSize }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!);
-  const entry = (t: number): LogitEffect => ({ tokenId: t, token: tokenizer.piece(t), logit: logits[t]! });
+  const entry = (t: number): LogitEffect => ({
+    tokenId: t,
+    token: tokenPiece(tokenizer, t),
+    logit: logits[t]!,
+  });
   return {
     positive: order.slice(0, topN).map(entry),
     negative: order.slice(-topN).reverse().map(entry),
@@ -356,7 +365,7 @@ export interface PromptToken {
  */
 export async function promptLatents(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   sae: LoadedSae,
   prompt: string,
   opts: { top?: number } = {},
@@ -367,7 +376,7 @@ export async function promptLatents(
   const x = await windowActivations(model, sae.cfg.hookName, ids);
   const { latents } = codec.run(x);
   const top = opts.top ?? 8;
-  const texts = pieces(tokenizer, ids, BOS);
+  const texts = pieces(tokenizer, ids, tokenizer.documentToken);
   return Array.from(ids, (id, t) => {
     const fs: { feature: number; activation: number }[] = [];
     for (let j = 0; j < codec.dSae; j++) {
@@ -435,7 +444,7 @@ export function ablationHook(sae: LoadedSae, feature: number): Hook {
  */
 export async function generateWithHook(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   sae: LoadedSae,
   hook: Hook,
   options: Omit<GenerateOptions, 'hooks'>,
@@ -454,7 +463,7 @@ export async function generateWithHook(
  */
 export async function featureAblationLoss(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   sae: LoadedSae,
   feature: number,

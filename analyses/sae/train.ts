@@ -17,7 +17,7 @@ import type { LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
 import { TABLE_KIND_KEY, tableFromRows } from '../../runtime/tables';
 import { buildTokenStream } from '../../runtime/text';
-import type { Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
+import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import type { LoadedSae } from './codec';
 import {
   activationBatches,
@@ -145,7 +145,7 @@ export interface TrainSaeResult {
  */
 export async function trainSae(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   opts: TrainSaeOptions,
 ): Promise<TrainSaeResult> {

@@ -5,7 +5,8 @@ import { loadModel } from '../session';
 export const GENERATE_USAGE = `sparsebook generate --model M|DIR [--tokenizer T] [--prompt P] --steps N [--temperature 0] [--seed S] [--backend cpu|webgpu]
 
 Greedy (temperature 0) or temperature sampling with a KV cache; prints the text. M is a llama2.c
-checkpoint (then --tokenizer is needed) or an HF-style folder holding its tokenizer.bin.`;
+checkpoint (then --tokenizer is needed) or an HF-style folder holding its tokenizer.json
+(or tokenizer.bin).`;
 
 export async function generateCommand(argv: string[], print: (line: string) => void): Promise<void> {
   const f = parseFlags(

@@ -9,7 +9,7 @@ import { parseNotebookFile } from '../../app/notebook/notebook-file';
 import { buildProvenance } from '../../app/report/provenance';
 import { encodeReport, type ReportCell } from '../../app/report/report-data';
 import { reportHtml } from '../../app/report/report-html';
-import { planModelFiles } from '../../runtime';
+import { modelPlanFiles, planModelFiles } from '../../runtime';
 import { backendFlag, parseFlags, required, UsageError } from '../args';
 import { runNotebook } from '../headless-notebook';
 import { reportShell } from '../report-shell-cache';
@@ -22,7 +22,8 @@ Run every cell of a notebook headless and write the self-contained HTML report t
 that fails is named and makes the exit status non-zero, after the report is written.
 
 --model DIR   load every model cell from this folder (config.json + model.safetensors +
-              tokenizer.bin) instead of what the notebook names
+              tokenizer.json [+ tokenizer_config.json], or tokenizer.bin) instead of what the
+              notebook names
 --model M     a llama2.c checkpoint, with --tokenizer T
               Without --model, bundled models load from public/models; the CLI never downloads.
 --json        last stdout line: {out, bytes, cells, missing, backend, seconds}`;
@@ -171,9 +172,7 @@ async function pickModelFiles(model: string, tokenizer: string | undefined): Pro
       .filter((e) => e.isFile())
       .map((e) => e.name);
     const plan = planModelFiles(names, path.basename(path.resolve(model)));
-    files = (
-      plan.format === 'hf' ? [plan.config, ...plan.weights, plan.tokenizer] : [plan.model, plan.tokenizer]
-    ).map((name) => path.join(model, name));
+    files = modelPlanFiles(plan).map((name) => path.join(model, name));
   } else {
     if (tokenizer === undefined)
       throw new UsageError(

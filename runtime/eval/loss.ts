@@ -1,14 +1,14 @@
 /**
  * Language-model loss over a text, per ARCHITECTURE.md "Loss over a text" (llama2.c's way):
- * documents → one BOS-separated token stream → windows of S = seqLen predictions, each starting
- * from fresh context. Cross-entropy is computed in float64 on the host from the logits.
+ * documents → one token stream, each document after its document token (BOS) → windows of
+ * S = seqLen predictions, each starting from fresh context. Cross-entropy is computed in float64 on the host from the logits.
  */
 import { checkCompatible } from '../compatibility';
 import type { Hooks } from '../hooks';
 import type { LayerWeightOverrides, LlamaModel } from '../model/llama';
 import { createYielder } from '../scheduling';
 import { buildTokenStream, decodeUtf8Strict } from '../text';
-import type { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer';
+import type { Tokenizer } from '../tokenizers/tokenizer';
 
 export interface LossOptions {
   signal?: AbortSignal;
@@ -45,7 +45,7 @@ export interface LossResult {
  */
 export async function evaluateLoss(
   model: LlamaModel,
-  tokenizer: Llama2cTokenizer,
+  tokenizer: Tokenizer,
   text: string | Uint8Array,
   options: LossOptions = {},
 ): Promise<LossResult> {

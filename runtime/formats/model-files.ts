@@ -3,8 +3,9 @@
  * names alone so a caller reads only the files it needs:
  *
  * - HF: `config.json` + `model.safetensors` (or its shards `model-00001-of-00002.safetensors`, …)
- *   + `tokenizer.bin` (llama2.c tokenizer format). Other `.safetensors` files, such as a
- *   `reference.safetensors` of expected logits, are not weights and are left alone.
+ *   + `tokenizer.json` (with `tokenizer_config.json` when present), or + `tokenizer.bin` (llama2.c
+ *   tokenizer format). Other `.safetensors` files, such as a `reference.safetensors` of expected
+ *   logits, are not weights and are left alone.
  * - llama2.c: one checkpoint `.bin` + one tokenizer `.bin` (the one whose name contains "tok").
  *
  * An incomplete or ambiguous set is an error that lists what was found and what is missing.
@@ -14,9 +15,17 @@ import { ModelFormatError } from '../errors';
 /** Which files make up the model, by name as given. */
 export type ModelFilePlan =
   | { format: 'llama2c'; model: string; tokenizer: string }
-  | { format: 'hf'; config: string; weights: string[]; tokenizer: string };
+  | {
+      format: 'hf';
+      config: string;
+      weights: string[];
+      /** `tokenizer.json` (Hugging Face) or a llama2.c `tokenizer.bin`. */
+      tokenizer: string;
+      /** `tokenizer_config.json` beside a `tokenizer.json`, when the folder has one. */
+      tokenizerConfig?: string;
+    };
 
-const HF_SET = 'config.json + model.safetensors + tokenizer.bin (HF-style folder)';
+const HF_SET = 'config.json + model.safetensors + tokenizer.json (HF folder; or tokenizer.bin)';
 const LLAMA2C_SET = 'a llama2.c checkpoint .bin + its tokenizer .bin (name containing "tok")';
 
 /**
@@ -49,17 +58,30 @@ export function planModelFiles(names: readonly string[], source?: string): Model
       );
     }
     const weights = pickWeights(safetensors, base, fail, found);
+    const named = (n: string) => names.filter((f) => base(f) === n);
+    const hfTokenizers = named('tokenizer.json');
+    if (hfTokenizers.length > 1) {
+      fail(`ambiguous model files: ${hfTokenizers.length} tokenizer.json files; ${found}`);
+    }
+    if (hfTokenizers.length === 1) {
+      const tokenizerConfigs = named('tokenizer_config.json');
+      if (tokenizerConfigs.length > 1) {
+        fail(`ambiguous model files: ${tokenizerConfigs.length} tokenizer_config.json files; ${found}`);
+      }
+      const plan: ModelFilePlan = { format: 'hf', config: configs[0]!, weights, tokenizer: hfTokenizers[0]! };
+      return tokenizerConfigs.length === 1 ? { ...plan, tokenizerConfig: tokenizerConfigs[0]! } : plan;
+    }
     const exact = tokenizers.filter((n) => base(n) === 'tokenizer.bin');
     const tokenizer = exact.length === 1 ? exact[0]! : tokenizers.length === 1 ? tokenizers[0]! : undefined;
     if (!tokenizer) {
-      const hfTok = names.map(base).filter((n) => n === 'tokenizer.json' || n === 'tokenizer.model');
-      const hint = hfTok.length
-        ? ` (${hfTok.join(', ')} is not supported: export the tokenizer in llama2.c format as tokenizer.bin)`
+      const spm = names.map(base).filter((n) => n === 'tokenizer.model');
+      const hint = spm.length
+        ? ' (a SentencePiece tokenizer.model alone is not read: add the tokenizer.json saved beside it)'
         : '';
       fail(
         tokenizers.length > 1
           ? `ambiguous model files: several tokenizers (${tokenizers.map(base).join(', ')}) and none named tokenizer.bin; ${found}`
-          : `incomplete HF model: tokenizer.bin is missing${hint}; expected ${HF_SET}; ${found}`,
+          : `incomplete HF model: tokenizer.json is missing${hint}; expected ${HF_SET}; ${found}`,
       );
     }
     return { format: 'hf', config: configs[0]!, weights, tokenizer: tokenizer! };
@@ -88,6 +110,19 @@ export function planModelFiles(names: readonly string[], source?: string): Model
   if (tokenizers.length === 1)
     fail(`incomplete llama2.c model: a tokenizer but no checkpoint .bin; ${found}`);
   return fail(`no model files: expected ${HF_SET}, or ${LLAMA2C_SET}; ${found}`);
+}
+
+/**
+ * The names of the files a plan reads, in reading order.
+ *
+ * @example
+ * modelPlanFiles(planModelFiles(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']));
+ * // ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']
+ */
+export function modelPlanFiles(plan: ModelFilePlan): string[] {
+  if (plan.format === 'llama2c') return [plan.model, plan.tokenizer];
+  const extra = plan.tokenizerConfig === undefined ? [] : [plan.tokenizerConfig];
+  return [plan.config, ...plan.weights, plan.tokenizer, ...extra];
 }
 
 /** `model.safetensors`, else all shards `model-XXXXX-of-NNNNN.safetensors`, else the only one. */

@@ -6,21 +6,24 @@
  */
 import { formatCount, TextError, TokenizerError } from '../errors';
 import { mergePairs, type MergeVocab } from './bpe-merge';
+import { findLoneSurrogate, type EncodeOptions, type Tokenizer } from './tokenizer';
 
+export type { EncodeOptions } from './tokenizer';
+
+/** llama2.c's BOS: its document token (run.c starts every prompt with it and stops at it). */
 export const BOS = 1;
 export const EOS = 2;
 
-/** Options of `encode`; the defaults are run.c's for a prompt (BOS, no EOS). */
-export interface EncodeOptions {
-  bos?: boolean;
-  eos?: boolean;
-  /** Name of the text's source, used in error messages (default "text"). */
-  source?: string;
-}
-
-/** A loaded llama2.c tokenizer. */
-export class Llama2cTokenizer {
+/** A loaded llama2.c tokenizer; `encode` defaults are run.c's for a prompt (BOS, no EOS). */
+export class Llama2cTokenizer implements Tokenizer {
+  readonly kind = 'llama2c';
   readonly vocabSize: number;
+  readonly documentToken = BOS;
+  readonly bos = BOS;
+  readonly eos = EOS;
+  readonly pad = null;
+  /** run.c stops generating at BOS (the start of the next story), not at EOS. */
+  readonly stopTokens: readonly number[] = [BOS];
   private readonly vocab: MergeVocab;
   /** Byte value of `<0xNN>` pieces, -1 for others. */
   private readonly byteOf: Int16Array;
@@ -197,6 +200,11 @@ export class Llama2cTokenizer {
     return new TextDecoder().decode(this.pieces[token]);
   }
 
+  /** BOS and EOS; every other piece is text. */
+  isSpecial(token: number): boolean {
+    return token === BOS || token === EOS;
+  }
+
   private checkId(token: number): void {
     if (!Number.isInteger(token) || token < 0 || token >= this.vocabSize) {
       throw new RangeError(
@@ -211,17 +219,4 @@ function binaryString(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
   return s;
-}
-
-/** Index of the first unpaired surrogate, or -1 (TextEncoder would silently write U+FFFD). */
-function findLoneSurrogate(s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-      else return i;
-    } else if (c >= 0xdc00 && c <= 0xdfff) return i;
-  }
-  return -1;
 }

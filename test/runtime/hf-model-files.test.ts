@@ -3,7 +3,7 @@ import { createCpuBackend } from '../../kernels/cpu-backend';
 import { loadModelFiles } from '../../runtime';
 import { InputError, ModelFormatError } from '../../runtime/errors';
 import { writeLlama2c } from '../../runtime/formats/llama2c-write';
-import { planModelFiles } from '../../runtime/formats/model-files';
+import { modelPlanFiles, planModelFiles } from '../../runtime/formats/model-files';
 import { readShared, TOK512 } from '../helpers/shared-paths';
 import { toHf } from './hf-export';
 import { randomWeights, tinyConfig } from './synthetic';
@@ -54,6 +54,33 @@ describe('planModelFiles', () => {
     });
   });
 
+  it('an HF folder with tokenizer.json (+ tokenizer_config.json), preferred to a tokenizer.bin', () => {
+    const files = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
+    const plan = planModelFiles([...files, 'generation_config.json', 'special_tokens_map.json']);
+    expect(plan).toEqual({
+      format: 'hf',
+      config: 'config.json',
+      weights: ['model.safetensors'],
+      tokenizer: 'tokenizer.json',
+      tokenizerConfig: 'tokenizer_config.json',
+    });
+    expect(modelPlanFiles(plan)).toEqual(files);
+    expect(planModelFiles(['m/config.json', 'm/model.safetensors', 'm/tokenizer.json'])).toEqual({
+      format: 'hf',
+      config: 'm/config.json',
+      weights: ['m/model.safetensors'],
+      tokenizer: 'm/tokenizer.json',
+    });
+    expect(planModelFiles([...files, 'tokenizer.bin'])).toMatchObject({ tokenizer: 'tokenizer.json' });
+    expect(
+      planError(['config.json', 'model.safetensors', 'a/tokenizer.json', 'b/tokenizer.json']).problem,
+    ).toMatch(/^ambiguous model files: 2 tokenizer\.json files/);
+    expect(modelPlanFiles(planModelFiles(['stories260K.bin', 'tok512.bin']))).toEqual([
+      'stories260K.bin',
+      'tok512.bin',
+    ]);
+  });
+
   it('a llama2.c pair', () => {
     expect(planModelFiles(['stories260K.bin', 'tok512.bin'])).toEqual({
       format: 'llama2c',
@@ -65,13 +92,13 @@ describe('planModelFiles', () => {
   it('incomplete sets say what is missing', () => {
     expect(planError(['model.safetensors', 'tokenizer.bin'], 'my-model').file).toBe('my-model');
     expect(planError(['model.safetensors', 'tokenizer.bin']).problem).toMatch(
-      /^incomplete HF model: config\.json is missing beside model\.safetensors; expected config\.json \+ model\.safetensors \+ tokenizer\.bin/,
+      /^incomplete HF model: config\.json is missing beside model\.safetensors; expected config\.json \+ model\.safetensors \+ tokenizer\.json \(HF folder; or tokenizer\.bin\)/,
     );
     expect(planError(['config.json', 'tokenizer.bin']).problem).toMatch(
       /^incomplete HF model: model\.safetensors is missing/,
     );
-    expect(planError(['config.json', 'model.safetensors', 'tokenizer.json']).problem).toMatch(
-      /tokenizer\.bin is missing \(tokenizer\.json is not supported: export the tokenizer in llama2\.c format as tokenizer\.bin\)/,
+    expect(planError(['config.json', 'model.safetensors', 'tokenizer.model']).problem).toMatch(
+      /^incomplete HF model: tokenizer\.json is missing \(a SentencePiece tokenizer\.model alone is not read: add the tokenizer\.json saved beside it\); expected config\.json \+ model\.safetensors \+ tokenizer\.json/,
     );
     expect(
       planError([
