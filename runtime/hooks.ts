@@ -13,6 +13,7 @@
  * carries i32 expert ids: register it with `readIndices(fn)`, not a plain function.
  */
 import type { Backend } from '../kernels/backend';
+import type { BlockSpec } from './model/block-spec';
 import type { Tensor } from '../kernels/tensor';
 
 /** Hook points inside block l, in execution order, without the `blocks.{l}.` prefix. */
@@ -43,6 +44,8 @@ export const MOE_HOOK_POINTS = [
   'moe.hook_router_probs', //     [T, nExperts] softmax probabilities (after interventions), read-only
   'moe.hook_selected_experts', // i32 [T, k] chosen experts, best first, read-only (readIndices)
   'moe.hook_gate_weights', //     [T, k] weight of each chosen expert in the mix, replaceable
+  'moe.hook_shared_expert_out', // [T, dim] the shared expert's output before its sigmoid gate
+  //                                (Qwen2-MoE only)
 ] as const;
 
 /** Hook points inside an MoE block, in execution order, without the `blocks.{l}.` prefix. */
@@ -62,10 +65,13 @@ const INDEX_HOOK_POINTS: ReadonlySet<string> = new Set(['moe.hook_selected_exper
 
 export type BlockHookPoint = (typeof BLOCK_HOOK_POINTS)[number] | (typeof MOE_HOOK_POINTS)[number];
 
+/** Hook points before the first block: token embeddings, and learned positions where a model has them. */
+export const EMBED_HOOK_POINTS = ['hook_embed', 'hook_pos_embed'] as const;
+
 /** Hook points after the last block. */
 export const FINAL_HOOK_POINTS = ['ln_final.hook_normalized', 'hook_logits'] as const;
 
-export type FinalHookPoint = (typeof FINAL_HOOK_POINTS)[number];
+export type FinalHookPoint = (typeof FINAL_HOOK_POINTS)[number] | (typeof EMBED_HOOK_POINTS)[number];
 
 /** What a hook is told about where it runs. */
 export interface HookContext {
@@ -117,8 +123,10 @@ export type Hooks = Readonly<Record<string, Hook | IndexHook>>;
 /** What the hook functions need to know about a model. */
 export interface HookModelShape {
   nLayers: number;
-  /** Set for a sparse MoE model (only whether it is set matters here). */
-  moe?: object | null;
+  /** Set for a sparse MoE model. */
+  moe?: { readonly sharedExpert?: object } | null;
+  /** The architecture's block declaration (llama2.c's when absent). */
+  block?: Pick<BlockSpec, 'positions' | 'residual' | 'normPlacement'>;
 }
 
 /** Thrown for an unknown hook name or a replacement of the wrong shape. */
@@ -126,14 +134,26 @@ export class HookError extends Error {
   override name = 'HookError';
 }
 
-/** The points inside each block of this model, in execution order. */
+/** The points inside each block of this model, in execution order (they follow its architecture). */
 export function blockHookPoints(config: HookModelShape): readonly BlockHookPoint[] {
-  return config.moe ? MOE_BLOCK_HOOK_POINTS : BLOCK_HOOK_POINTS;
+  const all: readonly BlockHookPoint[] = config.moe ? MOE_BLOCK_HOOK_POINTS : BLOCK_HOOK_POINTS;
+  const b = config.block;
+  const absent = new Set<string>();
+  if (config.moe && !config.moe.sharedExpert) absent.add('moe.hook_shared_expert_out');
+  if (b?.positions.kind === 'learned') absent.add('attn.hook_rot_q').add('attn.hook_rot_k');
+  if (b?.residual === 'parallel') absent.add('hook_resid_mid');
+  if (b?.normPlacement === 'post') absent.add('ln1.hook_normalized').add('ln2.hook_normalized');
+  return absent.size === 0 ? all : all.filter((p) => !absent.has(p));
+}
+
+/** The model-level points before the blocks (hook_pos_embed only with learned positions). */
+function embedHookPoints(config: HookModelShape): readonly FinalHookPoint[] {
+  return config.block?.positions.kind === 'learned' ? EMBED_HOOK_POINTS : ['hook_embed'];
 }
 
 /** Every hook point of a model with `nLayers` blocks (MoE or dense), in execution order. */
 export function listHookPoints(config: HookModelShape): string[] {
-  const names: string[] = [];
+  const names: string[] = [...embedHookPoints(config)];
   const points = blockHookPoints(config);
   for (let l = 0; l < config.nLayers; l++) for (const p of points) names.push(`blocks.${l}.${p}`);
   names.push(...FINAL_HOOK_POINTS);
@@ -144,7 +164,10 @@ export function listHookPoints(config: HookModelShape): string[] {
 export function parseHookName(
   name: string,
 ): { layer: number; point: BlockHookPoint } | { layer: null; point: FinalHookPoint } | null {
-  if ((FINAL_HOOK_POINTS as readonly string[]).includes(name))
+  if (
+    (FINAL_HOOK_POINTS as readonly string[]).includes(name) ||
+    (EMBED_HOOK_POINTS as readonly string[]).includes(name)
+  )
     return { layer: null, point: name as FinalHookPoint };
   const m = /^blocks\.(0|[1-9]\d*)\.(.+)$/.exec(name);
   const known = (p: string) =>
@@ -172,7 +195,13 @@ export function validateHooks(hooks: Hooks, config: HookModelShape): void {
         `hook point "${name}": layer ${parsed.layer} does not exist (the model has ${config.nLayers})`,
       );
     }
+    if (parsed.layer === null && name === 'hook_pos_embed' && !embedHookPoints(config).includes(name)) {
+      throw new HookError(`hook point "${name}" exists only in models with learned positions (GPT-2)`);
+    }
     if (parsed.layer !== null && !points.includes(parsed.point)) {
+      if ((config.moe ? MOE_BLOCK_HOOK_POINTS : BLOCK_HOOK_POINTS).includes(parsed.point)) {
+        throw new HookError(`hook point "${name}" does not exist in this architecture's blocks`);
+      }
       throw new HookError(
         config.moe
           ? `hook point "${name}" exists only in dense models; this MoE model's FFN hook points are ${MOE_HOOK_POINTS.join(', ')}`

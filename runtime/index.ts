@@ -199,7 +199,7 @@ export {
   type HfArchitecture,
   type HfModelConfig,
 } from './formats/hf-config';
-export { hfCheckpoint, hfTensorShapes, unpermuteRotary, type HfCheckpoint } from './formats/hf-checkpoint';
+export { hfCheckpoint, hfTensorShapes, type HfCheckpoint } from './formats/hf-checkpoint';
 export { writeHfCheckpoint, hfConfigJson, permuteRotary, type HfFiles } from './formats/hf-write';
 export { planModelFiles, modelPlanFiles, type ModelFilePlan } from './formats/model-files';
 export { Llama2cTokenizer, BOS, EOS } from './tokenizers/llama2c-tokenizer';

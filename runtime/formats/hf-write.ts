@@ -3,7 +3,7 @@
  * the inverse of `hfCheckpoint`: the loader reads what this writes, and so does
  * `transformers.LlamaForCausalLM.from_pretrained`. Used to export pruned models.
  */
-import type { LlamaConfig, LlamaWeights } from '../model/llama-config';
+import { blockOf, type LlamaConfig, type LlamaWeights } from '../model/llama-config';
 import { hfTensorShapes } from './hf-checkpoint';
 import { writeSafetensors } from './safetensors-write';
 
@@ -20,18 +20,57 @@ export interface HfFiles {
  * of `unpermuteRotary`. Meta row h·hd + 2i + j goes to HF row h·hd + j·(hd/2) + i.
  */
 export function permuteRotary(w: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
+  return moveRotaryRows(w, nHeads, headDim, cols, true);
+}
+
+/** HF (rotate_half) q or k rows back to Meta's interleaved order: the inverse of `permuteRotary`. */
+export function unpermuteRotary(
+  w: Float32Array,
+  nHeads: number,
+  headDim: number,
+  cols: number,
+): Float32Array {
+  return moveRotaryRows(w, nHeads, headDim, cols, false);
+}
+
+function moveRotaryRows(
+  w: Float32Array,
+  nHeads: number,
+  headDim: number,
+  cols: number,
+  toHf: boolean,
+): Float32Array {
   const out = new Float32Array(w.length);
   const half = headDim / 2;
   for (let h = 0; h < nHeads; h++) {
     for (let i = 0; i < half; i++) {
       for (let j = 0; j < 2; j++) {
-        const src = (h * headDim + 2 * i + j) * cols;
-        const dst = (h * headDim + j * half + i) * cols;
+        const meta = (h * headDim + 2 * i + j) * cols;
+        const hf = (h * headDim + j * half + i) * cols;
+        const [src, dst] = toHf ? [meta, hf] : [hf, meta];
         out.set(w.subarray(src, src + cols), dst);
       }
     }
   }
   return out;
+}
+
+/**
+ * Whether the weights of a model with config `c` hold q/k rows in HF's rotate_half order (loaded
+ * from an HF checkpoint) rather than llama2.c's interleaved order.
+ */
+export function hasHfRotaryLayout(c: LlamaConfig): boolean {
+  const p = blockOf(c).positions;
+  return p.kind === 'rope' && p.style === 'half';
+}
+
+/** Only Llama-architecture weights fit the llama2.c and HF Llama writers. */
+export function assertLlamaArchitecture(c: LlamaConfig, writer: string): void {
+  if (c.architecture !== undefined && c.architecture !== 'LlamaForCausalLM') {
+    throw new Error(
+      `${writer}: only Llama-architecture models can be written; this one is ${c.architecture}`,
+    );
+  }
 }
 
 /** HF `config.json` object of a dense LlamaConfig. */
@@ -72,12 +111,16 @@ export function writeHfCheckpoint(
   metadata: Readonly<Record<string, string>> = {},
 ): HfFiles {
   if (c.moe) throw new Error('writeHfCheckpoint: only dense models can be written');
+  assertLlamaArchitecture(c, 'writeHfCheckpoint');
+  // Weights loaded from HF are already in its row order; llama2.c's need the permutation.
+  const hfRows = hasHfRotaryLayout(c);
+  const qk = (x: Float32Array, heads: number) => (hfRows ? x : permuteRotary(x, heads, c.headDim, c.dim));
   const data = new Map<string, Float32Array>([['model.embed_tokens.weight', w.tokEmbeddings]]);
   w.layers.forEach((l, i) => {
     const p = `model.layers.${i}.`;
     data.set(`${p}input_layernorm.weight`, l.attentionNorm);
-    data.set(`${p}self_attn.q_proj.weight`, permuteRotary(l.wq, c.nHeads, c.headDim, c.dim));
-    data.set(`${p}self_attn.k_proj.weight`, permuteRotary(l.wk, c.nKvHeads, c.headDim, c.dim));
+    data.set(`${p}self_attn.q_proj.weight`, qk(l.wq, c.nHeads));
+    data.set(`${p}self_attn.k_proj.weight`, qk(l.wk, c.nKvHeads));
     data.set(`${p}self_attn.v_proj.weight`, l.wv);
     data.set(`${p}self_attn.o_proj.weight`, l.wo);
     data.set(`${p}post_attention_layernorm.weight`, l.ffnNorm);

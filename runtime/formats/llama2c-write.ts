@@ -2,6 +2,7 @@
  * Writer for llama2.c checkpoints: legacy (default; what run.c and most tools read) or version 1.
  * Used to export pruned models and to build small synthetic checkpoints in tests.
  */
+import { assertLlamaArchitecture, hasHfRotaryLayout, unpermuteRotary } from './hf-write';
 import type { LlamaConfig, LlamaLayerMatrixKey, LlamaWeights } from '../model/llama-config';
 import {
   floatCount,
@@ -32,7 +33,19 @@ export function writeLlama2c(
       `writeLlama2c: llama2.c files hold dense models only; this config is a mixture of ${config.moe.nExperts} experts (save it as safetensors instead)`,
     );
   }
+  assertLlamaArchitecture(config, 'writeLlama2c');
   checkWeights(config, weights);
+  // llama2.c rotates interleaved pairs: weights loaded from an HF checkpoint go back to that order.
+  if (hasHfRotaryLayout(config)) {
+    weights = {
+      ...weights,
+      layers: weights.layers.map((l) => ({
+        ...l,
+        wq: unpermuteRotary(l.wq, config.nHeads, config.headDim, config.dim),
+        wk: unpermuteRotary(l.wk, config.nKvHeads, config.headDim, config.dim),
+      })),
+    };
+  }
   const headerBytes = version === 1 ? V1_HEADER_BYTES : LEGACY_HEADER_BYTES;
   const out = new Uint8Array(headerBytes + floatCount(config, version) * 4);
   const view = new DataView(out.buffer);

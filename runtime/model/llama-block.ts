@@ -1,28 +1,45 @@
 /**
- * One Llama transformer block on a Backend, with its hook points. The math is llama2.c run.c
- * `forward` for a batch of rows: pre-norm attention with rope and GQA, residual add, pre-norm
- * SwiGLU FFN (dense, or a Mixtral-style sparse mixture of experts: moe-block.ts), residual add.
+ * One transformer block on a Backend, composed from the architecture's declaration (block-spec.ts)
+ * with its TransformerLens hook points: norm (RMS or Layer) → attention (biases, qk-norm, rotary or
+ * none, GQA, scale, soft-cap, window) → optional output norm → residual add (scaled), then the same
+ * for the FFN (gated or plain, or a sparse mixture of experts: moe-block.ts); or, with a parallel
+ * residual, x + attn(ln1 x) + mlp(ln2 x). For llama2.c checkpoints this is run.c's `forward`.
  */
 import type { Backend, MoeRouteOptions } from '../../kernels/backend';
 import type { AttentionProbeOptions } from './llama';
 import type { Tensor } from '../../kernels/tensor';
 import { runHook, type Hooks } from '../hooks';
-import type { LlamaConfig, LlamaLayerWeights } from './llama-config';
+import type { BlockSpec } from './block-spec';
+import {
+  blockOf,
+  optionalPartLength,
+  qDimOf,
+  requiredOptionalParts,
+  type LlamaConfig,
+  type LlamaLayerWeights,
+  type OptionalLayerPart,
+} from './llama-config';
 import { checkMoeWeights, moeFfn, moeTensors, uploadMoeWeights, type DeviceMoeWeights } from './moe-block';
 import type { TensorScope } from './tensor-scope';
 
-type SharedKey = 'attentionNorm' | 'wq' | 'wk' | 'wv' | 'wo' | 'ffnNorm';
+type SharedKey = 'wq' | 'wk' | 'wv' | 'wo';
 
-/** A block's weights uploaded to a backend: attention and norms, then a dense or an MoE FFN. */
-export type DeviceLayerWeights = { readonly [K in SharedKey]: Tensor<'f32'> } & (
-  | {
-      readonly kind: 'dense';
-      readonly w1: Tensor<'f32'>;
-      readonly w2: Tensor<'f32'>;
-      readonly w3: Tensor<'f32'>;
-    }
-  | { readonly kind: 'moe'; readonly moe: DeviceMoeWeights }
-);
+/**
+ * A block's weights uploaded to a backend: attention and norms (absent where the architecture has
+ * none), optional biases and extra norms, then a dense or an MoE FFN (w3 absent for a plain FFN).
+ */
+export type DeviceLayerWeights = { readonly [K in SharedKey]: Tensor<'f32'> } & {
+  readonly attentionNorm?: Tensor<'f32'>;
+  readonly ffnNorm?: Tensor<'f32'>;
+} & { readonly [K in OptionalLayerPart]?: Tensor<'f32'> } & (
+    | {
+        readonly kind: 'dense';
+        readonly w1: Tensor<'f32'>;
+        readonly w2: Tensor<'f32'>;
+        readonly w3?: Tensor<'f32'>;
+      }
+    | { readonly kind: 'moe'; readonly moe: DeviceMoeWeights }
+  );
 
 /**
  * Upload one layer's weights. With `config.moe` the experts and router are uploaded and the (empty)
@@ -30,34 +47,63 @@ export type DeviceLayerWeights = { readonly [K in SharedKey]: Tensor<'f32'> } & 
  */
 export function uploadLayerWeights(b: Backend, c: LlamaConfig, l: LlamaLayerWeights): DeviceLayerWeights {
   const up = (data: Float32Array, shape: number[]) => b.tensor<'f32'>(data, shape);
-  const shared = {
-    attentionNorm: up(l.attentionNorm, [c.dim]),
-    wq: up(l.wq, [c.dim, c.dim]),
+  const block = blockOf(c);
+  const qDim = qDimOf(c);
+  const parts: Partial<Record<string, Tensor<'f32'>>> = {
+    wq: up(l.wq, [qDim, c.dim]),
     wk: up(l.wk, [c.kvDim, c.dim]),
     wv: up(l.wv, [c.kvDim, c.dim]),
-    wo: up(l.wo, [c.dim, c.dim]),
-    ffnNorm: up(l.ffnNorm, [c.dim]),
+    wo: up(l.wo, [c.dim, qDim]),
   };
-  if (c.moe) return { ...shared, kind: 'moe', moe: uploadMoeWeights(b, c, l.moe!) };
+  if (block.normPlacement !== 'post') {
+    parts.attentionNorm = up(l.attentionNorm, [c.dim]);
+    parts.ffnNorm = up(l.ffnNorm, [c.dim]);
+  }
+  for (const p of requiredOptionalParts(c)) parts[p] = up(l[p]!, [optionalPartLength(c, p)]);
+  if (c.moe) return { ...parts, kind: 'moe', moe: uploadMoeWeights(b, c, l.moe!) } as DeviceLayerWeights;
   return {
-    ...shared,
+    ...parts,
     kind: 'dense',
     w1: up(l.w1, [c.hiddenDim, c.dim]),
     w2: up(l.w2, [c.dim, c.hiddenDim]),
-    w3: up(l.w3, [c.hiddenDim, c.dim]),
-  };
+    ...(block.gated ? { w3: up(l.w3, [c.hiddenDim, c.dim]) } : {}),
+  } as DeviceLayerWeights;
 }
 
-/** Throw a clear error when layer `index` does not match the config's FFN kind (before uploads). */
+/**
+ * Throw a clear error when layer `index` does not match the config (FFN kind, sizes, the parts
+ * the architecture needs), before anything is uploaded.
+ */
 export function checkLayerWeights(c: LlamaConfig, l: LlamaLayerWeights, index: number): void {
+  const block = blockOf(c);
+  const qDim = qDimOf(c);
+  const expect = (what: string, a: Float32Array | undefined, n: number) => {
+    if (a?.length !== n)
+      throw new Error(`layer ${index}: ${what} has ${a?.length ?? 'no'} values, expected ${n}`);
+  };
+  expect('wq', l.wq, qDim * c.dim);
+  expect('wk', l.wk, c.kvDim * c.dim);
+  expect('wv', l.wv, c.kvDim * c.dim);
+  expect('wo', l.wo, c.dim * qDim);
+  if (block.normPlacement !== 'post') {
+    expect('attentionNorm', l.attentionNorm, c.dim);
+    expect('ffnNorm', l.ffnNorm, c.dim);
+  }
+  for (const p of requiredOptionalParts(c)) expect(p, l[p], optionalPartLength(c, p));
   if (c.moe) checkMoeWeights(c, l.moe, index);
-  else if (l.moe) throw new Error(`layer ${index} has MoE weights, but the config describes a dense model`);
+  else {
+    if (l.moe) throw new Error(`layer ${index} has MoE weights, but the config describes a dense model`);
+    expect('w1', l.w1, c.hiddenDim * c.dim);
+    expect('w2', l.w2, c.dim * c.hiddenDim);
+    if (block.gated) expect('w3', l.w3, c.hiddenDim * c.dim);
+  }
 }
 
 /** Every tensor of a layer, for dispose. */
 export function layerTensors(w: DeviceLayerWeights): Tensor<'f32'>[] {
-  const shared = [w.attentionNorm, w.wq, w.wk, w.wv, w.wo, w.ffnNorm];
-  return w.kind === 'moe' ? [...shared, ...moeTensors(w.moe)] : [...shared, w.w1, w.w2, w.w3];
+  const { kind: _kind, ...rest } = w;
+  const own = Object.entries(rest).flatMap(([k, v]) => (k === 'moe' ? [] : [v as Tensor<'f32'>]));
+  return w.kind === 'moe' ? [...own, ...moeTensors(w.moe)] : own;
 }
 
 export interface BlockContext {
@@ -77,33 +123,136 @@ export interface BlockContext {
   probe?: AttentionProbeOptions;
 }
 
+type Hook = (point: string, t: Tensor<'f32'>) => Promise<Tensor<'f32'>>;
+
+interface Ops {
+  b: Backend;
+  block: BlockSpec;
+  scope: TensorScope;
+  hook: Hook;
+  /** x · Wᵀ (+ bias), owned by the scope. */
+  linear: (x: Tensor<'f32'>, w: Tensor<'f32'>, bias?: Tensor<'f32'>) => Tensor<'f32'>;
+  norm: (x: Tensor<'f32'>, w: Tensor<'f32'>, bias?: Tensor<'f32'>) => Tensor<'f32'>;
+}
+
 /**
  * Run block `c.layer` on the residual stream x [T, dim]. Consumes x (disposes it) and returns the
  * new residual stream, owned by `c.scope`.
  */
 export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Tensor<'f32'>> {
   const { backend: b, config, weights: w, scope, layer, pos0 } = c;
-  const { nHeads, nKvHeads, headDim } = config;
-  const hook = (point: string, t: Tensor<'f32'>) =>
+  const block = blockOf(config);
+  const hook: Hook = (point, t) =>
     runHook(c.hooks, `blocks.${layer}.${point}`, t, { layer, pos0, backend: b }, (o, r) =>
       scope.replace(o, r),
     );
-  const mm = (a: Tensor<'f32'>, weight: Tensor<'f32'>) =>
-    scope.own(b.matmul(a, weight, { transposeB: true }));
+  const ops: Ops = {
+    b,
+    block,
+    scope,
+    hook,
+    linear: (a, weight, bias) =>
+      scope.own(b.matmul(a, weight, bias ? { transposeB: true, bias } : { transposeB: true })),
+    norm: (a, weight, bias) =>
+      scope.own(
+        block.norm === 'layer'
+          ? b.layernorm(a, weight, bias, config.normEps)
+          : b.rmsnorm(a, weight, config.normEps),
+      ),
+  };
 
   x = await hook('hook_resid_pre', x);
+  // The sublayer inputs: normalised (pre/sandwich) or the stream itself (OLMo 2's post-norm).
+  const preNorm = async (
+    point: string,
+    input: Tensor<'f32'>,
+    weight?: Tensor<'f32'>,
+    bias?: Tensor<'f32'>,
+  ) => (weight ? hook(point, ops.norm(input, weight, bias)) : input);
 
-  // Attention.
-  const h = await hook('ln1.hook_normalized', scope.own(b.rmsnorm(x, w.attentionNorm, config.normEps)));
-  const q0 = await hook('attn.hook_q', mm(h, w.wq));
-  const k0 = await hook('attn.hook_k', mm(h, w.wk));
-  const v = await hook('attn.hook_v', mm(h, w.wv));
-  scope.drop(h);
-  let q = scope.own(b.rope(q0, { headDim, pos0, theta: config.ropeTheta }));
-  let k = scope.own(b.rope(k0, { headDim, pos0, theta: config.ropeTheta }));
-  scope.drop(q0, k0);
-  q = await hook('attn.hook_rot_q', q);
-  k = await hook('attn.hook_rot_k', k);
+  if (block.residual === 'parallel') {
+    const h = await preNorm('ln1.hook_normalized', x, w.attentionNorm, w.attentionNormBias);
+    const attnOut = await hook('hook_attn_out', await attention(h, c, ops));
+    if (h !== x) scope.drop(h);
+    const h2 = await preNorm('ln2.hook_normalized', x, w.ffnNorm, w.ffnNormBias);
+    const mlpOut = await hook('hook_mlp_out', await feedForward(h2, c, ops));
+    if (h2 !== x) scope.drop(h2);
+    const partial = scope.own(b.add(x, attnOut));
+    scope.drop(x, attnOut);
+    const out = scope.own(b.add(partial, mlpOut));
+    scope.drop(partial, mlpOut);
+    return hook('hook_resid_post', out);
+  }
+
+  const h = await preNorm('ln1.hook_normalized', x, w.attentionNorm, w.attentionNormBias);
+  let attnOut = await attention(h, c, ops);
+  if (h !== x) scope.drop(h);
+  attnOut = await hook('hook_attn_out', postNorm(attnOut, w.postAttentionNorm, ops));
+  const mid = await hook('hook_resid_mid', residualAdd(x, attnOut, ops));
+
+  const h2 = await preNorm('ln2.hook_normalized', mid, w.ffnNorm, w.ffnNormBias);
+  let mlpOut = await feedForward(h2, c, ops);
+  if (h2 !== mid) scope.drop(h2);
+  mlpOut = await hook('hook_mlp_out', postNorm(mlpOut, w.postFfnNorm, ops));
+  return hook('hook_resid_post', residualAdd(mid, mlpOut, ops));
+}
+
+/** A sublayer output's own norm (Gemma's post norms, OLMo 2), or the output as it is. */
+function postNorm(y: Tensor<'f32'>, weight: Tensor<'f32'> | undefined, ops: Ops): Tensor<'f32'> {
+  if (!weight) return y;
+  const n = ops.norm(y, weight);
+  ops.scope.drop(y);
+  return n;
+}
+
+/** x + s·y (s = Granite's residual_multiplier, else 1); consumes both. */
+function residualAdd(x: Tensor<'f32'>, y: Tensor<'f32'>, ops: Ops): Tensor<'f32'> {
+  const { b, scope } = ops;
+  const s = ops.block.residualScale;
+  let add = y;
+  if (s !== undefined && s !== 1) {
+    add = scope.own(b.rowAffine(y, { scale: s }));
+    scope.drop(y);
+  }
+  const out = scope.own(b.add(x, add));
+  scope.drop(x, add);
+  return out;
+}
+
+/** Attention sublayer: h [T, dim] (not consumed) → output [T, dim] before any post norm. */
+async function attention(h: Tensor<'f32'>, c: BlockContext, ops: Ops): Promise<Tensor<'f32'>> {
+  const { backend: b, config, weights: w, layer, pos0 } = c;
+  const { scope, hook, block } = ops;
+  const { nHeads, nKvHeads, headDim } = config;
+  const spec = block.layers[layer]!;
+
+  let q = await hook('attn.hook_q', ops.linear(h, w.wq, w.bq));
+  let k = await hook('attn.hook_k', ops.linear(h, w.wk, w.bk));
+  const v = await hook('attn.hook_v', ops.linear(h, w.wv, w.bv));
+  if (block.qkNorm !== 'none') {
+    const group = block.qkNorm === 'head' ? { groupSize: headDim } : undefined;
+    const qn = scope.own(b.rmsnorm(q, w.qNorm!, config.normEps, group));
+    const kn = scope.own(b.rmsnorm(k, w.kNorm!, config.normEps, group));
+    scope.drop(q, k);
+    q = qn;
+    k = kn;
+  }
+  if (block.positions.kind === 'rope') {
+    const { style, rotaryDim } = block.positions;
+    const rope = {
+      headDim,
+      pos0,
+      theta: spec.ropeTheta,
+      style,
+      rotaryDim,
+      ...(spec.ropeScaling ? { scaling: spec.ropeScaling } : {}),
+    };
+    const rq = scope.own(b.rope(q, rope));
+    const rk = scope.own(b.rope(k, rope));
+    scope.drop(q, k);
+    q = await hook('attn.hook_rot_q', rq);
+    k = await hook('attn.hook_rot_k', rk);
+  }
 
   let keys = k;
   let values = v;
@@ -128,6 +277,10 @@ export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Ten
     returnProbs: wantPattern,
     returnRowStats: hooked('attn.hook_row_stats'),
     ...(c.probe ? { probe: c.probe.spec } : {}),
+    ...(block.attnScale !== undefined ? { scale: block.attnScale } : {}),
+    ...(block.attnSoftcap !== undefined ? { softcap: block.attnSoftcap } : {}),
+    // When sliding windows are used, the mask is relative to absolute positions.
+    ...(spec.window !== null ? { window: spec.window } : {}),
   });
   if (att.probe) c.probe!.consume(layer, att.probe);
   let z = scope.own(att.out);
@@ -146,35 +299,32 @@ export async function llamaBlock(x: Tensor<'f32'>, c: BlockContext): Promise<Ten
   if (rowStats) scope.drop(await hook('attn.hook_row_stats', rowStats));
   scope.drop(k, v); // no-ops when they went into the cache
   z = await hook('attn.hook_z', z);
-
-  let attnOut = mm(z, w.wo);
+  const out = ops.linear(z, w.wo, w.bo);
   scope.drop(z);
-  attnOut = await hook('hook_attn_out', attnOut);
-  let mid = scope.own(b.add(x, attnOut));
-  scope.drop(x, attnOut);
-  mid = await hook('hook_resid_mid', mid);
+  return out;
+}
 
-  // Feed-forward: w2(silu(w1 x) * w3 x), or the gate-weighted sum of the chosen experts' FFNs.
-  const h2 = await hook('ln2.hook_normalized', scope.own(b.rmsnorm(mid, w.ffnNorm, config.normEps)));
-  let mlpOut: Tensor<'f32'>;
+/** FFN sublayer: h [T, dim] (not consumed) → output [T, dim] before any post norm. */
+async function feedForward(h: Tensor<'f32'>, c: BlockContext, ops: Ops): Promise<Tensor<'f32'>> {
+  const { backend: b, weights: w, layer } = c;
+  const { scope, hook, block } = ops;
   if (w.kind === 'moe') {
     if (!c.route) throw new Error(`block ${layer}: an MoE layer needs its routing options`);
-    mlpOut = await moeFfn(h2, { ...c, weights: w.moe, route: c.route, hook });
-    scope.drop(h2);
-  } else {
-    let gate = mm(h2, w.w1);
-    gate = await hook('mlp.hook_pre', gate);
-    const up = mm(h2, w.w3);
-    scope.drop(h2);
-    let act = scope.own(b.swiglu(gate, up));
-    scope.drop(gate, up);
-    act = await hook('mlp.hook_post', act);
-    mlpOut = mm(act, w.w2);
-    scope.drop(act);
+    return moeFfn(h, { ...c, weights: w.moe, route: c.route, hook, activation: block.activation });
   }
-  mlpOut = await hook('hook_mlp_out', mlpOut);
-  let out = scope.own(b.add(mid, mlpOut));
-  scope.drop(mid, mlpOut);
-  out = await hook('hook_resid_post', out);
+  // Gated: w2(act(w1 x) · w3 x); plain: w2(act(w1 x)).
+  const gate = await hook('mlp.hook_pre', ops.linear(h, w.w1, w.b1));
+  let act: Tensor<'f32'>;
+  if (w.w3) {
+    const up = ops.linear(h, w.w3, w.b3);
+    act = scope.own(b.gatedActivation(gate, up, block.activation));
+    scope.drop(gate, up);
+  } else {
+    act = scope.own(b.activation(gate, block.activation));
+    scope.drop(gate);
+  }
+  act = await hook('mlp.hook_post', act);
+  const out = ops.linear(act, w.w2, w.b2);
+  scope.drop(act);
   return out;
 }

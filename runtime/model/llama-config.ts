@@ -1,7 +1,10 @@
 /**
- * The Llama architecture's hyper-parameters and host-side weights, independent of any file format
- * or backend. Formats (llama2.c today, safetensors later) produce these; `LlamaModel` consumes them.
+ * A decoder-only transformer's hyper-parameters and host-side weights, independent of any file
+ * format or backend. The names follow llama2.c (the first architecture); `block` declares how
+ * another architecture differs (see block-spec.ts). Formats (llama2.c, HF safetensors) produce
+ * these; `LlamaModel` consumes them.
  */
+import { llamaBlockSpec, type BlockSpec } from './block-spec';
 
 /** Hyper-parameters of a dense Llama model (llama2.c `Config` plus the derived sizes). */
 export interface LlamaConfig {
@@ -18,7 +21,7 @@ export interface LlamaConfig {
   readonly seqLen: number;
   /** True when the classifier reuses the token embedding matrix. */
   readonly sharedClassifier: boolean;
-  /** dim / nHeads. */
+  /** dim / nHeads, or the config's explicit head_dim (Qwen 3, Gemma). */
   readonly headDim: number;
   /** nKvHeads * headDim: width of k and v. */
   readonly kvDim: number;
@@ -31,6 +34,20 @@ export interface LlamaConfig {
    * each expert's inner width (HF `intermediate_size`).
    */
   readonly moe: MoeConfig | null;
+  /** How the blocks differ from llama2.c's; absent for llama2.c checkpoints (`blockOf`). */
+  readonly block?: BlockSpec;
+  /** The HF architecture (`GPT2LMHeadModel`, …), or absent for llama2.c checkpoints. */
+  readonly architecture?: string;
+}
+
+/** The block declaration of a config (llama2.c's when it has none). */
+export function blockOf(c: LlamaConfig): BlockSpec {
+  return c.block ?? llamaBlockSpec(c.nLayers, c.headDim, c.ropeTheta);
+}
+
+/** Width of q and of z (the attention output before wo): nHeads · headDim. */
+export function qDimOf(c: Pick<LlamaConfig, 'nHeads' | 'headDim'>): number {
+  return c.nHeads * c.headDim;
 }
 
 /** Routing hyper-parameters of a Mixtral-style sparse MoE block. */
@@ -41,6 +58,11 @@ export interface MoeConfig {
   readonly topK: number;
   /** Renormalise the top-k gate weights to sum to 1 (Mixtral: true; HF `norm_topk_prob`). */
   readonly normTopKProb: boolean;
+  /**
+   * A shared expert every token passes through, scaled by sigmoid(shared_expert_gate · x)
+   * (Qwen2-MoE), with its own inner width; absent otherwise.
+   */
+  readonly sharedExpert?: { readonly hiddenDim: number };
 }
 
 /** The seven integers a llama2.c header carries, plus the classifier flag. */
@@ -93,13 +115,69 @@ export interface LlamaLayerWeights {
   w3: Float32Array;
   /**
    * Sparse MoE FFN weights when `config.moe` is set; then w1/w2/w3 above are empty (length 0)
-   * and the experts' own matrices are used instead.
+   * and the experts' own matrices are used instead. A plain (ungated) FFN has an empty w3.
    */
   moe?: MoeLayerWeights;
+  /** Optional parts some architectures have (see `OPTIONAL_LAYER_PARTS` for their shapes). */
+  bq?: Float32Array;
+  bk?: Float32Array;
+  bv?: Float32Array;
+  bo?: Float32Array;
+  b1?: Float32Array;
+  b2?: Float32Array;
+  b3?: Float32Array;
+  /** LayerNorm biases. */
+  attentionNormBias?: Float32Array;
+  ffnNormBias?: Float32Array;
+  /** Norms of the sublayer outputs (Gemma 2/3 sandwich, OLMo 2 post-norm). */
+  postAttentionNorm?: Float32Array;
+  postFfnNorm?: Float32Array;
+  /** qk-norm weights: [headDim] per head, or [nHeads·headDim] / [kvDim] over the full width. */
+  qNorm?: Float32Array;
+  kNorm?: Float32Array;
 }
 
-/** The per-layer weights that are plain matrices/vectors (everything but `moe`). */
-export type LlamaLayerMatrixKey = Exclude<keyof LlamaLayerWeights, 'moe'>;
+/** The optional per-layer vectors, each with its length for a config. */
+export type OptionalLayerPart = Exclude<keyof LlamaLayerWeights, LlamaLayerMatrixKey | 'moe'>;
+
+export function optionalPartLength(c: LlamaConfig, part: OptionalLayerPart): number {
+  const qDim = qDimOf(c);
+  const block = blockOf(c);
+  const head = block.qkNorm === 'head';
+  const lengths: Record<OptionalLayerPart, number> = {
+    bq: qDim,
+    bk: c.kvDim,
+    bv: c.kvDim,
+    bo: c.dim,
+    b1: c.hiddenDim,
+    b2: c.dim,
+    b3: c.hiddenDim,
+    attentionNormBias: c.dim,
+    ffnNormBias: c.dim,
+    postAttentionNorm: c.dim,
+    postFfnNorm: c.dim,
+    qNorm: head ? c.headDim : qDim,
+    kNorm: head ? c.headDim : c.kvDim,
+  };
+  return lengths[part];
+}
+
+/** The optional parts a config's layers must have (and no others). */
+export function requiredOptionalParts(c: LlamaConfig): OptionalLayerPart[] {
+  const b = blockOf(c);
+  const parts: OptionalLayerPart[] = [];
+  if (b.biases.qkv) parts.push('bq', 'bk', 'bv');
+  if (b.biases.o) parts.push('bo');
+  if (b.biases.mlp && !c.moe) parts.push('b1', 'b2', ...(b.gated ? (['b3'] as const) : []));
+  if (b.norm === 'layer') parts.push('attentionNormBias', 'ffnNormBias');
+  if (b.normPlacement !== 'pre') parts.push('postAttentionNorm', 'postFfnNorm');
+  if (b.qkNorm !== 'none') parts.push('qNorm', 'kNorm');
+  return parts;
+}
+
+/** The per-layer weights every architecture has (norm scales and the seven linear maps). */
+export type LlamaLayerMatrixKey =
+  'attentionNorm' | 'wq' | 'wk' | 'wv' | 'wo' | 'ffnNorm' | 'w1' | 'w2' | 'w3';
 
 /** One expert's SwiGLU FFN, shaped like the dense FFN (`hiddenDim` = expert width). */
 export interface ExpertWeights {
@@ -116,6 +194,8 @@ export interface MoeLayerWeights {
   /** [nExperts, dim] router (HF `block_sparse_moe.gate.weight`). */
   router: Float32Array;
   experts: ExpertWeights[];
+  /** Qwen2-MoE: the shared expert (inner width `moe.sharedExpert.hiddenDim`) and its [1, dim] gate. */
+  shared?: { expert: ExpertWeights; gate: Float32Array };
 }
 
 /** All weights of a Llama model on the host. */
@@ -127,6 +207,10 @@ export interface LlamaWeights {
   norm: Float32Array;
   /** [vocabSize, dim] classifier, or null when it is shared with `tokEmbeddings`. */
   output: Float32Array | null;
+  /** [seqLen, dim] learned position embeddings (GPT-2). */
+  posEmbeddings?: Float32Array;
+  /** [dim] final LayerNorm bias. */
+  normBias?: Float32Array;
 }
 
 /** One named weight tensor, named as in Meta's / llama2.c's `model.py` state dict. */
@@ -184,13 +268,20 @@ function layerMoe(w: LlamaLayerWeights, l: number): MoeLayerWeights {
 
 /**
  * Number of stored parameters (a shared classifier counted once; rotary tables excluded). An MoE
- * FFN counts its router [nExperts, dim] and every expert's three matrices.
+ * FFN counts its router [nExperts, dim] and every expert's matrices (and a shared expert with its
+ * gate); biases, extra norms and learned positions count when the architecture has them.
  */
 export function countParameters(config: LlamaConfig): number {
   const { dim, hiddenDim, kvDim, vocabSize, nLayers, moe } = config;
-  const ffn = moe ? moe.nExperts * (3 * hiddenDim * dim + dim) : 3 * hiddenDim * dim;
-  const perLayer = 2 * dim + 2 * dim * dim + 2 * kvDim * dim + ffn;
-  return vocabSize * dim * (config.sharedClassifier ? 1 : 2) + nLayers * perLayer + dim;
+  const block = blockOf(config);
+  const ffnMatrices = block.gated ? 3 : 2;
+  const shared = moe?.sharedExpert ? 3 * moe.sharedExpert.hiddenDim * dim + dim : 0;
+  const ffn = moe ? moe.nExperts * (3 * hiddenDim * dim + dim) + shared : ffnMatrices * hiddenDim * dim;
+  const extras = requiredOptionalParts(config).reduce((n, p) => n + optionalPartLength(config, p), 0);
+  const perLayer = 2 * dim + 2 * qDimOf(config) * dim + 2 * kvDim * dim + ffn + extras;
+  const positions = block.positions.kind === 'learned' ? config.seqLen * dim : 0;
+  const finalNorm = block.norm === 'layer' ? 2 * dim : dim;
+  return vocabSize * dim * (config.sharedClassifier ? 1 : 2) + nLayers * perLayer + finalNorm + positions;
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { Backend, PatternProbeOptions, PatternProbeResult } from '../../kernels/backend';
 import type { Tensor } from '../../kernels/tensor';
 import { runHook, validateHooks, type Hooks } from '../hooks';
+import { blockOf, qDimOf } from './llama-config';
 import { KvCache } from './kv-cache';
 import {
   checkLayerWeights,
@@ -15,6 +16,7 @@ import {
   type DeviceLayerWeights,
 } from './llama-block';
 import type { LlamaConfig, LlamaWeights } from './llama-config';
+import { emptyLayer } from './arch/tensor-table';
 import { resolveMoeRouting, type MoeInterventions } from './moe-interventions';
 import { TensorScope } from './tensor-scope';
 
@@ -76,6 +78,8 @@ export class LlamaModel {
     private readonly norm: Tensor<'f32'>,
     /** The classifier; the same tensor as tokEmbeddings when shared. */
     private readonly output: Tensor<'f32'>,
+    /** Learned positions (GPT-2) and the final LayerNorm's bias, where the architecture has them. */
+    private readonly extra: { posEmbeddings?: Tensor<'f32'>; normBias?: Tensor<'f32'> },
   ) {}
 
   /**
@@ -90,8 +94,15 @@ export class LlamaModel {
     checkpoint: { config: LlamaConfig; weights: LlamaWeights; fileName?: string },
   ): LlamaModel {
     const { config: c, weights: w } = checkpoint;
+    const block = blockOf(c);
     const up = (data: Float32Array, shape: number[]) => backend.tensor<'f32'>(data, shape);
     w.layers.forEach((l, i) => checkLayerWeights(c, l, i));
+    const learned = block.positions.kind === 'learned';
+    if (learned && w.posEmbeddings?.length !== c.seqLen * c.dim) {
+      throw new Error(`the position embeddings must be [${c.seqLen}, ${c.dim}]`);
+    }
+    if (block.norm === 'layer' && w.normBias?.length !== c.dim)
+      throw new Error(`the final norm needs a [${c.dim}] bias`);
     const layers = w.layers.map((l) => uploadLayerWeights(backend, c, l));
     const emb = up(w.tokEmbeddings, [c.vocabSize, c.dim]);
     const output = w.output ? up(w.output, [c.vocabSize, c.dim]) : emb;
@@ -103,6 +114,10 @@ export class LlamaModel {
       layers,
       up(w.norm, [c.dim]),
       output,
+      {
+        ...(learned ? { posEmbeddings: up(w.posEmbeddings!, [c.seqLen, c.dim]) } : {}),
+        ...(block.norm === 'layer' ? { normBias: up(w.normBias!, [c.dim]) } : {}),
+      },
     );
   }
 
@@ -139,9 +154,7 @@ export class LlamaModel {
     const b = this.backend;
     const scope = new TensorScope(b);
     try {
-      const idTensor = scope.own(b.tensor<'i32'>(ids, [ids.length]));
-      let x = scope.own(b.embedding(this.tokEmbeddings, idTensor));
-      scope.drop(idTensor);
+      let x = await this.embed(ids, pos0, scope, hooks);
       for (let l = 0; l < this.config.nLayers; l++) {
         const cache = kvCache ? { k: kvCache.k[l]!, v: kvCache.v[l]! } : undefined;
         x = await llamaBlock(x, {
@@ -157,14 +170,7 @@ export class LlamaModel {
           probe: options.attentionProbe,
         });
       }
-      const ctx = { layer: null, pos0, backend: b };
-      const onReplaced = (o: Tensor, r: Tensor) => scope.replace(o, r);
-      let normed = scope.own(b.rmsnorm(x, this.norm, this.config.normEps));
-      scope.drop(x);
-      normed = await runHook(hooks, 'ln_final.hook_normalized', normed, ctx, onReplaced);
-      let logits = scope.own(b.matmul(normed, this.output, { transposeB: true }));
-      scope.drop(normed);
-      logits = await runHook(hooks, 'hook_logits', logits, ctx, onReplaced);
+      const logits = await this.head(x, pos0, scope, hooks);
       if (kvCache) kvCache.length = pos0 + ids.length;
       return scope.release(logits);
     } finally {
@@ -172,19 +178,89 @@ export class LlamaModel {
     }
   }
 
+  /** The residual stream entering block 0: token embeddings (scaled), plus learned positions. */
+  private async embed(ids: Int32Array, pos0: number, scope: TensorScope, hooks: Hooks | undefined) {
+    const b = this.backend;
+    const block = blockOf(this.config);
+    const ctx = { layer: null, pos0, backend: b };
+    const onReplaced = (o: Tensor, r: Tensor) => scope.replace(o, r);
+    const idTensor = scope.own(b.tensor<'i32'>(ids, [ids.length]));
+    let x = scope.own(b.embedding(this.tokEmbeddings, idTensor));
+    scope.drop(idTensor);
+    if (block.embedScale !== undefined && block.embedScale !== 1) {
+      const scaled = scope.own(b.rowAffine(x, { scale: block.embedScale }));
+      scope.drop(x);
+      x = scaled;
+    }
+    x = await runHook(hooks, 'hook_embed', x, ctx, onReplaced);
+    const positions = this.extra.posEmbeddings;
+    if (!positions) return x;
+    const posIds = scope.own(
+      b.tensor<'i32'>(
+        Int32Array.from(ids, (_, i) => pos0 + i),
+        [ids.length],
+      ),
+    );
+    let pos = scope.own(b.embedding(positions, posIds));
+    scope.drop(posIds);
+    pos = await runHook(hooks, 'hook_pos_embed', pos, ctx, onReplaced);
+    const sum = scope.own(b.add(x, pos));
+    scope.drop(x, pos);
+    return sum;
+  }
+
+  /** Final norm, unembedding, soft-cap and logit scale of the last residual stream (consumed). */
+  private async head(x: Tensor<'f32'>, pos0: number, scope: TensorScope, hooks: Hooks | undefined) {
+    const b = this.backend;
+    const c = this.config;
+    const block = blockOf(c);
+    const ctx = { layer: null, pos0, backend: b };
+    const onReplaced = (o: Tensor, r: Tensor) => scope.replace(o, r);
+    let normed = scope.own(
+      block.norm === 'layer'
+        ? b.layernorm(x, this.norm, this.extra.normBias, c.normEps)
+        : b.rmsnorm(x, this.norm, c.normEps),
+    );
+    scope.drop(x);
+    normed = await runHook(hooks, 'ln_final.hook_normalized', normed, ctx, onReplaced);
+    let logits = scope.own(b.matmul(normed, this.output, { transposeB: true }));
+    scope.drop(normed);
+    if (block.logitScale !== undefined && block.logitScale !== 1) {
+      const scaled = scope.own(b.rowAffine(logits, { scale: block.logitScale }));
+      scope.drop(logits);
+      logits = scaled;
+    }
+    if (block.finalSoftcap !== undefined) {
+      const capped = scope.own(b.softcap(logits, block.finalSoftcap));
+      scope.drop(logits);
+      logits = capped;
+    }
+    return runHook(hooks, 'hook_logits', logits, ctx, onReplaced);
+  }
+
   /** Shape [out, in] of a block's linear weight (dense FFN names only exist in dense models). */
   weightShape(name: LinearWeightName): [number, number] {
     const { dim, kvDim, hiddenDim } = this.config;
+    const qDim = qDimOf(this.config);
     const shapes: Record<LinearWeightName, [number, number]> = {
-      wq: [dim, dim],
+      wq: [qDim, dim],
       wk: [kvDim, dim],
       wv: [kvDim, dim],
-      wo: [dim, dim],
+      wo: [dim, qDim],
       w1: [hiddenDim, dim],
       w2: [dim, hiddenDim],
       w3: [hiddenDim, dim],
     };
     return shapes[name];
+  }
+
+  /**
+   * The linear weights each block of this model has, in LINEAR_WEIGHTS order: all seven for a
+   * gated FFN, no w3 for a plain one (GPT-2, NeoX), only the attention's for an MoE.
+   */
+  get linearWeights(): readonly LinearWeightName[] {
+    if (this.config.moe) return ['wq', 'wk', 'wv', 'wo'];
+    return blockOf(this.config).gated ? LINEAR_WEIGHTS : LINEAR_WEIGHTS.filter((n) => n !== 'w3');
   }
 
   /** The loaded (dense) weight `name` of block `layer`, read back to the host, [out, in] row-major. */
@@ -203,28 +279,24 @@ export class LlamaModel {
     const layers = await Promise.all(
       this.layers.map(async (w) => {
         if (w.kind !== 'dense') throw new Error('readWeights: only dense models can be read back');
-        const [attentionNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3] = await Promise.all(
-          [w.attentionNorm, w.wq, w.wk, w.wv, w.wo, w.ffnNorm, w.w1, w.w2, w.w3].map((t) => b.read(t)),
+        const { kind: _kind, ...parts } = w;
+        const read = await Promise.all(
+          Object.entries(parts).map(async ([k, t]) => [k, await b.read(t as Tensor<'f32'>)] as const),
         );
-        return {
-          attentionNorm: attentionNorm!,
-          wq: wq!,
-          wk: wk!,
-          wv: wv!,
-          wo: wo!,
-          ffnNorm: ffnNorm!,
-          w1: w1!,
-          w2: w2!,
-          w3: w3!,
-        };
+        const layer = emptyLayer();
+        for (const [k, data] of read) (layer as unknown as Record<string, Float32Array>)[k] = data;
+        return layer;
       }),
     );
     const shared = this.output === this.tokEmbeddings;
+    const { posEmbeddings, normBias } = this.extra;
     return {
       tokEmbeddings: await b.read(this.tokEmbeddings),
       layers,
       norm: await b.read(this.norm),
       output: shared ? null : await b.read(this.output),
+      ...(posEmbeddings ? { posEmbeddings: await b.read(posEmbeddings) } : {}),
+      ...(normBias ? { normBias: await b.read(normBias) } : {}),
     };
   }
 
@@ -235,7 +307,9 @@ export class LlamaModel {
     if (w.kind === 'moe' && (name === 'w1' || name === 'w2' || name === 'w3')) {
       throw new Error(`${name} exists only in dense models; this model's FFN is a mixture of experts`);
     }
-    return (w as Record<LinearWeightName, Tensor<'f32'>>)[name];
+    const t = (w as Partial<Record<LinearWeightName, Tensor<'f32'>>>)[name];
+    if (!t) throw new Error(`${name} does not exist in this model: its FFN is not gated (w1, w2 only)`);
+    return t;
   }
 
   /** The layers with `overrides` swapped in, after checking each replacement's layer, name and shape. */
@@ -267,6 +341,7 @@ export class LlamaModel {
     this.disposed = true;
     const shared = this.output === this.tokEmbeddings;
     this.backend.dispose(this.tokEmbeddings, this.norm, shared ? undefined : this.output);
+    this.backend.dispose(this.extra.posEmbeddings, this.extra.normBias);
     for (const l of this.layers) this.backend.dispose(...layerTensors(l));
   }
 

@@ -10,7 +10,7 @@
  * each token's k rows with its gates. Every output row is written once by its own threads, so two
  * experts never race on a token and the sum order is fixed.
  */
-import type { Backend, MoeRouteOptions } from '../../kernels/backend';
+import type { ActivationKind, Backend, MoeRouteOptions } from '../../kernels/backend';
 import type { Tensor } from '../../kernels/tensor';
 import { runIndexHook, type Hooks } from '../hooks';
 import type { LlamaConfig, MoeLayerWeights } from './llama-config';
@@ -28,6 +28,8 @@ export interface DeviceMoeWeights {
   /** [nExperts, dim] */
   readonly router: Tensor<'f32'>;
   readonly experts: readonly DeviceExpert[];
+  /** Qwen2-MoE's shared expert and its [1, dim] sigmoid gate. */
+  readonly shared?: { readonly expert: DeviceExpert; readonly gate: Tensor<'f32'> };
 }
 
 /**
@@ -53,25 +55,45 @@ export function checkMoeWeights(config: LlamaConfig, moe: MoeLayerWeights | unde
     expect(`expert ${e} w2`, x.w2, dim * hiddenDim);
     expect(`expert ${e} w3`, x.w3, hiddenDim * dim);
   });
+  const shared = config.moe!.sharedExpert;
+  if (shared) {
+    if (!moe.shared) throw new Error(`layer ${l}: the config has a shared expert but the layer has none`);
+    const h = shared.hiddenDim;
+    expect('shared expert w1', moe.shared.expert.w1, h * dim);
+    expect('shared expert w2', moe.shared.expert.w2, dim * h);
+    expect('shared expert w3', moe.shared.expert.w3, h * dim);
+    expect('shared expert gate', moe.shared.gate, dim);
+  } else if (moe.shared) throw new Error(`layer ${l} has a shared expert, but the config has none`);
 }
 
 /** Upload one layer's router and experts (see `checkMoeWeights`). */
 export function uploadMoeWeights(b: Backend, config: LlamaConfig, moe: MoeLayerWeights): DeviceMoeWeights {
   const { dim, hiddenDim } = config;
   const up = (data: Float32Array, shape: number[]) => b.tensor<'f32'>(data, shape);
+  const expert = (x: { w1: Float32Array; w2: Float32Array; w3: Float32Array }, h: number) => ({
+    w1: up(x.w1, [h, dim]),
+    w2: up(x.w2, [dim, h]),
+    w3: up(x.w3, [h, dim]),
+  });
+  const shared = config.moe?.sharedExpert;
   return {
     router: up(moe.router, [moe.experts.length, dim]),
-    experts: moe.experts.map((x) => ({
-      w1: up(x.w1, [hiddenDim, dim]),
-      w2: up(x.w2, [dim, hiddenDim]),
-      w3: up(x.w3, [hiddenDim, dim]),
-    })),
+    experts: moe.experts.map((x) => expert(x, hiddenDim)),
+    ...(shared && moe.shared
+      ? {
+          shared: {
+            expert: expert(moe.shared.expert, shared.hiddenDim),
+            gate: up(moe.shared.gate, [1, dim]),
+          },
+        }
+      : {}),
   };
 }
 
 /** Every tensor of a MoE layer, for dispose. */
 export function moeTensors(w: DeviceMoeWeights): Tensor<'f32'>[] {
-  return [w.router, ...w.experts.flatMap((x) => [x.w1, x.w2, x.w3])];
+  const experts = w.shared ? [...w.experts, w.shared.expert] : w.experts;
+  return [w.router, ...experts.flatMap((x) => [x.w1, x.w2, x.w3]), ...(w.shared ? [w.shared.gate] : [])];
 }
 
 /** Each expert's tokens, and where each (token, choice) finds its expert's output row. */
@@ -122,6 +144,8 @@ export interface MoeFfnContext {
   pos0: number;
   /** Run the f32 hook at `blocks.{layer}.{point}` (the block's hook runner). */
   hook: (point: string, t: Tensor<'f32'>) => Promise<Tensor<'f32'>>;
+  /** The experts' gated activation (silu for every MoE here). */
+  activation: ActivationKind;
 }
 
 /**
@@ -159,18 +183,56 @@ export async function moeFfn(h: Tensor<'f32'>, c: MoeFfnContext): Promise<Tensor
     const rows = scope.own(b.tensor<'i32'>(plan.order.subarray(start, start + n), [n]));
     const xe = scope.own(b.embedding(h, rows));
     scope.drop(rows);
-    const gate = mm(xe, x.w1);
-    const up = mm(xe, x.w3);
+    const y = expertFfn(xe, x, c);
     scope.drop(xe);
-    const act = scope.own(b.swiglu(gate, up));
-    scope.drop(gate, up);
-    const y = mm(act, x.w2);
-    scope.drop(act);
     b.writeRows(ys, y, start);
     scope.drop(y);
   }
   const slots = scope.own(b.tensor<'i32'>(plan.slots, [T, k]));
   const out = scope.own(b.moeCombine(ys, slots, gates));
   scope.drop(ys, slots, gates);
+  return w.shared ? addSharedExpert(h, out, w.shared, c) : out;
+}
+
+/** One expert's gated FFN on its rows x: w2(act(w1 x) · w3 x), owned by the scope. */
+function expertFfn(x: Tensor<'f32'>, e: DeviceExpert, c: MoeFfnContext): Tensor<'f32'> {
+  const { backend: b, scope } = c;
+  const mm = (a: Tensor<'f32'>, weight: Tensor<'f32'>) =>
+    scope.own(b.matmul(a, weight, { transposeB: true }));
+  const gate = mm(x, e.w1);
+  const up = mm(x, e.w3);
+  const act = scope.own(b.gatedActivation(gate, up, c.activation));
+  scope.drop(gate, up);
+  const y = mm(act, e.w2);
+  scope.drop(act);
+  return y;
+}
+
+/**
+ * routed + sigmoid(h · g) · shared(h) (Qwen2-MoE). The per-row gate multiplies through
+ * `moeCombine` with one slot per row, so no new kernel is needed. Consumes `routed`.
+ */
+async function addSharedExpert(
+  h: Tensor<'f32'>,
+  routed: Tensor<'f32'>,
+  shared: NonNullable<DeviceMoeWeights['shared']>,
+  c: MoeFfnContext,
+): Promise<Tensor<'f32'>> {
+  const { backend: b, scope } = c;
+  const T = h.shape[0]!;
+  const y = await c.hook('moe.hook_shared_expert_out', expertFfn(h, shared.expert, c));
+  const logit = scope.own(b.matmul(h, shared.gate, { transposeB: true }));
+  const gate = scope.own(b.activation(logit, 'sigmoid'));
+  scope.drop(logit);
+  const rows = scope.own(
+    b.tensor<'i32'>(
+      Int32Array.from({ length: T }, (_, i) => i),
+      [T, 1],
+    ),
+  );
+  const gated = scope.own(b.moeCombine(y, rows, gate));
+  scope.drop(y, rows, gate);
+  const out = scope.own(b.add(routed, gated));
+  scope.drop(routed, gated);
   return out;
 }

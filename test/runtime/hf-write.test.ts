@@ -22,11 +22,27 @@ describe('writeHfCheckpoint', () => {
       const ckpt = hfCheckpoint(parseHfConfig(files.config, 'config.json'), [
         parseSafetensors(files.safetensors, 'model.safetensors'),
       ]);
-      expect(ckpt.config).toEqual(config);
-      expect(ckpt.weights).toEqual(weights);
-      // The model reads back the same weights it was loaded with.
-      const model = LlamaModel.load(createCpuBackend(), ckpt);
-      expect(await model.readWeights()).toEqual(weights);
+      expect(ckpt.config).toMatchObject(config);
+      // HF keeps q/k rows in rotate_half order, and so does the loaded model.
+      const hfLayout = {
+        ...weights,
+        layers: weights.layers.map((l) => ({
+          ...l,
+          wq: permuteRotary(l.wq, config.nHeads, config.headDim, config.dim),
+          wk: permuteRotary(l.wk, config.nKvHeads, config.headDim, config.dim),
+        })),
+      };
+      expect(ckpt.weights).toEqual(hfLayout);
+      // The model reads back the same weights it was loaded with, and computes the same logits.
+      const b = createCpuBackend();
+      const model = LlamaModel.load(b, ckpt);
+      expect(await model.readWeights()).toEqual(hfLayout);
+      const meta = LlamaModel.load(b, { config, weights });
+      const ids = [1, 5, 9, 2, 7, 3];
+      const [x, y] = [await model.forward(ids), await meta.forward(ids)];
+      const [a, c] = [await b.read(x), await b.read(y)];
+      expect(Math.max(...a.map((v, i) => Math.abs(v - c[i]!)))).toBeLessThan(1e-5);
+      meta.dispose();
       expect(Array.from(await model.readWeight(0, 'w2'))).toEqual(Array.from(weights.layers[0]!.w2));
       model.dispose();
     });

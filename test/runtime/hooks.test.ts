@@ -35,8 +35,9 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 describe('hook point names', () => {
   it('lists TransformerLens names in execution order', () => {
     const names = listHookPoints(model.config);
-    expect(names.length).toBe(5 * 17 + 2);
-    expect(names.slice(0, 17)).toEqual([
+    expect(names.length).toBe(1 + 5 * 17 + 2);
+    expect(names[0]).toBe('hook_embed');
+    expect(names.slice(1, 18)).toEqual([
       'blocks.0.hook_resid_pre',
       'blocks.0.ln1.hook_normalized',
       'blocks.0.attn.hook_q',
