@@ -9,6 +9,7 @@ import { activationOf, blockSpec, coreDims, ropeScalingOf, type ArchitectureSpec
 import type { ConfigReader } from './config-reader';
 import { isRotaryBuffer } from './llama-family';
 import { llamaStyleTensors } from './tensor-table';
+import { bf16ToF32, f16ToF32, f32ToBf16Bits, f32ToF16Bits } from '../../formats/safetensors-dtypes';
 
 const LAYER_TYPES = ['sliding_attention', 'full_attention'] as const;
 
@@ -67,13 +68,24 @@ function gemmaConfig(r: ConfigReader, version: 2 | 3, architecture: string): Lla
         attnScale: 1 / Math.sqrt(queryScalar),
         ...(attnSoftcap ? { attnSoftcap } : {}),
         ...(finalSoftcap ? { finalSoftcap } : {}),
-        // HF multiplies by √hidden_size cast to the activations' dtype: float32 here.
-        embedScale: Math.fround(Math.sqrt(core.dim)),
+        embedScale: embedScaleOf(r, core.dim),
         layers,
       },
       core.headDim,
     ),
   };
+}
+
+/**
+ * √hidden_size as Gemma applies it: HF casts the normalizer to the model's dtype (`torch_dtype`), so
+ * a BF16 checkpoint multiplies by √d rounded to bfloat16 (√72 → 8.5), as it was trained.
+ */
+function embedScaleOf(r: ConfigReader, dim: number): number {
+  const exact = Math.sqrt(dim);
+  const dtype = r.raw.torch_dtype ?? r.raw.dtype;
+  if (dtype === 'bfloat16') return bf16ToF32(Uint16Array.of(f32ToBf16Bits(exact)))[0]!;
+  if (dtype === 'float16') return f16ToF32(Uint16Array.of(f32ToF16Bits(exact)))[0]!;
+  return Math.fround(exact);
 }
 
 function gemma(name: string, modelTypes: string[], version: 2 | 3): ArchitectureSpec {
