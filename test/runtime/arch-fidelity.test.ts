@@ -189,10 +189,11 @@ describe('each architectural detail matters', () => {
     const logits = await fixtureLogits(model, f.tokens);
     const loss = meanNextTokenLoss(logits, f.tokens, c.vocabSize);
     const dLoss = loss - f.reference.loss;
-    console.log(
-      `detail ${name}: Δloss ${dLoss.toExponential(2)}, max |Δlogit| ${maxAbsDiff(logits, f.logits).diff.toExponential(2)}`,
-    );
-    expect(Math.abs(dLoss)).toBeGreaterThan(100 * CPU_TOLERANCE);
+    const { diff } = maxAbsDiff(logits, f.logits);
+    console.log(`detail ${name}: Δloss ${dLoss.toExponential(2)}, max |Δlogit| ${diff.toExponential(2)}`);
+    // The loss moves ten times the logit tolerance, the logits a thousand times.
+    expect(Math.abs(dLoss)).toBeGreaterThan(10 * CPU_TOLERANCE);
+    expect(diff).toBeGreaterThan(1000 * CPU_TOLERANCE);
     model.dispose();
   });
 });
