@@ -334,13 +334,14 @@ function readJsonObject(data: Bytes | string, name: string): JsonObject {
   if (typeof data === 'string') text = data;
   else {
     const u8 = data instanceof Uint8Array ? data : new Uint8Array(data);
-    const bad = firstInvalidUtf8(u8);
-    if (bad >= 0)
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(u8);
+    } catch {
       throw new TokenizerError(
         name,
-        `not UTF-8 text (invalid byte at offset ${formatCount(bad)}); expected JSON`,
+        `not UTF-8 text (invalid byte at offset ${formatCount(firstInvalidUtf8(u8))}); expected JSON`,
       );
-    text = new TextDecoder().decode(u8);
+    }
   }
   let value: unknown;
   try {
