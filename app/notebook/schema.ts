@@ -153,6 +153,9 @@ function validateCell(
   const inputs: Record<string, string> = {};
   for (const [role, ref] of Object.entries(raw.inputs as Record<string, unknown>)) {
     if (!ROLE_PATTERN.test(role)) fail(`has an invalid input role ${short(role)}`);
+    // JSON.parse makes "__proto__" an own key; assigning it below would set the prototype instead
+    // and the input would silently vanish.
+    if (role === '__proto__') fail('uses the reserved input role "__proto__"');
     if (typeof ref !== 'string') fail(`input "${role}" is not a cell id (got ${describeType(ref)})`);
     const target = ref as string;
     // Inputs may only point upwards: this makes the notebook a DAG in reading order, so no cycle

@@ -21,9 +21,15 @@ import { openNotebookStore, type NotebookStore } from '../notebook/store';
 import { embedCode } from '../report/embed-code';
 import { embedOptions, type EmbedOptions } from '../report/page-options';
 import { buildProvenance } from '../report/provenance';
-import { decodeReport, encodeReport, type ReportCell, type ReportData } from '../report/report-data';
+import {
+  collectReportCells,
+  decodeReport,
+  encodeReport,
+  type ReportCell,
+  type ReportData,
+} from '../report/report-data';
 import { reportFileName, reportHtml } from '../report/report-html';
-import type { CellResult } from '../notebook/cell-runtime';
+import { reportResult, withRuntime } from './cell-runtimes';
 import { defaultNotebook } from './default-notebook';
 import { describeError, type ErrorView } from './errors';
 import { fetchBytes } from './fetch-bytes';
@@ -51,7 +57,12 @@ export class NotebookState {
   /** The notebook's document history; the open document is always its present. */
   history = $state.raw<History<NotebookDoc>>(History.start(defaultNotebook()));
   readonly doc: NotebookDoc = $derived(this.history.present);
-  runtimes = $state.raw<Record<string, CellRuntime>>({});
+  /**
+   * By cell id (a Map: ids such as `constructor` or `__proto__` are ordinary ids). Never mutated:
+   * each change replaces it (withRuntime), which is what $state.raw tracks.
+   */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- immutable snapshot, replaced whole
+  runtimes = $state.raw<ReadonlyMap<string, CellRuntime>>(new Map());
   backendKind = $state<BackendKind>('cpu');
   backend = $state<BackendInfo | undefined>(undefined);
   backendError = $state<ErrorView | undefined>(undefined);
@@ -76,7 +87,7 @@ export class NotebookState {
 
   readonly webgpuAvailable = typeof navigator !== 'undefined' && !!navigator.gpu;
   readonly anyRunning = $derived(
-    Object.values(this.runtimes).some((r) => r.status === 'running' || r.status === 'queued'),
+    [...this.runtimes.values()].some((r) => r.status === 'running' || r.status === 'queued'),
   );
 
   readonly client: RuntimeClient;
@@ -84,7 +95,8 @@ export class NotebookState {
   private readonly scheduler: Scheduler;
   private autosave: Autosave<NotebookDoc> | undefined;
   /** Results that came with a report, by cell id: the result cache serves them first. */
-  private reportCells: Record<string, ReportCell> = {};
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- not reactive; replaced whole by a report
+  private reportCells: ReadonlyMap<string, ReportCell> = new Map();
   /** Files picked in this page, by hash: used when IndexedDB is unavailable (a report from file://). */
   // Not reactive state: only the model cell's run reads it.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
@@ -105,16 +117,13 @@ export class NotebookState {
       env: () => ({ backend: this.backendKind }),
       canRun: () => this.mode === 'live',
       onChange: (id, rt) => {
-        const next = { ...this.runtimes };
-        if (rt) next[id] = rt;
-        else delete next[id];
-        this.runtimes = next;
+        this.runtimes = withRuntime(this.runtimes, id, rt);
       },
       cache: {
         load: async (cellId, key) => {
           // A report's result stands for its cell while the report is read-only, whatever the key.
-          const fromReport = this.reportCells[cellId];
-          if (fromReport && (fromReport.key === key || this.mode === 'report')) return fromReport.result;
+          const fromReport = reportResult(this.reportCells, cellId, key, this.mode === 'report');
+          if (fromReport) return fromReport;
           const hit = await this.store?.loadResult(cellId, key);
           return hit ? decodeResult(hit.bytes) : undefined;
         },
@@ -126,7 +135,7 @@ export class NotebookState {
   }
 
   runtime(id: string): CellRuntime {
-    return this.runtimes[id] ?? IDLE;
+    return this.runtimes.get(id) ?? IDLE;
   }
 
   /**
@@ -203,6 +212,7 @@ export class NotebookState {
   private async startReport(packed: Uint8Array): Promise<void> {
     let data: ReportData;
     try {
+      // decodeReport checks the whole report (provenance included) or throws NotebookError.
       data = decodeReport(packed, { knownKinds: KNOWN_KINDS });
     } catch (e) {
       this.showError(e, 'This report could not be opened');
@@ -266,16 +276,11 @@ export class NotebookState {
    * current result (never run, stale, failed) go in without one, and are named in `missing`.
    */
   async exportReport(shell?: string): Promise<{ name: string; html: string; missing: string[] }> {
-    const cells: Record<string, ReportCell> = {};
-    const results: Record<string, CellResult> = {};
-    const missing: string[] = [];
-    for (const cell of this.doc.cells) {
-      const rt = this.runtime(cell.id);
-      if (rt.status === 'done' && rt.result && rt.resultKey) {
-        cells[cell.id] = { key: rt.resultKey, result: rt.result };
-        results[cell.id] = rt.result;
-      } else if (kindOf(cell.kind)?.run) missing.push(cell.id);
-    }
+    const { cells, results, missing } = collectReportCells(
+      this.doc,
+      (id) => this.runtime(id),
+      (kind) => !!kindOf(kind)?.run,
+    );
     const backend = this.backend ??
       this.report?.provenance.backend ?? { kind: this.backendKind, description: '' };
     const provenance = await buildProvenance(this.doc, results, backend, 'app');

@@ -2,12 +2,11 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kindOf, KNOWN_KINDS } from '../../app/cells/kinds';
 import type { PickedFile } from '../../app/cells/model/model-kind';
-import type { CellResult } from '../../app/notebook/cell-runtime';
 import type { NotebookDoc } from '../../app/notebook/document';
 import { hashBytes } from '../../app/notebook/hash';
 import { parseNotebookFile } from '../../app/notebook/notebook-file';
 import { buildProvenance } from '../../app/report/provenance';
-import { encodeReport, type ReportCell } from '../../app/report/report-data';
+import { collectReportCells, encodeReport } from '../../app/report/report-data';
 import { reportHtml } from '../../app/report/report-html';
 import { modelPlanFiles, planModelFiles } from '../../runtime';
 import { backendFlag, parseFlags, required, UsageError } from '../args';
@@ -105,16 +104,12 @@ export async function reportCommand(argv: string[], print: (line: string) => voi
     },
   });
 
-  const cells: Record<string, ReportCell> = {};
-  const results: Record<string, CellResult> = {};
-  const missing: string[] = [];
-  for (const cell of doc.cells) {
-    const rt = run.runtime(cell.id);
-    if (rt.status === 'done' && rt.result && rt.resultKey) {
-      cells[cell.id] = { key: rt.resultKey, result: rt.result };
-      results[cell.id] = rt.result;
-    } else if (kindOf(cell.kind)?.run) missing.push(cell.id);
-  }
+  // Maps by cell id: an id such as `constructor` or `__proto__` is an ordinary id.
+  const { cells, results, missing } = collectReportCells(
+    doc,
+    (id) => run.runtime(id),
+    (kind) => !!kindOf(kind)?.run,
+  );
   const provenance = await buildProvenance(doc, results, run.backend, 'cli');
   const html = reportHtml((await shell).html, encodeReport({ doc, cells, provenance }), doc.title);
   await writeFile(out, html);

@@ -75,12 +75,12 @@ describe('sparsebook report', () => {
       parseNotebookFile(readFileSync(notebookFile, 'utf8'), notebookFile, { knownKinds: KNOWN_KINDS }),
     );
     const runnable = notebook.cells.filter((c) => kindOf(c.kind)?.run).map((c) => c.id);
-    expect(Object.keys(data.cells).sort()).toEqual(runnable.sort());
+    expect([...data.cells.keys()].sort()).toEqual(runnable.sort());
     expect(data.provenance.producer).toBe('cli');
     expect(data.provenance.backend.kind).toBe('cpu');
     expect(data.provenance.models).toHaveLength(1);
     expect(data.provenance.models[0]!.modelHash).toBe(sha256(path.join(dense, 'model.safetensors')));
-    const loss = data.cells.loss!.result.meta as { loss: number; targets: number };
+    const loss = data.cells.get('loss')!.result.meta as { loss: number; targets: number };
     expect(loss.targets).toBeGreaterThan(0);
     expect(Number.isFinite(loss.loss)).toBe(true);
   });
@@ -99,8 +99,10 @@ describe('sparsebook report', () => {
     });
     expect(data.provenance.models[0]!.modelHash).toBe(sha256(path.join(dense, 'model.safetensors')));
     // The same weights as the bundled run: the same loss.
-    const bundled = decode(path.join(dir, 'small.html')).data.cells.loss!.result.meta as { loss: number };
-    expect((data.cells.loss!.result.meta as { loss: number }).loss).toBeCloseTo(bundled.loss, 6);
+    const bundled = decode(path.join(dir, 'small.html')).data.cells.get('loss')!.result.meta as {
+      loss: number;
+    };
+    expect((data.cells.get('loss')!.result.meta as { loss: number }).loss).toBeCloseTo(bundled.loss, 6);
   });
 
   it('names a notebook file that is not a notebook', async () => {

@@ -1,6 +1,7 @@
 import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64url, encodeBase64url } from '../../../app/notebook/base64url';
+import { crc32 } from '../../../app/notebook/crc32';
 import { inflateCapped, InflateLimitError } from '../../../app/notebook/inflate-capped';
 import { NotebookError } from '../../../app/notebook/notebook-error';
 import {
@@ -12,9 +13,13 @@ import {
 } from '../../../app/notebook/share-link';
 import { sampleNotebook } from './persistence-fixtures';
 
-/** A hash carrying arbitrary bytes as the deflated payload. */
+/** A checked link (`#nb=1.<crc>.<data>`) carrying arbitrary compressed bytes. */
+function hashOfCompressed(compressed: Uint8Array): string {
+  return `#nb=1.${crc32(compressed).toString(16).padStart(8, '0')}.${encodeBase64url(compressed)}`;
+}
+/** A checked link carrying arbitrary bytes as the deflated payload. */
 function hashOfBytes(bytes: Uint8Array): string {
-  return '#nb=' + encodeBase64url(deflateSync(bytes, { level: 9 }));
+  return hashOfCompressed(deflateSync(bytes, { level: 9 }));
 }
 const hashOfJson = (value: unknown) => hashOfBytes(new TextEncoder().encode(JSON.stringify(value)));
 
@@ -72,7 +77,7 @@ describe('inflateCapped', () => {
 describe('share links', () => {
   it('round-trips a notebook, including non-ASCII text', () => {
     const hash = encodeShareHash(sampleNotebook());
-    expect(hash).toMatch(/^#nb=[A-Za-z0-9_-]+$/);
+    expect(hash).toMatch(/^#nb=1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+$/);
     expect(decodeShareHash(hash)).toEqual(sampleNotebook());
     expect(decodeShareHash(hash.slice(1))).toEqual(sampleNotebook());
   });
@@ -129,9 +134,28 @@ describe('share links', () => {
       expect(refusal('#nb=')).toContain('empty notebook part');
     });
     it('invalid base64url', () => {
-      expect(refusal('#nb=abc+def')).toBe(
-        'link: is damaged (not valid base64url; was it cut short or altered when copied?)',
+      expect(refusal('#nb=1.00000000.abc+def')).toBe(
+        'link: is damaged (not valid base64url; was a character changed, lost or added when it was copied?)',
       );
+    });
+    it('a link from before checksums (bare DEFLATE), as damaged or older', () => {
+      const old =
+        '#nb=' + encodeBase64url(deflateSync(new TextEncoder().encode(JSON.stringify(sampleNotebook()))));
+      expect(refusal(old)).toBe(
+        'link: is damaged or was made by an older Sparsebook build (it has no checksum); ask for a new link',
+      );
+      expect(refusal('#nb=abc+def')).toContain('damaged or was made by an older Sparsebook build');
+    });
+    it('a malformed format or checksum field, or a newer format', () => {
+      const hash = encodeShareHash(sampleNotebook());
+      const [, sum, data] = hash.slice(4).split('.');
+      expect(refusal(`#nb=1.${sum}${data}`)).toMatch(/^link: is damaged \(its parts are not/);
+      expect(refusal(`#nb=x.${sum}.${data}`)).toMatch(/^link: is damaged \(its format field/);
+      expect(refusal(`#nb=0.${sum}.${data}`)).toMatch(/^link: is damaged \(unknown link format 0;/);
+      expect(refusal(`#nb=2.${sum}.${data}`)).toBe(
+        'link: was made by a newer Sparsebook (link format 2; this build reads up to 1), or is damaged',
+      );
+      expect(refusal(`#nb=1.${sum!.toUpperCase()}X.${data}`)).toMatch(/checksum field is malformed/);
     });
     it('a hash longer than the limit, before decoding it', () => {
       expect(refusal('#nb=' + 'A'.repeat(MAX_SHARE_HASH_CHARS))).toBe(
@@ -139,15 +163,23 @@ describe('share links', () => {
       );
     });
     it('data that is not DEFLATE', () => {
-      expect(refusal('#nb=' + encodeBase64url(new Uint8Array([0xff, 0xff, 0xff, 0xff])))).toMatch(
+      expect(refusal(hashOfCompressed(new Uint8Array([0xff, 0xff, 0xff, 0xff])))).toMatch(
         /^link: is damaged \(could not decompress: .+\)$/,
       );
     });
     it('a truncated link', () => {
       const hash = encodeShareHash(sampleNotebook());
-      // Cut to a length that is still valid base64url so the DEFLATE stage sees the truncation.
-      const cut = hash.slice(0, 4 + Math.floor((hash.length - 4) / 2 / 4) * 4);
-      expect(refusal(cut)).toMatch(/^link: is damaged \(could not decompress: unexpected EOF\)$/);
+      // Cut to a length that is still valid base64url: the checksum catches it before DEFLATE.
+      const data = hash.split('.')[2]!;
+      const cut = hash.slice(0, hash.length - data.length + Math.floor(data.length / 2 / 4) * 4);
+      expect(refusal(cut)).toBe(
+        'link: is damaged (its checksum does not match; was a character changed, lost or added when it was copied?)',
+      );
+      // With a correct checksum over the cut data, DEFLATE itself sees the truncation.
+      const full = deflateSync(new TextEncoder().encode(JSON.stringify(sampleNotebook())), { level: 9 });
+      expect(refusal(hashOfCompressed(full.subarray(0, full.length >> 1)))).toMatch(
+        /^link: is damaged \(could not decompress: unexpected EOF\)$/,
+      );
     });
     it('a zip bomb (decompressed size over the limit)', () => {
       const hash = hashOfBytes(new Uint8Array(MAX_SHARE_JSON_BYTES + 1).fill(32));
@@ -181,7 +213,7 @@ describe('share links', () => {
     });
   });
 
-  it('opens a version-1 notebook from an old link', () => {
+  it('opens a version-1 notebook carried by a link', () => {
     const v1 = {
       format: 'sparsebook-notebook',
       version: 1,

@@ -5,7 +5,13 @@ import { NotebookError } from '../../../app/notebook/notebook-error';
 import { embedCode } from '../../../app/report/embed-code';
 import { embedHash, embedOptions } from '../../../app/report/page-options';
 import { buildProvenance } from '../../../app/report/provenance';
-import { decodeReport, encodeReport, type ReportData } from '../../../app/report/report-data';
+import {
+  decodeReport,
+  encodeReport,
+  frameReport,
+  type ReportCell,
+  type ReportData,
+} from '../../../app/report/report-data';
 import {
   REPORT_DATA_SLOT,
   REPORT_TITLE_SLOT,
@@ -28,19 +34,21 @@ function doc(): NotebookDoc {
 
 async function data(): Promise<ReportData> {
   const shared = new Uint8Array(4096).map((_, i) => i % 251);
-  const cells = {
-    t: { key: 'k1', result: { meta: { documents: 1 }, tables: {} } },
-    a: {
-      key: 'k2',
-      result: {
-        meta: { loss: 1.5 },
-        tables: { curve: shared, copy: shared.slice(), other: new Uint8Array([1, 2, 3]) },
-      },
+  const t = { key: 'k1', result: { meta: { documents: 1 }, tables: {} } };
+  const a = {
+    key: 'k2',
+    result: {
+      meta: { loss: 1.5 },
+      tables: { curve: shared, copy: shared.slice(), other: new Uint8Array([1, 2, 3]) },
     },
   };
+  const cells = new Map<string, ReportCell>([
+    ['t', t],
+    ['a', a],
+  ]);
   const provenance = await buildProvenance(
     doc(),
-    { t: cells.t.result },
+    new Map([['t', t.result]]),
     { kind: 'cpu', description: 'CPU' },
     'app',
     new Date(0),
@@ -56,40 +64,46 @@ describe('report data', () => {
     const packed = encodeReport(d);
     const back = decodeReport(packed);
     expect(back.doc).toEqual(d.doc);
-    expect(back.cells.a!.key).toBe('k2');
-    expect(back.cells.a!.result.meta).toEqual({ loss: 1.5 });
-    expect([...back.cells.a!.result.tables.copy!]).toEqual([...d.cells.a!.result.tables.curve!]);
+    expect(back.cells.get('a')!.key).toBe('k2');
+    expect(back.cells.get('a')!.result.meta).toEqual({ loss: 1.5 });
+    expect([...back.cells.get('a')!.result.tables.copy!]).toEqual([
+      ...d.cells.get('a')!.result.tables.curve!,
+    ]);
     expect(back.provenance.texts[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(back.provenance.createdAt).toBe('1970-01-01T00:00:00.000Z');
     // The duplicate 4 KiB table costs nothing: same packed size as a report without the copy.
     const single = structuredClone(d);
-    delete single.cells.a!.result.tables.copy;
+    delete single.cells.get('a')!.result.tables.copy;
     expect(Math.abs(encodeReport(single).length - packed.length)).toBeLessThan(16);
   });
 
   it('refuses damaged or hostile data with a message naming the report', async () => {
     const bad = (bytes: Uint8Array) => () => decodeReport(bytes);
     expect(bad(new Uint8Array([1, 2, 3]))).toThrow(NotebookError);
-    expect(bad(deflateSync(new Uint8Array([9, 0, 0, 0, 123])))).toThrow(/header runs past the end/);
+    expect(bad(frameReport(new Uint8Array([9, 0, 0, 0, 123])))).toThrow(/header runs past the end/);
+    expect(bad(deflateSync(new Uint8Array([9, 0, 0, 0, 123])))).toThrow(
+      /damaged or was made by an older Sparsebook build/,
+    );
     const header = (h: object, extra = new Uint8Array()) => {
       const json = new TextEncoder().encode(JSON.stringify(h));
       const out = new Uint8Array(4 + json.length + extra.length);
       new DataView(out.buffer).setUint32(0, json.length, true);
       out.set(json, 4);
       out.set(extra, 4 + json.length);
-      return deflateSync(out);
+      return frameReport(out);
     };
     const base = {
       format: 'sparsebook-report',
-      version: 1,
+      version: 2,
       doc: doc(),
-      provenance: {},
+      provenance: (await data()).provenance,
       cells: {},
       tables: [],
     };
     expect(bad(header({ ...base, format: 'other' }))).toThrow(/not a Sparsebook report/);
     expect(bad(header({ ...base, version: 99 }))).toThrow(/newer Sparsebook/);
     expect(bad(header({ ...base, tables: [10] }))).toThrow(/table 0 runs past the end/);
+    expect(bad(header({ ...base, provenance: {} }))).toThrow(/^report: provenance /);
     expect(bad(header({ ...base, cells: { zz: { key: 'k', meta: null, tables: {} } } }))).toThrow(
       /cell "zz"/,
     );
