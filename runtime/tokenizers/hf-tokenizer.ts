@@ -205,7 +205,17 @@ export class HfTokenizer implements Tokenizer {
     const tcEos = idOf(tc?.['eos_token'], tcName, 'eos_token');
     const cfgEos = configIds('eos_token_id');
     const eosIds = [...new Set([...(tcEos === null ? [] : [tcEos]), ...cfgEos])];
-    const pad = idOf(tc?.['pad_token'], tcName, 'pad_token') ?? configIds('pad_token_id')[0] ?? null;
+    // Nothing here pads, so a PAD the vocabulary lacks (a stray pad_token_id: -1) is just absent.
+    const lenient = (f: () => number | null | undefined) => {
+      try {
+        return f() ?? null;
+      } catch {
+        return null;
+      }
+    };
+    const pad =
+      lenient(() => idOf(tc?.['pad_token'], tcName, 'pad_token')) ??
+      lenient(() => configIds('pad_token_id')[0]);
 
     const decoder = json['decoder'];
     return new HfTokenizer(
