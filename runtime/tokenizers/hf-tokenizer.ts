@@ -49,7 +49,10 @@ const utf8 = new TextEncoder();
 export class HfTokenizer implements Tokenizer {
   readonly kind = 'hf';
   readonly vocabSize: number;
-  /** Ids of the tokenizer model's own vocabulary (added tokens excluded) are below this. */
+  /**
+   * Ids of the tokenizer model's own text tokens are below this (special tokens excluded, even
+   * where tokenizer.json lists them in the model's vocabulary too).
+   */
   readonly baseVocabSize: number;
   readonly stopTokens: readonly number[];
   private readonly special: ReadonlySet<number>;
@@ -94,7 +97,8 @@ export class HfTokenizer implements Tokenizer {
    * `config.json` when given (`names` says what to call each in errors).
    *
    * The document token is `tokenizer_config.json`'s `bos_token` when it defines one, otherwise
-   * `config.json`'s `bos_token_id`; EOS and PAD likewise (`eos_token` / `eos_token_id`, …).
+   * `config.json`'s `bos_token_id`, and when config.json names no BOS (OLMoE) its EOS, which then
+   * separates documents; EOS and PAD are read the same way (`eos_token`, else `eos_token_id`, …).
    *
    * @example
    * const tok = HfTokenizer.load(
@@ -124,22 +128,23 @@ export class HfTokenizer implements Tokenizer {
     if (!isObject(model)) fail('not a Hugging Face tokenizer.json: it has no "model" object');
     const m = model as JsonObject;
     const vocab = m['vocab'];
-    let baseVocabSize = 0;
-    if (Array.isArray(vocab)) baseVocabSize = vocab.length;
+    let vocabIds: number[] = [];
+    if (Array.isArray(vocab)) vocabIds = Array.from(vocab, (_, i) => i);
     else if (isObject(vocab)) {
       for (const [piece, id] of Object.entries(vocab)) {
         if (!isTokenId(id)) fail(`invalid vocabulary: "${piece}" has id ${JSON.stringify(id)}`);
-        baseVocabSize = Math.max(baseVocabSize, (id as number) + 1);
+        vocabIds.push(id as number);
       }
     } else fail(`invalid tokenizer model ${JSON.stringify(m['type'] ?? null)}: it has no "vocab"`);
-    if (baseVocabSize === 0) fail('invalid tokenizer: the vocabulary is empty');
+    if (vocabIds.length === 0) fail('invalid tokenizer: the vocabulary is empty');
     if (m['type'] === 'BPE' && !Array.isArray(m['merges'])) fail('invalid BPE model: "merges" is not a list');
 
     const addedList = json['added_tokens'] ?? [];
     if (!Array.isArray(addedList)) fail('invalid tokenizer.json: "added_tokens" is not a list');
     const added = new Map<number, string>();
     const special = new Set<number>();
-    let vocabSize = baseVocabSize;
+    let vocabSize = 0;
+    for (const id of vocabIds) vocabSize = Math.max(vocabSize, id + 1);
     for (const [i, t] of (addedList as unknown[]).entries()) {
       if (!isObject(t) || !isTokenId(t['id']) || typeof t['content'] !== 'string') {
         fail(`invalid added_tokens[${i}]: expected {"id": integer, "content": string}`);
@@ -149,6 +154,9 @@ export class HfTokenizer implements Tokenizer {
       if ((t as JsonObject)['special'] === true) special.add(id);
       vocabSize = Math.max(vocabSize, id + 1);
     }
+    // The text vocabulary: the model's own tokens; special tokens listed there too do not count.
+    let baseVocabSize = 0;
+    for (const id of vocabIds) if (!special.has(id)) baseVocabSize = Math.max(baseVocabSize, id + 1);
 
     let lib: LibTokenizer;
     try {
@@ -194,17 +202,19 @@ export class HfTokenizer implements Tokenizer {
 
     const bos = idOf(tc?.['bos_token'], tcName, 'bos_token');
     const cfgBos = configIds('bos_token_id');
-    const documentToken = bos ?? cfgBos[0] ?? null;
-    if (documentToken === null) {
-      const where = [
-        tc ? `${tcName} has no bos_token` : `no ${tcName}`,
-        cfg ? `${cfgName} has no bos_token_id` : `no ${cfgName}`,
-      ];
-      fail(`no document token: ${where.join(' and ')}, so nothing says which token starts a document`);
-    }
     const tcEos = idOf(tc?.['eos_token'], tcName, 'eos_token');
     const cfgEos = configIds('eos_token_id');
     const eosIds = [...new Set([...(tcEos === null ? [] : [tcEos]), ...cfgEos])];
+    // A config.json without BOS (OLMoE: bos_token_id null): documents are separated by the EOS
+    // they end with. Without config.json nothing says so (Qwen's tokenizer alone names only EOS).
+    const documentToken = bos ?? cfgBos[0] ?? (cfg ? (cfgEos[0] ?? tcEos) : null);
+    if (documentToken === null) {
+      const where = [
+        tc ? `${tcName} has no bos_token` : `no ${tcName}`,
+        cfg ? `${cfgName} has no bos_token_id nor eos_token_id` : `no ${cfgName}`,
+      ];
+      fail(`no document token: ${where.join(' and ')}, so nothing says which token starts a document`);
+    }
     // Nothing here pads, so a PAD the vocabulary lacks (a stray pad_token_id: -1) is just absent.
     const lenient = (f: () => number | null | undefined) => {
       try {

@@ -4,8 +4,9 @@
  *
  * The document token is the one token put before each document (ARCHITECTURE.md "Loss over a
  * text") and before a prompt: the tokenizer's BOS when it defines one (llama2.c, Llama, Gemma),
- * otherwise `config.json`'s `bos_token_id` (GPT-2, Pythia, Qwen: `<|endoftext|>`). No other special
- * tokens are added.
+ * otherwise `config.json`'s `bos_token_id` (GPT-2, Pythia, Qwen: `<|endoftext|>`), and when
+ * config.json names no BOS either its EOS (OLMoE, bos_token_id null: `<|endoftext|>`). No other
+ * special tokens are added.
  */
 
 /** Options of `encode`. */

@@ -349,13 +349,17 @@ describe('the document-token rule', () => {
     );
     e = inputError(() => HfTokenizer.load(files(undefined, { bos_token_id: '0' })));
     expect(e.message).toBe('config.json: bos_token_id must be a token id (or a list of them), found "0"');
+    // config.json without a BOS (OLMoE): its EOS separates documents.
+    expect(
+      HfTokenizer.load(files({ bos_token: null }, { bos_token_id: null, eos_token_id: 0 })).documentToken,
+    ).toBe(0);
     // PAD is not used for anything, so one the vocabulary lacks is only absent.
     expect(
       HfTokenizer.load(files({ pad_token: '<pad>' }, { bos_token_id: 0, pad_token_id: -1 })).pad,
     ).toBeNull();
     e = inputError(() => HfTokenizer.load(files({ model_max_length: 8 }, {})));
     expect(e.message).toMatch(
-      /^tokenizer\.json: no document token: tokenizer_config\.json has no bos_token and config\.json has no bos_token_id/,
+      /^tokenizer\.json: no document token: tokenizer_config\.json has no bos_token and config\.json has no bos_token_id nor eos_token_id/,
     );
   });
 });
