@@ -105,7 +105,7 @@ export interface TokenStream {
 
 /**
  * Split, encode (the tokenizer's document token + tokens per document: llama2.c and Llama/Gemma
- * BOS, else config.json's bos_token_id; no other special tokens) and concatenate.
+ * BOS, else config.json's bos_token_id, else its EOS; no other special tokens) and concatenate.
  */
 export function buildTokenStream(tokenizer: Tokenizer, text: string, fileName = 'text'): TokenStream {
   const { documents, notes } = splitDocuments(text, fileName);

@@ -6,8 +6,8 @@ import path from 'node:path';
 export const EVAL_USAGE = `sparsebook eval --model DIR|M [--tokenizer T] --text F [--backend cpu|webgpu] [--json]
 
 Mean next-token cross-entropy over the documents of F (separated by <|endoftext|>), each encoded as
-its document token (the tokenizer's BOS, else config.json's bos_token_id) + tokens and evaluated in
-consecutive windows of the model's sequence length (as llama2.c does).
+its document token (the tokenizer's BOS, else config.json's bos_token_id, else its EOS) + tokens
+and evaluated in consecutive windows of the model's sequence length (as llama2.c does).
 
 --model DIR   a model folder: config.json + model.safetensors + tokenizer.json
               [+ tokenizer_config.json] or tokenizer.bin (HF-style), or a llama2.c checkpoint .bin
