@@ -125,6 +125,9 @@ export function modelPlanFiles(plan: ModelFilePlan): string[] {
   return [plan.config, ...plan.weights, plan.tokenizer, ...extra];
 }
 
+/** How many missing shards an error names. */
+const LIST_MISSING = 5;
+
 /** `model.safetensors`, else all shards `model-XXXXX-of-NNNNN.safetensors`, else the only one. */
 function pickWeights(
   files: readonly string[],
@@ -137,12 +140,20 @@ function pickWeights(
   const shardRe = /^model-(\d+)-of-(\d+)\.safetensors$/;
   const shards = files.filter((n) => shardRe.test(base(n))).sort((a, b) => (base(a) < base(b) ? -1 : 1));
   if (shards.length > 0) {
-    const total = Number(shardRe.exec(base(shards[0]!))![2]);
-    const have = new Set(shards.map((n) => Number(shardRe.exec(base(n))![1])));
-    const lost = Array.from({ length: total }, (_, i) => i + 1).filter((i) => !have.has(i));
-    if (lost.length > 0 || shards.length !== total) {
+    const parts = shards.map((n) => shardRe.exec(base(n))!.slice(1).map(Number) as [number, number]);
+    const total = parts[0]![1];
+    const other = parts.find(([, t]) => t !== total);
+    if (other) fail(`inconsistent HF shards: some say ${total} shards, others ${other[1]}; ${found}`);
+    const bad = parts.find(([i]) => i < 1 || i > total);
+    if (bad) fail(`invalid HF shard name: shard ${bad[0]} of ${total}; ${found}`);
+    const have = new Set(parts.map(([i]) => i));
+    if (have.size !== total) {
+      // Name at most a few missing shards: `total` comes from a file name and may be absurd.
+      const lost: number[] = [];
+      for (let i = 1; i <= total && lost.length < LIST_MISSING; i++) if (!have.has(i)) lost.push(i);
+      const more = total - have.size - lost.length;
       fail(
-        `incomplete HF model: ${total} weight shards expected, shard${lost.length === 1 ? '' : 's'} ${lost.join(', ')} missing; ${found}`,
+        `incomplete HF model: ${total} weight shards expected, ${total - have.size} missing (${lost.join(', ')}${more > 0 ? ` and ${more} more` : ''}); ${found}`,
       );
     }
     return shards;

@@ -107,7 +107,28 @@ describe('planModelFiles', () => {
         'model-00003-of-00003.safetensors',
         'tokenizer.bin',
       ]).problem,
-    ).toMatch(/3 weight shards expected, shard 2 missing/);
+    ).toMatch(/3 weight shards expected, 1 missing \(2\)/);
+  });
+
+  it('absurd shard counts are refused at once, naming a few missing shards (fuzz finding)', () => {
+    const t0 = performance.now();
+    const huge = planError(['config.json', 'model-00001-of-4294967295.safetensors', 'tokenizer.json']);
+    expect(huge.problem).toMatch(
+      /^incomplete HF model: 4294967295 weight shards expected, 4294967294 missing \(2, 3, 4, 5, 6 and 4294967289 more\)/,
+    );
+    expect(huge.problem.length).toBeLessThan(400);
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(
+      planError([
+        'config.json',
+        'model-00001-of-00002.safetensors',
+        'model-00002-of-00003.safetensors',
+        'tokenizer.json',
+      ]).problem,
+    ).toMatch(/^inconsistent HF shards: some say 2 shards, others 3/);
+    expect(planError(['config.json', 'model-00000-of-00001.safetensors', 'tokenizer.json']).problem).toMatch(
+      /^invalid HF shard name: shard 0 of 1/,
+    );
     expect(planError(['stories260K.bin']).problem).toMatch(/incomplete llama2\.c model: no tokenizer \.bin/);
     expect(planError(['tok512.bin']).problem).toMatch(/a tokenizer but no checkpoint/);
     expect(planError([]).problem).toMatch(/^no model files: expected .*; found: nothing$/);
