@@ -26,7 +26,7 @@ import type { RssPeak } from './rss-peak';
 
 export const OPTS = { knownKinds: KNOWN_KINDS };
 /** One input may take this long before it counts as a hang (ms; generous for a loaded CI machine). */
-export const HANG_MS = 1500;
+export const HANG_MS = 3000;
 /** One input may grow the process's memory by this much (MiB). */
 export const MEMORY_MIB = 96;
 
