@@ -52,6 +52,14 @@ export class CompatibilityError extends InputError {
   }
 }
 
+/**
+ * A computation produced NaN or ±Infinity where a number was expected (a loss, a logit): an error,
+ * never a result. Not an InputError: the inputs parsed, the numbers did not hold.
+ */
+export class NonFiniteError extends Error {
+  override name = 'NonFiniteError';
+}
+
 /** `1234567` → `"1,234,567"`: sizes in messages are read by people. */
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');

@@ -19,8 +19,16 @@ type Bytes = ArrayBuffer | Uint8Array;
 
 /** Summary of a loaded model for display. */
 export interface ModelInfo {
-  /** `mixtral` when the FFN is a sparse mixture of experts. */
+  /**
+   * The FFN kind, as before architectures other than Llama loaded: `mixtral` when it is a sparse
+   * mixture of experts, `llama` otherwise. The model family is `hfArchitecture`.
+   */
   architecture: 'llama' | 'mixtral';
+  /**
+   * The HF architecture (config.json `architectures[0]`: `GPT2LMHeadModel`, `Gemma3ForCausalLM`,
+   * `Qwen2MoeForCausalLM`, …), or null for a llama2.c checkpoint.
+   */
+  hfArchitecture: string | null;
   dim: number;
   nLayers: number;
   nHeads: number;
@@ -166,6 +174,7 @@ export function loadModelFiles(
 export function modelInfo(c: LlamaConfig): ModelInfo {
   return {
     architecture: c.moe ? 'mixtral' : 'llama',
+    hfArchitecture: c.architecture ?? null,
     dim: c.dim,
     nLayers: c.nLayers,
     nHeads: c.nHeads,
@@ -181,7 +190,14 @@ export function modelInfo(c: LlamaConfig): ModelInfo {
   };
 }
 
-export { InputError, ModelFormatError, TokenizerError, TextError, CompatibilityError } from './errors';
+export {
+  InputError,
+  ModelFormatError,
+  TokenizerError,
+  TextError,
+  CompatibilityError,
+  NonFiniteError,
+} from './errors';
 export type { InputErrorKind } from './errors';
 export { parseLlama2c, readLlama2cHeader, type Llama2cCheckpoint } from './formats/llama2c';
 export { writeLlama2c } from './formats/llama2c-write';

@@ -4,6 +4,7 @@
  * S = seqLen predictions, each starting from fresh context. Cross-entropy is computed in float64 on the host from the logits.
  */
 import { checkCompatible } from '../compatibility';
+import { formatCount, NonFiniteError } from '../errors';
 import type { Hooks } from '../hooks';
 import type { LayerWeightOverrides, LlamaModel } from '../model/llama';
 import { createYielder } from '../scheduling';
@@ -112,7 +113,14 @@ async function forEachWindow(
     } finally {
       model.backend.dispose(logits);
     }
-    consume(start, crossEntropyRows(data, model.config.vocabSize, window.subarray(1)));
+    const losses = crossEntropyRows(data, model.config.vocabSize, window.subarray(1));
+    const bad = losses.findIndex((l) => !Number.isFinite(l));
+    if (bad >= 0) {
+      throw new NonFiniteError(
+        `${model.name}: the loss at token ${formatCount(start + bad + 1)} (window ${formatCount(start / S)}) is ${losses[bad]}: the model produced non-finite logits`,
+      );
+    }
+    consume(start, losses);
     onProgress?.({ done: k + 1, total });
     await maybeYield();
     signal?.throwIfAborted();

@@ -8,11 +8,13 @@
  * so does the runtime (rope style 'half'), so q/k are loaded as stored and the hook values match HF.
  */
 import { formatCount, ModelFormatError } from '../errors';
+import { firstNonFinite } from '../numeric';
 import { LLAMA } from '../model/arch/llama-family';
 import { emptyWeights } from '../model/arch/tensor-table';
 import type { LlamaConfig, LlamaWeights } from '../model/llama-config';
 import type { HfArchitecture, HfModelConfig } from './hf-config';
 import type { SafetensorsFile } from './safetensors';
+import type { SafetensorsDtype } from './safetensors-dtypes';
 
 /** A mapped HF checkpoint, ready for `LlamaModel.load`. */
 export interface HfCheckpoint {
@@ -21,6 +23,8 @@ export interface HfCheckpoint {
   weights: LlamaWeights;
   /** The weights file name(s), for messages. */
   fileName: string;
+  /** The dtypes the weights were stored in (distinct, in first-seen order), e.g. ['BF16']. */
+  storedDtypes: SafetensorsDtype[];
 }
 
 /** Dtypes accepted for weights (converted to float32 on load). */
@@ -101,8 +105,11 @@ export function hfCheckpoint(
     }
   }
   const weights = emptyWeights(config);
+  const storedDtypes: SafetensorsDtype[] = [];
   for (const e of entries) {
     const { file, stored } = where.get(e.name)!;
+    const { dtype } = file.info(stored);
+    if (!storedDtypes.includes(dtype)) storedDtypes.push(dtype);
     const data = file.float32(stored);
     const bad = firstNonFinite(data);
     if (bad >= 0) {
@@ -113,16 +120,7 @@ export function hfCheckpoint(
     }
     e.place(data, weights);
   }
-  return { architecture, config, weights, fileName };
-}
-
-/** Index of the first NaN or ±Infinity, or −1. */
-export function firstNonFinite(x: Float32Array): number {
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    if (v - v !== 0) return i; // NaN − NaN and ∞ − ∞ are NaN
-  }
-  return -1;
+  return { architecture, config, weights, fileName, storedDtypes };
 }
 
 function listNames(names: readonly string[]): string {

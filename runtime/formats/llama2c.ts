@@ -6,6 +6,7 @@
  * files are.
  */
 import { formatCount, ModelFormatError } from '../errors';
+import { firstNonFinite } from '../numeric';
 import {
   llamaConfig,
   type LlamaConfig,
@@ -56,13 +57,23 @@ export function parseLlama2c(bytes: ArrayBuffer | Uint8Array, fileName: string):
   const layers: Partial<LlamaLayerWeights>[] = Array.from({ length: config.nLayers }, () => ({}));
   const globals: Record<string, Float32Array> = {};
   let offset = 0;
-  const take = (n: number): Float32Array => data.subarray(offset, (offset += n));
+  const take = (n: number, what: string): Float32Array => {
+    const part = data.subarray(offset, (offset += n));
+    const bad = firstNonFinite(part);
+    if (bad >= 0) {
+      throw new ModelFormatError(
+        fileName,
+        `${what} holds a non-finite value (${part[bad]}) at index ${formatCount(bad)}`,
+      );
+    }
+    return part;
+  };
   for (const s of sections(config, version)) {
     if (s.perLayer) {
       const key = s.key as LlamaLayerMatrixKey;
-      for (const layer of layers) layer[key] = take(s.count);
+      layers.forEach((layer, l) => (layer[key] = take(s.count, `layer ${l} ${key}`)));
     } else {
-      globals[s.key] = take(s.count);
+      globals[s.key] = take(s.count, s.key);
     }
   }
   const weights: LlamaWeights = {

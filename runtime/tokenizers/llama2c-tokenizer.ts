@@ -81,7 +81,8 @@ export class Llama2cTokenizer implements Tokenizer {
       }
       const score = view.getFloat32(off, true);
       const len = view.getInt32(off + 4, true);
-      if (Number.isNaN(score)) fail(`invalid tokenizer: token ${formatCount(i)} has a NaN score`);
+      if (!Number.isFinite(score))
+        fail(`invalid tokenizer: token ${formatCount(i)} has a non-finite score (${score})`);
       if (len < 0) fail(`invalid tokenizer: token ${formatCount(i)} has negative length ${len}`);
       if (len > maxTokenLength) {
         fail(
