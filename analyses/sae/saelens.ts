@@ -10,6 +10,7 @@
  * F32, F16, BF16 and F64 weights are accepted (the safetensors reader converts to float32).
  */
 import { CompatibilityError, ModelFormatError } from '../../runtime/errors';
+import { firstNonFinite } from '../../runtime/numeric';
 import { parseSafetensors, type SafetensorsFile } from '../../runtime/formats/safetensors';
 import { writeSafetensors } from '../../runtime/formats/safetensors-write';
 import { resolveConfig, type SaeConfig, type SaeKind, type SaeParams } from './types';
@@ -222,7 +223,15 @@ function readTensor(
       `${name} is [${info.shape.join(', ')}], expected [${shape.join(', ')}] (${why} from ${SAELENS_CFG_FILE})`,
     );
   }
-  return st.float32(name).slice(); // a copy: F32 data may be a view into the caller's buffer
+  const data = st.float32(name).slice(); // a copy: F32 data may be a view into the caller's buffer
+  const bad = firstNonFinite(data);
+  if (bad >= 0) {
+    throw new ModelFormatError(
+      st.fileName,
+      `${name} holds a non-finite value (${data[bad]}) at index ${bad}`,
+    );
+  }
+  return data;
 }
 
 function unitRows(wDec: Float32Array, dSae: number, dIn: number): boolean {

@@ -135,6 +135,22 @@ describe('SAELens export/import', () => {
       ).toThrow('sae_weights.safetensors: b_enc is [95], expected [96] (d_sae 96 from cfg.json)');
     });
 
+    it('NaN or ±Infinity in a weight (fuzz finding: it was imported)', () => {
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const wDec = params.wDec.slice();
+        wDec[17] = bad;
+        const file = writeSafetensors([
+          { name: 'W_enc', dtype: 'F32', shape: [48, 96], data: params.wEnc },
+          { name: 'b_enc', dtype: 'F32', shape: [96], data: params.bEnc },
+          { name: 'W_dec', dtype: 'F32', shape: [96, 48], data: wDec },
+          { name: 'b_dec', dtype: 'F32', shape: [48], data: params.bDec },
+        ]);
+        expect(() => importSaeLens({ cfgJson: good.cfgJson, weights: file })).toThrow(
+          `sae_weights.safetensors: W_dec holds a non-finite value (${bad}) at index 17`,
+        );
+      }
+    });
+
     it('missing tensor', () => {
       expect(() => importSaeLens({ cfgJson: good.cfgJson, weights: weights('W_dec') })).toThrow(
         'sae_weights.safetensors: missing tensor "W_dec" (a topk SAE needs it)',
