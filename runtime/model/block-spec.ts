@@ -62,17 +62,31 @@ export interface BlockSpec {
   layers: readonly LayerAttentionSpec[];
 }
 
-/** The llama2.c block: pre-RMSNorm, interleaved full rotary, SwiGLU, no biases, full attention. */
-export function llamaBlockSpec(nLayers: number, headDim: number, ropeTheta: number): BlockSpec {
+/**
+ * A block spec with the Llama defaults (pre-RMSNorm, HF rotate_half full rotary, SwiGLU, no biases),
+ * overridden by `parts`; every architecture starts from it.
+ */
+export function blockSpec(parts: Partial<BlockSpec> & Pick<BlockSpec, 'layers'>, headDim: number): BlockSpec {
   return {
     norm: 'rms',
     normPlacement: 'pre',
     residual: 'sequential',
-    positions: { kind: 'rope', style: 'interleaved', rotaryDim: headDim },
+    positions: { kind: 'rope', style: 'half', rotaryDim: headDim },
     qkNorm: 'none',
     activation: 'silu',
     gated: true,
     biases: { qkv: false, o: false, mlp: false },
-    layers: Array.from({ length: nLayers }, () => ({ window: null, ropeTheta })),
+    ...parts,
   };
+}
+
+/** The llama2.c block: the Llama defaults with Meta's interleaved rotary, full attention. */
+export function llamaBlockSpec(nLayers: number, headDim: number, ropeTheta: number): BlockSpec {
+  return blockSpec(
+    {
+      positions: { kind: 'rope', style: 'interleaved', rotaryDim: headDim },
+      layers: Array.from({ length: nLayers }, () => ({ window: null, ropeTheta })),
+    },
+    headDim,
+  );
 }

@@ -3,10 +3,9 @@
  * independent reference (the CPU backend's bound is 1e-4, test/runtime/arch-fidelity.test.ts), and
  * no GPU buffer left behind.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWebGpuBackend, type WebGpuBackend } from '../../kernels/webgpu-backend';
+import { describe, expect, it } from 'vitest';
 import { ARCH_FIXTURES, fixtureLogits, loadFixtureModel, readArchFixture } from '../helpers/arch-fixtures';
-import { maxAbsDiff } from '../kernels/harness';
+import { maxAbsDiff, webGpuSuite } from '../kernels/harness';
 
 /** Max |Δlogit| allowed on WebGPU (the bound). */
 const GPU_TOLERANCE = 1e-3;
@@ -19,18 +18,11 @@ async function read(relative: string): Promise<Uint8Array> {
 }
 
 describe('architecture fixtures on WebGPU', () => {
-  let gpu: WebGpuBackend;
-  beforeAll(async () => {
-    gpu = await createWebGpuBackend();
-  });
-  afterAll(() => {
-    const live = gpu.ctx.pool.liveBuffers;
-    gpu.destroy();
-    expect(live, 'GPU buffers still live after the fixtures were disposed').toBe(0);
-  });
+  const webgpu = webGpuSuite();
 
   it.each(ARCH_FIXTURES)('%s: logits within 1e-3 of the reference', async (name) => {
     const f = await readArchFixture(name, read);
+    const gpu = webgpu();
     const model = loadFixtureModel(f, gpu);
     try {
       const logits = await gpu.ctx.checked(() => fixtureLogits(model, f.tokens));

@@ -5,13 +5,13 @@
  * loss within 1e-3 (float32 rounding of different summation orders, carried through Adam).
  * Measured on SwiftShader: ≤ 1.2e-7 on parameters and ≤ 9e-6 on the loss after one step.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BackendSaeTrainer } from '../../analyses/sae/backend-trainer';
 import { SaeTrainer } from '../../analyses/sae/trainer';
 import { SAE_PARAM_NAMES, type SaeConfig, type SaeKind } from '../../analyses/sae/types';
 import { mulberry32 } from '../../analyses/sae/prng';
-import { createWebGpuBackend, type WebGpuBackend } from '../../kernels/webgpu-backend';
-import { maxAbsDiff } from '../kernels/harness';
+import type { WebGpuBackend } from '../../kernels/webgpu-backend';
+import { maxAbsDiff, webGpuSuite } from '../kernels/harness';
 
 const base = { dIn: 16, dSae: 64, hookName: 'h', normalizeDecoder: true } as const;
 const CONFIGS: Record<SaeKind, SaeConfig> = {
@@ -54,18 +54,11 @@ async function paramDiffs(ref: SaeTrainer, dev: BackendSaeTrainer): Promise<Reco
 }
 
 describe('SAE training step [webgpu vs cpu reference]', () => {
-  let gpu: WebGpuBackend;
-  beforeAll(async () => {
-    gpu = await createWebGpuBackend();
-  });
-  afterAll(() => {
-    const live = gpu.ctx.pool.liveBuffers;
-    gpu.destroy();
-    expect(live, 'GPU buffers still live after the suite (leak)').toBe(0);
-  });
+  const webgpu = webGpuSuite();
 
   for (const kind of ['relu', 'topk', 'jumprelu'] as const) {
     it(`${kind}: one step matches within ${ONE_STEP_TOL}`, async () => {
+      const gpu = webgpu();
       const { ref, dev } = pair(gpu, kind);
       const x = batch(11);
       const want = ref.step(x);
@@ -87,6 +80,7 @@ describe('SAE training step [webgpu vs cpu reference]', () => {
     });
 
     it(`${kind}: ${MANY_STEPS} steps stay within ${MANY_STEPS_PARAM_TOL} (loss ${MANY_STEPS_LOSS_TOL})`, async () => {
+      const gpu = webgpu();
       const { ref, dev } = pair(gpu, kind);
       let worstLoss = 0;
       for (let s = 0; s < MANY_STEPS; s++) {

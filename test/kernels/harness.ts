@@ -46,6 +46,23 @@ export function describeBackends(name: string, body: (c: BackendCase) => void): 
   }
 }
 
+/**
+ * A WebGPU backend for the enclosing suite: created before its tests, destroyed after them, and
+ * the suite FAILS if any GPU buffer is still live then (every case disposes what it creates).
+ */
+export function webGpuSuite(): () => WebGpuBackend {
+  let gpu: WebGpuBackend;
+  beforeAll(async () => {
+    gpu = await createWebGpuBackend();
+  });
+  afterAll(() => {
+    const live = gpu.ctx.pool.liveBuffers;
+    gpu.destroy();
+    expect(live, 'GPU buffers still live after the suite (leak)').toBe(0);
+  });
+  return () => gpu;
+}
+
 /** Seeded uniform [lo, hi) and normal generators (mulberry32), so failures reproduce. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;

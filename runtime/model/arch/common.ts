@@ -2,7 +2,7 @@
  * Config fields most architectures share (sizes, heads, rotary scaling, activation), read once.
  */
 import type { ActivationKind, RopeScaling } from '../../../kernels/backend';
-import type { BlockSpec, LayerAttentionSpec } from '../block-spec';
+import type { LayerAttentionSpec } from '../block-spec';
 import type { LlamaConfig, MoeConfig } from '../llama-config';
 import type { ConfigReader } from './config-reader';
 import type { TensorEntry } from './tensor-table';
@@ -141,21 +141,6 @@ export function slidingWindowOf(r: ConfigReader, seqLen: number, enabled = true)
   if (!enabled || !r.has('sliding_window')) return null;
   const w = r.int('sliding_window');
   return w >= seqLen ? null : w;
-}
-
-/** A block spec with the Llama defaults, overridden by `parts`. */
-export function blockSpec(parts: Partial<BlockSpec> & Pick<BlockSpec, 'layers'>, headDim: number): BlockSpec {
-  return {
-    norm: 'rms',
-    normPlacement: 'pre',
-    residual: 'sequential',
-    positions: { kind: 'rope', style: 'half', rotaryDim: headDim },
-    qkNorm: 'none',
-    activation: 'silu',
-    gated: true,
-    biases: { qkv: false, o: false, mlp: false },
-    ...parts,
-  };
 }
 
 /** Experts and top-k, checked against each other. */

@@ -5,7 +5,8 @@
  */
 import type { LayerAttentionSpec } from '../block-spec';
 import type { LlamaConfig } from '../llama-config';
-import { activationOf, blockSpec, coreDims, ropeScalingOf, type ArchitectureSpec } from './common';
+import { activationOf, coreDims, ropeScalingOf, type ArchitectureSpec } from './common';
+import { blockSpec } from '../block-spec';
 import type { ConfigReader } from './config-reader';
 import { isRotaryBuffer } from './llama-family';
 import { llamaStyleTensors } from './tensor-table';

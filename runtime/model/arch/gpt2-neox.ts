@@ -4,7 +4,8 @@
  * rotary, parallel residual, exact GELU, untied embed_out).
  */
 import type { LlamaConfig } from '../llama-config';
-import { activationOf, blockSpec, coreDims, uniformLayers, type ArchitectureSpec } from './common';
+import { activationOf, coreDims, uniformLayers, type ArchitectureSpec } from './common';
+import { blockSpec } from '../block-spec';
 import type { ConfigReader } from './config-reader';
 import { columns, layerEntry, layerlessEntry, transpose, type TensorEntry } from './tensor-table';
 

@@ -6,13 +6,13 @@
 import type { LlamaConfig } from '../llama-config';
 import {
   activationOf,
-  blockSpec,
   coreDims,
   ropeScalingOf,
   slidingWindowOf,
   uniformLayers,
   type ArchitectureSpec,
 } from './common';
+import { blockSpec } from '../block-spec';
 import type { ConfigReader } from './config-reader';
 import { llamaStyleTensors, type LlamaStyleNames } from './tensor-table';
 

@@ -6,7 +6,6 @@
 import type { LlamaConfig, MoeConfig } from '../llama-config';
 import {
   activationOf,
-  blockSpec,
   coreDims,
   moeOf,
   ropeScalingOf,
@@ -14,6 +13,7 @@ import {
   uniformLayers,
   type ArchitectureSpec,
 } from './common';
+import { blockSpec } from '../block-spec';
 import type { ConfigReader } from './config-reader';
 import { isRotaryBuffer } from './llama-family';
 import { expertEntries, llamaStyleTensors, moeEntry, rows, sharedOf, type TensorEntry } from './tensor-table';
