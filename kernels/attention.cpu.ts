@@ -37,7 +37,8 @@ export function firstVisibleKey(p: number, window: number): number {
  * max(0, p − window + 1)..p; scores are scaled by `scale` (default 1/sqrt(headDim)), then
  * soft-capped (cap·tanh(s / cap)) when `softcap` is set; kv head = h / (nHeads / nKvHeads). Only
  * the visible keys are visited (a small window over a long cache costs only the window).
- * Scores are rounded to f32 (as a GPU keeps them); sums run in f64.
+ * Scores are rounded to f32 (as a GPU keeps them); sums run in f64. With `returnScores` each
+ * row's scores are copied out between the soft-cap and the softmax (−∞ elsewhere).
  */
 export function attentionCpu(
   q: Tensor<'f32'>,
@@ -55,6 +56,8 @@ export function attentionCpu(
   const group = nHeads / nKvHeads;
   const out = new Float32Array(t * qDim);
   const probs = new Float32Array(opts.returnProbs ? nHeads * t * tk : 0);
+  // Masked scores are −∞; each row's visible keys are written below.
+  const scoreRows = new Float32Array(opts.returnScores ? nHeads * t * tk : 0).fill(-Infinity);
   const stats = new Float32Array(opts.returnRowStats ? nHeads * t * 3 : 0);
   const probe = opts.probe ? fusedProbe(nHeads, t, tk, pos0, opts.probe) : undefined;
   const known: KnownRow = { entropy: 0, topKey: 0 };
@@ -83,6 +86,8 @@ export function attentionCpu(
         if (softcap > 0) {
           for (let j = ao; j < ao + n; j++) att[j] = softcap * Math.tanh(att[j]! / softcap);
         }
+        // The scores exactly as the softmax below consumes them (rounded to f32 in att).
+        if (opts.returnScores) scoreRows.set(att.subarray(ao, ao + n), (h * t + i) * tk + lo);
         if (probe) {
           // The row is probed while in cache, with its entropy from the scores; keys before the
           // window hold exact zeros.
@@ -99,6 +104,7 @@ export function attentionCpu(
   }
   const result: AttentionResult = { out: f32(out, [t, qDim]) };
   if (opts.returnProbs) result.probs = f32(probs, [nHeads, t, tk]);
+  if (opts.returnScores) result.scores = f32(scoreRows, [nHeads, t, tk]);
   if (opts.returnRowStats) result.rowStats = f32(stats, [nHeads, t, 3]);
   if (probe) {
     const { rows, lines } = probe.finish();

@@ -21,7 +21,8 @@ function vecWidth(headDim: number): 1 | 4 {
 /**
  * WebGPU causal grouped-query attention (see `Backend.attention`): one invocation per (query row,
  * head) with an online softmax over its visible keys (only the window's, under a sliding window);
- * with `returnProbs` the same invocation writes its row of probabilities in a second sweep.
+ * with `returnProbs` the same invocation writes its row of probabilities in a second sweep, and
+ * with `returnScores` it stores each score as it computes it (−∞ where masked).
  * The score scale and window are uniforms; soft-capping is a shader variant.
  */
 export function attentionGpu(
@@ -40,16 +41,19 @@ export function attentionGpu(
   // again to write probabilities, and the probe turns them into the same probabilities.
   const probsWanted = opts.returnProbs === true || opts.probe !== undefined;
   const statsWanted = opts.returnRowStats === true;
+  const scoresWanted = opts.returnScores === true;
   const scoresOnly = opts.probe !== undefined && !opts.returnProbs;
   const vec = vecWidth(headDim);
   const out = ctx.createTensor([t, nHeads * headDim], 'f32');
   const probs = probsWanted ? ctx.createTensor([nHeads, t, tk], 'f32') : undefined;
   const norm = scoresOnly ? ctx.createTensor([nHeads, t, 2], 'f32') : undefined;
   const stats = statsWanted ? ctx.createTensor([nHeads, t, 3], 'f32') : undefined;
-  const extra: Tensor<'f32'>[] = [probs, norm, stats].filter((x) => x !== undefined);
+  // The shader writes float bits (−∞ as 0xff800000) into this f32 tensor's buffer.
+  const scores = scoresWanted ? ctx.createTensor([nHeads, t, tk], 'f32') : undefined;
+  const extra: Tensor<'f32'>[] = [probs, norm, stats, scores].filter((x) => x !== undefined);
   const variant = scoresOnly ? 'scores' : probsWanted ? 'probs' : 'out';
   ctx.dispatch({
-    key: `attention:hd${headDim}:wg${WG}:${variant}:${statsWanted ? 'stats' : ''}:${softcap > 0 ? 'cap' : ''}`,
+    key: `attention:hd${headDim}:wg${WG}:${variant}:${statsWanted ? 'stats' : ''}:${scoresWanted ? 'scores' : ''}:${softcap > 0 ? 'cap' : ''}`,
     code: () =>
       specialize(
         attentionSource,
@@ -59,10 +63,12 @@ export function attentionGpu(
           W: vec,
           B_NORM: 4 + (probs ? 1 : 0),
           B_STATS: 4 + (probs ? 1 : 0) + (norm ? 1 : 0),
+          B_SCORES: 4 + (probs ? 1 : 0) + (norm ? 1 : 0) + (stats ? 1 : 0),
           B_PARAMS: 4 + extra.length,
         },
         {
           PROBS: probsWanted,
+          RET_SCORES: scoresWanted,
           SCORES: scoresOnly,
           SOFTCAP: softcap > 0,
           STATS: statsWanted,
@@ -95,6 +101,7 @@ export function attentionGpu(
   }
   if (probs && opts.returnProbs) result.probs = probs;
   if (stats) result.rowStats = stats;
+  if (scores) result.scores = scores;
   return result;
 }
 

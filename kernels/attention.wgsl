@@ -16,6 +16,11 @@
 // for stories260K's five layers). STATS accumulates, beside the online softmax, Σ e^(s−m)·s (for the
 // entropy log l + m − Σ p·s), Σ e^(s−m)·(i − j) (mean distance) and e^(s₀−m) (sink mass), all
 // rescaled with l when the maximum moves: row statistics without storing the row.
+// RET_SCORES (returnScores, any variant) stores each score, as the softmax consumes it, into
+// `scores` as it is computed, then −∞ for every key the row does not see (before the window,
+// after the query, the KV-cache tail). That buffer is u32 (float bits): −∞ is written as its bit
+// pattern 0xff800000, since WGSL implementations need not honour infinities in float arithmetic.
+// With PROBS (not SCORES) the second sweep then reads the stored scores instead of recomputing.
 
 const HD: u32 = 64u;
 const WG: u32 = 64u;
@@ -53,9 +58,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> v: array<vec>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec>;
 // Binding numbers follow the buffers present (attention.ts sets them): q, k, v, out, then probs
-// (PROBS), norm (SCORES), stats (STATS), then the uniforms.
+// (PROBS), norm (SCORES), stats (STATS), scores (RET_SCORES), then the uniforms.
 const B_NORM: u32 = 5u;
 const B_STATS: u32 = 5u;
+const B_SCORES: u32 = 5u;
 const B_PARAMS: u32 = 4u;
 // #if PROBS
 @group(0) @binding(4) var<storage, read_write> probs: array<f32>;
@@ -67,6 +73,10 @@ const B_PARAMS: u32 = 4u;
 // #if STATS
 @group(0) @binding(B_STATS) var<storage, read_write> stats: array<f32>;
 // #endif
+// #if RET_SCORES
+// [nHeads, T, Tk] scores as f32 bits (see RET_SCORES above).
+@group(0) @binding(B_SCORES) var<storage, read_write> scores: array<u32>;
+// #endif
 @group(0) @binding(B_PARAMS) var<uniform> params: Params;
 
 // This invocation's query, pre-scaled by params.scale (default 1/sqrt(HD)).
@@ -75,6 +85,8 @@ var<private> qs: array<vec, HV>;
 // Raw score stored for a key outside the window in the SCORES variant (pattern-probe.wgsl's
 // FROM_SCORES turns any score ≤ −1e38 into an exact 0).
 const MASKED: f32 = -3.0e38;
+// The bits of −∞: a returned score of a masked key (RET_SCORES).
+const NEG_INF_BITS: u32 = 0xff800000u;
 
 // #if SOFTCAP
 // cap·tanh(s/cap) with tanh from exp(−2|x|): no overflow for any s (a built-in tanh may compute
@@ -145,9 +157,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let ko0 = lo * stride + kvo;
   var m = score(ko0);
   var l = 1.0;
-  // #if SCORES
   let srow = (h * params.t + i) * params.tk;
+  // #if SCORES
   probs[srow + lo] = m;
+  // #endif
+  // #if RET_SCORES
+  scores[srow + lo] = bitcast<u32>(m);
   // #endif
   // #if STATS
   var sa = m;
@@ -168,6 +183,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     probs[srow + j + 1u] = s.y;
     probs[srow + j + 2u] = s.z;
     probs[srow + j + 3u] = s.w;
+    // #endif
+    // #if RET_SCORES
+    scores[srow + j] = bitcast<u32>(s.x);
+    scores[srow + j + 1u] = bitcast<u32>(s.y);
+    scores[srow + j + 2u] = bitcast<u32>(s.z);
+    scores[srow + j + 3u] = bitcast<u32>(s.w);
     // #endif
     let mx = max(max(s.x, s.y), max(s.z, s.w));
     if (mx > m) {
@@ -201,6 +222,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let s = score(ko);
     // #if SCORES
     probs[srow + j] = s;
+    // #endif
+    // #if RET_SCORES
+    scores[srow + j] = bitcast<u32>(s);
     // #endif
     if (s > m) {
       let c = exp(m - s);
@@ -236,6 +260,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   stats[so + 2u] = sd * inv;
   // #endif
 
+  // #if RET_SCORES
+  for (var c = 0u; c < lo; c++) {
+    scores[srow + c] = NEG_INF_BITS;
+  }
+  for (var c = n; c < params.tk; c++) {
+    scores[srow + c] = NEG_INF_BITS;
+  }
+  // #endif
+
   // #if SCORES
   norm[(h * params.t + i) * 2u] = m;
   norm[(h * params.t + i) * 2u + 1u] = inv;
@@ -244,13 +277,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   // #else
   // #if PROBS
-  // Second sweep, for a caller who asked for the pattern: recompute each score and write the
-  // final probabilities, then exact zeros for the masked keys and any extra KV-cache rows.
+  // Second sweep, for a caller who asked for the pattern: recompute each score (or, with
+  // RET_SCORES, read it back) and write the final probabilities, then exact zeros for the masked
+  // keys and any extra KV-cache rows.
   let row = (h * params.t + i) * params.tk;
   var c = 0u;
   for (; c < lo; c++) {
     probs[row + c] = 0.0;
   }
+  // #if RET_SCORES
+  for (; c < n; c++) {
+    probs[row + c] = exp(bitcast<f32>(scores[row + c]) - m) * inv;
+  }
+  // #else
   for (; c + 4u <= n; c += 4u) {
     let p = exp(score4(c * stride + kvo, stride) - vec4<f32>(m)) * inv;
     probs[row + c] = p.x;
@@ -261,6 +300,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (; c < n; c++) {
     probs[row + c] = exp(score(c * stride + kvo) - m) * inv;
   }
+  // #endif
   for (; c < params.tk; c++) {
     probs[row + c] = 0.0;
   }

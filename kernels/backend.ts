@@ -13,6 +13,13 @@ export interface AttentionOptions {
   /** Also return the attention probabilities [nHeads, T, Tk] (0 where masked). */
   returnProbs?: boolean;
   /**
+   * Also return the attention scores [nHeads, T, Tk] before the softmax (TransformerLens'
+   * hook_attn_scores): exactly the values the softmax consumes, i.e. q·k scaled by `scale` and
+   * soft-capped when `softcap` is set, and −Infinity where masked (keys after the query, before its
+   * window, and KV-cache rows beyond pos0 + i). softmax(scores) over the last dim is the pattern.
+   */
+  returnScores?: boolean;
+  /**
    * Also return per-row statistics of the probabilities, computed inside the attention pass
    * (online, beside the softmax; no [T, Tk] row is stored): [nHeads, T, 3] holding, per head and
    * query row, the entropy (nats), the mass on key 0 (the sink), and the mean distance Σⱼ pⱼ·(i − j)
@@ -82,6 +89,8 @@ export interface AttentionResult {
   out: Tensor<'f32'>;
   /** [nHeads, T, Tk] when requested. */
   probs?: Tensor<'f32'>;
+  /** [nHeads, T, Tk] pre-softmax scores (−Infinity where masked) when `returnScores` was set. */
+  scores?: Tensor<'f32'>;
   /** [nHeads, T, 3] when requested (see ATTENTION_ROW_STATS). */
   rowStats?: Tensor<'f32'>;
   /** `patternProbe`'s rows and lines when `probe` was given. */
