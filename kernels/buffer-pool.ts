@@ -3,20 +3,43 @@
  * activations of slightly different lengths share buffers. Reuse is safe without waiting: WebGPU
  * executes passes in submission order, so a later write to a recycled buffer lands after every
  * earlier read of it.
+ *
+ * Rounding never takes a buffer over the device's limits: a request that fits
+ * `maxStorageBufferBindingSize` gets a class no larger than it (so the whole buffer can be bound),
+ * and one that fits `maxBufferSize` a class no larger than that. Checking the request itself against
+ * the limits is the caller's job (GpuContext throws GpuLimitError first).
  */
+export interface PoolLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private live = 0;
   private pooledBytes = 0;
 
-  constructor(private device: GPUDevice) {}
+  constructor(
+    private device: GPUDevice,
+    private limits?: PoolLimits,
+  ) {}
 
-  static sizeClass(bytes: number): number {
-    return Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1))));
+  static sizeClass(bytes: number, limits?: PoolLimits): number {
+    const pow2 = Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1))));
+    if (!limits) return pow2;
+    const floor4 = (n: number) => Math.floor(n / 4) * 4;
+    const bind = floor4(limits.maxStorageBufferBindingSize);
+    const cap = bytes <= bind ? bind : floor4(limits.maxBufferSize);
+    return bytes <= cap ? Math.min(pow2, cap) : pow2;
+  }
+
+  /** The size class `bytes` is served from on this pool. */
+  sizeClassOf(bytes: number): number {
+    return BufferPool.sizeClass(bytes, this.limits);
   }
 
   acquire(bytes: number): GPUBuffer {
-    const size = BufferPool.sizeClass(bytes);
+    const size = this.sizeClassOf(bytes);
     const list = this.free.get(size);
     const reused = list?.pop();
     this.live++;
@@ -28,6 +51,12 @@ export class BufferPool {
       size,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
+  }
+
+  /** Give back a buffer that must not be reused (created in a batch that had a GPU error). */
+  discard(buffer: GPUBuffer): void {
+    this.live--;
+    buffer.destroy();
   }
 
   release(buffer: GPUBuffer): void {

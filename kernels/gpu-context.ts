@@ -1,5 +1,6 @@
 import { DeviceLostError } from './backend';
 import { BufferPool } from './buffer-pool';
+import { formatBytes, GpuLimitError, GpuValidationError, type GpuErrorFilter } from './gpu-errors';
 import { GpuTensor, gpu } from './gpu-tensor';
 import type { DType, Tensor } from './tensor';
 import { sizeOf } from './tensor';
@@ -31,25 +32,117 @@ export function grid(groups: number): [number, number] {
   return [Math.ceil(groups / y), y];
 }
 
+/** The device limits every allocation, binding and dispatch is checked against before it is made. */
+export interface GpuLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  maxStorageBuffersPerShaderStage: number;
+  maxComputeWorkgroupsPerDimension: number;
+}
+
+export interface GpuContextOptions {
+  /**
+   * Lower limits than the device's (each is capped at the device's own): tests use it to reach a
+   * limit without allocating gigabytes.
+   */
+  limits?: Partial<GpuLimits>;
+}
+
 /**
- * The WebGPU program runner: pipelines cached by key, a buffer pool, batched command encoding and
- * device-loss detection. Ops (the `*.ts` dispatchers next to each `*.wgsl`) only describe programs.
+ * The `@binding` indices a WGSL source declares `var<storage, read_write>` (what a dispatch may
+ * write), resolving `const NAME: u32 = 5u;` names; `undefined` when a binding cannot be resolved
+ * (then every bound tensor counts as written).
+ */
+export function writableBindings(source: string): Set<number> | undefined {
+  const consts = new Map<string, number>();
+  for (const m of source.matchAll(/\bconst\s+(\w+)\s*(?::\s*\w+\s*)?=\s*(\d+)u?\s*;/g)) {
+    consts.set(m[1]!, Number(m[2]));
+  }
+  const out = new Set<number>();
+  const re = /@binding\(\s*(\w+)\s*\)(?:\s*@group\(\s*\w+\s*\))?\s*var\s*<\s*storage\s*,\s*read_write\s*>/g;
+  for (const m of source.matchAll(re)) {
+    const name = m[1]!;
+    const index = /^\d+$/.test(name) ? Number(name) : consts.get(name);
+    if (index === undefined) return undefined;
+    out.add(index);
+  }
+  return out;
+}
+
+interface CachedPipeline {
+  pipeline: GPUComputePipeline;
+  writable: Set<number> | undefined;
+  /** The epoch it was created in: a pipeline made in a failed batch is dropped and rebuilt. */
+  epoch: number;
+}
+
+interface CaughtError {
+  filter: GpuErrorFilter;
+  message: string;
+}
+
+/** Pushed in this order (popped in reverse) around every batch of GPU work. */
+const FILTERS: readonly GpuErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
+
+/** Most failed batches remembered for poisoning their tensors. */
+const MAX_FAILURES = 64;
+
+/**
+ * The WebGPU program runner: pipelines cached by key, a buffer pool, batched command encoding,
+ * limit checks, error capture and device-loss detection. Ops (the `*.ts` dispatchers next to each
+ * `*.wgsl`) only describe programs.
+ *
+ * Errors. Validation, out-of-memory and internal errors are captured by error scopes that are
+ * always open: each submission closes the current scopes (one "epoch" of work) and opens new
+ * ones; `device.onuncapturederror` catches anything outside them. A `read()` or `sync()` waits for
+ * the scopes of every epoch up to its own and rejects with a GpuValidationError if one caught an
+ * error since the last one was reported, so no read ever returns the numbers of a failed batch (a
+ * tensor last written in a failed epoch rejects on every later read too). Once reported, the
+ * context is usable again for new work. Sizes over the device's limits are refused up front with a
+ * GpuLimitError, before any buffer is created.
  */
 export class GpuContext {
   readonly pool: BufferPool;
-  private pipelines = new Map<string, GPUComputePipeline>();
+  readonly limits: GpuLimits;
+  private pipelines = new Map<string, CachedPipeline>();
   private encoder: GPUCommandEncoder | undefined;
   private pendingPasses = 0;
   private transient: GPUBuffer[] = [];
   private lostInfo: GPUDeviceLostInfo | undefined;
+  /** The open error-scope epoch: work encoded or created now is checked when it closes. */
+  private epoch = 0;
+  /** Errors of epochs before this one have been reported to some read/sync. */
+  private clearedBefore = 0;
+  /** Epochs whose scopes were popped and have not answered yet. */
+  private checks = new Map<number, Promise<void>>();
+  private failures = new Map<number, CaughtError>();
+  /** Epoch each pooled buffer was created in (a buffer created in a failed epoch is not reused). */
+  private bufferEpoch = new WeakMap<GPUBuffer, number>();
   /** Print generated WGSL of each new pipeline (debugging). */
   debugShaders = false;
 
-  constructor(readonly device: GPUDevice) {
-    this.pool = new BufferPool(device);
+  constructor(
+    readonly device: GPUDevice,
+    options: GpuContextOptions = {},
+  ) {
+    const d = device.limits;
+    const cap = (name: keyof GpuLimits) => Math.min(d[name], options.limits?.[name] ?? Infinity);
+    this.limits = {
+      maxBufferSize: cap('maxBufferSize'),
+      maxStorageBufferBindingSize: cap('maxStorageBufferBindingSize'),
+      maxStorageBuffersPerShaderStage: cap('maxStorageBuffersPerShaderStage'),
+      maxComputeWorkgroupsPerDimension: cap('maxComputeWorkgroupsPerDimension'),
+    };
+    this.pool = new BufferPool(device, this.limits);
     void device.lost.then((info) => {
       this.lostInfo = info;
     });
+    try {
+      device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => this.uncaptured(ev.error);
+    } catch {
+      // A device object that does not take the handler still has the error scopes below.
+    }
+    this.openScopes();
   }
 
   get lost(): boolean {
@@ -65,18 +158,48 @@ export class GpuContext {
     }
   }
 
+  /** Throw GpuLimitError unless a buffer of `bytes` fits `maxBufferSize`. */
+  checkBufferSize(bytes: number, what: string): void {
+    const max = this.limits.maxBufferSize;
+    if (bytes > max) {
+      throw new GpuLimitError(
+        'maxBufferSize',
+        bytes,
+        max,
+        `${what} needs ${formatBytes(bytes)}, over this GPU's maxBufferSize of ${formatBytes(max)}; use a smaller model, input or setting`,
+      );
+    }
+  }
+
   createTensor<D extends DType>(shape: readonly number[], dtype: D): GpuTensor<D> {
     this.checkAlive();
     const bytes = sizeOf(shape) * 4;
-    return new GpuTensor(this.pool.acquire(bytes), shape, dtype);
+    this.checkBufferSize(bytes, `a ${dtype} tensor of shape [${shape.join(', ')}]`);
+    const buffer = this.pool.acquire(bytes);
+    if (!this.bufferEpoch.has(buffer)) this.bufferEpoch.set(buffer, this.epoch);
+    const t = new GpuTensor(buffer, shape, dtype);
+    t.writtenEpoch = this.epoch;
+    return t;
   }
 
   upload<D extends DType>(data: Float32Array | Int32Array, shape: readonly number[], dtype: D): GpuTensor<D> {
     const t = this.createTensor(shape, dtype);
     // queue.writeBuffer runs before still-unsubmitted passes, which may read this recycled buffer.
     this.flush();
+    t.writtenEpoch = this.epoch;
     if (data.byteLength > 0)
       this.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return t;
+  }
+
+  /** A tensor of zeros, cleared on the GPU (no host array of its size is made). */
+  zeros<D extends DType>(shape: readonly number[], dtype: D): GpuTensor<D> {
+    const t = this.createTensor(shape, dtype);
+    const bytes = t.size * 4;
+    if (bytes > 0) {
+      this.currentEncoder().clearBuffer(t.buffer, 0, bytes);
+      this.pendingPasses++;
+    }
     return t;
   }
 
@@ -85,23 +208,13 @@ export class GpuContext {
     const g = t as GpuTensor;
     if (g.disposed) return;
     g.disposed = true;
-    this.pool.release(g.buffer);
+    const born = this.bufferEpoch.get(g.buffer);
+    if (born !== undefined && this.failures.has(born)) this.pool.discard(g.buffer);
+    else this.pool.release(g.buffer);
   }
 
   pipeline(key: string, code: () => string): GPUComputePipeline {
-    let p = this.pipelines.get(key);
-    if (!p) {
-      const source = code();
-      if (this.debugShaders) console.log(`// ${key}\n${source}`);
-      const module = this.device.createShaderModule({ label: key, code: source });
-      p = this.device.createComputePipeline({
-        label: key,
-        layout: 'auto',
-        compute: { module, entryPoint: 'main' },
-      });
-      this.pipelines.set(key, p);
-    }
-    return p;
+    return this.cachedPipeline(key, code).pipeline;
   }
 
   get pipelineCount(): number {
@@ -110,60 +223,116 @@ export class GpuContext {
 
   dispatch(spec: DispatchSpec): void {
     this.checkAlive();
-    const pipeline = this.pipeline(spec.key, spec.code);
-    const entries: GPUBindGroupEntry[] = spec.tensors.map((t, i) => ({
-      binding: i,
-      resource: { buffer: gpu(t).buffer },
-    }));
+    const [x, y = 1, z = 1] = spec.workgroups;
+    const maxGroups = this.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxGroups || y > maxGroups || z > maxGroups) {
+      const most = Math.max(x, y, z);
+      throw new GpuLimitError(
+        'maxComputeWorkgroupsPerDimension',
+        most,
+        maxGroups,
+        `${spec.key}: ${most} workgroups in one dimension, over this GPU's maxComputeWorkgroupsPerDimension of ${maxGroups}`,
+      );
+    }
+    const maxBuffers = this.limits.maxStorageBuffersPerShaderStage;
+    if (spec.tensors.length > maxBuffers) {
+      throw new GpuLimitError(
+        'maxStorageBuffersPerShaderStage',
+        spec.tensors.length,
+        maxBuffers,
+        `${spec.key}: ${spec.tensors.length} storage buffers, over this GPU's maxStorageBuffersPerShaderStage of ${maxBuffers}`,
+      );
+    }
+    const maxBinding = this.limits.maxStorageBufferBindingSize;
+    const tensors = spec.tensors.map((t) => gpu(t));
+    const entries: GPUBindGroupEntry[] = tensors.map((t, i) => {
+      if (t.buffer.size <= maxBinding) return { binding: i, resource: { buffer: t.buffer } };
+      // The pooled buffer is larger than one binding may be: bind just the tensor's data.
+      const bytes = Math.max(4, t.size * 4);
+      if (bytes > maxBinding) {
+        throw new GpuLimitError(
+          'maxStorageBufferBindingSize',
+          bytes,
+          maxBinding,
+          `${spec.key}: binding ${i}, a ${t.dtype} tensor of shape [${t.shape.join(', ')}], needs ${formatBytes(bytes)}, over this GPU's maxStorageBufferBindingSize of ${formatBytes(maxBinding)}; use a smaller model, input or setting`,
+        );
+      }
+      return { binding: i, resource: { buffer: t.buffer, size: bytes } };
+    });
+    const cached = this.cachedPipeline(spec.key, spec.code);
     if (spec.uniforms?.length) {
       entries.push({ binding: entries.length, resource: { buffer: this.uniformBuffer(spec.uniforms) } });
     }
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const [x, y = 1, z = 1] = spec.workgroups;
+    const bindGroup = this.device.createBindGroup({
+      layout: cached.pipeline.getBindGroupLayout(0),
+      entries,
+    });
     const pass = this.currentEncoder().beginComputePass({ label: spec.key });
-    pass.setPipeline(pipeline);
+    pass.setPipeline(cached.pipeline);
     pass.setBindGroup(0, bindGroup);
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
     pass.end();
+    tensors.forEach((t, i) => {
+      if (!cached.writable || cached.writable.has(i)) t.writtenEpoch = this.epoch;
+    });
     if (++this.pendingPasses >= 64) this.flush();
   }
 
   copy(src: Tensor, srcOffsetBytes: number, dst: Tensor, dstOffsetBytes: number, bytes: number): void {
     this.checkAlive();
+    const d = gpu(dst);
     this.currentEncoder().copyBufferToBuffer(
       gpu(src).buffer,
       srcOffsetBytes,
-      gpu(dst).buffer,
+      d.buffer,
       dstOffsetBytes,
       bytes,
     );
+    d.writtenEpoch = this.epoch;
     this.pendingPasses++;
   }
 
-  /** Submit the batched passes. */
-  flush(): void {
-    if (!this.encoder) return;
-    this.device.queue.submit([this.encoder.finish()]);
-    this.encoder = undefined;
-    this.pendingPasses = 0;
-    for (const b of this.transient) b.destroy();
-    this.transient = [];
+  /**
+   * Submit the batched passes; the submission closes the current error-scope epoch (`rotate` also
+   * closes it when nothing was encoded, so a read sees errors of buffers created meanwhile).
+   */
+  flush(rotate = false): void {
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = undefined;
+      this.pendingPasses = 0;
+      for (const b of this.transient) b.destroy();
+      this.transient = [];
+      rotate = true;
+    }
+    if (rotate) this.rotate();
   }
 
   async read<D extends DType>(t: Tensor<D>): Promise<D extends 'f32' ? Float32Array : Int32Array> {
+    this.checkAlive();
     const src = gpu(t);
+    const since = this.clearedBefore;
     const bytes = src.size * 4;
     const staging = this.device.createBuffer({
       size: Math.max(bytes, 4),
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     if (bytes > 0) this.currentEncoder().copyBufferToBuffer(src.buffer, 0, staging, 0, bytes);
-    this.flush();
+    this.flush(true);
+    const upto = this.epoch - 1;
     try {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
       staging.destroy();
-      this.checkAlive();
+      await this.settleLoss();
+      await this.verify(since, upto, src);
+      throw e;
+    }
+    try {
+      await this.verify(since, upto, src);
+    } catch (e) {
+      staging.unmap();
+      staging.destroy();
       throw e;
     }
     const copy = staging.getMappedRange().slice(0, bytes);
@@ -172,29 +341,30 @@ export class GpuContext {
     return (src.dtype === 'f32' ? new Float32Array(copy) : new Int32Array(copy)) as never;
   }
 
+  /**
+   * Resolves when all submitted work has finished; rejects with DeviceLostError if the device died
+   * and with GpuValidationError if any work since the last reported error failed.
+   */
   async sync(): Promise<void> {
-    this.flush();
+    const since = this.clearedBefore;
+    this.flush(true);
+    const upto = this.epoch - 1;
     await this.device.queue.onSubmittedWorkDone();
-    this.checkAlive();
+    await this.verify(since, upto);
   }
 
-  /** Run fn inside validation + out-of-memory error scopes and throw what they caught. */
+  /** Run fn, submit its work and throw a GpuValidationError if any of it (or earlier work) failed. */
   async checked<T>(fn: () => T | Promise<T>): Promise<T> {
-    this.device.pushErrorScope('validation');
-    this.device.pushErrorScope('out-of-memory');
+    const since = this.clearedBefore;
     let result: T | undefined;
     let thrown: unknown;
     try {
       result = await fn();
-      this.flush();
     } catch (e) {
       thrown = e;
     }
-    // Scopes are popped whatever happened, so a failing case cannot leak them into the next.
-    const oom = await this.device.popErrorScope();
-    const validation = await this.device.popErrorScope();
-    const err = validation ?? oom;
-    if (err) throw new Error(`WebGPU ${validation ? 'validation' : 'out-of-memory'} error: ${err.message}`);
+    this.flush(true);
+    await this.verify(since, this.epoch - 1);
     if (thrown !== undefined) throw thrown;
     return result as T;
   }
@@ -204,6 +374,106 @@ export class GpuContext {
     this.pool.destroy();
     this.pipelines.clear();
     this.device.destroy();
+  }
+
+  private cachedPipeline(key: string, code: () => string): CachedPipeline {
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const source = code();
+      if (this.debugShaders) console.log(`// ${key}\n${source}`);
+      const module = this.device.createShaderModule({ label: key, code: source });
+      const pipeline = this.device.createComputePipeline({
+        label: key,
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+      });
+      p = { pipeline, writable: writableBindings(source), epoch: this.epoch };
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  private openScopes(): void {
+    for (const f of FILTERS) this.device.pushErrorScope(f);
+  }
+
+  /** Close the open epoch's error scopes (their answer is awaited by reads) and open the next. */
+  private rotate(): void {
+    const closed = this.epoch++;
+    const popped: Promise<CaughtError | undefined>[] = [];
+    for (const filter of [...FILTERS].reverse()) {
+      let p: Promise<GPUError | null>;
+      try {
+        p = this.device.popErrorScope();
+      } catch {
+        p = Promise.resolve(null);
+      }
+      // A lost device may reject the pop; its loss is reported by checkAlive instead.
+      popped.push(
+        p.then((err) => (err ? { filter, message: err.message } : undefined)).catch(() => undefined),
+      );
+    }
+    this.openScopes();
+    const check = Promise.all(popped).then((caught) => {
+      // Popped innermost first; report the outermost filter (validation) before the others.
+      const first = caught.reverse().find((c) => c !== undefined);
+      if (first) this.fail(closed, first);
+      this.checks.delete(closed);
+    });
+    this.checks.set(closed, check);
+  }
+
+  private fail(epoch: number, error: CaughtError): void {
+    if (this.failures.has(epoch)) return;
+    this.failures.set(epoch, error);
+    if (this.failures.size > MAX_FAILURES) this.failures.delete(this.failures.keys().next().value!);
+    // A pipeline created in a failed batch may itself be what failed: build it again next time.
+    for (const [key, p] of this.pipelines) if (p.epoch === epoch) this.pipelines.delete(key);
+  }
+
+  /** An error no scope caught: charge it to the oldest epoch not yet reported. */
+  private uncaptured(error: GPUError): void {
+    const filter: GpuErrorFilter =
+      typeof GPUOutOfMemoryError !== 'undefined' && error instanceof GPUOutOfMemoryError
+        ? 'out-of-memory'
+        : typeof GPUInternalError !== 'undefined' && error instanceof GPUInternalError
+          ? 'internal'
+          : 'validation';
+    this.fail(this.clearedBefore, { filter, message: error.message });
+  }
+
+  /**
+   * Wait for the error scopes of epochs up to `upto`, then throw DeviceLostError if the device is
+   * gone, or GpuValidationError for an error in epochs [since, upto] or in the epoch that last
+   * wrote `tensor`.
+   */
+  private async verify(since: number, upto: number, tensor?: GpuTensor): Promise<void> {
+    const pending = [...this.checks].filter(([e]) => e <= upto).map(([, p]) => p);
+    if (pending.length > 0) await Promise.all(pending);
+    this.checkAlive();
+    let found: CaughtError | undefined;
+    for (const [e, f] of this.failures) {
+      if (e >= since && e <= upto) {
+        found = f;
+        break;
+      }
+    }
+    const poisoned = tensor ? this.failures.get(tensor.writtenEpoch) : undefined;
+    if (!found && !poisoned) return;
+    this.clearedBefore = Math.max(this.clearedBefore, upto + 1);
+    if (found) throw new GpuValidationError(found.filter, describe(found));
+    throw new GpuValidationError(
+      poisoned!.filter,
+      `${describe(poisoned!)} (this tensor was computed by the GPU work that failed)`,
+    );
+  }
+
+  /** After a failed map, give a device loss a moment to be reported (it resolves asynchronously). */
+  private async settleLoss(): Promise<void> {
+    if (this.lostInfo) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.device.lost, new Promise((r) => (timer = setTimeout(r, 200)))]);
+    clearTimeout(timer);
   }
 
   private currentEncoder(): GPUCommandEncoder {
@@ -228,4 +498,10 @@ export class GpuContext {
     this.transient.push(buffer);
     return buffer;
   }
+}
+
+function describe(e: CaughtError): string {
+  const hint =
+    e.filter === 'out-of-memory' ? ' — the GPU ran out of memory; try a smaller model or input' : '';
+  return `WebGPU ${e.filter} error: ${e.message}${hint}`;
 }

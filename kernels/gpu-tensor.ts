@@ -6,6 +6,11 @@ export class GpuTensor<D extends DType = DType> implements Tensor<D> {
   readonly backend = 'webgpu' as const;
   readonly size: number;
   disposed = false;
+  /**
+   * The GpuContext batch (error-scope epoch) that last wrote this tensor: if that batch had a
+   * WebGPU error, reading the tensor rejects instead of returning what the failed batch left.
+   */
+  writtenEpoch = 0;
   constructor(
     readonly buffer: GPUBuffer,
     readonly shape: readonly number[],

@@ -105,6 +105,7 @@ export type {
   TopKResult,
 } from './backend';
 export { DeviceLostError, WebGpuUnavailableError } from './backend';
+export { GpuLimitError, GpuValidationError, type GpuErrorFilter } from './gpu-errors';
 export type { Tensor, DType, BackendKind } from './tensor';
 export { createCpuBackend } from './cpu-backend';
 export { createWebGpuBackend, WebGpuBackend } from './webgpu-backend';

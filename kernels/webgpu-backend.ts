@@ -70,8 +70,7 @@ export class WebGpuBackend implements Backend {
   }
 
   zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
-    const n = sizeOf(shape);
-    return this.ctx.upload(dtype === 'f32' ? new Float32Array(n) : new Int32Array(n), shape, dtype);
+    return this.ctx.zeros(shape, dtype);
   }
 
   read<D extends DType>(t: Tensor<D>): Promise<D extends 'f32' ? Float32Array : Int32Array> {

@@ -1,7 +1,8 @@
 /**
  * Errors that keep their class across the worker boundary. Comlink's default handler turns every
  * thrown Error into a plain `Error` (name and message copied, class and extra fields lost); this
- * one serialises `{name, message, stack, file, problem, kind, reason}` and rebuilds the project's
+ * one serialises `{name, message, stack, file, problem, kind, reason, filter, limit, requested,
+ * allowed}` and rebuilds the project's
  * error classes on the other side, so the UI can branch on `instanceof InputError` or
  * `DeviceLostError` and show `file` + `problem`.
  *
@@ -10,6 +11,7 @@
  */
 import { transferHandlers, type TransferHandler } from 'comlink';
 import { DeviceLostError, WebGpuUnavailableError } from '../kernels/backend';
+import { GpuLimitError, GpuValidationError, type GpuErrorFilter } from '../kernels/gpu-errors';
 import {
   CompatibilityError,
   InputError,
@@ -31,6 +33,12 @@ export interface SerializedError {
   kind?: InputErrorKind;
   /** DeviceLostError: the GPUDeviceLostInfo reason. */
   reason?: string;
+  /** GpuValidationError: the error scope that caught it. */
+  filter?: GpuErrorFilter;
+  /** GpuLimitError: the device limit, the size asked for and the size allowed. */
+  limit?: string;
+  requested?: number;
+  allowed?: number;
 }
 
 type Thrown = { isError: true; value: SerializedError } | { isError: false; value: unknown };
@@ -54,6 +62,9 @@ export function serializeError(e: Error): SerializedError {
   const out: SerializedError = { name: e.name, message: e.message, stack: e.stack };
   if (e instanceof InputError) Object.assign(out, { file: e.file, problem: e.problem, kind: e.kind });
   if (e instanceof DeviceLostError) out.reason = e.reason;
+  if (e instanceof GpuValidationError) out.filter = e.filter;
+  if (e instanceof GpuLimitError)
+    Object.assign(out, { limit: e.limit, requested: e.requested, allowed: e.allowed });
   return out;
 }
 
@@ -66,7 +77,10 @@ export function deserializeError(s: SerializedError): Error {
     e = new InputError(s.file, s.problem, s.kind ?? 'model-format');
   } else if (s.name === 'DeviceLostError') e = new DeviceLostError(s.reason ?? 'unknown', s.message);
   else if (s.name === 'WebGpuUnavailableError') e = new WebGpuUnavailableError(s.message);
-  else if (s.name === 'AbortError') e = new DOMException(s.message, 'AbortError');
+  else if (s.name === 'GpuValidationError') e = new GpuValidationError(s.filter ?? 'validation', s.message);
+  else if (s.name === 'GpuLimitError') {
+    e = new GpuLimitError(s.limit ?? 'unknown', s.requested ?? NaN, s.allowed ?? NaN, s.message);
+  } else if (s.name === 'AbortError') e = new DOMException(s.message, 'AbortError');
   else {
     const Builtin = BUILTIN_ERRORS[s.name] ?? Error;
     e = new Builtin(s.message);

@@ -184,11 +184,17 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
         throw new RangeError(`at most ${MAX_MODELS} models can be loaded at once; unload one first`);
       }
       const t0 = performance.now();
-      // Parse before dropping the current model: a bad file must not cost the user the good one.
+      // Parse and upload before dropping the current model: a bad file (or a GPU error while
+      // uploading, which sync() reports) must not cost the user the good one.
       const next = loadFiles(backend, request.files);
+      try {
+        await backend.sync();
+      } catch (e) {
+        next.model.dispose();
+        throw e;
+      }
       unload(key);
       models.set(key, next);
-      await backend.sync();
       return {
         shape: { ...next.info },
         backend: { kind: backend.kind, description: backend.description },
