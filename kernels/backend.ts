@@ -250,6 +250,21 @@ export interface AdamUpdateResult {
 }
 
 /**
+ * How a backend holds weights that a checkpoint stores as 16-bit floats (README "Precision").
+ * Both backends convert F16 and BF16 to float32 once, at load (exact: every f16 and bf16 value is
+ * a float32), and keep only that float32 tensor.
+ */
+export interface WeightPrecision {
+  /** Element type of weight tensors on this backend: 'f32' on both today. */
+  readonly storage: 'f32';
+  /**
+   * WebGPU: whether the device has the `shader-f16` feature (requested whenever the adapter offers
+   * it); no kernel stores weights in f16 yet, so this is reported, not used. Always false on the CPU.
+   */
+  readonly shaderF16: boolean;
+}
+
+/**
  * The compute contract. `cpu` and `webgpu` implement it identically (to float32 tolerance); the
  * runtime and analyses are written once against it.
  *
@@ -261,12 +276,27 @@ export interface Backend {
   readonly kind: BackendKind;
   /** Human-readable description: for webgpu, the adapter (vendor, architecture, device). */
   readonly description: string;
+  /** How weights are held (README "Precision"). */
+  readonly weightPrecision: WeightPrecision;
 
   /** Upload data as a tensor of the given shape. */
   tensor(data: Float32Array, shape: readonly number[]): Tensor<'f32'>;
   tensor(data: Int32Array, shape: readonly number[]): Tensor<'i32'>;
   tensor<D extends DType>(data: TypedArrayFor<D>, shape: readonly number[]): Tensor<D>;
   tensor(data: AnyTypedArray, shape: readonly number[]): Tensor;
+  /**
+   * Like `tensor`, but ownership of `data` passes to the backend: the CPU backend keeps the array
+   * itself as the tensor's storage (no copy), WebGPU uploads it (the host array can then be
+   * dropped). The caller must neither write nor rely on `data` afterwards. For weights loaded once
+   * (`LlamaModel.load` with `transfer`); `tensor` keeps copying for everyone else.
+   *
+   * @example
+   * const emb = b.adoptTensor(file.float32('wte.weight'), [vocab, dim]); // no second copy on the CPU
+   */
+  adoptTensor(data: Float32Array, shape: readonly number[]): Tensor<'f32'>;
+  adoptTensor(data: Int32Array, shape: readonly number[]): Tensor<'i32'>;
+  adoptTensor<D extends DType>(data: TypedArrayFor<D>, shape: readonly number[]): Tensor<D>;
+  adoptTensor(data: AnyTypedArray, shape: readonly number[]): Tensor;
   zeros(shape: readonly number[], dtype?: DType): Tensor;
   /** Copy back to the host. */
   read<D extends DType>(t: Tensor<D>): Promise<TypedArrayFor<D>>;

@@ -31,8 +31,13 @@ export function createCpuBackend(): Backend {
   return {
     kind: 'cpu',
     description: 'CPU (JavaScript reference kernels)',
+    weightPrecision: { storage: 'f32', shaderF16: false },
     tensor(data: AnyTypedArray, shape: readonly number[]) {
       return new CpuTensor(data.slice(), shape);
+    },
+    // The array becomes the tensor: the caller handed it over (no copy, no second allocation).
+    adoptTensor(data: AnyTypedArray, shape: readonly number[]) {
+      return new CpuTensor(data, shape);
     },
     zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
       const n = sizeOf(shape);

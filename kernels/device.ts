@@ -28,7 +28,10 @@ export async function acquireDevice(gpu?: GPU): Promise<AcquiredDevice> {
   const adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new WebGpuUnavailableError('WebGPU: requestAdapter() returned no adapter.');
   const l = adapter.limits;
+  // shader-f16 costs nothing to enable; the backend reports whether the device has it.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
   const device = await adapter.requestDevice({
+    requiredFeatures,
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,

@@ -19,6 +19,7 @@ import type {
   SaeEncodeResult,
   SaeReconStatsOptions,
   SaeReconStatsResult,
+  WeightPrecision,
 } from './backend';
 import type { AnyTypedArray, DType, Tensor, TypedArrayFor } from './tensor';
 import { dtypeOf, sizeOf } from './tensor';
@@ -67,6 +68,20 @@ export class WebGpuBackend implements Backend {
       throw new Error(`tensor data has ${data.length} elements but shape [${shape.join(', ')}] needs ${n}`);
     }
     return this.ctx.upload(data, shape, dtypeOf(data));
+  }
+
+  adoptTensor(data: Float32Array, shape: readonly number[]): Tensor<'f32'>;
+  adoptTensor(data: Int32Array, shape: readonly number[]): Tensor<'i32'>;
+  adoptTensor<D extends DType>(data: TypedArrayFor<D>, shape: readonly number[]): Tensor<D>;
+  adoptTensor(data: AnyTypedArray, shape: readonly number[]): Tensor;
+  /** Uploads like `tensor` (queue.writeBuffer copies now); the caller drops its host array. */
+  adoptTensor(data: AnyTypedArray, shape: readonly number[]): Tensor {
+    return this.tensor(data, shape);
+  }
+
+  /** f32 weights; whether the device has shader-f16 (requested when the adapter offers it). */
+  get weightPrecision(): WeightPrecision {
+    return { storage: 'f32', shaderF16: this.ctx.device.features.has('shader-f16') };
   }
 
   zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {

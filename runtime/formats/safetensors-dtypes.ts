@@ -70,18 +70,28 @@ function halfToFloatTable(): Float32Array {
 
 /** IEEE half bits → float32 array. */
 export function f16ToF32(src: Uint16Array): Float32Array {
-  const table = halfToFloatTable();
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = table[src[i]!]!;
+  f16IntoF32(src, out, 0);
   return out;
 }
 
 /** bfloat16 bits → float32 array (bf16 is the top half of a float32). */
 export function bf16ToF32(src: Uint16Array): Float32Array {
   const out = new Float32Array(src.length);
-  const bits = new Uint32Array(out.buffer);
-  for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
+  bf16IntoF32(src, out, 0);
   return out;
+}
+
+/** IEEE half bits → float32, written into out[at..at + src.length) (chunked conversions). */
+export function f16IntoF32(src: Uint16Array, out: Float32Array, at: number): void {
+  const table = halfToFloatTable();
+  for (let i = 0; i < src.length; i++) out[at + i] = table[src[i]!]!;
+}
+
+/** bfloat16 bits → float32, written into out[at..at + src.length) (chunked conversions). */
+export function bf16IntoF32(src: Uint16Array, out: Float32Array, at: number): void {
+  const bits = new Uint32Array(out.buffer, out.byteOffset + at * 4, src.length);
+  for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
 }
 
 /** float32 → bfloat16 bits, round to nearest even; NaN stays a (quiet) NaN. */

@@ -6,10 +6,16 @@
  * The whole header is validated up front, so a corrupt or hostile file fails with a message naming
  * the file and the problem before any tensor is touched; tensor data are converted lazily (and F32
  * data come back as zero-copy views when aligned, as the llama2.c reader does).
+ *
+ * The bytes come from a `SafetensorsSource`: the whole file in memory (`parseSafetensors`: the
+ * browser's path and the tests'), or in Node a file read range by range as each tensor is asked
+ * for (`openSafetensorsFile` in safetensors-node.ts), so a checkpoint never sits in memory whole.
  */
 import { formatCount, ModelFormatError } from '../errors';
 import {
+  bf16IntoF32,
   bf16ToF32,
+  f16IntoF32,
   f16ToF32,
   FLOAT_DTYPES,
   INT_DTYPES,
@@ -32,16 +38,60 @@ export interface SafetensorsTensorInfo {
   end: number;
 }
 
-/** A parsed, validated safetensors file. Data stay in the caller's buffer until asked for. */
+/**
+ * Where a safetensors file's bytes come from: the whole file in memory, or a file read range by
+ * range on demand (Node: `openSafetensorsFile`).
+ */
+export interface SafetensorsSource {
+  /** Size of the whole file in bytes. */
+  readonly byteLength: number;
+  /** The whole file, when it is in memory (tensors are then views into it); absent when read lazily. */
+  readonly bytes?: Uint8Array;
+  /** Copy the file's bytes [begin, begin + target.byteLength) into target. */
+  readInto(target: Uint8Array, begin: number): void;
+  /** Release what the source holds open (a file handle); later reads fail. */
+  close?(): void;
+}
+
+/** A source over a file already in memory. */
+export function memorySource(bytes: Uint8Array): SafetensorsSource {
+  return {
+    byteLength: bytes.byteLength,
+    bytes,
+    readInto: (target, begin) => target.set(bytes.subarray(begin, begin + target.byteLength)),
+  };
+}
+
+/** Largest scratch buffer a converting read of a lazily read file uses (then it goes chunk by chunk). */
+const CONVERT_CHUNK_BYTES = 1 << 20;
+
+/** A parsed, validated safetensors file. Data stay in the caller's buffer (or on disk) until asked for. */
 export class SafetensorsFile {
+  private readonly source: SafetensorsSource;
+
   constructor(
     readonly fileName: string,
     /** Tensors by name, in header order. */
     readonly tensors: ReadonlyMap<string, SafetensorsTensorInfo>,
     /** The `__metadata__` string map ({} when absent). */
     readonly metadata: Readonly<Record<string, string>>,
-    private readonly bytes: Uint8Array,
-  ) {}
+    source: Uint8Array | SafetensorsSource,
+  ) {
+    this.source = source instanceof Uint8Array ? memorySource(source) : source;
+  }
+
+  /**
+   * True when the whole file is in memory: F32 tensors are then views into it. False for a file
+   * read lazily: every tensor then comes back as a new array the caller owns.
+   */
+  get inMemory(): boolean {
+    return this.source.bytes !== undefined;
+  }
+
+  /** Release the file handle of a lazily read file (a no-op in memory); later reads fail. */
+  close(): void {
+    this.source.close?.();
+  }
 
   /** The tensor's entry, or a ModelFormatError naming the file and the missing tensor. */
   info(name: string): SafetensorsTensorInfo {
@@ -50,15 +100,22 @@ export class SafetensorsFile {
     return t;
   }
 
-  /** The tensor's raw bytes (a view, not a copy). */
+  /** The tensor's raw bytes: a view (not a copy) in memory, a fresh array from a lazily read file. */
   raw(name: string): Uint8Array {
     const t = this.info(name);
-    return this.bytes.subarray(t.begin, t.end);
+    const { bytes } = this.source;
+    if (bytes) return bytes.subarray(t.begin, t.end);
+    const out = new Uint8Array(t.end - t.begin);
+    this.source.readInto(out, t.begin);
+    return out;
   }
 
   /**
-   * The tensor as float32 (F32, F16, BF16, F64). F32 data are a view into the file's buffer when
-   * 4-byte aligned (copy before mutating a shared buffer); other dtypes are converted into a new array.
+   * The tensor as float32 (F32, F16, BF16, F64). In memory, F32 data are a view into the file's
+   * buffer when 4-byte aligned (copy before mutating a shared buffer) and other dtypes are converted
+   * into a new array. From a lazily read file the result is always a new array that nothing else
+   * references: F32 bytes are read straight into it, other dtypes are read and converted 1 MiB at a
+   * time, so no second full-size copy exists even transiently.
    *
    * @example
    * const emb = file.float32('model.embed_tokens.weight'); // Float32Array of vocab × dim
@@ -71,6 +128,7 @@ export class SafetensorsFile {
         `tensor "${name}" has dtype ${t.dtype}; expected a float dtype (${FLOAT_DTYPES.join(', ')})`,
       );
     }
+    if (!this.source.bytes) return this.readFloat32(t);
     const raw = this.raw(name);
     const aligned = (raw.byteOffset % SAFETENSORS_DTYPE_BYTES[t.dtype] === 0 ? raw : copy(raw)) as Uint8Array;
     const { buffer, byteOffset } = aligned;
@@ -84,6 +142,26 @@ export class SafetensorsFile {
       default:
         return Float32Array.from(new Float64Array(buffer, byteOffset, t.size));
     }
+  }
+
+  /** float32 of a tensor of a lazily read file: one output array, a bounded scratch buffer. */
+  private readFloat32(t: SafetensorsTensorInfo): Float32Array {
+    const out = new Float32Array(t.size);
+    if (t.dtype === 'F32') {
+      this.source.readInto(new Uint8Array(out.buffer), t.begin);
+      return out;
+    }
+    const el = SAFETENSORS_DTYPE_BYTES[t.dtype];
+    const chunk = Math.max(1, Math.floor(CONVERT_CHUNK_BYTES / el));
+    const scratch = new ArrayBuffer(Math.min(t.size, chunk) * el);
+    for (let i = 0; i < t.size; i += chunk) {
+      const m = Math.min(chunk, t.size - i);
+      this.source.readInto(new Uint8Array(scratch, 0, m * el), t.begin + i * el);
+      if (t.dtype === 'F16') f16IntoF32(new Uint16Array(scratch, 0, m), out, i);
+      else if (t.dtype === 'BF16') bf16IntoF32(new Uint16Array(scratch, 0, m), out, i);
+      else out.set(new Float64Array(scratch, 0, m), i);
+    }
+    return out;
   }
 
   /**
@@ -101,7 +179,8 @@ export class SafetensorsFile {
         `tensor "${name}" has dtype ${t.dtype}; expected an integer dtype (${INT_DTYPES.join(', ')})`,
       );
     }
-    const { buffer } = copy(this.raw(name)); // a fresh copy starts at offset 0
+    // A fresh copy starts at offset 0 (a lazily read file's raw bytes already are one).
+    const { buffer } = this.source.bytes ? copy(this.raw(name)) : this.raw(name);
     const n = t.size;
     if (t.dtype === 'I32') return new Int32Array(buffer, 0, n);
     const src = intView(t.dtype, buffer, n);
@@ -163,13 +242,35 @@ export function parseSafetensors(
   opts: { maxHeaderBytes?: number } = {},
 ): SafetensorsFile {
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  return readSafetensors(memorySource(u8), fileName, opts);
+}
+
+/**
+ * Parse and validate the header of a safetensors file held by `source` (reading only the header's
+ * bytes from it); the tensors are read from the source when asked for.
+ *
+ * @throws ModelFormatError as `parseSafetensors`.
+ */
+export function readSafetensors(
+  source: SafetensorsSource,
+  fileName: string,
+  opts: { maxHeaderBytes?: number } = {},
+): SafetensorsFile {
+  const total = source.byteLength;
+  const read = (begin: number, end: number): Uint8Array => {
+    if (source.bytes) return source.bytes.subarray(begin, end);
+    const out = new Uint8Array(end - begin);
+    source.readInto(out, begin);
+    return out;
+  };
   const fail = (problem: string): never => {
     throw new ModelFormatError(fileName, problem);
   };
-  if (u8.byteLength < 8) {
-    fail(`truncated safetensors file: ${u8.byteLength} bytes, fewer than the 8-byte header length field`);
+  if (total < 8) {
+    fail(`truncated safetensors file: ${total} bytes, fewer than the 8-byte header length field`);
   }
-  const view = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  const lengthField = read(0, 8);
+  const view = new DataView(lengthField.buffer, lengthField.byteOffset, 8);
   const declared = view.getBigUint64(0, true);
   const maxHeader = opts.maxHeaderBytes ?? MAX_SAFETENSORS_HEADER_BYTES;
   if (declared > BigInt(maxHeader)) {
@@ -178,14 +279,14 @@ export function parseSafetensors(
     );
   }
   const headerLen = Number(declared);
-  if (headerLen > u8.byteLength - 8) {
+  if (headerLen > total - 8) {
     fail(
-      `truncated safetensors file: the header length field says ${formatCount(headerLen)} bytes but only ${formatCount(u8.byteLength - 8)} follow it`,
+      `truncated safetensors file: the header length field says ${formatCount(headerLen)} bytes but only ${formatCount(total - 8)} follow it`,
     );
   }
-  const header = parseHeaderJson(u8.subarray(8, 8 + headerLen), fail);
+  const header = parseHeaderJson(read(8, 8 + headerLen), fail);
   const dataStart = 8 + headerLen;
-  const dataBytes = u8.byteLength - dataStart;
+  const dataBytes = total - dataStart;
 
   let metadata: Record<string, string> = {};
   const tensors = new Map<string, SafetensorsTensorInfo>();
@@ -198,7 +299,7 @@ export function parseSafetensors(
     tensors.set(name, { ...info, begin: info.begin + dataStart, end: info.end + dataStart });
   }
   checkNoOverlap([...tensors.values()], dataStart, fail);
-  return new SafetensorsFile(fileName, tensors, metadata, u8);
+  return new SafetensorsFile(fileName, tensors, metadata, source);
 }
 
 function parseHeaderJson(raw: Uint8Array, fail: (p: string) => never): Record<string, unknown> {

@@ -41,12 +41,21 @@ export type DeviceLayerWeights = { readonly [K in SharedKey]: Tensor<'f32'> } & 
     | { readonly kind: 'moe'; readonly moe: DeviceMoeWeights }
   );
 
+/** How a host weight array becomes a backend tensor: `b.tensor` (a copy) or `b.adoptTensor`. */
+export type WeightUpload = (data: Float32Array, shape: number[]) => Tensor<'f32'>;
+
 /**
- * Upload one layer's weights. With `config.moe` the experts and router are uploaded and the (empty)
- * dense w1/w2/w3 are not; call `checkLayerWeights` on every layer first.
+ * Upload one layer's weights (copies, unless `upload` adopts them). With `config.moe` the experts
+ * and router are uploaded and the (empty) dense w1/w2/w3 are not; call `checkLayerWeights` on
+ * every layer first.
  */
-export function uploadLayerWeights(b: Backend, c: LlamaConfig, l: LlamaLayerWeights): DeviceLayerWeights {
-  const up = (data: Float32Array, shape: number[]) => b.tensor<'f32'>(data, shape);
+export function uploadLayerWeights(
+  b: Backend,
+  c: LlamaConfig,
+  l: LlamaLayerWeights,
+  upload?: WeightUpload,
+): DeviceLayerWeights {
+  const up: WeightUpload = upload ?? ((data, shape) => b.tensor<'f32'>(data, shape));
   const block = blockOf(c);
   const qDim = qDimOf(c);
   const parts: Partial<Record<string, Tensor<'f32'>>> = {
@@ -60,7 +69,9 @@ export function uploadLayerWeights(b: Backend, c: LlamaConfig, l: LlamaLayerWeig
     parts.ffnNorm = up(l.ffnNorm, [c.dim]);
   }
   for (const p of requiredOptionalParts(c)) parts[p] = up(l[p]!, [optionalPartLength(c, p)]);
-  if (c.moe) return { ...parts, kind: 'moe', moe: uploadMoeWeights(b, c, l.moe!) } as DeviceLayerWeights;
+  if (c.moe) {
+    return { ...parts, kind: 'moe', moe: uploadMoeWeights(b, c, l.moe!, up) } as DeviceLayerWeights;
+  }
   return {
     ...parts,
     kind: 'dense',

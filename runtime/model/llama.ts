@@ -56,6 +56,51 @@ export interface AttentionProbeOptions {
   consume: (layer: number, probe: PatternProbeResult) => void;
 }
 
+/** Options of `LlamaModel.load`. */
+export interface LoadOptions {
+  /**
+   * Hand the host weights over instead of copying them: each array is adopted by the backend
+   * (`Backend.adoptTensor`; on the CPU the array becomes the tensor, no copy) and dropped from
+   * `checkpoint.weights` once uploaded, so no host copy outlives the load (the CPU tensors are the
+   * arrays themselves; WebGPU keeps none). The checkpoint's weights are left empty and may not be
+   * loaded again; the caller must not write the arrays afterwards (an in-memory F32 file's tensors
+   * are views into its bytes: those bytes then belong to the model). Use it when the checkpoint was
+   * made for this load; keep the default (copies) when the same weights feed several models or are
+   * edited later.
+   */
+  transfer?: boolean;
+}
+
+/** How a loaded model holds its weights, for display (README "Precision"). */
+export interface ModelWeightPrecision {
+  /** Dtypes the checkpoint stored the weights in (llama2.c: F32). */
+  readonly stored: readonly string[];
+  /** Element type the backend holds them in. */
+  readonly held: 'f32';
+  /**
+   * Which path ran, in one line: `f32 (stored f32)`, `f32 (converted from bf16 at load)`, plus on
+   * WebGPU whether the adapter has shader-f16 (which no kernel uses yet).
+   */
+  readonly path: string;
+}
+
+/** Weights handed over with `transfer`; loading them again is an error, not an empty model. */
+const transferred = new WeakSet<LlamaWeights>();
+
+/** What `ModelWeightPrecision.path` says for these stored dtypes on this backend. */
+export function weightPrecisionOf(backend: Backend, stored: readonly string[]): ModelWeightPrecision {
+  const converted = stored.filter((d) => d !== 'F32').map((d) => d.toLowerCase());
+  let path = converted.length
+    ? `f32 (converted from ${converted.join(' and ')} at load)`
+    : 'f32 (stored f32)';
+  if (backend.kind === 'webgpu') {
+    path += backend.weightPrecision.shaderF16
+      ? '; shader-f16 available, f16 weight storage not implemented'
+      : '; no shader-f16 on this adapter';
+  }
+  return { stored: [...stored], held: 'f32', path };
+}
+
 /** The linear layers of a block that can be replaced (`ForwardOptions.weights`). */
 export const LINEAR_WEIGHTS = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
 export type LinearWeightName = (typeof LINEAR_WEIGHTS)[number];
@@ -80,22 +125,41 @@ export class LlamaModel {
     private readonly output: Tensor<'f32'>,
     /** Learned positions (GPT-2) and the final LayerNorm's bias, where the architecture has them. */
     private readonly extra: { posEmbeddings?: Tensor<'f32'>; normBias?: Tensor<'f32'> },
+    /** How the weights are held and which conversion ran (README "Precision"). */
+    readonly weightPrecision: ModelWeightPrecision,
   ) {}
 
   /**
-   * Upload a parsed checkpoint's weights to `backend`.
+   * Upload a parsed checkpoint's weights to `backend`: copies by default, or handed over with
+   * `{ transfer: true }` (see `LoadOptions`). 16-bit checkpoints arrive here already converted to
+   * float32 by the format reader; `storedDtypes` only feeds `weightPrecision`.
    *
    * @example
    * const model = LlamaModel.load(createCpuBackend(), parseLlama2c(bytes, 'stories260K.bin'));
    * const logits = await model.forward(Int32Array.of(1, 403)); // [2, 512]
+   * // A checkpoint read for this model only: no second copy of the weights on the CPU.
+   * const lean = LlamaModel.load(createCpuBackend(), hfCheckpoint(parsed, [openSafetensorsFile(f)]), { transfer: true });
    */
   static load(
     backend: Backend,
-    checkpoint: { config: LlamaConfig; weights: LlamaWeights; fileName?: string },
+    checkpoint: {
+      config: LlamaConfig;
+      weights: LlamaWeights;
+      fileName?: string;
+      storedDtypes?: readonly string[];
+    },
+    options: LoadOptions = {},
   ): LlamaModel {
     const { config: c, weights: w } = checkpoint;
+    if (transferred.has(w)) {
+      throw new Error(
+        `${checkpoint.fileName ?? 'model'}: these weights were handed to a model already (LlamaModel.load with transfer); read the checkpoint again`,
+      );
+    }
     const block = blockOf(c);
-    const up = (data: Float32Array, shape: number[]) => backend.tensor<'f32'>(data, shape);
+    const transfer = options.transfer === true;
+    const up = (data: Float32Array, shape: number[]) =>
+      transfer ? backend.adoptTensor<'f32'>(data, shape) : backend.tensor<'f32'>(data, shape);
     w.layers.forEach((l, i) => checkLayerWeights(c, l, i));
     const learned = block.positions.kind === 'learned';
     if (learned && w.posEmbeddings?.length !== c.seqLen * c.dim) {
@@ -103,21 +167,38 @@ export class LlamaModel {
     }
     if (block.norm === 'layer' && w.normBias?.length !== c.dim)
       throw new Error(`the final norm needs a [${c.dim}] bias`);
-    const layers = w.layers.map((l) => uploadLayerWeights(backend, c, l));
+    const layers = w.layers.map((l, i) => {
+      const uploaded = uploadLayerWeights(backend, c, l, up);
+      if (transfer) w.layers[i] = emptyLayer();
+      return uploaded;
+    });
     const emb = up(w.tokEmbeddings, [c.vocabSize, c.dim]);
     const output = w.output ? up(w.output, [c.vocabSize, c.dim]) : emb;
+    const norm = up(w.norm, [c.dim]);
+    const extra = {
+      ...(learned ? { posEmbeddings: up(w.posEmbeddings!, [c.seqLen, c.dim]) } : {}),
+      ...(block.norm === 'layer' ? { normBias: up(w.normBias!, [c.dim]) } : {}),
+    };
+    if (transfer) {
+      const empty = new Float32Array(0);
+      w.tokEmbeddings = empty;
+      w.norm = empty;
+      w.output = w.output ? empty : null;
+      delete w.posEmbeddings;
+      delete w.normBias;
+      transferred.add(w);
+    }
+    const precision = weightPrecisionOf(backend, checkpoint.storedDtypes ?? ['F32']);
     return new LlamaModel(
       backend,
       checkpoint.fileName ?? 'model',
       c,
       emb,
       layers,
-      up(w.norm, [c.dim]),
+      norm,
       output,
-      {
-        ...(learned ? { posEmbeddings: up(w.posEmbeddings!, [c.seqLen, c.dim]) } : {}),
-        ...(block.norm === 'layer' ? { normBias: up(w.normBias!, [c.dim]) } : {}),
-      },
+      extra,
+      precision,
     );
   }
 

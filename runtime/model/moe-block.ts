@@ -67,9 +67,14 @@ export function checkMoeWeights(config: LlamaConfig, moe: MoeLayerWeights | unde
 }
 
 /** Upload one layer's router and experts (see `checkMoeWeights`). */
-export function uploadMoeWeights(b: Backend, config: LlamaConfig, moe: MoeLayerWeights): DeviceMoeWeights {
+export function uploadMoeWeights(
+  b: Backend,
+  config: LlamaConfig,
+  moe: MoeLayerWeights,
+  upload?: (data: Float32Array, shape: number[]) => Tensor<'f32'>,
+): DeviceMoeWeights {
   const { dim, hiddenDim } = config;
-  const up = (data: Float32Array, shape: number[]) => b.tensor<'f32'>(data, shape);
+  const up = upload ?? ((data: Float32Array, shape: number[]) => b.tensor<'f32'>(data, shape));
   const expert = (x: { w1: Float32Array; w2: Float32Array; w3: Float32Array }, h: number) => ({
     w1: up(x.w1, [h, dim]),
     w2: up(x.w2, [dim, h]),
