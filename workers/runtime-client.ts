@@ -1,7 +1,9 @@
 /**
  * The main thread's handle on the runtime worker: typed methods that take an AbortSignal and
  * progress callbacks, decode Arrow IPC bytes into tables, keep error classes, and recover from a
- * lost GPU device. Imports from the worker module are types only; all compute stays in the worker.
+ * lost GPU device (the interrupted job re-runs once) and from a crashed worker (its calls fail at
+ * once with WorkerCrashedError; the next job starts a fresh worker). Imports from the worker module
+ * are types only; all compute stays in the worker.
  *
  * @example
  * const rt = createRuntimeClient();
@@ -66,6 +68,12 @@ export interface RuntimeClientOptions {
    * terminated and restarted (backend re-created, model reloaded). Default 3000 ms.
    */
   cancelGraceMs?: number;
+  /**
+   * How long bringing a backend up may take: `init`, and after a restart or a device loss, `init`
+   * plus reloading every model. Past it the job fails with WorkerCrashedError, the worker is
+   * terminated and the next job starts a fresh one, so the queue never waits on it. Default 120 s.
+   */
+  restartTimeoutMs?: number;
 }
 
 export interface JobOptions {
@@ -74,8 +82,21 @@ export interface JobOptions {
   model?: string;
 }
 
-/** Message of the error thrown after a lost device was recovered. */
-export const DEVICE_LOST_RELOADED = 'GPU device lost — model reloaded, run again';
+/**
+ * Message of the error a job fails with when the GPU device is lost again while it re-runs after
+ * a first loss (the backend and models were reloaded once more, so the next run starts clean).
+ */
+export const DEVICE_LOST_AGAIN =
+  'GPU device lost twice while running this job — the model was reloaded; run the cell again';
+
+/**
+ * The runtime worker died (it reported an `error` or `messageerror` event, or did not come back up
+ * after a restart): every call it had in flight fails with this at once. The next job starts a
+ * fresh worker and reloads the backend and models first.
+ */
+export class WorkerCrashedError extends Error {
+  override name = 'WorkerCrashedError';
+}
 
 /** Typed client of the runtime worker. */
 export interface RuntimeClient {
@@ -211,6 +232,29 @@ export interface RuntimeClient {
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+/** One worker and what the client knows about it. */
+interface Slot {
+  worker: WorkerLike;
+  api: Remote<RuntimeApi>;
+  /** Rejects (never resolves) when the worker dies; every call to it races this. */
+  dead: Promise<never>;
+  kill: (error: Error) => void;
+  killed: boolean;
+  /** The backend and every model are up in this worker; false: restore them before the next job. */
+  ready: boolean;
+}
+
+class TimeoutError extends Error {}
+
+/** What an `error` / `messageerror` event from a worker says. */
+function describeEvent(ev: Event): string {
+  if (ev.type === 'messageerror') return 'a message from it could not be deserialized (messageerror)';
+  const e = ev as Partial<ErrorEvent>;
+  const where = e.filename ? ` at ${e.filename}${e.lineno ? `:${e.lineno}` : ''}` : '';
+  const what = e.message || (e.error instanceof Error ? e.error.message : '') || 'no message';
+  return `it reported an error: ${what}${where}`;
+}
+
 function abortError(): DOMException {
   return new DOMException('cancelled', 'AbortError');
 }
@@ -223,8 +267,7 @@ function defaultWorker(): WorkerLike {
 export function createRuntimeClient(options: RuntimeClientOptions = {}): RuntimeClient {
   const spawn = options.createWorker ?? defaultWorker;
   const graceMs = options.cancelGraceMs ?? 3000;
-  let worker = spawn();
-  let api: Remote<RuntimeApi> = wrap<RuntimeApi>(worker);
+  const restartMs = options.restartTimeoutMs ?? 120_000;
   let backendKind: BackendKind | undefined;
   let backend: BackendInfo | undefined;
   /** Every loaded model's request by key, to reload them on a fresh worker or device. */
@@ -234,6 +277,62 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
   // job is rejected at once on this side but may need a moment to reach its next checkpoint).
   let tail: Promise<unknown> = Promise.resolve();
   let disposed = false;
+  /** The current worker; undefined after one died, until the next job starts another. */
+  let slot: Slot | undefined = startWorker(true);
+
+  /** Spawn a worker and listen for its death. */
+  function startWorker(ready: boolean): Slot {
+    const worker = spawn();
+    let reject!: (e: Error) => void;
+    const dead = new Promise<never>((_, r) => (reject = r));
+    dead.catch(() => undefined); // observed by the calls racing it, if any
+    const s: Slot = {
+      worker,
+      api: wrap<RuntimeApi>(worker),
+      dead,
+      killed: false,
+      ready,
+      kill(error) {
+        if (s.killed) return;
+        s.killed = true;
+        reject(error);
+        worker.removeEventListener('error', onDeath);
+        worker.removeEventListener('messageerror', onDeath);
+        try {
+          worker.terminate();
+        } catch {
+          // already gone
+        }
+        if (slot === s) slot = undefined;
+      },
+    };
+    const onDeath = (ev: Event) =>
+      s.kill(
+        new WorkerCrashedError(
+          `The runtime worker crashed (${describeEvent(ev)}). A fresh worker will reload the model for the next run; run the cell again.`,
+        ),
+      );
+    worker.addEventListener('error', onDeath);
+    worker.addEventListener('messageerror', onDeath);
+    return s;
+  }
+
+  /** `p`, or the worker's death, whichever comes first. */
+  function guard<T>(s: Slot, p: Promise<T>): Promise<T> {
+    return Promise.race([p, s.dead]);
+  }
+
+  /** `p`, or a TimeoutError after `restartMs`. */
+  function bounded<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TimeoutError(`${what} did not finish within ${Math.round(restartMs / 1000)} s`)),
+        restartMs,
+      );
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
 
   /** A copy of the bytes, moved (not cloned) to the worker, which keeps views into them. */
   const sendable = (r: LoadRequest): LoadRequest => {
@@ -244,19 +343,40 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
     );
   };
 
-  /** Bring a fresh backend (and every loaded model) up in the current worker. */
-  async function restore(): Promise<void> {
-    if (!backendKind) return;
-    backend = await api.init(backendKind);
-    for (const request of loads.values()) await api.load(sendable(request));
+  /**
+   * Bring a fresh backend (and every loaded model) up in `s`, bounded by `restartMs`. A worker
+   * that does not come back in time is terminated (the job fails with WorkerCrashedError and the
+   * next one starts another worker); one that answers with an error stays, to be tried again.
+   */
+  async function restore(s: Slot, what: string): Promise<void> {
+    s.ready = false;
+    if (!backendKind) {
+      s.ready = true;
+      return;
+    }
+    const kind = backendKind;
+    const work = (async () => {
+      backend = await s.api.init(kind);
+      for (const request of loads.values()) await s.api.load(sendable(request));
+    })();
+    try {
+      await bounded(guard(s, work), what);
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      const error = new WorkerCrashedError(
+        `The runtime worker did not answer: ${e.message}. It was stopped and a fresh one starts with the next run; run the cell again.`,
+      );
+      s.kill(error);
+      throw error;
+    }
+    s.ready = true;
   }
 
-  /** Replace a worker that is stuck (a cancelled job that does not stop) with a fresh one. */
-  function restartWorker(): Promise<void> {
-    worker.terminate();
-    worker = spawn();
-    api = wrap<RuntimeApi>(worker);
-    return restore();
+  /** The worker to run the next job on: a fresh one if the last died, restored if need be. */
+  async function readyWorker(): Promise<Slot> {
+    const s = slot ?? (slot = startWorker(false));
+    if (!s.ready) await restore(s, 'restarting the backend and reloading the model');
+    return s;
   }
 
   function enqueue<T>(run: () => Promise<T>): Promise<T> {
@@ -268,8 +388,9 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
   /**
    * Run one job: wait for the worker to be free, start it, and reject with an AbortError as soon
    * as the signal fires. The worker is told to stop; if the job has not settled within the grace
-   * period, the worker is restarted so the next job is not stuck behind it. A DeviceLostError
-   * triggers recovery before it reaches the caller.
+   * period, the worker is terminated (the next job starts a fresh one) so the queue moves on. A
+   * DeviceLostError re-creates the backend, reloads the models and runs the job once more; a
+   * second loss fails it. A worker that dies fails the job at once with WorkerCrashedError.
    */
   function job<T>(
     signal: AbortSignal | undefined,
@@ -288,32 +409,22 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
       signal?.addEventListener('abort', onAbort, { once: true });
       void enqueue(async () => {
         try {
-          if (aborted) return;
-          const jobId = nextJobId++;
-          const call = start(api, jobId).then(
-            (value): Outcome<T> => ({ ok: true, value }),
-            (error: unknown): Outcome<T> => ({ ok: false, error }),
-          );
-          let onRestarted = () => {};
-          const restarted = new Promise<Outcome<T>>((done) => {
-            onRestarted = () => done({ ok: false, error: abortError() });
-          });
-          cancelRunning = () => {
-            void api.cancel(jobId).catch(() => undefined);
-            const timer = setTimeout(
-              () =>
-                void restartWorker()
-                  .catch(() => undefined)
-                  .finally(onRestarted),
-              graceMs,
-            );
-            void call.then(() => clearTimeout(timer));
-          };
-          const outcome = await Promise.race([call, restarted]);
-          if (outcome.ok) resolve(outcome.value);
-          else if (outcome.error instanceof DeviceLostError)
-            reject(await recoverFromDeviceLoss(outcome.error));
-          else reject(outcome.error);
+          for (let attempt = 0; ; attempt++) {
+            if (aborted) return;
+            const s = await readyWorker();
+            if (aborted) return;
+            const outcome = await runOnce(s, start, (cancel) => (cancelRunning = cancel));
+            cancelRunning = undefined;
+            if (outcome.ok) return resolve(outcome.value);
+            const error = outcome.error;
+            if (!(error instanceof DeviceLostError) || aborted) return reject(error);
+            const failed = await recoverFromDeviceLoss(s, error);
+            if (failed) return reject(failed);
+            if (attempt >= 1) return reject(new DeviceLostError(error.reason, DEVICE_LOST_AGAIN));
+            // The backend and models are back: run the interrupted job once more, by itself.
+          }
+        } catch (e) {
+          reject(e);
         } finally {
           signal?.removeEventListener('abort', onAbort);
         }
@@ -321,14 +432,43 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
     });
   }
 
-  async function recoverFromDeviceLoss(e: DeviceLostError): Promise<Error> {
+  /** Start the job on `s` and settle with it, with the worker's death, or after a stuck cancel. */
+  function runOnce<T>(
+    s: Slot,
+    start: (remote: Remote<RuntimeApi>, jobId: number) => Promise<T>,
+    onCancellable: (cancel: () => void) => void,
+  ): Promise<Outcome<T>> {
+    const jobId = nextJobId++;
+    const call = guard(s, start(s.api, jobId)).then(
+      (value): Outcome<T> => ({ ok: true, value }),
+      (error: unknown): Outcome<T> => ({ ok: false, error }),
+    );
+    let onStuck = () => {};
+    const stuck = new Promise<Outcome<T>>((done) => {
+      onStuck = () => done({ ok: false, error: abortError() });
+    });
+    onCancellable(() => {
+      void guard(s, s.api.cancel(jobId)).catch(() => undefined);
+      const timer = setTimeout(() => {
+        // The job ignores its cancel: drop the worker; the next job starts a fresh one.
+        s.kill(abortError());
+        onStuck();
+      }, graceMs);
+      void call.then(() => clearTimeout(timer));
+    });
+    return Promise.race([call, stuck]);
+  }
+
+  /** Re-create the backend and reload the models after a loss; an error to fail the job with, if that fails. */
+  async function recoverFromDeviceLoss(s: Slot, e: DeviceLostError): Promise<Error | undefined> {
     try {
-      await restore();
+      await restore(s, 'reloading the model after the GPU device was lost');
+      return undefined;
     } catch (reloadError) {
+      if (reloadError instanceof WorkerCrashedError) return reloadError;
       const why = reloadError instanceof Error ? reloadError.message : String(reloadError);
       return new DeviceLostError(e.reason, `GPU device lost and the model could not be reloaded: ${why}`);
     }
-    return new DeviceLostError(e.reason, DEVICE_LOST_RELOADED);
   }
 
   return {
@@ -341,8 +481,10 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
         backendKind = kind;
         backend = undefined;
         loads.clear();
-        backend = await api.init(kind);
-        return backend;
+        // Nothing is loaded any more, so bringing the backend up is all a restore does.
+        const s = slot ?? (slot = startWorker(false));
+        await restore(s, 'starting the backend');
+        return backend!;
       });
     },
 
@@ -395,9 +537,16 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
     },
 
     generate(request, { signal, onToken, model } = {}) {
-      return job(signal, (remote, id) =>
-        remote.generate(id, request, onToken ? proxy(onToken) : undefined, model),
-      );
+      // A job re-run after a device loss streams the same (seeded) tokens again: pass each once.
+      let delivered = 0;
+      const once = onToken
+        ? (t: GeneratedToken) => {
+            if (t.index < delivered) return;
+            delivered = t.index + 1;
+            onToken(t);
+          }
+        : undefined;
+      return job(signal, (remote, id) => remote.generate(id, request, once ? proxy(once) : undefined, model));
     },
 
     attentionProbes(request, { signal, onProgress, model } = {}) {
@@ -437,11 +586,22 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
     },
 
     saeTrain(request, { signal, onProgress, waitIfPaused, model } = {}) {
+      // A job re-run after a device loss trains again from step 0: pass each curve point once.
+      let nextStep = 0;
+      const once = onProgress
+        ? (p: SaeTrainProgress) => {
+            if (p.phase === 'train') {
+              if (p.point.step < nextStep) return;
+              nextStep = p.point.step + 1;
+            } else if (nextStep > 0) return;
+            onProgress(p);
+          }
+        : undefined;
       return job(signal, (remote, id) =>
         remote.saeTrain(
           id,
           request,
-          onProgress ? proxy(onProgress) : undefined,
+          once ? proxy(once) : undefined,
           waitIfPaused ? proxy(waitIfPaused) : undefined,
           model,
         ),
@@ -476,7 +636,7 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
 
     dispose() {
       disposed = true;
-      worker.terminate();
+      slot?.kill(new Error('the runtime client was disposed'));
     },
   };
 }

@@ -2,20 +2,24 @@
  * The runtime client and worker API end to end in Node: the real API object is exposed with
  * comlink on one end of a MessageChannel (standing in for the Web Worker) with the CPU backend,
  * and the real client talks to the other end. Covers IPC tables, error classes across the
- * boundary, progress and token callbacks, cancellation, and device-loss recovery.
+ * boundary, progress and token callbacks, cancellation, device-loss recovery (the interrupted job
+ * re-runs once) and worker crashes (calls fail at once, a fresh worker takes over, bounded).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { expose } from 'comlink';
 import { readFileSync } from 'node:fs';
 import { createCpuBackend } from '../../kernels/index';
 import { DeviceLostError, WebGpuUnavailableError, type Backend } from '../../kernels/backend';
+import { GpuLimitError, GpuValidationError } from '../../kernels/gpu-errors';
+import { describeError } from '../../app/state/errors';
 import { InputError, ModelFormatError, TextError } from '../../runtime/errors';
 import { NEXT_TOKEN_COLUMNS, TOKEN_LOSS_COLUMNS } from '../../runtime/tables';
 import { readTensorTable } from '../../runtime/tensor-table';
 import { createRuntimeApi } from '../../workers/runtime-api';
 import {
   createRuntimeClient,
-  DEVICE_LOST_RELOADED,
+  DEVICE_LOST_AGAIN,
+  WorkerCrashedError,
   type RuntimeClient,
   type WorkerLike,
 } from '../../workers/runtime-client';
@@ -34,11 +38,13 @@ function storiesRequest(): LoadRequest {
   };
 }
 
-/** A "worker" made of a MessageChannel whose far end exposes `api`. */
-function channelWorker(api: object): WorkerLike & { closed: boolean } {
+/** A "worker" made of a MessageChannel whose far end exposes `api` (tests dispatch its events). */
+type ChannelWorker = WorkerLike & { closed: boolean; dispatchEvent(event: Event): boolean };
+
+function channelWorker(api: object): ChannelWorker {
   const { port1, port2 } = new MessageChannel();
   expose(api, port2 as never);
-  const w = port1 as unknown as WorkerLike & { closed: boolean };
+  const w = port1 as unknown as ChannelWorker;
   w.closed = false;
   w.terminate = () => {
     w.closed = true;
@@ -204,17 +210,18 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     });
   });
 
-  it('recovers from a lost device: re-creates the backend, reloads the model, says so', async () => {
-    let inits = 0;
-    let loseNext = false;
-    const { client } = cpuClient({
+  /** A CPU backend whose reads fail with a lost device while `losses` is above zero. */
+  function lossyClient() {
+    const state = { inits: 0, losses: 0, lossAtRead: 1, reads: 0 };
+    const { client, spawned } = cpuClient({
       createBackend: async () => {
-        inits++;
+        state.inits++;
         const cpu = createCpuBackend();
         const backend: Backend = Object.create(cpu);
         backend.read = (t) => {
-          if (loseNext) {
-            loseNext = false;
+          if (state.losses > 0 && ++state.reads >= state.lossAtRead) {
+            state.losses--;
+            state.reads = 0;
             return Promise.reject(new DeviceLostError('unknown', 'The GPU device was lost (test).'));
           }
           return cpu.read(t);
@@ -222,15 +229,88 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
         return backend;
       },
     });
+    return { client, spawned, state };
+  }
+
+  it('re-runs a job interrupted by a lost device once, after re-creating the backend and model', async () => {
+    const { client, state } = lossyClient();
     await client.init('webgpu');
     await client.load(storiesRequest());
-    loseNext = true;
+    const expected = await client.nextToken('Once upon a time');
+    state.losses = 1;
+    // The job itself succeeds: the loss is recovered from and the job runs again by itself.
+    const top = await client.nextToken('Once upon a time');
+    expect(state.inits).toBe(2);
+    expect(state.losses).toBe(0);
+    expect(top.toArray().map((r) => r.toJSON())).toEqual(expected.toArray().map((r) => r.toJSON()));
+  });
+
+  it('fails the job with a message when the device is lost again during its re-run', async () => {
+    const { client, state } = lossyClient();
+    await client.init('webgpu');
+    await client.load(storiesRequest());
+    state.losses = 2;
     const err = await client.nextToken('Once upon a time').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeviceLostError);
-    expect((err as Error).message).toBe(DEVICE_LOST_RELOADED);
-    expect(inits).toBe(2);
+    expect((err as Error).message).toBe(DEVICE_LOST_AGAIN);
+    expect(describeError(err)).toMatchObject({ title: 'GPU device lost', message: DEVICE_LOST_AGAIN });
+    // Reloaded after each loss: the next job runs on a working backend.
+    expect(state.inits).toBe(3);
     const top = await client.nextToken('Once upon a time');
     expect(top.getChild(NEXT_TOKEN_COLUMNS.token)!.get(0)).toBe(',');
+  });
+
+  it('a generation re-run after a device loss streams each token once', async () => {
+    const { client, state } = lossyClient();
+    await client.init('webgpu');
+    await client.load(storiesRequest());
+    const request = { prompt: 'Once upon a time', steps: 20, temperature: 0.8, seed: 11 };
+    const clean = await client.generate(request);
+    state.losses = 1;
+    state.lossAtRead = 8;
+    const pieces: string[] = [];
+    const indices: number[] = [];
+    const gen = await client.generate(request, {
+      onToken: (t) => {
+        pieces.push(t.text);
+        indices.push(t.index);
+      },
+    });
+    expect(state.inits).toBe(2);
+    expect(gen.text).toBe(clean.text);
+    expect(indices).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect('Once upon a time' + pieces.join('')).toBe(gen.text);
+  });
+
+  it('GPU validation and limit errors reach the client with their class and fields', async () => {
+    let fail: Error | undefined;
+    const { client } = cpuClient({
+      createBackend: async () => {
+        const cpu = createCpuBackend();
+        const backend: Backend = Object.create(cpu);
+        backend.read = (t) => (fail ? Promise.reject(fail) : cpu.read(t));
+        return backend;
+      },
+    });
+    await client.init('webgpu');
+    await client.load(storiesRequest());
+    fail = new GpuValidationError('out-of-memory', 'WebGPU out-of-memory error: test');
+    const v = await client.nextToken('Once').catch((e: unknown) => e);
+    expect(v).toBeInstanceOf(GpuValidationError);
+    expect(v).toMatchObject({ filter: 'out-of-memory', message: 'WebGPU out-of-memory error: test' });
+    expect(describeError(v)).toMatchObject({
+      title: 'GPU error',
+      message: 'WebGPU out-of-memory error: test',
+    });
+    fail = new GpuLimitError('maxBufferSize', 8, 4, 'a tensor needs 8 bytes, over maxBufferSize of 4 bytes');
+    const l = await client.nextToken('Once').catch((e: unknown) => e);
+    expect(l).toBeInstanceOf(GpuLimitError);
+    expect(l).toBeInstanceOf(RangeError);
+    expect(l).toMatchObject({ limit: 'maxBufferSize', requested: 8, allowed: 4 });
+    expect(describeError(l).title).toBe('Too large for this GPU');
+    // Not a device loss: nothing is retried or reloaded, and the next job runs normally.
+    fail = undefined;
+    expect((await client.nextToken('Once')).numRows).toBe(10);
   });
 
   it('restarts a worker whose cancelled job does not stop', async () => {
@@ -264,6 +344,142 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     expect(spawned.length).toBe(2);
     expect(spawned[0]!.closed).toBe(true);
     expect(calls).toEqual(['init cpu', 'load', 'cancel', 'init cpu', 'load']);
+  });
+
+  /** A fake worker API: init/load answer; generate never settles; inspect answers. */
+  function crashyApi(calls: string[], opts: { hangInit?: () => boolean } = {}) {
+    return {
+      init: (kind: string) => {
+        calls.push(`init ${kind}`);
+        if (opts.hangInit?.()) return new Promise(() => {});
+        return Promise.resolve({ kind, description: 'fake' });
+      },
+      load: async () => (calls.push('load'), { key: 'default' }),
+      generate: () => (calls.push('generate'), new Promise(() => {})),
+      inspect: async () => (calls.push('inspect'), { answered: true }),
+      cancel: () => void calls.push('cancel'),
+    };
+  }
+
+  const probe = { text: 'x', layer: 0, position: -1, topK: 1 };
+
+  function crashEvent(type: 'error' | 'messageerror', message?: string): Event {
+    return Object.assign(
+      new Event(type),
+      message ? { message, filename: 'runtime.worker.js', lineno: 7 } : {},
+    );
+  }
+
+  it('fails the running job at once when the worker crashes, and runs the next on a fresh worker', async () => {
+    const spawned: ReturnType<typeof channelWorker>[] = [];
+    const calls: string[] = [];
+    client = createRuntimeClient({
+      createWorker: () => {
+        const w = channelWorker(crashyApi(calls));
+        spawned.push(w);
+        return w;
+      },
+    });
+    await client.init('cpu');
+    await client.load(storiesRequest());
+    const run = client.generate({ prompt: '', steps: 5, temperature: 0, seed: 1 });
+    const queued = client.inspect(probe);
+    await new Promise((r) => setTimeout(r, 20));
+    spawned[0]!.dispatchEvent(crashEvent('error', 'Uncaught RangeError: Array buffer allocation failed'));
+    const err = await run.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkerCrashedError);
+    expect((err as Error).message).toMatch(
+      /^The runtime worker crashed \(it reported an error: Uncaught RangeError: Array buffer allocation failed at runtime\.worker\.js:7\)/,
+    );
+    expect(describeError(err).title).toBe('Runtime worker crashed');
+    expect(spawned[0]!.closed).toBe(true);
+    // The queued job was never sent to the dead worker: it runs on a fresh one, model reloaded first.
+    expect(await queued).toEqual({ answered: true });
+    expect(spawned.length).toBe(2);
+    expect(calls).toEqual(['init cpu', 'load', 'generate', 'init cpu', 'load', 'inspect']);
+    // A worker that dies while idle is replaced lazily too.
+    spawned[1]!.dispatchEvent(crashEvent('error'));
+    expect(spawned[1]!.closed).toBe(true);
+    await client.inspect(probe);
+    expect(spawned.length).toBe(3);
+    expect(calls.slice(-3)).toEqual(['init cpu', 'load', 'inspect']);
+  });
+
+  it('treats a messageerror as a crash of the worker', async () => {
+    const spawned: ReturnType<typeof channelWorker>[] = [];
+    const calls: string[] = [];
+    client = createRuntimeClient({
+      createWorker: () => {
+        const w = channelWorker(crashyApi(calls));
+        spawned.push(w);
+        return w;
+      },
+    });
+    await client.init('cpu');
+    const run = client.generate({ prompt: '', steps: 5, temperature: 0, seed: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    spawned[0]!.dispatchEvent(crashEvent('messageerror'));
+    await expect(run).rejects.toThrow(/could not be deserialized \(messageerror\)/);
+    await client.inspect(probe);
+    expect(spawned.length).toBe(2);
+  });
+
+  it('a restart that never settles fails its job after the timeout and does not stall the queue', async () => {
+    const spawned: ReturnType<typeof channelWorker>[] = [];
+    const calls: string[] = [];
+    // The second worker never answers init; the third works.
+    client = createRuntimeClient({
+      restartTimeoutMs: 80,
+      createWorker: () => {
+        const n = spawned.length;
+        const w = channelWorker(crashyApi(calls, { hangInit: () => n === 1 }));
+        spawned.push(w);
+        return w;
+      },
+    });
+    await client.init('cpu');
+    await client.load(storiesRequest());
+    const run = client.generate({ prompt: '', steps: 5, temperature: 0, seed: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    spawned[0]!.dispatchEvent(crashEvent('error', 'boom'));
+    await expect(run).rejects.toBeInstanceOf(WorkerCrashedError);
+    const t0 = performance.now();
+    const stuck = await client.inspect(probe).catch((e: unknown) => e);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(stuck).toBeInstanceOf(WorkerCrashedError);
+    expect((stuck as Error).message).toMatch(
+      /did not answer: restarting the backend and reloading the model/,
+    );
+    expect(spawned[1]!.closed).toBe(true);
+    expect(await client.inspect(probe)).toEqual({ answered: true });
+    expect(spawned.length).toBe(3);
+    expect(calls).toEqual(['init cpu', 'load', 'generate', 'init cpu', 'init cpu', 'load', 'inspect']);
+  });
+
+  it('a cancelled job that never stops, then a restart that never settles: the queue still moves', async () => {
+    const spawned: ReturnType<typeof channelWorker>[] = [];
+    const calls: string[] = [];
+    client = createRuntimeClient({
+      cancelGraceMs: 30,
+      restartTimeoutMs: 80,
+      createWorker: () => {
+        const n = spawned.length;
+        const w = channelWorker(crashyApi(calls, { hangInit: () => n === 1 }));
+        spawned.push(w);
+        return w;
+      },
+    });
+    await client.init('cpu');
+    const controller = new AbortController();
+    const run = client.generate(
+      { prompt: '', steps: 5, temperature: 0, seed: 1 },
+      { signal: controller.signal },
+    );
+    setTimeout(() => controller.abort(), 10);
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(client.inspect(probe)).rejects.toBeInstanceOf(WorkerCrashedError);
+    expect(await client.inspect(probe)).toEqual({ answered: true });
+    expect(spawned.map((w) => w.closed)).toEqual([true, true, false]);
   });
 
   it('keeps several models by key, runs each, and unloads one without touching the other', async () => {
