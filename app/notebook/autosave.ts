@@ -1,8 +1,14 @@
 /**
  * Debounced autosave: call `schedule(doc)` on every change; the latest value is written once the
  * edits pause (and at least every `maxWaitMs` during continuous typing), writes never overlap, and
- * `flush()` writes now (on `pagehide`, before opening another notebook). A failed write keeps its
- * value pending, so nothing is dropped; it is retried by the next change or flush.
+ * `flush()` writes now (before opening another notebook). A failed write keeps its value pending,
+ * so nothing is dropped; it is retried by the next change or flush.
+ *
+ * `flushNow()` is for a page being hidden or closed: it calls `save` in the same task, without
+ * waiting behind a write in progress, because nothing the page awaits after `pagehide` is sure to
+ * run. That is safe only when `save` starts its write synchronously and the storage orders writes
+ * by when they started (an IndexedDB readwrite transaction does: transactions over the same store
+ * commit in creation order), so an older value still cannot land last.
  */
 
 /** A timer implementation; injectable so tests control time. */
@@ -31,6 +37,11 @@ export interface Autosave<T> {
   schedule(value: T): void;
   /** Save the pending value now (if any) and resolve when every write so far is done; rejects if this write fails. */
   flush(): Promise<void>;
+  /**
+   * Call `save` with the pending value in this very task (page hide), even while an earlier write
+   * is still in progress; resolves when every write so far is done, rejects if this one fails.
+   */
+  flushNow(): Promise<void>;
   /** Drop the pending value and stop the timers (a write in progress still finishes). */
   cancel(): void;
   /** True while a value waits to be saved. */
@@ -50,7 +61,7 @@ const realTimers: Timers = {
  *   onError: (e) => showError(e),
  * });
  * $effect(() => autosave.schedule($state.snapshot(notebook.doc)));
- * addEventListener('pagehide', () => void autosave.flush());
+ * addEventListener('pagehide', () => void autosave.flushNow());
  */
 export function createAutosave<T>(
   save: (value: T) => Promise<void>,
@@ -61,9 +72,12 @@ export function createAutosave<T>(
   const timers = options.timers ?? realTimers;
   const onError = options.onError ?? ((e: unknown) => console.error('autosave failed', e));
 
-  let waiting: { value: T } | undefined;
+  let waiting: { value: T; seq: number } | undefined;
   let debounce: unknown;
   let deadline: unknown;
+  let seq = 0;
+  /** The newest value a write has taken: an older write that fails must not bring its value back. */
+  let newestTaken = 0;
   // Every write is chained after the previous one, so an older value can never land last.
   let chain: Promise<void> = Promise.resolve();
 
@@ -73,19 +87,25 @@ export function createAutosave<T>(
     debounce = deadline = undefined;
   };
 
+  /** Save `next`; on failure keep it pending unless a newer value has arrived or been taken. */
+  const saveTaken = async (next: { value: T; seq: number }): Promise<void> => {
+    newestTaken = Math.max(newestTaken, next.seq);
+    try {
+      await save(next.value);
+    } catch (e) {
+      if (!waiting && newestTaken === next.seq) waiting = next;
+      throw e;
+    }
+    options.onSaved?.(next.value);
+  };
+
   const write = (): Promise<void> => {
     stopTimers();
     const run = chain.then(async () => {
       const next = waiting;
       waiting = undefined;
       if (!next) return; // an earlier write already took it
-      try {
-        await save(next.value);
-      } catch (e) {
-        waiting ??= next; // keep it unless a newer value has arrived meanwhile
-        throw e;
-      }
-      options.onSaved?.(next.value);
+      await saveTaken(next);
     });
     chain = run.catch(() => {});
     return run;
@@ -97,13 +117,23 @@ export function createAutosave<T>(
 
   return {
     schedule(value) {
-      waiting = { value };
+      waiting = { value, seq: ++seq };
       if (debounce !== undefined) timers.clear(debounce);
       debounce = timers.set(fire, delayMs);
       deadline ??= timers.set(fire, maxWaitMs);
     },
     flush() {
       return waiting ? write() : chain;
+    },
+    flushNow() {
+      const next = waiting;
+      if (!next) return chain;
+      stopTimers();
+      waiting = undefined; // a chained write that has not started yet finds nothing and returns
+      const run = saveTaken(next); // calls save() before returning: the write starts in this task
+      const all = Promise.all([chain, run]).then(() => {});
+      chain = all.catch(() => {});
+      return run.then(() => all);
     },
     cancel() {
       stopTimers();

@@ -79,7 +79,10 @@ export interface NotebookStoreOptions {
 
 /** The opened store. Every method rejects with a StorageError (kind `quota` when storage is full). */
 export interface NotebookStore {
-  /** Save (or replace) notebook `id`. */
+  /**
+   * Save (or replace) notebook `id`. The write starts before this returns (see createAutosave's
+   * flushNow): call it from a `pagehide` handler without awaiting anything first.
+   */
   saveNotebook(id: string, doc: NotebookDoc): Promise<void>;
   /** Notebook `id`, migrated and validated (NotebookError, source `autosave`, when damaged); undefined if absent. */
   loadNotebook(id: string, options?: ValidateOptions): Promise<NotebookDoc | undefined>;
@@ -136,9 +139,13 @@ export async function openNotebookStore(options: NotebookStoreOptions = {}): Pro
         cellCount: doc.cells.length,
         updatedAt: now(),
       };
+      // The transaction and both puts are made before this returns, and commit() sends them off at
+      // once instead of when this task's event loop turn ends: a save started in a `pagehide`
+      // handler then reaches the database even if the page is gone before its promise settles.
       return transact(db, [NOTEBOOKS, NOTEBOOK_INDEX], 'readwrite', `save notebook "${doc.title}"`, (tx) => {
         tx.objectStore(NOTEBOOKS).put({ id, text });
         tx.objectStore(NOTEBOOK_INDEX).put(summary);
+        tx.commit?.(); // absent before Chromium 76 / Firefox 74 / Safari 15: then it autocommits
       });
     },
 

@@ -13,11 +13,19 @@ import { type CellDoc, type NotebookDoc, type ParamValue } from '../notebook/doc
 import * as edits from '../notebook/edit';
 import { History } from '../notebook/history';
 import { hashBytes } from '../notebook/hash';
+import {
+  chooseStartupNotebook,
+  newEntry,
+  openStored,
+  webLocks,
+  type NotebookLocks,
+  type OpenedNotebook,
+} from '../notebook/library';
 import { parseNotebookFile, serializeNotebook, notebookFileName } from '../notebook/notebook-file';
-import { decodeResult, encodeResult } from '../notebook/result-codec';
 import { Scheduler } from '../notebook/scheduler';
 import { decodeShareHash, encodeShareHash, hasShareHash } from '../notebook/share-link';
-import { openNotebookStore, type NotebookStore } from '../notebook/store';
+import { storeResultCache } from '../notebook/result-cache';
+import { openNotebookStore, type NotebookStore, type NotebookSummary } from '../notebook/store';
 import { embedCode } from '../report/embed-code';
 import { embedOptions, type EmbedOptions } from '../report/page-options';
 import { buildProvenance } from '../report/provenance';
@@ -35,8 +43,41 @@ import { describeError, type ErrorView } from './errors';
 import { fetchBytes } from './fetch-bytes';
 import { isParamLocked, lockedKeys, type NotebookMode } from './param-lock';
 
-/** The IndexedDB record the open notebook autosaves to. */
-const CURRENT = 'current';
+/** sessionStorage key: the notebook this tab has open, so a reload reopens it (not the newest). */
+const TAB_NOTEBOOK = 'sparsebook.notebook';
+
+/** Query parameters that open something as a new notebook; dropped from the URL once opened. */
+const OPENING_PARAMS = ['demo', 'model', 'tokenizer'];
+
+/** What autosave writes: the document and the id of the record it belongs to. */
+interface SaveEntry {
+  id: string;
+  doc: NotebookDoc;
+}
+
+function copyNotice(title: string): Notice {
+  return {
+    kind: 'info',
+    title: 'Opened a copy',
+    message: `“${title}” is open in another tab, so this tab edits a copy of it (saved once you change it).`,
+  };
+}
+
+function sessionGet(key: string): string | null {
+  try {
+    return globalThis.sessionStorage?.getItem(key) ?? null;
+  } catch {
+    return null; // storage disabled: every reload opens the newest notebook
+  }
+}
+
+function sessionSet(key: string, value: string): void {
+  try {
+    globalThis.sessionStorage?.setItem(key, value);
+  } catch {
+    // as above
+  }
+}
 
 /** What this page is: the workbench, an embed (`embed.html`), or a report carrying its data. */
 export type PageKind = { kind: 'app' } | { kind: 'embed' } | { kind: 'report'; packed: Uint8Array };
@@ -70,6 +111,16 @@ export class NotebookState {
   /** The last link made by Copy link (shown so it can be copied by hand too). */
   shareLink = $state<string | undefined>(undefined);
   saveState = $state<'saved' | 'pending' | 'error' | 'off'>('off');
+  /** The stored notebook this tab edits (its IndexedDB id); undefined without storage. */
+  notebookId = $state<string | undefined>(undefined);
+  /** Saved notebooks, most recently modified first (refreshed on open, switch and save). */
+  recent = $state.raw<readonly NotebookSummary[]>([]);
+  /**
+   * Remote images in markdown load only once the user allows them, for the notebook open in this
+   * tab (a tracking pixel in a shared notebook must not report who opened it). Opening another
+   * notebook blocks them again.
+   */
+  remoteImages = $state(false);
   /** Cell that has keyboard focus in the list (arrow keys move it). */
   focused = $state<string | undefined>(undefined);
   /**
@@ -93,7 +144,10 @@ export class NotebookState {
   readonly client: RuntimeClient;
   private store: NotebookStore | undefined;
   private readonly scheduler: Scheduler;
-  private autosave: Autosave<NotebookDoc> | undefined;
+  private autosave: Autosave<SaveEntry> | undefined;
+  private readonly locks: NotebookLocks = webLocks();
+  /** Gives back the lock of the notebook this tab has open. */
+  private releaseLock: () => void = () => {};
   /** Results that came with a report, by cell id: the result cache serves them first. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- not reactive; replaced whole by a report
   private reportCells: ReadonlyMap<string, ReportCell> = new Map();
@@ -119,23 +173,29 @@ export class NotebookState {
       onChange: (id, rt) => {
         this.runtimes = withRuntime(this.runtimes, id, rt);
       },
-      cache: {
-        load: async (cellId, key) => {
-          // A report's result stands for its cell while the report is read-only, whatever the key.
-          const fromReport = reportResult(this.reportCells, cellId, key, this.mode === 'report');
-          if (fromReport) return fromReport;
-          const hit = await this.store?.loadResult(cellId, key);
-          return hit ? decodeResult(hit.bytes) : undefined;
-        },
-        save: async (cellId, key, result) => {
-          await this.store?.saveResult(cellId, key, encodeResult(result));
-        },
-      },
+      cache: this.resultCache(),
     });
   }
 
   runtime(id: string): CellRuntime {
     return this.runtimes.get(id) ?? IDLE;
+  }
+
+  /**
+   * Results across reloads: a report's own results first, then IndexedDB. A result that cannot be
+   * stored (storage full) still shows in its cell, and the user is told it will not survive a reload.
+   */
+  private resultCache() {
+    const stored = storeResultCache(
+      () => this.store,
+      (e) => this.showError(e, 'A result could not be saved'),
+    );
+    return {
+      load: async (cellId: string, key: string) =>
+        // A report's result stands for its cell while the report is read-only, whatever the key.
+        reportResult(this.reportCells, cellId, key, this.mode === 'report') ?? stored.load(cellId, key),
+      save: stored.save,
+    };
   }
 
   /**
@@ -147,8 +207,9 @@ export class NotebookState {
   }
 
   /**
-   * Open storage, pick the notebook to show (a shared link, else the autosave, else the default),
-   * start the backend, restore cached results and reload models.
+   * Open storage, pick the notebook to show (a shared link, demo or `?model=` as a new notebook;
+   * else the one this tab had open, else the most recently modified, else the default), start the
+   * backend, restore cached results and reload models.
    */
   async start(location: { hash: string; search: string }, page: PageKind = { kind: 'app' }): Promise<void> {
     this.embed = embedOptions(location.hash);
@@ -157,44 +218,67 @@ export class NotebookState {
     try {
       const store = await openNotebookStore();
       this.store = store;
-      this.autosave = createAutosave((doc: NotebookDoc) => store.saveNotebook(CURRENT, doc), {
+      this.autosave = createAutosave((entry: SaveEntry) => store.saveNotebook(entry.id, entry.doc), {
         delayMs: 250,
-        onSaved: () => (this.saveState = this.autosave?.pending ? 'pending' : 'saved'),
+        onSaved: () => {
+          this.saveState = this.autosave?.pending ? 'pending' : 'saved';
+          void this.refreshRecent();
+        },
         onError: (e) => {
           this.saveState = 'error';
           this.showError(e, 'Autosave failed');
         },
       });
-      this.saveState = 'saved';
+      // 'saved' only once the notebook to show is chosen and stored (adopt), not before.
     } catch (e) {
       this.saveState = 'off';
       this.showError(e, 'Notebooks will not be saved');
     }
-    let doc: NotebookDoc | undefined;
-    try {
-      doc = await this.store?.loadNotebook(CURRENT, { knownKinds: KNOWN_KINDS });
-    } catch (e) {
-      this.showError(e, 'The autosaved notebook could not be read');
-    }
+    // Whatever the page was opened with becomes a new notebook; nothing stored is replaced.
+    let incoming: NotebookDoc | undefined;
     if (hasShareHash(location.hash)) {
       try {
-        doc = decodeShareHash(location.hash, { knownKinds: KNOWN_KINDS });
+        incoming = decodeShareHash(location.hash, { knownKinds: KNOWN_KINDS });
         this.notice = {
           kind: 'info',
           title: 'Opened from a link',
-          message: `“${doc.title}” (${doc.cells.length} cells)`,
+          message: `“${incoming.title}” (${incoming.cells.length} cells), as a new notebook`,
         };
       } catch (e) {
         this.showError(e, 'This link could not be opened');
       }
-      history.replaceState(null, '', location.search || window.location.pathname);
     }
     // eslint-disable-next-line svelte/prefer-svelte-reactivity -- read once, never observed
     const query = new URLSearchParams(location.search);
     const demo = query.get('demo');
-    if (demo) doc = (await this.loadDemo(demo)) ?? doc;
+    if (demo) incoming = (await this.loadDemo(demo)) ?? incoming;
+    if (!incoming && query.get('model') && query.get('tokenizer'))
+      incoming = defaultNotebook(location.search);
     if (query.get('backend') === 'cpu') this.backendKind = 'cpu';
-    this.replaceDocument(doc ?? defaultNotebook(location.search), false);
+    // A reload must reopen the notebook made from the link, not make another one.
+    if (hasShareHash(location.hash) || OPENING_PARAMS.some((p) => query.has(p))) {
+      for (const p of OPENING_PARAMS) query.delete(p);
+      const rest = query.toString();
+      history.replaceState(null, '', rest ? `?${rest}` : window.location.pathname);
+    }
+    const choice = await chooseStartupNotebook({
+      store: this.store,
+      locks: this.locks,
+      incoming,
+      lastId: sessionGet(TAB_NOTEBOOK),
+      fallback: () => defaultNotebook(location.search),
+      validate: { knownKinds: KNOWN_KINDS },
+    });
+    if (choice.listError) this.showError(choice.listError, 'The saved notebooks could not be listed');
+    if (choice.unreadable)
+      this.notice = {
+        kind: 'error',
+        title: 'Your saved notebook could not be opened',
+        message: `${choice.unreadable.message}. It is kept unchanged under Notebooks; this is a new notebook.`,
+      };
+    const copyOf = choice.opened.copyOf;
+    if (copyOf) this.notice = copyNotice(copyOf.title);
+    await this.adopt(choice.opened);
     await this.setBackend(this.backendKind);
     await this.scheduler.restore();
     // Models that need no user action (bundled, URLs) load at once: the workbench opens ready.
@@ -222,7 +306,7 @@ export class NotebookState {
     this.report = data;
     this.reportCells = data.cells;
     this.backendKind = data.provenance.backend.kind === 'webgpu' ? 'webgpu' : 'cpu';
-    this.replaceDocument(data.doc, false);
+    this.replaceDocument(data.doc);
     await this.scheduler.restore();
   }
 
@@ -232,7 +316,7 @@ export class NotebookState {
    */
   private async startEmbed(hash: string): Promise<void> {
     try {
-      this.replaceDocument(decodeShareHash(hash, { knownKinds: KNOWN_KINDS }), false);
+      this.replaceDocument(decodeShareHash(hash, { knownKinds: KNOWN_KINDS }));
     } catch (e) {
       this.showError(e, 'This embedded notebook could not be opened');
       return;
@@ -457,16 +541,90 @@ export class NotebookState {
     }
   }
 
-  /** Open a `.sparsebook.json`; a bad file leaves the current notebook untouched. */
+  /**
+   * Open a `.sparsebook.json` as a new notebook (the open one stays under Notebooks); a bad file
+   * leaves the current notebook untouched.
+   */
   async openFile(file: File): Promise<void> {
+    let doc: NotebookDoc;
     try {
-      const doc = parseNotebookFile(await file.text(), file.name, { knownKinds: KNOWN_KINDS });
-      this.replaceDocument(doc, true);
-      this.notice = { kind: 'info', title: 'Opened', message: `${file.name}: ${doc.cells.length} cells` };
-      await this.scheduler.restore();
+      doc = parseNotebookFile(await file.text(), file.name, { knownKinds: KNOWN_KINDS });
     } catch (e) {
       this.showError(e, 'The notebook file could not be opened');
+      return;
     }
+    if (!(await this.settleCurrent())) return;
+    await this.adopt(await newEntry(this.locks, doc));
+    this.notice = { kind: 'info', title: 'Opened', message: `${file.name}: ${doc.cells.length} cells` };
+    await this.scheduler.restore();
+  }
+
+  // ── the notebook library ────────────────────────────────────────────────
+
+  /** Re-read the list of saved notebooks. */
+  async refreshRecent(): Promise<void> {
+    if (!this.store) return;
+    try {
+      this.recent = await this.store.listNotebooks();
+    } catch {
+      // the list keeps its last value; the failure itself shows where it matters (saving)
+    }
+  }
+
+  /**
+   * Open saved notebook `id` in this tab (the open one is saved first and stays in the list). A
+   * notebook another tab is editing opens as a copy; one that cannot be read is left as it is.
+   */
+  async openSaved(id: string): Promise<void> {
+    const store = this.store;
+    if (!store || id === this.notebookId) return;
+    if (!(await this.settleCurrent())) return;
+    const title = this.recent.find((s) => s.id === id)?.title ?? id;
+    let opened: OpenedNotebook;
+    try {
+      opened = await openStored(store, this.locks, id, { knownKinds: KNOWN_KINDS }, title);
+    } catch (e) {
+      this.showError(e, 'That notebook could not be opened');
+      return;
+    }
+    await this.adopt(opened);
+    this.notice = opened.copyOf ? copyNotice(opened.copyOf.title) : undefined;
+    await this.scheduler.restore();
+  }
+
+  /** Start a new notebook (the default one); the open one stays in the list. */
+  async newNotebook(): Promise<void> {
+    if (!(await this.settleCurrent())) return;
+    await this.adopt(await newEntry(this.locks, defaultNotebook()));
+    await this.scheduler.restore();
+  }
+
+  /** Delete saved notebook `id` (not the open one, nor one another tab has open). */
+  async deleteSaved(id: string): Promise<void> {
+    const store = this.store;
+    if (!store || id === this.notebookId) return;
+    const release = await this.locks.acquire(id);
+    if (!release) {
+      this.notice = {
+        kind: 'info',
+        title: 'Not deleted',
+        message: 'That notebook is open in another tab.',
+      };
+      return;
+    }
+    try {
+      await store.deleteNotebook(id);
+    } catch (e) {
+      this.showError(e, 'The notebook could not be deleted');
+    } finally {
+      release();
+    }
+    await this.refreshRecent();
+  }
+
+  /** Allow remote images in this notebook's markdown (until another notebook is opened). */
+  allowRemoteImages(): void {
+    this.remoteImages = true;
   }
 
   /** The notebook as a `.sparsebook.json` download. */
@@ -484,17 +642,76 @@ export class NotebookState {
     this.notice = undefined;
   }
 
-  /** Write the pending autosave now (page hide). */
+  /** Write the pending autosave and resolve once it is stored. */
   async flush(): Promise<void> {
     await this.autosave?.flush();
   }
 
+  /**
+   * The page is being hidden or closed (`pagehide`, `visibilitychange` to hidden): start the
+   * pending write in this very task. The IndexedDB transaction is created and committed before this
+   * returns, which is all a page can do; whether it completes after the page is gone is up to the
+   * browser (in Chromium and Firefox a committed transaction does), and nothing can be awaited.
+   */
+  flushNow(): void {
+    this.autosave?.flushNow().catch((e: unknown) => {
+      // Seen only when the page stays (visibilitychange): then the user can still act on it.
+      this.saveState = 'error';
+      this.showError(e, 'Autosave failed');
+    });
+  }
+
   // ── internals ───────────────────────────────────────────────────────────
 
-  private replaceDocument(doc: NotebookDoc, undoable: boolean): void {
-    this.history = undoable ? this.history.push(doc, { label: 'open notebook' }) : History.start(doc);
+  /** Show a document that is not one of the user's notebooks (a report, an embed): never saved. */
+  private replaceDocument(doc: NotebookDoc): void {
+    this.history = History.start(doc);
     this.scheduler.setDocument(doc);
-    this.scheduleSave();
+  }
+
+  /**
+   * Before this tab leaves its notebook: save what is pending. False (and the user told) when that
+   * fails, and then the notebook stays open rather than lose the edits.
+   */
+  private async settleCurrent(): Promise<boolean> {
+    try {
+      await this.autosave?.flush();
+      return true;
+    } catch (e) {
+      this.saveState = 'error';
+      this.showError(e, 'The open notebook could not be saved, so it stays open');
+      return false;
+    }
+  }
+
+  /**
+   * Make `opened` this tab's notebook: a new history (the previous notebook is saved under its own
+   * id, so there is nothing to undo back to), its lock held and the previous one given back.
+   */
+  private async adopt(opened: OpenedNotebook): Promise<void> {
+    // Anything typed since settleCurrent() starts writing before the lock goes: IndexedDB commits
+    // it before any transaction another tab opens after taking the lock.
+    this.autosave?.flushNow().catch(() => undefined);
+    this.releaseLock();
+    this.releaseLock = opened.release;
+    this.notebookId = this.store ? opened.id : undefined;
+    this.remoteImages = false;
+    sessionSet(TAB_NOTEBOOK, opened.id);
+    this.history = History.start(opened.doc);
+    this.scheduler.setDocument(opened.doc);
+    if (opened.origin === 'new' && this.autosave) {
+      // A new entry is stored at once, so it is in the list even if nothing is ever edited.
+      this.scheduleSave();
+      try {
+        await this.autosave.flush();
+      } catch (e) {
+        this.saveState = 'error';
+        this.showError(e, 'The notebook could not be saved');
+      }
+    } else if (this.autosave) {
+      this.saveState = this.autosave.pending ? 'pending' : 'saved';
+    }
+    await this.refreshRecent();
   }
 
   /** Undo/redo: move to `history`'s present and re-run the cells whose definition changed. */
@@ -508,9 +725,9 @@ export class NotebookState {
   }
 
   private scheduleSave(): void {
-    if (!this.autosave) return;
+    if (!this.autosave || !this.notebookId) return;
     this.saveState = 'pending';
-    this.autosave.schedule(this.doc);
+    this.autosave.schedule({ id: this.notebookId, doc: this.doc });
   }
 
   private guard(f: () => void): void {

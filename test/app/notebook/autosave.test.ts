@@ -180,6 +180,85 @@ describe('createAutosave', () => {
     expect(onSaved).toHaveBeenCalledWith('v');
   });
 
+  describe('flushNow (page hide)', () => {
+    it('calls save in the same task, even while an earlier write is still in progress', async () => {
+      const t = manualTimers();
+      const calls: string[] = [];
+      let release!: () => void;
+      const slow = new Promise<void>((r) => (release = r));
+      const a = createAutosave(
+        async (v: string) => {
+          calls.push(v);
+          if (v === 'a') await slow;
+        },
+        { timers: t.timers },
+      );
+      a.schedule('a');
+      const first = a.flush();
+      await flushMicrotasks();
+      expect(calls).toEqual(['a']); // 'a' is being written and does not finish
+      a.schedule('b');
+      const now = a.flushNow();
+      expect(calls).toEqual(['a', 'b']); // synchronously: a pagehide handler gets its write started
+      expect(a.pending).toBe(false);
+      expect(t.active).toBe(0);
+      release();
+      await Promise.all([first, now]);
+      await a.flush();
+      expect(calls).toEqual(['a', 'b']); // nothing written twice, nothing left behind
+    });
+
+    it('does nothing when nothing is pending', async () => {
+      const save = vi.fn(async () => {});
+      const a = createAutosave(save, { timers: manualTimers().timers });
+      await a.flushNow();
+      expect(save).not.toHaveBeenCalled();
+    });
+
+    it('an older write that fails does not bring its value back over a newer one', async () => {
+      const saved: string[] = [];
+      let failOld!: (e: Error) => void;
+      const a = createAutosave(
+        (v: string) => {
+          if (v === 'old') return new Promise<void>((_, reject) => (failOld = reject));
+          saved.push(v);
+          return Promise.resolve();
+        },
+        { timers: manualTimers().timers, onError: () => {} },
+      );
+      a.schedule('old');
+      const old = a.flush().catch(() => 'failed');
+      await flushMicrotasks();
+      a.schedule('new');
+      const now = a.flushNow(); // resolves once every write so far, the failing one too, is done
+      expect(saved).toEqual(['new']);
+      failOld(new Error('quota'));
+      expect(await old).toBe('failed');
+      await now;
+      expect(a.pending).toBe(false);
+      await a.flush();
+      expect(saved).toEqual(['new']);
+    });
+
+    it('a failed flushNow keeps its value pending for the next flush', async () => {
+      let fail = true;
+      const saved: string[] = [];
+      const a = createAutosave(
+        async (v: string) => {
+          if (fail) throw new Error('quota');
+          saved.push(v);
+        },
+        { timers: manualTimers().timers },
+      );
+      a.schedule('x');
+      await expect(a.flushNow()).rejects.toThrow('quota');
+      expect(a.pending).toBe(true);
+      fail = false;
+      await a.flush();
+      expect(saved).toEqual(['x']);
+    });
+  });
+
   it('works with real timers by default', async () => {
     const save = vi.fn(async () => {});
     const a = createAutosave(save, { delayMs: 5 });

@@ -73,6 +73,23 @@ describe('notebook store', () => {
     expect(await store.loadNotebook('a')).toBeUndefined();
   });
 
+  it('saves started back to back, unawaited (a pagehide flush), land in the order they started', async () => {
+    const { store } = await fresh();
+    const first = store.saveNotebook('n', { ...sampleNotebook(), title: 'first' });
+    const second = store.saveNotebook('n', { ...sampleNotebook(), title: 'second' });
+    await Promise.all([first, second]);
+    expect((await store.loadNotebook('n'))!.title).toBe('second');
+    expect((await store.listNotebooks()).map((s) => s.title)).toEqual(['second']);
+  });
+
+  it('keeps notebooks by id: saving one never touches another', async () => {
+    const { store } = await fresh();
+    await store.saveNotebook('mine', { ...sampleNotebook(), title: 'Mine' });
+    await store.saveNotebook('link', { ...sampleNotebook(), title: 'From a link' });
+    expect((await store.loadNotebook('mine'))!.title).toBe('Mine');
+    expect((await store.listNotebooks()).map((s) => s.id).sort()).toEqual(['link', 'mine']);
+  });
+
   it('refuses a damaged autosave with a NotebookError naming "autosave"', async () => {
     const { store, name } = await fresh();
     await store.saveNotebook('n', sampleNotebook());
