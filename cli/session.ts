@@ -5,7 +5,9 @@ import { createCpuBackend } from '../kernels/cpu-backend';
 import { createWebGpuBackend } from '../kernels/webgpu-backend';
 import { loadLlama2c, loadModelFiles, modelPlanFiles, planModelFiles } from '../runtime';
 import { decodeUtf8Strict } from '../runtime/text';
+import { formatHubId, isHubId, parseHubId } from '../runtime/sources/hub-id';
 import { UsageError } from './args';
+import { resolveHubModel } from './hub-cache';
 import { nodeGpu } from './node-gpu';
 
 export async function createBackend(kind: 'cpu' | 'webgpu'): Promise<Backend> {
@@ -28,7 +30,8 @@ export async function readText(file: string): Promise<string> {
 }
 
 /**
- * Load a model onto a backend: `model` is a folder (HF-style: config.json + model.safetensors +
+ * Load a model onto a backend: `model` is a hub id (`hf:ORG/NAME[@REV]`, fetched into the cache
+ * through HF_ENDPOINT with HF_TOKEN for gated models), a folder (HF-style: config.json + model.safetensors +
  * tokenizer.json [+ tokenizer_config.json] or tokenizer.bin, or a llama2.c checkpoint with its
  * tokenizer) or a llama2.c checkpoint file, which then needs `tokenizer`. Only the files that make
  * up the model are read.
@@ -36,7 +39,23 @@ export async function readText(file: string): Promise<string> {
  * @example
  * const { model, tokenizer, info } = await loadModel('cpu', 'public/models/sparsebook-moe-micro');
  */
-export async function loadModel(backendKind: 'cpu' | 'webgpu', model: string, tokenizer?: string) {
+export async function loadModel(
+  backendKind: 'cpu' | 'webgpu',
+  model: string,
+  tokenizer?: string,
+): Promise<Awaited<ReturnType<typeof loadLocalModel>>> {
+  if (!isHubId(model)) return loadLocalModel(backendKind, model, tokenizer);
+  if (tokenizer !== undefined) {
+    throw new UsageError(`--tokenizer is only for a checkpoint file; the hub model ${model} brings its own`);
+  }
+  const id = parseHubId(model);
+  // HF_TOKEN goes into a request header only: never into a message, a log line or the cache.
+  const token = process.env.HF_TOKEN || undefined;
+  const dir = await resolveHubModel(id, { ...(token ? { token } : {}), log: (line) => console.error(line) });
+  return { ...(await loadLocalModel(backendKind, dir)), source: formatHubId(id) };
+}
+
+async function loadLocalModel(backendKind: 'cpu' | 'webgpu', model: string, tokenizer?: string) {
   const kind = await stat(model).then(
     (s) => (s.isDirectory() ? 'dir' : 'file'),
     (e: NodeJS.ErrnoException) => e.code ?? 'unreadable',

@@ -1,0 +1,240 @@
+/**
+ * Node: bring a hub model's files into the local cache and hand back the folder, so the CLI loads
+ * `hf:ORG/NAME[@REV]` exactly as it loads a local folder (the weights then read lazily from disk).
+ *
+ * Cache: `$SPARSEBOOK_CACHE` (default `~/.cache/sparsebook`)/hub/ORG/NAME/REVISION/FILE, each file
+ * with a `FILE.etag` beside it. A file is re-downloaded only when the hub's ETag differs (a new
+ * upload), so a second load downloads no weights. Safetensors files come by Range requests: the
+ * header first (validated, at most 100 MB), then the tensors in chunks, several at a time, written
+ * at their offsets into `FILE.partial`, renamed into place only when complete: a failed or
+ * truncated download never leaves a file that a later load would use.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { ModelFormatError } from '../runtime/errors';
+import { readSafetensors, type SafetensorsSource } from '../runtime/formats/safetensors';
+import {
+  fetchFile,
+  fetchRange,
+  HubFetchError,
+  remoteFileInfo,
+  streamFile,
+  type HubFetchOptions,
+  type RemoteFileInfo,
+} from '../runtime/sources/hub-fetch';
+import { DEFAULT_HF_ENDPOINT, hubFileUrl, type HubId } from '../runtime/sources/hub-id';
+
+/** Largest Range request for tensor data; adjacent tensors are fetched together up to it. */
+const CHUNK_BYTES = 16 << 20;
+/** Range requests in flight at once. */
+const PARALLEL = 4;
+
+export interface HubResolveOptions extends HubFetchOptions {
+  endpoint?: string;
+  cacheDir?: string;
+  /** Progress and notes for the user (never the token). */
+  log?: (line: string) => void;
+}
+
+/** The cache folder: SPARSEBOOK_CACHE, else ~/.cache/sparsebook. */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SPARSEBOOK_CACHE || path.join(homedir(), '.cache', 'sparsebook');
+}
+
+/**
+ * Download (or find in the cache) the files of a hub model and return the local folder holding
+ * them: config.json, the weights (model.safetensors, or the shards model.safetensors.index.json
+ * names), tokenizer.json and tokenizer_config.json when the repository has them.
+ *
+ * @example
+ * const dir = await resolveHubModel(parseHubId('hf:openai-community/gpt2'), { token: process.env.HF_TOKEN });
+ * @throws HubFetchError naming the URL (404, gated, truncated download), ModelFormatError for a bad
+ *   index or safetensors header.
+ */
+export async function resolveHubModel(id: HubId, o: HubResolveOptions = {}): Promise<string> {
+  const endpoint = o.endpoint ?? process.env.HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT;
+  const dir = path.join(
+    o.cacheDir ?? cacheRoot(),
+    'hub',
+    ...id.repo.split('/'),
+    id.revision,
+    ...(id.path ? id.path.split('/') : []),
+  );
+  mkdirSync(dir, { recursive: true });
+  const url = (file: string) => hubFileUrl(endpoint, id, file);
+  const cached = (file: string) => cachedFile(dir, file);
+
+  await small(url('config.json'), cached('config.json'), o);
+  for (const optional of ['tokenizer.json', 'tokenizer_config.json']) {
+    await small(url(optional), cached(optional), o).catch((e: unknown) => {
+      if (!(e instanceof HubFetchError && e.status === 404)) throw e;
+    });
+  }
+  let weights = ['model.safetensors'];
+  const single = await remoteFileInfo(url('model.safetensors'), o).catch((e: unknown) => {
+    if (e instanceof HubFetchError && e.status === 404) return null;
+    throw e;
+  });
+  if (!single) {
+    const index = cached('model.safetensors.index.json');
+    await small(url('model.safetensors.index.json'), index, o);
+    weights = shardNames(readFileSync(index.path), 'model.safetensors.index.json');
+  }
+  for (const file of weights) {
+    const info = file === 'model.safetensors' && single ? single : await remoteFileInfo(url(file), o);
+    await safetensors(info, cached(file), file, o);
+  }
+  return dir;
+}
+
+interface CachedFile {
+  path: string;
+  /** The ETag the cached copy was downloaded under, or null when there is none. */
+  etag: string | null;
+  store(etag: string): void;
+}
+
+function cachedFile(dir: string, file: string): CachedFile {
+  const p = path.join(dir, file);
+  const etagFile = `${p}.etag`;
+  return {
+    path: p,
+    etag: existsSync(p) && existsSync(etagFile) ? readFileSync(etagFile, 'utf8') : null,
+    store: (etag) => writeFileSync(etagFile, etag),
+  };
+}
+
+/** A small file: kept when the hub's ETag matches the cached one, else fetched whole. */
+async function small(url: string, c: CachedFile, o: HubResolveOptions): Promise<void> {
+  if (c.etag !== null) {
+    const { etag } = await remoteFileInfo(url, o);
+    if (etag === c.etag) return;
+  }
+  const { bytes, etag } = await fetchFile(url, o);
+  const partial = `${c.path}.${randomBytes(4).toString('hex')}.partial`;
+  writeFileSync(partial, bytes);
+  renameSync(partial, c.path);
+  c.store(etag);
+}
+
+/** The shard file names of a `model.safetensors.index.json`, in order. */
+function shardNames(bytes: Uint8Array, fileName: string): string[] {
+  let index: unknown;
+  try {
+    index = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new ModelFormatError(fileName, `not a JSON file (${(e as Error).message})`);
+  }
+  const map = (index as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) {
+    throw new ModelFormatError(fileName, 'no "weight_map" object');
+  }
+  const names = [...new Set(Object.values(map as Record<string, unknown>))];
+  const bad = names.find((n) => typeof n !== 'string' || !/^[\w.-]+\.safetensors$/.test(n));
+  if (bad !== undefined)
+    throw new ModelFormatError(
+      fileName,
+      `weight_map names ${JSON.stringify(bad)}, not a .safetensors file beside it`,
+    );
+  return (names as string[]).sort();
+}
+
+/** A weights file: kept when its ETag matches; else its header, then its tensors, by range. */
+async function safetensors(
+  info: RemoteFileInfo,
+  c: CachedFile,
+  fileName: string,
+  o: HubResolveOptions,
+): Promise<void> {
+  if (c.etag !== null && c.etag === info.etag) {
+    o.log?.(`${fileName}: in the cache`);
+    return;
+  }
+  const partial = `${c.path}.${randomBytes(4).toString('hex')}.partial`;
+  const fd = openSync(partial, 'w');
+  const t0 = Date.now();
+  try {
+    if (!info.ranges) {
+      o.log?.(`note: the server does not support Range requests; ${fileName} comes as one streamed download`);
+      await streamFile(
+        info.url,
+        info.size,
+        (chunk, offset) => void writeSync(fd, chunk, 0, chunk.byteLength, offset),
+        o,
+      );
+    } else {
+      await rangedDownload(info, fd, fileName, o);
+    }
+    closeSync(fd);
+    renameSync(partial, c.path);
+    c.store(info.etag);
+    const s = (Date.now() - t0) / 1000;
+    o.log?.(`${fileName}: ${(info.size / 2 ** 20).toFixed(1)} MiB in ${s.toFixed(1)} s`);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(partial, { force: true });
+    throw e;
+  }
+}
+
+/** Header (validated before any tensor is fetched), then the tensor data in parallel chunks. */
+async function rangedDownload(
+  info: RemoteFileInfo,
+  fd: number,
+  fileName: string,
+  o: HubResolveOptions,
+): Promise<void> {
+  if (info.size < 8) throw new ModelFormatError(fileName, `truncated safetensors file: ${info.size} bytes`);
+  const lengthField = await fetchRange(info.url, 0, 8, o);
+  const headerLen = Number(new DataView(lengthField.buffer, lengthField.byteOffset, 8).getBigUint64(0, true));
+  // Validate the header as the parser does (length limit, JSON, offsets within the file's size).
+  const headerEnd = 8 + Math.min(headerLen, Math.max(0, info.size - 8));
+  const header =
+    headerLen <= 100_000_000 && headerEnd <= info.size
+      ? await fetchRange(info.url, 8, headerEnd, o)
+      : new Uint8Array(0);
+  const prefix = new Uint8Array(8 + header.byteLength);
+  prefix.set(lengthField);
+  prefix.set(header, 8);
+  const source: SafetensorsSource = {
+    byteLength: info.size,
+    readInto(target, begin) {
+      if (begin + target.byteLength > prefix.byteLength)
+        throw new ModelFormatError(fileName, 'read past the header');
+      target.set(prefix.subarray(begin, begin + target.byteLength));
+    },
+  };
+  const st = readSafetensors(source, fileName);
+  writeSync(fd, prefix, 0, prefix.byteLength, 0);
+  const dataStart = prefix.byteLength;
+  const chunks: [number, number][] = [];
+  for (let begin = dataStart; begin < info.size; begin += CHUNK_BYTES)
+    chunks.push([begin, Math.min(info.size, begin + CHUNK_BYTES)]);
+  let done = 0;
+  let next = 0;
+  let shown = 0;
+  const worker = async () => {
+    while (next < chunks.length) {
+      const [begin, end] = chunks[next++]!;
+      const bytes = await fetchRange(info.url, begin, end, o);
+      writeSync(fd, bytes, 0, bytes.byteLength, begin);
+      done += bytes.byteLength;
+      const percent = Math.floor((100 * (dataStart + done)) / info.size / 10) * 10;
+      if (percent > shown && percent < 100) o.log?.(`${fileName}: ${(shown = percent)}%`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, chunks.length) }, worker));
+  if (st.tensors.size === 0) o.log?.(`note: ${fileName} holds no tensors`);
+}
