@@ -6,7 +6,9 @@
  * Differences from TransformerLens worth knowing: tensors are 2-D [T, width] (heads flattened:
  * hook_q is [T, nHeads*headDim]), and `mlp.hook_pre` is the gate pre-activation w1·x. As in
  * TransformerLens, `attn.hook_q`/`attn.hook_k` are before rotary embedding and
- * `attn.hook_rot_q`/`attn.hook_rot_k` after it.
+ * `attn.hook_rot_q`/`attn.hook_rot_k` after it. `attn.hook_attn_scores` holds, as in TransformerLens,
+ * the scores the softmax consumes ([nHeads, T, Tk], after the score scale and any soft-cap, −∞ at
+ * masked keys); replacing them replaces the pattern with their softmax.
  *
  * MoE models (config.moe set) have no `mlp.hook_pre`/`mlp.hook_post` (each expert sees a different
  * subset of rows); their FFN hooks are the router's, `moe.hook_*`. `moe.hook_selected_experts`
@@ -25,6 +27,9 @@ export const BLOCK_HOOK_POINTS = [
   'attn.hook_v', //       [T, kvDim]
   'attn.hook_rot_q', //   [T, nHeads*headDim], after rope
   'attn.hook_rot_k', //   [T, kvDim], after rope, before the KV cache write
+  'attn.hook_attn_scores', // [nHeads, T, Tk] scores before the softmax: scaled, soft-capped where
+  //                          the architecture caps, −∞ where masked (computed only when hooked); a
+  //                          replacement's row-wise softmax becomes the pattern
   'attn.hook_pattern', // [nHeads, T, Tk] softmax probabilities (computed only when hooked)
   'attn.hook_row_stats', // [nHeads, T, 3] entropy, sink mass, mean distance per row, computed
   //                         inside the attention kernel only when hooked; read-only
@@ -270,4 +275,43 @@ export async function runHook(
   }
   onReplaced(t, r);
   return r;
+}
+
+/**
+ * The attention pattern of replaced scores [nHeads, T, Tk] (`attn.hook_attn_scores`): softmax over
+ * each row, −∞ entries getting probability 0. The scores are read back first so that a row whose
+ * softmax is undefined fails with a HookError naming the hook `name`: a row of all −∞ (no key
+ * left to attend to), or a NaN or +∞ score.
+ *
+ * @example
+ * const pattern = await patternOfScores(b, replacedScores, 'blocks.0.attn.hook_attn_scores');
+ */
+export async function patternOfScores(
+  b: Backend,
+  scores: Tensor<'f32'>,
+  name: string,
+): Promise<Tensor<'f32'>> {
+  const [nHeads, t, tk] = scores.shape as [number, number, number];
+  const data = await b.read(scores);
+  for (let h = 0; h < nHeads; h++) {
+    for (let i = 0; i < t; i++) {
+      const o = (h * t + i) * tk;
+      let visible = false;
+      for (let j = 0; j < tk; j++) {
+        const s = data[o + j]!;
+        if (Number.isNaN(s) || s === Infinity) {
+          throw new HookError(
+            `hook "${name}" returned a score of ${s} (head ${h}, query row ${i}, key ${j}); scores must be finite, or −Infinity to mask a key`,
+          );
+        }
+        if (s !== -Infinity) visible = true;
+      }
+      if (!visible) {
+        throw new HookError(
+          `hook "${name}" masked every key of head ${h}, query row ${i} (all scores −Infinity): the softmax of that row is undefined`,
+        );
+      }
+    }
+  }
+  return b.softmax(scores);
 }

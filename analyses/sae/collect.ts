@@ -61,7 +61,12 @@ export type ActivationTypes = {
 };
 
 /** Hook points whose activation is not one [T, width] f32 row per token (not collectable). */
-const NOT_ROWWISE = new Set(['attn.hook_pattern', 'attn.hook_row_stats', 'moe.hook_selected_experts']);
+const NOT_ROWWISE = new Set([
+  'attn.hook_attn_scores',
+  'attn.hook_pattern',
+  'attn.hook_row_stats',
+  'moe.hook_selected_experts',
+]);
 
 /** The hook points of a model whose activations can be collected (one f32 row per token). */
 export function collectableHookPoints(config: HookModelShape): string[] {

@@ -8,7 +8,7 @@
 import type { Backend, MoeRouteOptions } from '../../kernels/backend';
 import type { AttentionProbeOptions } from './llama';
 import type { Tensor } from '../../kernels/tensor';
-import { runHook, type Hooks } from '../hooks';
+import { patternOfScores, runHook, type Hooks } from '../hooks';
 import type { BlockSpec } from './block-spec';
 import {
   blockOf,
@@ -285,6 +285,7 @@ async function attention(h: Tensor<'f32'>, c: BlockContext, ops: Ops): Promise<T
   const att = b.attention(q, keys, values, {
     ...heads,
     pos0: maskPos0,
+    returnScores: hooked('attn.hook_attn_scores'),
     returnProbs: wantPattern,
     returnRowStats: hooked('attn.hook_row_stats'),
     ...(c.probe ? { probe: c.probe.spec } : {}),
@@ -297,11 +298,26 @@ async function attention(h: Tensor<'f32'>, c: BlockContext, ops: Ops): Promise<T
   let z = scope.own(att.out);
   const rowStats = att.rowStats ? scope.own(att.rowStats) : undefined;
   scope.drop(q);
-  if (att.probs) {
-    const probs = scope.own(att.probs);
-    const pattern = await hook('attn.hook_pattern', probs);
-    // A replaced pattern means different mixing weights: recompute z from it.
-    if (pattern !== probs) {
+  let probs = att.probs ? scope.own(att.probs) : undefined;
+  // Whether the mixing weights differ from those z was computed with (then z is recomputed).
+  let mixingReplaced = false;
+  if (att.scores) {
+    const raw = scope.own(att.scores);
+    const scores = await hook('attn.hook_attn_scores', raw);
+    if (scores !== raw) {
+      // Replaced scores: the pattern is their softmax, and flows into hook_pattern.
+      const name = `blocks.${layer}.attn.hook_attn_scores`;
+      const pattern = scope.own(await patternOfScores(b, scores, name));
+      scope.drop(probs);
+      probs = pattern;
+      mixingReplaced = true;
+    }
+    scope.drop(scores);
+  }
+  if (probs) {
+    const pattern = wantPattern ? await hook('attn.hook_pattern', probs) : probs;
+    if (pattern !== probs) mixingReplaced = true;
+    if (mixingReplaced) {
       scope.drop(z);
       z = scope.own(b.attentionApply(pattern, values, heads));
     }

@@ -90,6 +90,7 @@ function expectedShapes(c: LlamaConfig, T: number): Record<string, number[]> {
     'attn.hook_v': [T, c.kvDim],
     'attn.hook_rot_q': [T, q],
     'attn.hook_rot_k': [T, c.kvDim],
+    'attn.hook_attn_scores': [c.nHeads, T, T],
     'attn.hook_pattern': [c.nHeads, T, T],
     'attn.hook_row_stats': [c.nHeads, T, 3],
     'attn.hook_z': [T, q],

@@ -35,9 +35,9 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 describe('hook point names', () => {
   it('lists TransformerLens names in execution order', () => {
     const names = listHookPoints(model.config);
-    expect(names.length).toBe(1 + 5 * 17 + 2);
+    expect(names.length).toBe(1 + 5 * 18 + 2);
     expect(names[0]).toBe('hook_embed');
-    expect(names.slice(1, 18)).toEqual([
+    expect(names.slice(1, 19)).toEqual([
       'blocks.0.hook_resid_pre',
       'blocks.0.ln1.hook_normalized',
       'blocks.0.attn.hook_q',
@@ -45,6 +45,7 @@ describe('hook point names', () => {
       'blocks.0.attn.hook_v',
       'blocks.0.attn.hook_rot_q',
       'blocks.0.attn.hook_rot_k',
+      'blocks.0.attn.hook_attn_scores',
       'blocks.0.attn.hook_pattern',
       'blocks.0.attn.hook_row_stats',
       'blocks.0.attn.hook_z',
@@ -93,6 +94,7 @@ describe('reading activations', () => {
     expect(shape('blocks.0.attn.hook_rot_q')).toEqual([T, 64]);
     expect(shape('blocks.0.attn.hook_rot_k')).toEqual([T, 32]);
     expect(shape('blocks.0.attn.hook_v')).toEqual([T, 32]);
+    expect(shape('blocks.0.attn.hook_attn_scores')).toEqual([8, T, T]);
     expect(shape('blocks.0.attn.hook_pattern')).toEqual([8, T, T]);
     expect(shape('blocks.0.attn.hook_z')).toEqual([T, 64]);
     expect(shape('blocks.4.mlp.hook_pre')).toEqual([T, 172]);

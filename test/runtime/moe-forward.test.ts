@@ -104,8 +104,8 @@ describe('MoE config helpers', () => {
 
   it('MoE models list moe hooks instead of mlp.hook_pre / mlp.hook_post', () => {
     const names = listHookPoints(config);
-    expect(names.length).toBe(1 + 2 * 19 + 2);
-    expect(names.slice(12, 20)).toEqual([
+    expect(names.length).toBe(1 + 2 * 20 + 2);
+    expect(names.slice(13, 21)).toEqual([
       'blocks.0.hook_resid_mid',
       'blocks.0.ln2.hook_normalized',
       'blocks.0.moe.hook_router_logits',

@@ -139,6 +139,7 @@ describe('collectActivations', () => {
     expect(() => checkSaeHook(model.config, 'blocks.7.hook_resid_post')).toThrow(HookError);
     expect(() => checkSaeHook(model.config, 'blocks.2.resid')).toThrow(/L in 0–4 .*hook_resid_post/);
     expect(() => checkSaeHook(model.config, 'blocks.0.attn.hook_pattern')).toThrow(HookError);
+    expect(() => checkSaeHook(model.config, 'blocks.0.attn.hook_attn_scores')).toThrow(HookError);
     expect(() => checkSaeHook(model.config, 'ln_final.hook_normalized')).not.toThrow();
   });
 });
