@@ -21,6 +21,8 @@ export default defineConfig({
       {
         // Kernel tests and in-browser model checks: real headless Chromium with WebGPU.
         server: { fs: { allow: [root, sharedDir] } },
+        // Pre-bundled up front: found mid-run (the runtime-faults worker), Vite would reload the page.
+        optimizeDeps: { include: ['comlink'] },
         test: {
           name: 'kernels',
           include: [

@@ -306,12 +306,15 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
         if (slot === s) slot = undefined;
       },
     };
-    const onDeath = (ev: Event) =>
+    const onDeath = (ev: Event) => {
+      // Handled here (the running job fails with it), so not reported again as the page's own error.
+      ev.preventDefault();
       s.kill(
         new WorkerCrashedError(
           `The runtime worker crashed (${describeEvent(ev)}). A fresh worker will reload the model for the next run; run the cell again.`,
         ),
       );
+    };
     worker.addEventListener('error', onDeath);
     worker.addEventListener('messageerror', onDeath);
     return s;
