@@ -165,6 +165,43 @@ describe('sparsebook --model hf:… through the hub stand-in', () => {
     );
   });
 
+  it('a truncated download fails clearly and leaves nothing a later load would use', async () => {
+    const cache = path.join(work, 'cache-g');
+    hub.truncated.add('test/gpt2/model.safetensors');
+    try {
+      const r = await evalWith('hf:test/gpt2', { SPARSEBOOK_CACHE: cache });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /model\.safetensors: truncated download: bytes \d+-\d+ came back as \d+ of \d+ bytes/,
+      );
+      const left = readdirSync(cache, { recursive: true }) as string[];
+      expect(left.filter((f) => f.endsWith('model.safetensors') || f.endsWith('.partial'))).toEqual([]);
+    } finally {
+      hub.truncated.clear();
+    }
+    const again = await evalWith('hf:test/gpt2', { SPARSEBOOK_CACHE: cache });
+    expect(again.code, again.stderr).toBe(0);
+  });
+
+  it('a safetensors header over 100 MB is refused before anything else is fetched', async () => {
+    const dir = path.join(work, 'absurd');
+    cpSync(fixture('gpt2'), dir, { recursive: true });
+    const bytes = new Uint8Array(64);
+    new DataView(bytes.buffer).setBigUint64(0, 200_000_000n, true);
+    writeFileSync(path.join(dir, 'model.safetensors'), bytes);
+    hub.add('test/absurd', { dir });
+    hub.log.length = 0;
+    const r = await evalWith('hf:test/absurd', { SPARSEBOOK_CACHE: path.join(work, 'cache-h') });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /model\.safetensors: invalid safetensors header length 200,000,000 bytes: more than the 100,000,000-byte limit/,
+    );
+    const ranges = hub.log
+      .filter((l) => l.file === 'model.safetensors' && l.method === 'GET')
+      .map((l) => l.range);
+    expect(ranges).toEqual(['bytes=0-7']);
+  });
+
   it('a server without Range support falls back to one streamed download, with a note', async () => {
     hub.noRange = true;
     try {

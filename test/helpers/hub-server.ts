@@ -45,6 +45,8 @@ export interface HubServer {
   noRange: boolean;
   /** Change a file's ETag without changing its bytes (a new upload). */
   bumpEtag(repo: string, file: string): void;
+  /** Files (`org/name/file`) whose Range answers send only half the bytes they announce. */
+  truncated: Set<string>;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startHubServer(): Promise<HubServer> {
   const etagSalt = new Map<string, number>();
   const log: HubRequest[] = [];
   const state = { noRange: false };
+  const truncated = new Set<string>();
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -115,7 +118,9 @@ export async function startHubServer(): Promise<HubServer> {
       const start = r ? Number(r[1]) : NaN;
       const last = r && r[2] !== '' ? Math.min(Number(r[2]), size - 1) : size - 1;
       if (!r || !(start <= last)) return end(416, '', { ...common, 'Content-Range': `bytes */${size}` });
-      return end(206, bytes.subarray(start, last + 1), {
+      // A truncated transfer: the body stops halfway through the range it announces.
+      const cut = truncated.has(key) && last > start ? start + Math.floor((last - start + 1) / 2) : last + 1;
+      return end(206, bytes.subarray(start, cut), {
         ...common,
         'Content-Range': `bytes ${start}-${last}/${size}`,
       });
@@ -134,6 +139,7 @@ export async function startHubServer(): Promise<HubServer> {
     set noRange(v: boolean) {
       state.noRange = v;
     },
+    truncated,
     bumpEtag: (repo, file) =>
       void etagSalt.set(`${repo}/${file}`, (etagSalt.get(`${repo}/${file}`) ?? 0) + 1),
     close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
