@@ -1,6 +1,7 @@
 import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import path from 'node:path';
+import { appCspPlugin } from './scripts/app-csp';
 import { arrowWithoutEval } from './scripts/arrow-without-eval';
 import { buildReportShell } from './scripts/report-shell';
 
@@ -46,7 +47,8 @@ function reportShell(): Plugin {
 export default defineConfig({
   root: 'app',
   publicDir: '../public',
-  plugins: [arrowWithoutEval(), svelte({ configFile: false }), reportShell()],
+  // appCspPlugin: the live app's and embed.html's Content-Security-Policy (scripts/app-csp.ts).
+  plugins: [arrowWithoutEval(), svelte({ configFile: false }), reportShell(), appCspPlugin()],
   worker: { format: 'es', plugins: () => [arrowWithoutEval()] },
   build: {
     outDir: '../dist',

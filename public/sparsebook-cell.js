@@ -4,6 +4,8 @@
  * One cell of an exported Sparsebook report inside any page. The report opens in a sandboxed-origin
  * iframe showing only that cell (`report.html#cell=…`); the frame is as wide as the element's
  * container and as tall as the cell, which it reports by postMessage whenever its height changes.
+ * The sandbox (SANDBOX below) gives the frame an opaque origin even when the report sits beside
+ * the host page, so a report from anywhere cannot read the host's cookies, storage or DOM.
  * Attributes:
  *   src       the report's URL (relative to the page, or absolute)
  *   cell      the cell id (each cell's "Copy embed code" gives it)
@@ -14,6 +16,16 @@
  *   <script type="module" src="sparsebook-cell.js"></script>
  */
 const SIZE_MESSAGE = 'sparsebook-cell-size';
+
+/**
+ * Exactly what an embedded cell needs: scripts (the report renders its charts), popups that leave
+ * the sandbox (a link in a markdown cell opens in a new tab as an ordinary page) and downloads (a
+ * cell's download buttons). Never allow-same-origin: with allow-scripts it would let a same-origin
+ * report remove its own sandbox. No forms, modals, top navigation or pointer lock. The frame keeps
+ * working without its origin: it reads no storage (the theme comes from the `theme` attribute or
+ * the host's prefers-color-scheme) and talks to the host only by postMessage.
+ */
+const SANDBOX = 'allow-scripts allow-popups allow-popups-to-escape-sandbox allow-downloads';
 
 class SparsebookCell extends HTMLElement {
   static observedAttributes = ['src', 'cell', 'controls', 'theme'];
@@ -26,6 +38,8 @@ class SparsebookCell extends HTMLElement {
       ':host{display:block;width:100%;min-width:0}iframe{display:block;width:100%;border:0;color-scheme:normal}' +
       'p{font:0.9rem system-ui,sans-serif;color:#b42318;margin:0}';
     this.frame = document.createElement('iframe');
+    // Set before the frame has a src: sandbox flags apply from its next navigation on.
+    this.frame.setAttribute('sandbox', SANDBOX);
     this.frame.setAttribute('loading', 'lazy');
     this.frame.style.height = `${Number(this.getAttribute('height')) || 360}px`;
     root.append(style, this.frame);

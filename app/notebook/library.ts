@@ -14,7 +14,8 @@
  *   lock to one tab at a time and frees it when that tab closes or crashes, so there is no stale
  *   "open" flag to clean up and no merge of two edit histories (each tab has its own undo stack,
  *   which a broadcast of the other tab's documents would break). A read-only view was the other
- *   choice; a copy lets the second tab go on working, and the original is never touched.
+ *   choice; a copy lets the second tab go on working, and the original is never touched. (The
+ *   cost: Chromium keeps no page that holds a lock in its back/forward cache.)
  */
 import type { NotebookDoc } from './document';
 import type { ValidateOptions } from './schema';

@@ -3,7 +3,7 @@
  * javascript: URLs, iframes, forms and styles must not survive; ordinary markdown must.
  */
 import { describe, expect, it } from 'vitest';
-import { renderMarkdown } from '../../app/cells/markdown/render-markdown';
+import { isRemoteUrl, renderMarkdown, renderMarkdownView } from '../../app/cells/markdown/render-markdown';
 
 function render(source: string): HTMLElement {
   const div = document.createElement('div');
@@ -42,5 +42,64 @@ describe('renderMarkdown', () => {
     document.body.append(el);
     el.remove();
     expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
+  });
+
+  describe('remote images', () => {
+    const source = [
+      '![pixel](https://tracker.example/pixel.png)',
+      '<img src="//cdn.example/a.png" alt="a">',
+      '<img srcset="local.png 1x, https://cdn.example/b.png 2x" alt="b">',
+      '<video poster="https://cdn.example/p.jpg" src="https://cdn.example/v.mp4"></video>',
+      '<table><tr><td background="https://cdn.example/bg.png">x</td></tr></table>',
+      '![local](figures/plot.png) ![inline](data:image/gif;base64,R0lGODlhAQABAAAAACw=)',
+    ].join('\n\n');
+
+    it('are not emitted until allowed: the URL is kept aside, nothing would load it', () => {
+      const { html, blocked } = renderMarkdownView(source);
+      expect(blocked).toEqual([
+        'https://tracker.example/pixel.png',
+        '//cdn.example/a.png',
+        'https://cdn.example/b.png',
+        'https://cdn.example/v.mp4',
+        'https://cdn.example/p.jpg',
+        'https://cdn.example/bg.png',
+      ]);
+      const el = render(source);
+      expect(el.innerHTML).toBe(html);
+      const fetching = [...el.querySelectorAll('[src], [srcset], [poster], [background]')].flatMap((e) =>
+        ['src', 'srcset', 'poster', 'background'].map((a) => e.getAttribute(a) ?? ''),
+      );
+      expect(fetching.filter((u) => /example/.test(u))).toEqual([]);
+      expect(el.querySelector('img[alt="pixel"]')!.getAttribute('data-blocked-src')).toBe(
+        'https://tracker.example/pixel.png',
+      );
+      // Same-origin and inline images are not remote.
+      expect(el.querySelector('img[alt="local"]')!.getAttribute('src')).toBe('figures/plot.png');
+      expect(el.querySelector('img[alt="inline"]')!.getAttribute('src')).toMatch(/^data:image\/gif/);
+    });
+
+    it('load once allowed', () => {
+      const { html, blocked } = renderMarkdownView(source, { remoteImages: true });
+      expect(blocked).toEqual([]);
+      const el = document.createElement('div');
+      el.innerHTML = html;
+      expect(el.querySelector('img[alt="pixel"]')!.getAttribute('src')).toBe(
+        'https://tracker.example/pixel.png',
+      );
+      expect(el.querySelector('[data-blocked-src]')).toBeNull();
+      expect(renderMarkdown(source, { remoteImages: true })).toBe(html);
+    });
+
+    it('tells remote URLs from local ones', () => {
+      const base = 'https://app.example/sparsebook/';
+      expect(isRemoteUrl('https://other.example/x.png', base)).toBe(true);
+      expect(isRemoteUrl('//other.example/x.png', base)).toBe(true);
+      expect(isRemoteUrl('http://app.example/x.png', base)).toBe(true); // another origin (scheme)
+      expect(isRemoteUrl('x.png', base)).toBe(false);
+      expect(isRemoteUrl('/x.png', base)).toBe(false);
+      expect(isRemoteUrl('https://app.example/y.png', base)).toBe(false);
+      expect(isRemoteUrl('data:image/png;base64,AAAA', base)).toBe(false);
+      expect(isRemoteUrl('blob:https://app.example/1234', base)).toBe(false);
+    });
   });
 });
