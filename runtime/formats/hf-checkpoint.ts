@@ -6,6 +6,14 @@
  *
  * Rotary layout: HF checkpoints keep q/k rows in the rotate_half order their own forward uses, and
  * so does the runtime (rope style 'half'), so q/k are loaded as stored and the hook values match HF.
+ *
+ * Precision (README "Precision"): F32, F16 and BF16 weights all become float32 here, once, as each
+ * tensor is read (exact: every f16 and bf16 value is a float32); `storedDtypes` records what the
+ * file held and `LlamaModel.weightPrecision` reports the path. With `LlamaModel.load(…,
+ * { transfer: true })` that float32 array IS the CPU backend's tensor (no other copy survives the
+ * load) and WebGPU keeps no host copy. Memory: from a lazily read file (`openSafetensorsFile`,
+ * Node) the loader holds the weights once plus one tensor in flight; from bytes in memory it also
+ * holds the file until the caller drops it.
  */
 import { formatCount, ModelFormatError } from '../errors';
 import { firstNonFinite } from '../numeric';
@@ -27,7 +35,7 @@ export interface HfCheckpoint {
   storedDtypes: SafetensorsDtype[];
 }
 
-/** Dtypes accepted for weights (converted to float32 on load). */
+/** Dtypes accepted for weights (converted to float32 as each tensor is read; see "Precision" above). */
 const WEIGHT_DTYPES = ['F32', 'F16', 'BF16'] as const;
 
 /** How many names an error lists before "and N more". */

@@ -7,7 +7,7 @@ import type { LlamaConfig } from '../llama-config';
 import { activationOf, coreDims, uniformLayers, type ArchitectureSpec } from './common';
 import { blockSpec } from '../block-spec';
 import type { ConfigReader } from './config-reader';
-import { columns, layerEntry, layerlessEntry, transpose, type TensorEntry } from './tensor-table';
+import { layerEntry, layerlessEntry, transpose, transposeColumns, type TensorEntry } from './tensor-table';
 
 const GPT2_KEYS = {
   dim: 'n_embd',
@@ -59,8 +59,7 @@ function gpt2Tensors(c: LlamaConfig): TensorEntry[] {
   for (let l = 0; l < c.nLayers; l++) {
     const p = `h.${l}.`;
     // Conv1D stores [in, out]: transposed once here into the runtime's [out, in].
-    const qkv = (i: number) => (x: Float32Array) =>
-      transpose(columns(x, dim, 3 * dim, i * dim, dim), dim, dim);
+    const qkv = (i: number) => (x: Float32Array) => transposeColumns(x, dim, 3 * dim, i * dim, dim);
     const qkvBias = (i: number) => (x: Float32Array) => x.slice(i * dim, (i + 1) * dim);
     out.push(
       layerEntry(`${p}ln_1.weight`, [dim], l, 'attentionNorm'),

@@ -39,6 +39,25 @@ export function columns(
   return out;
 }
 
+/**
+ * Columns [start, start + count) of x [rows, cols], transposed: [count, rows]. One pass and one
+ * new array (GPT-2's fused c_attn, stored [in, 3·out], into q/k/v [out, in]).
+ */
+export function transposeColumns(
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  start: number,
+  count: number,
+): Float32Array {
+  const out = new Float32Array(rows * count);
+  for (let r = 0; r < rows; r++) {
+    const src = r * cols + start;
+    for (let c = 0; c < count; c++) out[c * rows + r] = x[src + c]!;
+  }
+  return out;
+}
+
 /** Rows [start, start + count) of x [*, cols], copied. */
 export function rows(x: Float32Array, cols: number, start: number, count: number): Float32Array {
   return x.slice(start * cols, (start + count) * cols);
