@@ -6,8 +6,23 @@
  * exactly the same code as the trained SAEs.
  */
 import { decode, encode } from './forward';
+import { applyInputTransforms, type SaeInputTransform } from './input-transform';
 import { itdaEncode, type ItdaDictionary } from './itda';
 import type { SaeConfig, SaeParams } from './types';
+
+/** Where a pretrained SAE came from (`loadPretrainedSae`), for reports and feature links. */
+export interface SaeSource {
+  /** On-disk format: saelens, gemma-scope, gemma-scope-2 or sparsify. */
+  format: string;
+  /** The architecture as the file names it (standard, topk, jumprelu, gated, …). */
+  architecture: string;
+  /** The model the SAE was trained on, as the file or release names it. */
+  modelName?: string;
+  /** Neuronpedia's `{model}/{sae}` id, when the SAE has pages there. */
+  neuronpedia?: string;
+  /** The release entry it was picked from (`SAE_RELEASES` id). */
+  release?: string;
+}
 
 /**
  * An SAE as the model-side analyses use it. For ITDA, `params` is the dictionary in SAE shape
@@ -18,6 +33,13 @@ export interface LoadedSae {
   cfg: SaeConfig;
   params: SaeParams;
   itda?: { dict: ItdaDictionary; k: number };
+  /**
+   * Per-row transforms of the input the SAE was trained with (TransformerLens centring, SAELens
+   * constant_norm_rescale / layer_norm), applied before encoding and undone on the
+   * reconstruction by `saeCodec(…).run`. `decode` and `direction` stay in the SAE's own space.
+   */
+  input?: readonly SaeInputTransform[];
+  source?: SaeSource;
 }
 
 /** Encode / decode rows of width cfg.dIn; latents are dense [n, dSae]. */
@@ -63,13 +85,19 @@ export function saeCodec(sae: LoadedSae): SaeCodec {
       direction,
     };
   }
+  const input = sae.input ?? [];
   return {
     dIn,
     dSae,
     hookName: cfg.hookName,
     run: (x) => {
-      const { latents } = encode(params, cfg, x);
-      return { latents, reconstruction: decode(params, cfg, latents) };
+      if (input.length === 0) {
+        const { latents } = encode(params, cfg, x);
+        return { latents, reconstruction: decode(params, cfg, latents) };
+      }
+      const t = applyInputTransforms(input, x, dIn);
+      const { latents } = encode(params, cfg, t.y);
+      return { latents, reconstruction: t.undo(decode(params, cfg, latents)) };
     },
     decode: (latents) => decode(params, cfg, latents),
     direction,

@@ -10,9 +10,10 @@
  * F32, F16, BF16 and F64 weights are accepted (the safetensors reader converts to float32).
  */
 import { CompatibilityError, ModelFormatError } from '../../runtime/errors';
-import { firstNonFinite } from '../../runtime/numeric';
-import { parseSafetensors, type SafetensorsFile } from '../../runtime/formats/safetensors';
 import { writeSafetensors } from '../../runtime/formats/safetensors-write';
+import type { SaeSource } from './codec';
+import type { SaeInputTransform } from './input-transform';
+import { readSaeLensFiles } from './pretrained';
 import { resolveConfig, type SaeConfig, type SaeKind, type SaeParams } from './types';
 
 export const SAELENS_CFG_FILE = 'cfg.json';
@@ -30,7 +31,9 @@ export interface SaeLensFiles {
 }
 
 /**
- * Serialise an SAE as SAELens files.
+ * Serialise an SAE as SAELens files. A pretrained SAE's input transforms are written as SAELens
+ * records them (normalize_activations, model_from_pretrained_kwargs.center_writing_weights), and
+ * its Neuronpedia id as neuronpedia_id, so the files load back the same.
  *
  * @example
  * const { cfgJson, weights } = exportSaeLens(cfg, params, { modelName: 'stories15M' });
@@ -38,7 +41,12 @@ export interface SaeLensFiles {
 export function exportSaeLens(
   cfg: SaeConfig,
   params: SaeParams,
-  opts: { modelName: string; dtype?: 'F32' | 'F16' | 'BF16' },
+  opts: {
+    modelName: string;
+    dtype?: 'F32' | 'F16' | 'BF16';
+    input?: readonly SaeInputTransform[];
+    neuronpedia?: string;
+  },
 ): SaeLensFiles {
   const c = resolveConfig(cfg);
   const { dIn, dSae, kind } = c;
@@ -72,6 +80,18 @@ export function exportSaeLens(
     metadata: { model_name: opts.modelName, hook_name: c.hookName, hook_head_index: null },
   };
   if (kind === 'topk') json.k = c.k;
+  const input = opts.input ?? [];
+  const norm = input.find((t) => t.kind !== 'center');
+  if (norm) json.normalize_activations = norm.kind;
+  if (input.some((t) => t.kind === 'center')) {
+    const kwargs = { center_writing_weights: true };
+    json.model_from_pretrained_kwargs = kwargs;
+    (json.metadata as Record<string, unknown>).model_from_pretrained_kwargs = kwargs;
+  }
+  if (input.length > (norm ? 1 : 0) + (input.some((t) => t.kind === 'center') ? 1 : 0)) {
+    throw new Error('exportSaeLens: SAELens records one normalisation and centring at most');
+  }
+  if (opts.neuronpedia) json.neuronpedia_id = opts.neuronpedia;
   return { cfgJson: JSON.stringify(json, null, 2), weights: writeSafetensors(tensors, { format: 'pt' }) };
 }
 
@@ -80,14 +100,20 @@ export interface SaeLensImport {
   cfg: SaeConfig;
   params: SaeParams;
   modelName?: string;
+  /** Format, architecture and Neuronpedia id (`neuronpedia_id` in cfg.json) of the file. */
+  source?: SaeSource;
 }
 
 /**
  * Read SAELens files, checking them against each other and against what the hook expects.
  * `normalizeDecoder` comes back true when every decoder row already has unit norm.
  *
- * `apply_b_dec_to_input: false` SAEs are folded exactly into our always-subtracting encoder:
- * x·W_enc + b_enc = (x − b_dec)·W_enc + (b_enc + b_dec·W_enc).
+ * The conventions that fit `{cfg, params}` exactly are applied (see pretrained.ts): no b_dec
+ * subtraction (`apply_b_dec_to_input: false`: x·W_enc + b_enc = (x − b_dec)·W_enc + (b_enc +
+ * b_dec·W_enc)), `finetuning_scaling_factor`, gated → JumpReLU, `expected_average_only_in` when
+ * cfg.json records `norm_scaling_factor`. SAEs that need a per-row input transform
+ * (constant_norm_rescale, layer_norm, TransformerLens centring) and transcoders are refused here:
+ * `loadPretrainedSae` reads them, into a `LoadedSae` that carries its transform.
  *
  * @example
  * const { cfg, params } = importSaeLens({ cfgJson, weights }, { dIn: 64, hookName: 'blocks.3.hook_resid_post' });
@@ -99,146 +125,62 @@ export function importSaeLens(
   expect: { dIn?: number; hookName?: string } = {},
 ): SaeLensImport {
   const CFG = SAELENS_CFG_FILE;
-  const W = SAELENS_WEIGHTS_FILE;
-  const bad = (problem: string): never => {
-    throw new ModelFormatError(CFG, problem);
-  };
-  const text = typeof files.cfgJson === 'string' ? files.cfgJson : new TextDecoder().decode(files.cfgJson);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    bad(`not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('expected a JSON object');
-  const j = raw as Record<string, unknown>;
-  const meta = (typeof j.metadata === 'object' && j.metadata !== null ? j.metadata : {}) as Record<
-    string,
-    unknown
-  >;
-  const int = (name: string, v: unknown): number => {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-      bad(`${name} is ${JSON.stringify(v)}, expected a positive integer`);
-    }
-    return v as number;
-  };
-  const dIn = int('d_in', j.d_in);
-  const dSae = int('d_sae', j.d_sae);
-  const kind = architectureKind(j, bad);
-  const kwargs = (j.activation_fn_kwargs ?? {}) as Record<string, unknown>;
-  const k = kind === 'topk' ? int('k', kwargs.k ?? j.k) : undefined;
-  if (k !== undefined && k > dSae) bad(`k is ${k}, more than d_sae ${dSae}`);
-  const norm = j.normalize_activations;
-  if (norm !== undefined && norm !== null && norm !== 'none') {
-    bad(
-      `normalize_activations "${String(norm)}" is not supported (it needs a dataset scaling factor); expected "none"`,
+  const weights = files.weights instanceof Uint8Array ? files.weights : new Uint8Array(files.weights);
+  const r = readSaeLensFiles(files.cfgJson, weights);
+  if (r.type === 'transcoder') {
+    throw new ModelFormatError(
+      CFG,
+      `architecture "${r.info.architecture}" is a transcoder (reads ${r.info.hookIn}, writes ${r.info.hookOut}); it loads with loadPretrainedSae (sparsebook sae info), not as an SAE`,
     );
   }
-  const hookName = j.hook_name ?? meta.hook_name;
-  if (typeof hookName !== 'string' || !hookName) bad('missing hook_name');
-  const hook = hookName as string;
-  const modelName = j.model_name ?? meta.model_name;
-
-  if (expect.dIn !== undefined && expect.dIn !== dIn) {
+  const { sae, info } = r;
+  if (sae.input?.length) {
+    throw new ModelFormatError(
+      CFG,
+      `this SAE needs a per-row input transform (${sae.input.map((t) => t.kind).join(', ')}); it is not supported here, only by loadPretrainedSae (the sparsebook sae commands)`,
+    );
+  }
+  if (expect.dIn !== undefined && expect.dIn !== info.dIn) {
     throw new CompatibilityError(
       CFG,
-      `d_in is ${dIn} but the activations at the hook have width ${expect.dIn}`,
+      `d_in is ${info.dIn} but the activations at the hook have width ${expect.dIn}`,
     );
   }
-  if (expect.hookName !== undefined && expect.hookName !== hook) {
+  if (expect.hookName !== undefined && expect.hookName !== info.hookIn) {
     throw new CompatibilityError(
       CFG,
-      `hook_name is "${hook}" but this SAE is being loaded at "${expect.hookName}"`,
+      `hook_name is "${info.hookIn}" but this SAE is being loaded at "${expect.hookName}"`,
     );
   }
-
-  const st = parseSafetensors(files.weights, W);
-  const size: Record<string, number> = { d_in: dIn, d_sae: dSae };
-  const tensor = (name: string, dimNames: string[]) => readTensor(st, name, dimNames, size, kind);
-  const params: SaeParams = {
-    wEnc: tensor('W_enc', ['d_in', 'd_sae']),
-    bEnc: tensor('b_enc', ['d_sae']),
-    wDec: tensor('W_dec', ['d_sae', 'd_in']),
-    bDec: tensor('b_dec', ['d_in']),
-  };
-  if (kind === 'jumprelu') {
-    const theta = tensor('threshold', ['d_sae']);
-    const neg = theta.findIndex((t) => !(t >= 0));
-    if (neg >= 0) throw new ModelFormatError(W, `threshold[${neg}] is ${theta[neg]}, expected ≥ 0`);
-    params.logThreshold = theta.map(Math.log);
-  }
-  if (j.apply_b_dec_to_input === false) {
-    for (let s = 0; s < dSae; s++) {
-      let acc = params.bEnc[s]!;
-      for (let d = 0; d < dIn; d++) acc += params.bDec[d]! * params.wEnc[d * dSae + s]!;
-      params.bEnc[s] = acc;
-    }
-  }
-  const cfg: SaeConfig = {
-    kind,
-    dIn,
-    dSae,
-    hookName: hook,
-    normalizeDecoder: unitRows(params.wDec, dSae, dIn),
-  };
-  if (k !== undefined) cfg.k = k;
-  const out: SaeLensImport = { cfg, params };
-  if (typeof modelName === 'string') out.modelName = modelName;
+  const out: SaeLensImport = { cfg: sae.cfg, params: sae.params };
+  if (info.modelName) out.modelName = info.modelName;
+  if (sae.source) out.source = sae.source;
   return out;
 }
 
-/** Our kind from `architecture` (SAELens 5 TopK SAEs say "standard" with activation_fn_str "topk"). */
-function architectureKind(j: Record<string, unknown>, bad: (p: string) => never): SaeKind {
-  const arch = j.architecture ?? 'standard';
-  if (arch === 'jumprelu') return 'jumprelu';
-  if (arch === 'topk') return 'topk';
-  if (arch === 'standard') {
-    const fn = j.activation_fn_str ?? j.activation_fn ?? 'relu';
-    if (fn === 'relu') return 'relu';
-    if (fn === 'topk') return 'topk';
-    return bad(`activation_fn_str "${String(fn)}" is not supported; expected "relu" or "topk"`);
+/**
+ * The matching-pursuit width k of an ITDA dictionary, from its record: cfg.json's
+ * `sparsebook_itda` object (`{ k, encoder }`) or the worker's ITDA file (JSON bytes `{ k }`).
+ *
+ * @example
+ * readItdaK({ k: 8, encoder: 'matching-pursuit' }, 'cfg.json'); // 8
+ * @throws ModelFormatError naming `fileName` unless k is an integer ≥ 1.
+ */
+export function readItdaK(record: unknown, fileName: string): number {
+  let value = record;
+  if (value instanceof Uint8Array) {
+    try {
+      value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(value));
+    } catch (e) {
+      throw new ModelFormatError(fileName, `not valid JSON (${(e as Error).message})`);
+    }
   }
-  return bad(`architecture "${String(arch)}" is not supported; expected "standard", "topk" or "jumprelu"`);
-}
-
-/** A float32 copy of tensor `name`, whose dims are named (d_in, d_sae) after cfg.json's sizes. */
-function readTensor(
-  st: SafetensorsFile,
-  name: string,
-  dimNames: string[],
-  size: Record<string, number>,
-  kind: SaeKind,
-): Float32Array {
-  const info = st.tensors.get(name);
-  if (!info) {
-    throw new ModelFormatError(st.fileName, `missing tensor "${name}" (a ${kind} SAE needs it)`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ModelFormatError(fileName, 'the ITDA record is not a JSON object with k');
   }
-  const shape = dimNames.map((d) => size[d]!);
-  const same = info.shape.length === shape.length && info.shape.every((d, i) => d === shape[i]);
-  if (!same) {
-    const wrong = dimNames.filter((d, i) => info.shape[i] !== size[d]);
-    const why = (wrong.length ? wrong : dimNames).map((d) => `${d} ${size[d]}`).join(', ');
-    throw new ModelFormatError(
-      st.fileName,
-      `${name} is [${info.shape.join(', ')}], expected [${shape.join(', ')}] (${why} from ${SAELENS_CFG_FILE})`,
-    );
+  const k = (value as { k?: unknown }).k;
+  if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1) {
+    throw new ModelFormatError(fileName, `ITDA k is ${JSON.stringify(k)}, expected an integer ≥ 1`);
   }
-  const data = st.float32(name).slice(); // a copy: F32 data may be a view into the caller's buffer
-  const bad = firstNonFinite(data);
-  if (bad >= 0) {
-    throw new ModelFormatError(
-      st.fileName,
-      `${name} holds a non-finite value (${data[bad]}) at index ${bad}`,
-    );
-  }
-  return data;
-}
-
-function unitRows(wDec: Float32Array, dSae: number, dIn: number): boolean {
-  for (let s = 0; s < dSae; s++) {
-    let n2 = 0;
-    for (let d = 0; d < dIn; d++) n2 += wDec[s * dIn + d]! ** 2;
-    if (Math.abs(Math.sqrt(n2) - 1) > 1e-4) return false;
-  }
-  return true;
+  return k;
 }

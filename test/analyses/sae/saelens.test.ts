@@ -177,8 +177,8 @@ describe('SAELens export/import', () => {
         'cfg.json: d_in is 0, expected a positive integer',
       );
       expect(() =>
-        importSaeLens({ cfgJson: JSON.stringify({ ...json, architecture: 'gated' }), weights: w }),
-      ).toThrow('cfg.json: architecture "gated" is not supported');
+        importSaeLens({ cfgJson: JSON.stringify({ ...json, architecture: 'batchtopk' }), weights: w }),
+      ).toThrow('cfg.json: architecture "batchtopk" is not supported');
       expect(() =>
         importSaeLens({
           cfgJson: JSON.stringify({ ...json, normalize_activations: 'expected_average_only_in' }),
