@@ -43,7 +43,7 @@ import { cpu } from '../kernels/cpu-tensor';
 import { hfCheckpoint } from '../runtime/formats/hf-checkpoint';
 import { parseHfConfig } from '../runtime/formats/hf-config';
 import { parseSafetensors } from '../runtime/formats/safetensors';
-import { openSafetensorsFile } from '../runtime/formats/safetensors-node';
+import { readHfCheckpoint } from '../runtime/formats/safetensors-node';
 import {
   f32ToBf16Bits,
   SAFETENSORS_DTYPE_BYTES,
@@ -279,23 +279,18 @@ async function measure(dir: string, mode: Mode, nTokens: number): Promise<Record
   const backend = createCpuBackend();
 
   const t0 = performance.now();
-  const parsed = parseHfConfig(readFileSync(configPath), 'config.json');
   let model: LlamaModel;
   let stored: string[];
   if (mode === 'memory') {
+    const parsed = parseHfConfig(readFileSync(configPath), 'config.json');
     const bytes = readFileSync(weightsPath);
     const ckpt = hfCheckpoint(parsed, [parseSafetensors(bytes, 'model.safetensors')]);
     stored = [...ckpt.storedDtypes];
     model = LlamaModel.load(backend, ckpt);
   } else {
-    const st = openSafetensorsFile(weightsPath);
-    try {
-      const ckpt = hfCheckpoint(parsed, [st]);
-      stored = [...ckpt.storedDtypes];
-      model = LlamaModel.load(backend, ckpt, { transfer: true });
-    } finally {
-      st.close();
-    }
+    const ckpt = readHfCheckpoint(configPath, [weightsPath]);
+    stored = [...ckpt.storedDtypes];
+    model = LlamaModel.load(backend, ckpt, { transfer: true });
   }
   const loadMs = performance.now() - t0;
   const loadPeak = maxRssBytes() - baseline;

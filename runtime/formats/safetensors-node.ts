@@ -3,9 +3,11 @@
  * whole into memory (the CLI and benches; browsers use `parseSafetensors` on the file's bytes).
  * Kept apart from safetensors.ts so browser bundles never import `node:fs`.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { ModelFormatError } from '../errors';
+import { hfCheckpoint, type HfCheckpoint } from './hf-checkpoint';
+import { parseHfConfig } from './hf-config';
 import { readSafetensors, type SafetensorsFile, type SafetensorsSource } from './safetensors';
 
 /**
@@ -63,5 +65,36 @@ export function openSafetensorsFile(
   } catch (e) {
     source.close!();
     throw e;
+  }
+}
+
+/**
+ * An HF checkpoint read lazily from disk: config.json and the weight file(s) (one file or the
+ * shards of one checkpoint), each tensor read from its file as the table maps it, every file
+ * closed before returning. Pair it with `LlamaModel.load(backend, ckpt, { transfer: true })` to hold
+ * the weights once (README "Precision").
+ *
+ * @example
+ * const ckpt = readHfCheckpoint('gpt2/config.json', ['gpt2/model.safetensors']);
+ * const model = LlamaModel.load(createCpuBackend(), ckpt, { transfer: true });
+ * @throws ModelFormatError naming the file, as `parseHfConfig`, `openSafetensorsFile` and
+ *   `hfCheckpoint`.
+ */
+export function readHfCheckpoint(configFile: string, weightFiles: readonly string[]): HfCheckpoint {
+  const configName = path.basename(configFile);
+  let configBytes: Uint8Array;
+  try {
+    configBytes = readFileSync(configFile);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ModelFormatError(configName, `cannot read ${configFile} (${code ?? (e as Error).message})`);
+  }
+  const parsed = parseHfConfig(configBytes, configName);
+  const files: SafetensorsFile[] = [];
+  try {
+    for (const f of weightFiles) files.push(openSafetensorsFile(f));
+    return hfCheckpoint(parsed, files, configName);
+  } finally {
+    for (const f of files) f.close();
   }
 }

@@ -13,7 +13,7 @@ import { ModelFormatError } from '../../runtime/errors';
 import { hfCheckpoint } from '../../runtime/formats/hf-checkpoint';
 import { parseHfConfig } from '../../runtime/formats/hf-config';
 import { parseSafetensors } from '../../runtime/formats/safetensors';
-import { openSafetensorsFile } from '../../runtime/formats/safetensors-node';
+import { openSafetensorsFile, readHfCheckpoint } from '../../runtime/formats/safetensors-node';
 import { writeSafetensors } from '../../runtime/formats/safetensors-write';
 import { LlamaModel } from '../../runtime/model/llama';
 import { ARCH_FIXTURES, readArchFixture } from '../helpers/arch-fixtures';
@@ -115,6 +115,25 @@ describe('openSafetensorsFile', () => {
   });
 });
 
+describe('readHfCheckpoint', () => {
+  it('reads what the explicit steps read, and names a file it cannot read', () => {
+    const folder = 'test/fixtures/arch/qwen3';
+    const weights = [`${folder}/model.safetensors`];
+    expect(() => readHfCheckpoint(path.join(dir, 'config.json'), weights)).toThrow(
+      /^config\.json: cannot read .* \(ENOENT\)/,
+    );
+    const wrong = path.join(dir, 'config.json');
+    writeFileSync(wrong, readFileSync('test/fixtures/arch/gpt2/config.json'));
+    expect(() => readHfCheckpoint(wrong, weights)).toThrow(ModelFormatError);
+    const st = openSafetensorsFile(weights[0]!);
+    const explicit = hfCheckpoint(parseHfConfig(readFileSync(`${folder}/config.json`), 'config.json'), [st]);
+    st.close();
+    const lazy = readHfCheckpoint(`${folder}/config.json`, weights);
+    expect(lazy.storedDtypes).toEqual(['BF16']);
+    expect(sameBits(lazy.weights.tokEmbeddings, explicit.weights.tokEmbeddings)).toBe(true);
+  });
+});
+
 describe('the lean load path on every architecture fixture', () => {
   it.each(ARCH_FIXTURES)(
     "%s: lazily read + transferred weights give the copied model's logits",
@@ -123,14 +142,7 @@ describe('the lean load path on every architecture fixture', () => {
       const b = createCpuBackend();
       const copied = LlamaModel.load(b, fixture.checkpoint);
       const folder = `test/fixtures/arch/${name}`;
-      const st = openSafetensorsFile(`${folder}/model.safetensors`);
-      const ckpt = (() => {
-        try {
-          return hfCheckpoint(parseHfConfig(readFileSync(`${folder}/config.json`), 'config.json'), [st]);
-        } finally {
-          st.close();
-        }
-      })();
+      const ckpt = readHfCheckpoint(`${folder}/config.json`, [`${folder}/model.safetensors`]);
       expect(ckpt.storedDtypes).toEqual(fixture.checkpoint.storedDtypes);
       const emb = ckpt.weights.tokEmbeddings;
       const lean = LlamaModel.load(b, ckpt, { transfer: true });
