@@ -472,13 +472,13 @@ function readSaeLens(cfgBytes: Uint8Array | string, weights: Uint8Array, label: 
     architecture === 'skip_transcoder'
   ) {
     if (fn !== 'relu' && fn !== 'topk') {
-      bad(`activation_fn_str "${String(fn)}" is not supported; expected "relu" or "topk"`);
+      bad(`activation_fn_str ${JSON.stringify(fn)} is not supported; expected "relu" or "topk"`);
     }
     activation = fn as 'relu' | 'topk';
   } else if (transcoder) activation = TRANSCODER_ARCHS[architecture]!;
   else {
     return bad(
-      `architecture "${architecture}" is not supported; expected standard, topk, jumprelu, gated, transcoder, skip_transcoder or jumprelu_transcoder`,
+      `architecture ${JSON.stringify(j.architecture)} is not supported; expected standard, topk, jumprelu, gated, transcoder, skip_transcoder or jumprelu_transcoder`,
     );
   }
   const kwargs = metaOf(j.activation_fn_kwargs) as Record<string, unknown>;
@@ -496,7 +496,7 @@ function readSaeLens(cfgBytes: Uint8Array | string, weights: Uint8Array, label: 
   if (normRaw === false) normRaw = 'none';
   const norms: Norm[] = ['none', 'expected_average_only_in', 'constant_norm_rescale', 'layer_norm'];
   if (!norms.includes(normRaw as Norm)) {
-    bad(`normalize_activations "${String(normRaw)}" is not supported; expected one of ${norms.join(', ')}`);
+    bad(`normalize_activations ${JSON.stringify(normRaw)} is not supported; expected one of ${norms.join(', ')}`);
   }
   const normFactorRaw = pick('norm_scaling_factor');
   let normFactor: number | undefined;
@@ -618,7 +618,7 @@ function readSparsify(cfgBytes: Uint8Array, weights: Uint8Array, label: Label, o
   const k = positiveInt(CFG, 'k', j.k);
   if (k > dSae) bad(`k is ${k}, more than the ${dSae} latents`);
   const activation = j.activation ?? 'topk';
-  if (activation !== 'topk') bad(`activation "${String(activation)}" is not supported; expected "topk"`);
+  if (activation !== 'topk') bad(`activation ${JSON.stringify(activation)} is not supported; expected "topk"`);
   if (j.signed === true) bad('signed: true (TopK by magnitude with signed latents) is not supported');
   const transcode = j.transcode === true;
   const skip = j.skip_connection === true;
@@ -734,9 +734,8 @@ function readGemmaScope(
   if (layer !== undefined) {
     let point: string | undefined;
     if (format === 'gemma-scope') {
-      if (/gemma-scope-[\w.]+-res\b/.test(repo)) point = 'hook_resid_post';
-      else if (/gemma-scope-[\w.]+-mlp\b/.test(repo)) point = 'hook_mlp_out';
-      else if (/gemma-scope-[\w.]+-att\b/.test(repo)) point = 'attn.hook_z';
+      const sub = /gemma-scope-[\w.-]*-(res|mlp|att)(?:-|$)/.exec(repo)?.[1];
+      point = { res: 'hook_resid_post', mlp: 'hook_mlp_out', att: 'attn.hook_z' }[sub ?? ''];
     } else if (/(?:^|\/)resid_post(?:_all)?\//.test(path)) point = 'hook_resid_post';
     else if (/(?:^|\/)mlp_out(?:_all)?\//.test(path)) point = 'hook_mlp_out';
     if (point) {
@@ -857,6 +856,17 @@ function finish(raw: Raw, opts: PretrainedOptions): PretrainedLoad {
       let acc = bEnc[s]!;
       for (let d = 0; d < dIn; d++) acc += bDec[d]! * wEnc[d * dSae + s]!;
       bEnc[s] = acc;
+    }
+  }
+  // Folding the conventions in can overflow float32 where the stored weights did not.
+  const folded = { W_enc: wEnc, b_enc: bEnc, W_dec: wDec, b_dec: bDec, threshold: theta };
+  for (const [name, a] of Object.entries(folded)) {
+    const at = a ? firstNonFinite(a) : -1;
+    if (at >= 0) {
+      throw new ModelFormatError(
+        raw.files.at(-1)!,
+        `${name}[${at}] is ${a![at]} once the file's conventions are folded in (beyond float32)`,
+      );
     }
   }
 
