@@ -296,7 +296,7 @@ describe('attn.hook_z layout', () => {
       const tokens = buildTokenStream(tokenizer, TEXT).tokens.subarray(0, 24);
       const read: Record<string, { data: Float32Array; shape: number[] }> = {};
       const grab = (name: string) => async (t: { shape: readonly number[] } & object) => {
-        read[name] = { data: await model.backend.read(t as never), shape: [...t.shape] };
+        read[name] = { data: (await model.backend.read(t as never)) as Float32Array, shape: [...t.shape] };
       };
       const logits = await model.forward(tokens, {
         hooks: {

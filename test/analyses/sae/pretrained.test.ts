@@ -166,7 +166,8 @@ describe('conventions against each format’s own forward pass', () => {
     b_enc: random(dSae, 5, 0.5),
   });
 
-  it.each([
+  type Convention = { apply: boolean; arch: 'standard' | 'gated' | 'jumprelu'; scale?: boolean };
+  it.each<[string, Convention]>([
     ['standard, apply_b_dec_to_input true', { apply: true, arch: 'standard' as const }],
     ['standard, apply_b_dec_to_input false', { apply: false, arch: 'standard' as const }],
     ['jumprelu with negative thresholds', { apply: false, arch: 'jumprelu' as const }],
