@@ -29,6 +29,7 @@ import { evaluateSae, type SaeEvaluation } from '../analyses/sae/evaluate';
 import {
   exportSaeLens,
   importSaeLens,
+  readItdaK,
   SAELENS_CFG_FILE,
   SAELENS_WEIGHTS_FILE,
 } from '../analyses/sae/saelens';
@@ -199,7 +200,7 @@ async function loadSaeFiles(
   const { cfg, params } = importSaeLens({ cfgJson, weights }, { dIn, hookName: probe.cfg.hookName });
   const itda = files[ITDA_FILE];
   if (itda) {
-    const { k } = JSON.parse(new TextDecoder().decode(itda)) as { k: number };
+    const k = readItdaK(itda, ITDA_FILE);
     const dict = {
       dIn: cfg.dIn,
       size: cfg.dSae,

@@ -164,7 +164,7 @@ export function importSaeLens(
  *
  * @example
  * readItdaK({ k: 8, encoder: 'matching-pursuit' }, 'cfg.json'); // 8
- * @throws ModelFormatError naming `fileName` unless k is an integer ≥ 1.
+ * @throws ModelFormatError naming `fileName` unless k is an integer from 1 to MAX_ITDA_K.
  */
 export function readItdaK(record: unknown, fileName: string): number {
   let value = record;
@@ -179,8 +179,12 @@ export function readItdaK(record: unknown, fileName: string): number {
     throw new ModelFormatError(fileName, 'the ITDA record is not a JSON object with k');
   }
   const k = (value as { k?: unknown }).k;
-  if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1) {
-    throw new ModelFormatError(fileName, `ITDA k is ${JSON.stringify(k)}, expected an integer ≥ 1`);
+  if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1 || k > MAX_ITDA_K) {
+    const found = k === undefined ? 'missing' : JSON.stringify(k).slice(0, 40);
+    throw new ModelFormatError(fileName, `ITDA k is ${found}, expected an integer from 1 to ${MAX_ITDA_K}`);
   }
   return k;
 }
+
+/** Largest matching-pursuit width an ITDA record may give (the app's default is 16). */
+export const MAX_ITDA_K = 4096;

@@ -6,6 +6,7 @@ import { evaluateSae, type SaeEvaluation } from '../../analyses/sae/evaluate';
 import {
   exportSaeLens,
   importSaeLens,
+  readItdaK,
   SAELENS_CFG_FILE,
   SAELENS_WEIGHTS_FILE,
 } from '../../analyses/sae/saelens';
@@ -298,15 +299,16 @@ async function loadSae(
   const width = await widthAt(model, peek.cfg.hookName, tokenizer.encode('', { bos: true }));
   const { cfg, params } = importSaeLens(files, { dIn: width, hookName: peek.cfg.hookName });
   const raw = JSON.parse(files.cfgJson) as Record<string, unknown>;
-  const itda = raw[ITDA_KEY] as { k?: unknown } | undefined;
-  if (itda && typeof itda.k === 'number') {
+  const itda = raw[ITDA_KEY];
+  if (itda !== undefined && itda !== null) {
+    const k = readItdaK(itda, SAELENS_CFG_FILE);
     const dict = {
       dIn: cfg.dIn,
       size: cfg.dSae,
       atoms: params.wDec,
       sources: new Int32Array(cfg.dSae).fill(-1),
     };
-    return { cfg, params, itda: { dict, k: itda.k } };
+    return { cfg, params, itda: { dict, k } };
   }
   return { cfg, params };
 }

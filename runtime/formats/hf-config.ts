@@ -76,15 +76,23 @@ const MAX_PARAMETERS = 2 ** 35;
 
 /** Refuse a model this runtime could never hold, from the config alone, before allocating anything. */
 function checkModelSize(c: LlamaConfig, fail: (p: string) => never): void {
-  const { dim, hiddenDim, nLayers, vocabSize } = c;
+  const { dim, hiddenDim, nLayers, vocabSize, kvDim } = c;
   const experts = c.moe ? c.moe.nExperts : 1;
   if (nLayers * experts > MAX_EXPERT_TENSORS) {
     fail(
       `invalid config: ${nLayers} layers × ${experts} experts is beyond any real model (at most ${MAX_EXPERT_TENSORS} expert FFNs)`,
     );
   }
-  const perLayer = 4 * dim * dim + 3 * hiddenDim * dim * experts;
-  const params = nLayers * perLayer + 2 * vocabSize * dim;
+  // An upper bound of what the tensor tables hold: q/k/v/o at the heads' width (an explicit
+  // head_dim may exceed dim / heads), every FFN gated, the router and shared expert, learned
+  // positions, and the norm and bias vectors.
+  const qDim = c.nHeads * c.headDim;
+  const shared = c.moe?.sharedExpert ? 3 * c.moe.sharedExpert.hiddenDim * dim + dim : 0;
+  const router = c.moe ? experts * dim : 0;
+  const vectors = 8 * dim + 2 * qDim + 3 * kvDim + 2 * hiddenDim;
+  const perLayer = (2 * qDim + 2 * kvDim) * dim + 3 * hiddenDim * dim * experts + shared + router + vectors;
+  const positions = c.block?.positions.kind === 'learned' ? c.seqLen * dim : 0;
+  const params = nLayers * perLayer + 2 * vocabSize * dim + positions + 2 * dim;
   if (!(params <= MAX_PARAMETERS)) {
     fail(
       `invalid config: the sizes imply ${params.toExponential(2)} parameters (${((params * 4) / 2 ** 30).toFixed(0)} GiB as float32), beyond what this runtime can hold`,
@@ -111,9 +119,9 @@ function pickArchitecture(c: Record<string, unknown>, fail: (p: string) => never
   }
   const byType = typeof c.model_type === 'string' ? architectureByModelType(c.model_type) : undefined;
   if (!byType) {
-    return fail(
-      `unknown architecture: no "architectures" and model_type ${JSON.stringify(c.model_type)}; ${supported}`,
-    );
+    const type =
+      c.model_type === undefined ? 'no "model_type"' : `model_type ${JSON.stringify(c.model_type)}`;
+    return fail(`unknown architecture: no "architectures" and ${type}; ${supported}`);
   }
   return byType;
 }

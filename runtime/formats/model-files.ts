@@ -10,7 +10,7 @@
  *
  * An incomplete or ambiguous set is an error that lists what was found and what is missing.
  */
-import { ModelFormatError } from '../errors';
+import { formatCount, ModelFormatError } from '../errors';
 
 /** Which files make up the model, by name as given. */
 export type ModelFilePlan =
@@ -38,12 +38,12 @@ const LLAMA2C_SET = 'a llama2.c checkpoint .bin + its tokenizer .bin (name conta
  *   ambiguous.
  */
 export function planModelFiles(names: readonly string[], source?: string): ModelFilePlan {
-  const where = source ?? (names.length ? names.join(', ') : '(no files)');
+  const where = source ?? (names.length ? list(names) : '(no files)');
   const fail = (problem: string): never => {
     throw new ModelFormatError(where, problem);
   };
   const base = (n: string) => n.split(/[\\/]/).pop()!;
-  const found = `found: ${names.map(base).join(', ') || 'nothing'}`;
+  const found = `found: ${list(names.map(base)) || 'nothing'}`;
   const configs = names.filter((n) => base(n) === 'config.json');
   const safetensors = names.filter((n) => n.endsWith('.safetensors'));
   const bins = names.filter((n) => n.endsWith('.bin'));
@@ -54,7 +54,7 @@ export function planModelFiles(names: readonly string[], source?: string): Model
   if (configs.length === 1) {
     if (checkpoints.length > 0) {
       fail(
-        `ambiguous model files: config.json (HF) beside the .bin file${checkpoints.length > 1 ? 's' : ''} ${checkpoints.map(base).join(', ')} (llama2.c or PyTorch); keep one model per folder. Only HF safetensors are read; ${found}`,
+        `ambiguous model files: config.json (HF) beside the .bin file${checkpoints.length > 1 ? 's' : ''} ${list(checkpoints.map(base))} (llama2.c or PyTorch); keep one model per folder. Only HF safetensors are read; ${found}`,
       );
     }
     const weights = pickWeights(safetensors, base, fail, found);
@@ -80,7 +80,7 @@ export function planModelFiles(names: readonly string[], source?: string): Model
         : '';
       fail(
         tokenizers.length > 1
-          ? `ambiguous model files: several tokenizers (${tokenizers.map(base).join(', ')}) and none named tokenizer.bin; ${found}`
+          ? `ambiguous model files: several tokenizers (${list(tokenizers.map(base))}) and none named tokenizer.bin; ${found}`
           : `incomplete HF model: tokenizer.json is missing${hint}; expected ${HF_SET}; ${found}`,
       );
     }
@@ -89,7 +89,7 @@ export function planModelFiles(names: readonly string[], source?: string): Model
 
   if (checkpoints.length === 0 && safetensors.length > 0) {
     fail(
-      `incomplete HF model: config.json is missing beside ${safetensors.map(base).join(', ')}; expected ${HF_SET}; ${found}`,
+      `incomplete HF model: config.json is missing beside ${list(safetensors.map(base))}; expected ${HF_SET}; ${found}`,
     );
   }
   if (checkpoints.length === 1 && tokenizers.length === 1) {
@@ -97,12 +97,12 @@ export function planModelFiles(names: readonly string[], source?: string): Model
   }
   if (checkpoints.length > 1) {
     fail(
-      `ambiguous model files: several checkpoints (${checkpoints.map(base).join(', ')}); expected ${LLAMA2C_SET}; ${found}`,
+      `ambiguous model files: several checkpoints (${list(checkpoints.map(base))}); expected ${LLAMA2C_SET}; ${found}`,
     );
   }
   if (tokenizers.length > 1) {
     fail(
-      `ambiguous model files: several tokenizers (${tokenizers.map(base).join(', ')}); expected ${LLAMA2C_SET}; ${found}`,
+      `ambiguous model files: several tokenizers (${list(tokenizers.map(base))}); expected ${LLAMA2C_SET}; ${found}`,
     );
   }
   if (checkpoints.length === 1)
@@ -123,6 +123,14 @@ export function modelPlanFiles(plan: ModelFilePlan): string[] {
   if (plan.format === 'llama2c') return [plan.model, plan.tokenizer];
   const extra = plan.tokenizerConfig === undefined ? [] : [plan.tokenizerConfig];
   return [plan.config, ...plan.weights, plan.tokenizer, ...extra];
+}
+
+/** How many file names an error lists before "and N more" (a dropped folder may hold thousands). */
+const LIST_FILES = 12;
+
+function list(names: readonly string[]): string {
+  if (names.length <= LIST_FILES) return names.join(', ');
+  return `${names.slice(0, LIST_FILES).join(', ')} and ${formatCount(names.length - LIST_FILES)} more`;
 }
 
 /** How many missing shards an error names. */
@@ -147,6 +155,13 @@ function pickWeights(
     const bad = parts.find(([i]) => i < 1 || i > total);
     if (bad) fail(`invalid HF shard name: shard ${bad[0]} of ${total}; ${found}`);
     const have = new Set(parts.map(([i]) => i));
+    if (have.size !== parts.length) {
+      const twice = parts.find(([i], k) => parts.findIndex(([j]) => j === i) !== k)![0];
+      const same = shards.filter((_, k) => parts[k]![0] === twice).map(base);
+      fail(
+        `ambiguous model files: shard ${twice} of ${total} is given more than once (${list(same)}); ${found}`,
+      );
+    }
     if (have.size !== total) {
       // Name at most a few missing shards: `total` comes from a file name and may be absurd.
       const lost: number[] = [];
@@ -162,6 +177,6 @@ function pickWeights(
   if (files.length === 0)
     fail(`incomplete HF model: model.safetensors is missing; expected ${HF_SET}; ${found}`);
   return fail(
-    `ambiguous model files: several .safetensors files (${files.map(base).join(', ')}) and none named model.safetensors; ${found}`,
+    `ambiguous model files: several .safetensors files (${list(files.map(base))}) and none named model.safetensors; ${found}`,
   );
 }

@@ -321,7 +321,46 @@ function parseHeaderJson(raw: Uint8Array, fail: (p: string) => never): Record<st
       `invalid safetensors header: expected a JSON object, found ${Array.isArray(json) ? 'an array' : String(json)}`,
     );
   }
+  // JSON.parse keeps the last of two equal keys: a tensor listed twice would silently lose one.
+  const twice = repeatedKey(text);
+  if (twice !== null) {
+    fail(
+      `invalid safetensors header: ${JSON.stringify(twice)} is listed twice (duplicate keys are not allowed)`,
+    );
+  }
   return json as Record<string, unknown>;
+}
+
+/**
+ * The first key that the header's top-level object repeats, or null: a linear scan of the text,
+ * which JSON.parse has already accepted as an object (so strings and brackets are well formed).
+ */
+function repeatedKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x22) {
+      const start = i;
+      let escaped = false;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) {
+        if (text.charCodeAt(i) === 0x5c) {
+          escaped = true;
+          i++;
+        }
+      }
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (text.charCodeAt(j) <= 0x20) j++; // JSON whitespace
+      if (text.charCodeAt(j) !== 0x3a) continue; // a value, not a key
+      const key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
+      if (seen.has(key)) return key;
+      seen.add(key);
+    }
+  }
+  return null;
 }
 
 function checkMetadata(entry: unknown, fail: (p: string) => never): Record<string, string> {
@@ -347,20 +386,18 @@ function checkEntry(
   }
   const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
   if (!isSafetensorsDtype(dtype)) {
-    return fail(
-      `${where} has unknown dtype ${JSON.stringify(dtype)}; known: ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')}`,
-    );
+    const found = dtype === undefined ? 'no dtype' : `unknown dtype ${JSON.stringify(dtype)}`;
+    return fail(`${where} has ${found}; known: ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')}`);
   }
   const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   if (!Array.isArray(shape) || !shape.every(isCount)) {
-    return fail(
-      `${where} has an invalid shape ${JSON.stringify(shape)}; expected an array of non-negative integers`,
-    );
+    const found = shape === undefined ? 'no shape' : `an invalid shape ${JSON.stringify(shape)}`;
+    return fail(`${where} has ${found}; expected an array of non-negative integers`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-    return fail(
-      `${where} has invalid data_offsets ${JSON.stringify(offsets)}; expected [begin, end] byte offsets`,
-    );
+    const found =
+      offsets === undefined ? 'no data_offsets' : `invalid data_offsets ${JSON.stringify(offsets)}`;
+    return fail(`${where} has ${found}; expected [begin, end] byte offsets`);
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end) fail(`${where} has data_offsets [${begin}, ${end}] with begin after end`);

@@ -132,7 +132,11 @@ export class HfTokenizer implements Tokenizer {
     if (Array.isArray(vocab)) vocabIds = Array.from(vocab, (_, i) => i);
     else if (isObject(vocab)) {
       for (const [piece, id] of Object.entries(vocab)) {
-        if (!isTokenId(id)) fail(`invalid vocabulary: "${piece}" has id ${JSON.stringify(id)}`);
+        if (!isTokenId(id)) {
+          fail(
+            `invalid vocabulary: ${short(piece)} has id ${short(id)}; expected an integer in [0, ${formatCount(MAX_TOKEN_IDS)})`,
+          );
+        }
         vocabIds.push(id as number);
       }
     } else fail(`invalid tokenizer model ${JSON.stringify(m['type'] ?? null)}: it has no "vocab"`);
@@ -147,7 +151,9 @@ export class HfTokenizer implements Tokenizer {
     for (const id of vocabIds) vocabSize = Math.max(vocabSize, id + 1);
     for (const [i, t] of (addedList as unknown[]).entries()) {
       if (!isObject(t) || !isTokenId(t['id']) || typeof t['content'] !== 'string') {
-        fail(`invalid added_tokens[${i}]: expected {"id": integer, "content": string}`);
+        fail(
+          `invalid added_tokens[${i}]: expected {"id": integer in [0, ${formatCount(MAX_TOKEN_IDS)}), "content": string}`,
+        );
       }
       const { id, content } = t as { id: number; content: string };
       added.set(id, content);
@@ -401,8 +407,14 @@ function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Token ids are below this: beyond any real vocabulary (the largest have 262,144 tokens), and so
+ * within what the Int32Array of an encoding holds exactly.
+ */
+const MAX_TOKEN_IDS = 1 << 24;
+
 function isTokenId(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < MAX_TOKEN_IDS;
 }
 
 function short(v: unknown): string {

@@ -54,7 +54,8 @@ export class Llama2cTokenizer implements Tokenizer {
 
   /**
    * Parse a tokenizer file.
-   * @throws TokenizerError naming `fileName` for a truncated file, negative or oversize lengths.
+   * @throws TokenizerError naming `fileName` for a truncated file, negative or oversize lengths,
+   *   a non-finite score, or fewer than 3 tokens (BOS and EOS are ids 1 and 2).
    */
   static load(bytes: ArrayBuffer | Uint8Array, fileName: string): Llama2cTokenizer {
     const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
@@ -100,6 +101,12 @@ export class Llama2cTokenizer implements Tokenizer {
       off += len;
     }
     if (pieces.length === 0) fail('invalid tokenizer: no tokens after the header');
+    // run.c's BOS (1) and EOS (2) are token ids: a vocabulary without them cannot start a text.
+    if (pieces.length <= EOS) {
+      fail(
+        `invalid tokenizer: only ${pieces.length} token${pieces.length === 1 ? '' : 's'}; a llama2.c vocabulary has at least 3 (<unk>, BOS = 1, EOS = 2)`,
+      );
+    }
     return new Llama2cTokenizer(fileName, maxTokenLength, pieces, Float32Array.from(scores));
   }
 

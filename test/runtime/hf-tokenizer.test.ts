@@ -396,11 +396,11 @@ describe('malformed files', () => {
       'my/tokenizer.json: invalid BPE model: "merges" is not a list',
     );
     expect(problem(() => load(json({ model: { type: 'BPE', vocab: { a: -1 }, merges: [] } })))).toBe(
-      'my/tokenizer.json: invalid vocabulary: "a" has id -1',
+      'my/tokenizer.json: invalid vocabulary: "a" has id -1; expected an integer in [0, 16,777,216)',
     );
     const good = JSON.parse(byteTokenizerJson());
     expect(problem(() => load(json({ ...good, added_tokens: [{ id: 'x' }] })))).toBe(
-      'my/tokenizer.json: invalid added_tokens[0]: expected {"id": integer, "content": string}',
+      'my/tokenizer.json: invalid added_tokens[0]: expected {"id": integer in [0, 16,777,216), "content": string}',
     );
     expect(problem(() => load(json({ ...good, model: { ...good.model, type: 'Nope', vocab: {} } })))).toBe(
       'my/tokenizer.json: invalid tokenizer: the vocabulary is empty',

@@ -7,6 +7,7 @@ import { tableFromArrays, tableFromIPC, type Table } from 'apache-arrow';
 import { unzipSync } from 'fflate';
 import type { TrainProgress } from '../../../analyses/sae/train';
 import { SAELENS_CFG_FILE, SAELENS_WEIGHTS_FILE } from '../../../analyses/sae/saelens';
+import { formatCount, ModelFormatError } from '../../../runtime/errors';
 import type { CellRuntime } from '../../notebook/cell-runtime';
 import { ITDA_FILE, type SaeSummary } from '../../../workers/sae-jobs';
 import type { SaePartial } from './sae-kind';
@@ -89,19 +90,41 @@ export function saeLensName(name: string): string {
   return name;
 }
 
+/** Files an SAE zip may hold (an export has two or three). */
+const ZIP_MAX_FILES = 64;
+/** A zip entry inflates to at most this, or 64× its packed size past it: a zip bomb is refused unread. */
+const ZIP_FREE_BYTES = 32 << 20;
+const ZIP_MAX_EXPANSION = 64;
+
 /**
  * The SAELens files a picked file holds: itself under its SAELens name, or, for a `.zip` (what
  * Export SAELens downloads), every file inside it.
  *
- * @throws for a zip that cannot be read, naming it.
+ * @throws ModelFormatError naming the zip when it cannot be read, holds more than 64 files, or an
+ *   entry would inflate past 32 MiB and 64× its packed size.
  */
 export function saeLensFiles(name: string, bytes: Uint8Array): Record<string, Uint8Array> {
   if (!name.toLowerCase().endsWith('.zip')) return { [saeLensName(name)]: bytes };
   let entries: Record<string, Uint8Array>;
+  let count = 0;
+  const filter = (f: { name: string; size: number; originalSize: number }): boolean => {
+    // Checked before each entry is read: a damaged directory may claim billions of entries.
+    if (++count > ZIP_MAX_FILES) {
+      throw new ModelFormatError(name, `more than ${ZIP_MAX_FILES} files in the zip; is it an exported SAE?`);
+    }
+    if (f.originalSize > Math.max(ZIP_FREE_BYTES, ZIP_MAX_EXPANSION * f.size)) {
+      throw new ModelFormatError(
+        name,
+        `${JSON.stringify(f.name.slice(0, 80))} would inflate ${formatCount(f.size)} bytes to ${formatCount(f.originalSize)}; refused`,
+      );
+    }
+    return true;
+  };
   try {
-    entries = unzipSync(bytes);
+    entries = unzipSync(bytes, { filter });
   } catch (e) {
-    throw new Error(`${name}: not a readable zip (${(e as Error).message})`);
+    if (e instanceof ModelFormatError) throw e;
+    throw new ModelFormatError(name, `not a readable zip (${(e as Error).message})`);
   }
   const out: Record<string, Uint8Array> = {};
   for (const [path, data] of Object.entries(entries)) {

@@ -63,9 +63,8 @@ export function ropeScalingOf(r: ConfigReader): RopeScaling | undefined {
     return scaling;
   }
   if (type === 'linear') return { type: 'linear', factor: r.num('factor', undefined, o) };
-  return r.fail(
-    `unsupported config: rope_scaling type ${JSON.stringify(type)} (supported: "llama3", "linear", "default")`,
-  );
+  const found = type === undefined ? 'has no rope_type' : `type ${JSON.stringify(type)}`;
+  return r.fail(`unsupported config: rope_scaling ${found} (supported: "llama3", "linear", "default")`);
 }
 
 /** Field names of the core sizes (GPT-2 spells them differently). */

@@ -32,11 +32,14 @@ const INT_LIMITS: Readonly<Record<string, number>> = {
   decoder_sparse_step: 1 << 10,
 };
 
-/** Ranges of the real-valued fields (inclusive bounds); outside them the config is refused. */
-const NUM_RANGES: Readonly<Record<string, readonly [number, number]>> = {
-  rms_norm_eps: [1e-12, 0.1],
-  layer_norm_eps: [1e-12, 0.1],
-  layer_norm_epsilon: [1e-12, 0.1],
+/**
+ * Ranges of the real-valued fields, [min, max] (or [min, max) when the third entry is true);
+ * outside them the config is refused.
+ */
+const NUM_RANGES: Readonly<Record<string, readonly [number, number, boolean?]>> = {
+  rms_norm_eps: [1e-12, 0.1, true],
+  layer_norm_eps: [1e-12, 0.1, true],
+  layer_norm_epsilon: [1e-12, 0.1, true],
   rope_theta: [1, 1e12],
   rotary_emb_base: [1, 1e12],
   rope_local_base_freq: [1, 1e12],
@@ -50,6 +53,8 @@ const NUM_RANGES: Readonly<Record<string, readonly [number, number]>> = {
   factor: [1e-3, 1e6],
   low_freq_factor: [1e-6, 1e6],
   high_freq_factor: [1e-6, 1e6],
+  query_pre_attn_scalar: [1, 1 << 16],
+  original_max_position_embeddings: [1, 1 << 24],
 };
 
 /** Smallest max_position_embeddings accepted: a model must see at least a few tokens. */
@@ -97,8 +102,10 @@ export class ConfigReader {
       return this.fail(`invalid config: "${key}" must be a positive number, found ${JSON.stringify(v)}`);
     }
     const range = NUM_RANGES[key];
-    if (range && (v < range[0] || v > range[1])) {
-      this.fail(`invalid config: "${key}" = ${v} is outside the plausible range [${range[0]}, ${range[1]}]`);
+    if (range && (v < range[0] || v > range[1] || (range[2] && v === range[1]))) {
+      this.fail(
+        `invalid config: "${key}" = ${v} is outside the plausible range [${range[0]}, ${range[1]}${range[2] ? ')' : ']'}`,
+      );
     }
     return v;
   }
