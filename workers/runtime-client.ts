@@ -236,8 +236,14 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 interface Slot {
   worker: WorkerLike;
   api: Remote<RuntimeApi>;
-  /** Rejects (never resolves) when the worker dies; every call to it races this. */
-  dead: Promise<never>;
+  /**
+   * Reject functions of the calls in flight, each called with the error when the worker dies. A
+   * set rather than a promise every call races: a race leaves a reaction on a promise that
+   * never settles while the worker lives, so each job would leak one for the page's lifetime.
+   */
+  onDeath: Set<(e: Error) => void>;
+  /** Why the worker died, once it did. */
+  death?: Error;
   kill: (error: Error) => void;
   killed: boolean;
   /** The backend and every model are up in this worker; false: restore them before the next job. */
@@ -283,19 +289,18 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
   /** Spawn a worker and listen for its death. */
   function startWorker(ready: boolean): Slot {
     const worker = spawn();
-    let reject!: (e: Error) => void;
-    const dead = new Promise<never>((_, r) => (reject = r));
-    dead.catch(() => undefined); // observed by the calls racing it, if any
     const s: Slot = {
       worker,
       api: wrap<RuntimeApi>(worker),
-      dead,
+      onDeath: new Set(),
       killed: false,
       ready,
       kill(error) {
         if (s.killed) return;
         s.killed = true;
-        reject(error);
+        s.death = error;
+        for (const fail of s.onDeath) fail(error);
+        s.onDeath.clear();
         worker.removeEventListener('error', onDeath);
         worker.removeEventListener('messageerror', onDeath);
         try {
@@ -320,9 +325,22 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
     return s;
   }
 
-  /** `p`, or the worker's death, whichever comes first. */
+  /** `p`, or the worker's death, whichever comes first (nothing of it stays once `p` settles). */
   function guard<T>(s: Slot, p: Promise<T>): Promise<T> {
-    return Promise.race([p, s.dead]);
+    return new Promise<T>((resolve, reject) => {
+      if (s.death) return reject(s.death);
+      s.onDeath.add(reject);
+      p.then(
+        (value) => {
+          s.onDeath.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          s.onDeath.delete(reject);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** `p`, or a TimeoutError after `restartMs`. */
