@@ -238,3 +238,102 @@ async function rangedDownload(
   await Promise.all(Array.from({ length: Math.min(PARALLEL, chunks.length) }, worker));
   if (st.tensors.size === 0) o.log?.(`note: ${fileName} holds no tensors`);
 }
+
+/** The files of a pretrained SAE folder, in the order they are looked for. */
+const SAE_CONFIGS = ['cfg.json', 'config.json'] as const;
+const SAE_WEIGHTS_WITH_CFG = ['sae_weights.safetensors', 'sae.safetensors'] as const;
+const SAE_WEIGHTS_ALONE = ['params.npz', 'params.safetensors'] as const;
+
+/**
+ * Download (or find in the cache) a pretrained SAE's files: `hf:ORG/NAME[@REV]/PATH` names a
+ * folder (SAELens cfg.json + sae_weights.safetensors, sparsify cfg.json + sae.safetensors, Gemma
+ * Scope params.npz, Gemma Scope 2 params.safetensors [+ config.json]) or one of those files.
+ * Caching is as for models (ETag per file; safetensors by Range with the header checked first).
+ *
+ * @example
+ * const { dir, files } = await resolveHubSae(parseHubId('hf:jbloom/GPT2-Small-SAEs-Reformatted/blocks.8.hook_resid_pre'));
+ * // files: ['cfg.json', 'sae_weights.safetensors']
+ * @throws HubFetchError naming the URL (404 when the folder holds no SAE weights, gated, truncated).
+ */
+export async function resolveHubSae(
+  id: HubId,
+  o: HubResolveOptions = {},
+): Promise<{ dir: string; files: string[]; folder: HubId }> {
+  const endpoint = o.endpoint ?? process.env.HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT;
+  const parts = id.path ? id.path.split('/') : [];
+  const last = parts.at(-1) ?? '';
+  const named = [...SAE_CONFIGS, ...SAE_WEIGHTS_WITH_CFG, ...SAE_WEIGHTS_ALONE].find((f) => f === last);
+  const folder: HubId = { ...id, path: (named ? parts.slice(0, -1) : parts).join('/') };
+  const dir = path.join(
+    o.cacheDir ?? cacheRoot(),
+    'hub',
+    ...id.repo.split('/'),
+    id.revision,
+    ...(folder.path ? folder.path.split('/') : []),
+  );
+  mkdirSync(dir, { recursive: true });
+  const url = (file: string) => hubFileUrl(endpoint, folder, file);
+  const missing = (e: unknown) => {
+    if (e instanceof HubFetchError && e.status === 404) return null;
+    throw e;
+  };
+  const files: string[] = [];
+  for (const file of SAE_CONFIGS) {
+    const ok = await small(url(file), cachedFile(dir, file), o).then(() => true, missing);
+    if (ok) files.push(file);
+  }
+  const candidates: readonly string[] =
+    named && !(SAE_CONFIGS as readonly string[]).includes(named)
+      ? [named]
+      : files.includes('cfg.json')
+        ? SAE_WEIGHTS_WITH_CFG
+        : SAE_WEIGHTS_ALONE;
+  for (const file of candidates) {
+    const info = await remoteFileInfo(url(file), o).catch(missing);
+    if (!info) continue;
+    const c = cachedFile(dir, file);
+    if (file.endsWith('.safetensors')) await safetensors(info, c, file, o);
+    else await wholeFile(info, c, file, o);
+    files.push(file);
+    return { dir, files, folder };
+  }
+  throw new HubFetchError(
+    url(candidates[0]!),
+    `HTTP 404: no SAE weights in ${folder.path || 'the repository root'} (looked for ${candidates.join(', ')})`,
+    404,
+  );
+}
+
+/** A file that needs no header check (params.npz): kept when its ETag matches, else streamed whole. */
+async function wholeFile(
+  info: RemoteFileInfo,
+  c: CachedFile,
+  fileName: string,
+  o: HubResolveOptions,
+): Promise<void> {
+  if (c.etag !== null && c.etag === info.etag) {
+    o.log?.(`${fileName}: in the cache`);
+    return;
+  }
+  const partial = `${c.path}.${randomBytes(4).toString('hex')}.partial`;
+  const fd = openSync(partial, 'w');
+  const t0 = Date.now();
+  try {
+    await streamFile(
+      info.url,
+      info.size,
+      (chunk, offset) => void writeSync(fd, chunk, 0, chunk.byteLength, offset),
+      o,
+    );
+    closeSync(fd);
+    renameSync(partial, c.path);
+    c.store(info.etag);
+    o.log?.(
+      `${fileName}: ${(info.size / 2 ** 20).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  } catch (e) {
+    closeSync(fd);
+    rmSync(partial, { force: true });
+    throw e;
+  }
+}

@@ -496,7 +496,9 @@ function readSaeLens(cfgBytes: Uint8Array | string, weights: Uint8Array, label: 
   if (normRaw === false) normRaw = 'none';
   const norms: Norm[] = ['none', 'expected_average_only_in', 'constant_norm_rescale', 'layer_norm'];
   if (!norms.includes(normRaw as Norm)) {
-    bad(`normalize_activations ${JSON.stringify(normRaw)} is not supported; expected one of ${norms.join(', ')}`);
+    bad(
+      `normalize_activations ${JSON.stringify(normRaw)} is not supported; expected one of ${norms.join(', ')}`,
+    );
   }
   const normFactorRaw = pick('norm_scaling_factor');
   let normFactor: number | undefined;
@@ -618,7 +620,8 @@ function readSparsify(cfgBytes: Uint8Array, weights: Uint8Array, label: Label, o
   const k = positiveInt(CFG, 'k', j.k);
   if (k > dSae) bad(`k is ${k}, more than the ${dSae} latents`);
   const activation = j.activation ?? 'topk';
-  if (activation !== 'topk') bad(`activation ${JSON.stringify(activation)} is not supported; expected "topk"`);
+  if (activation !== 'topk')
+    bad(`activation ${JSON.stringify(activation)} is not supported; expected "topk"`);
   if (j.signed === true) bad('signed: true (TopK by magnitude with signed latents) is not supported');
   const transcode = j.transcode === true;
   const skip = j.skip_connection === true;
@@ -734,7 +737,8 @@ function readGemmaScope(
   if (layer !== undefined) {
     let point: string | undefined;
     if (format === 'gemma-scope') {
-      const sub = /gemma-scope-[\w.-]*-(res|mlp|att)(?:-|$)/.exec(repo)?.[1];
+      // The repository (hub ids), or a local copy's path that keeps its name.
+      const sub = /gemma-scope-[\w.-]*?-(res|mlp|att)(?:[-/]|$)/.exec(repo || path)?.[1];
       point = { res: 'hook_resid_post', mlp: 'hook_mlp_out', att: 'attn.hook_z' }[sub ?? ''];
     } else if (/(?:^|\/)resid_post(?:_all)?\//.test(path)) point = 'hook_resid_post';
     else if (/(?:^|\/)mlp_out(?:_all)?\//.test(path)) point = 'hook_mlp_out';
@@ -743,7 +747,7 @@ function readGemmaScope(
       raw.hookFrom = `the repository and path (${[repo, path].filter(Boolean).join('/')})`;
     }
   }
-  const size = /gemma-scope-(\d+b)-(pt|it)/.exec(repo);
+  const size = /gemma-scope-(\d+b)-(pt|it)/.exec(repo || path);
   if (size && format === 'gemma-scope') raw.modelName = `gemma-2-${size[1]}${size[2] === 'it' ? '-it' : ''}`;
   return raw;
 }

@@ -1,21 +1,23 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadedSae } from '../../analyses/sae/codec';
 import { checkSaeHook } from '../../analyses/sae/collect';
 import { evaluateSae, type SaeEvaluation } from '../../analyses/sae/evaluate';
 import {
-  exportSaeLens,
-  importSaeLens,
-  readItdaK,
-  SAELENS_CFG_FILE,
-  SAELENS_WEIGHTS_FILE,
-} from '../../analyses/sae/saelens';
-import { TRAIN_KINDS, trainSae, widthAt, type TrainKind } from '../../analyses/sae/train';
+  checkPretrainedForModel,
+  loadPretrainedSae,
+  type PretrainedInfo,
+  type PretrainedLoad,
+} from '../../analyses/sae/pretrained';
+import { releaseHubId, SAE_RELEASES } from '../../analyses/sae/releases';
+import { exportSaeLens, readItdaK, SAELENS_CFG_FILE, SAELENS_WEIGHTS_FILE } from '../../analyses/sae/saelens';
+import { TRAIN_KINDS, trainSae, type TrainKind } from '../../analyses/sae/train';
 import { buildTokenStream } from '../../runtime/text';
 import { backendFlag, numberFlag, parseFlags, required, UsageError } from '../args';
 import { loadModel, readText } from '../session';
+import { readSaeSource, type SaeSourceFiles } from './sae-source';
 
-export const SAE_USAGE = `sparsebook sae train|eval …
+export const SAE_USAGE = `sparsebook sae train|eval|info|releases …
 
 sparsebook sae train --model DIR|M [--tokenizer T] --text F --hook H --kind topk|relu|jumprelu|itda
     [--k K] [--expansion E] [--steps N] [--batch-size B] [--lr LR] [--l1 L] [--threshold X]
@@ -29,10 +31,24 @@ sparsebook sae train --model DIR|M [--tokenizer T] --text F --hook H --kind topk
   collected (default min(N × B, 262144); fewer rows are passed over several times). Ends with the
   evaluation on the held-out windows.
 
-sparsebook sae eval --model DIR|M [--tokenizer T] --text F --sae DIR [--first-window N] [--max-windows W] [--backend cpu|webgpu] [--json]
+sparsebook sae eval --model DIR|M [--tokenizer T] --text F --sae S [--hook H] [--norm-scaling-factor X]
+    [--first-window N] [--max-windows W] [--backend cpu|webgpu] [--json]
   MSE, explained variance, L0, dead and dense latent fractions, and the loss clean, with the SAE
   reconstruction spliced in at its hook, and with the hook zero-ablated, over W windows (default 8)
   of F from window N (default 0).
+  S: a folder or a file in it, hf:ORG/NAME[@REV]/PATH (through HF_ENDPOINT, HF_TOKEN for gated
+  repositories), or a release from \`sparsebook sae releases\`. Formats: SAELens (cfg.json +
+  sae_weights.safetensors: standard, topk, jumprelu, gated), Gemma Scope (params.npz), Gemma Scope 2
+  (params.safetensors), EleutherAI sparsify (cfg.json + sae.safetensors). H: the hook the SAE reads,
+  when its files do not say (params.npz) or to override them. X: the dataset norm scaling factor of
+  an expected_average_only_in SAE, when neither cfg.json nor the release records it.
+
+sparsebook sae info --sae S [--hook H] [--norm-scaling-factor X] [--model DIR|M [--tokenizer T]] [--json]
+  The SAE's (or transcoder's) format, architecture, hooks, sizes, the conventions applied and its
+  Neuronpedia id; with --model, also that its hooks exist there with the widths it reads and writes.
+
+sparsebook sae releases [--json]
+  The bundled table of well-known pretrained SAEs (release id, label, hub id, hook, Neuronpedia).
 
 With --json the last line is one JSON object with explained_variance, mse, l0, dead_fraction,
 loss_clean, loss_spliced, loss_zero_ablated, loss_recovered.`;
@@ -44,8 +60,10 @@ export async function saeCommand(argv: string[], print: (line: string) => void):
   const [sub, ...rest] = argv;
   if (sub === 'train') return saeTrain(rest, print);
   if (sub === 'eval') return saeEval(rest, print);
+  if (sub === 'info') return saeInfo(rest, print);
+  if (sub === 'releases') return saeReleases(rest, print);
   throw new UsageError(
-    `${sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`}; expected train or eval\n\n${SAE_USAGE}`,
+    `${sub === undefined ? 'missing subcommand' : `unknown subcommand '${sub}'`}; expected train, eval, info or releases\n\n${SAE_USAGE}`,
   );
 }
 
@@ -179,6 +197,8 @@ async function saeEval(argv: string[], print: (line: string) => void): Promise<v
       tokenizer: { type: 'string' },
       text: { type: 'string' },
       sae: { type: 'string' },
+      hook: { type: 'string' },
+      'norm-scaling-factor': { type: 'string' },
       'first-window': { type: 'string' },
       'max-windows': { type: 'string' },
       backend: { type: 'string' },
@@ -189,15 +209,24 @@ async function saeEval(argv: string[], print: (line: string) => void): Promise<v
   const backendKind = backendFlag(f.backend);
   const modelArg = required(f.model, 'model', SAE_USAGE);
   const textFile = required(f.text, 'text', SAE_USAGE);
-  const dir = required(f.sae, 'sae', SAE_USAGE);
+  const saeArg = required(f.sae, 'sae', SAE_USAGE);
   const firstWindow = intFlag(f['first-window'], 'first-window', 0, 0);
   const maxWindows = intFlag(f['max-windows'], 'max-windows', 8);
-  const files = await readSaeFiles(dir);
+  const normScalingFactor = normFlag(f['norm-scaling-factor']);
+  const src = await readSaeSource(saeArg);
+  const load = loadPretrained(src, f.hook, normScalingFactor);
   const text = await readText(textFile);
   const { backend, model, tokenizer, source } = await loadModel(backendKind, modelArg, f.tokenizer);
   try {
     const t0 = performance.now();
-    const sae = await loadSae(files, model, tokenizer);
+    await checkPretrainedForModel(model, load, tokenizer.encode('', { bos: true }));
+    if (load.type === 'transcoder') {
+      const i = load.info;
+      throw new Error(
+        `${src.name}: a ${i.architecture} (reads ${i.hookIn} [d_in ${i.dIn}], writes ${i.hookOut} [d_out ${i.dOut}], ${i.dSae} latents); it loads and fits the model, but evaluating a transcoder (splicing its output at ${i.hookOut}) is not supported yet: sparsebook sae info reports it`,
+      );
+    }
+    const sae = withItda(load.sae, src);
     const e = await evaluateSae(model, tokenizer, text, sae, {
       firstWindow,
       maxWindows,
@@ -210,8 +239,9 @@ async function saeEval(argv: string[], print: (line: string) => void): Promise<v
       {
         model: source,
         backend: backend.kind,
-        sae: dir,
+        sae: src.name,
         kind: sae.itda ? 'itda' : sae.cfg.kind,
+        ...infoJson(load.info),
         seconds,
         ...evalJson(e),
       },
@@ -238,10 +268,21 @@ function report(j: Record<string, unknown>, json: boolean, print: (line: string)
     typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v);
   for (const key of [
     'model',
+    'sae',
+    'format',
+    'architecture',
     'kind',
+    'neuronpedia',
+    'release',
+    'trained_on',
     'hook',
+    'hook_in',
+    'hook_out',
     'd_in',
+    'd_out',
     'd_sae',
+    'k',
+    'fits_model',
     'windows',
     'tokens',
     'explained_variance',
@@ -256,6 +297,7 @@ function report(j: Record<string, unknown>, json: boolean, print: (line: string)
   ]) {
     if (key in j) print(`${key.padEnd(20)} ${n(j[key])}`);
   }
+  if (Array.isArray(j.conventions)) for (const c of j.conventions) print(`  ${String(c)}`);
 }
 
 /** Write cfg.json + sae_weights.safetensors (an ITDA dictionary is marked in cfg.json). */
@@ -272,43 +314,115 @@ export async function saveSae(dir: string, sae: LoadedSae, modelName: string): P
   await writeFile(path.join(dir, SAELENS_WEIGHTS_FILE), weights);
 }
 
-async function readSaeFiles(dir: string): Promise<{ cfgJson: string; weights: Uint8Array }> {
-  const read = async (name: string) => {
-    const file = path.join(dir, name);
-    try {
-      return await readFile(file);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new Error(
-        `${file}: cannot read file (${code ?? (e as Error).message}); an SAE folder holds ${SAELENS_CFG_FILE} and ${SAELENS_WEIGHTS_FILE}`,
-      );
-    }
-  };
-  const [cfg, weights] = await Promise.all([read(SAELENS_CFG_FILE), read(SAELENS_WEIGHTS_FILE)]);
-  return { cfgJson: cfg.toString('utf8'), weights: new Uint8Array(weights) };
+/** `--norm-scaling-factor`, when given: a positive number. */
+function normFlag(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const x = numberFlag(v, 'norm-scaling-factor', NaN);
+  if (!(x > 0)) throw new UsageError(`--norm-scaling-factor must be > 0, got '${v}'`);
+  return x;
 }
 
-/** Import SAELens files, checking the hook and d_in against the model. */
-async function loadSae(
-  files: { cfgJson: string; weights: Uint8Array },
-  model: Parameters<typeof widthAt>[0],
-  tokenizer: { encode: (s: string, o: { bos: boolean }) => Int32Array },
-): Promise<LoadedSae> {
-  const peek = importSaeLens(files); // hook name and sizes, before knowing the width
-  checkSaeHook(model.config, peek.cfg.hookName);
-  const width = await widthAt(model, peek.cfg.hookName, tokenizer.encode('', { bos: true }));
-  const { cfg, params } = importSaeLens(files, { dIn: width, hookName: peek.cfg.hookName });
-  const raw = JSON.parse(files.cfgJson) as Record<string, unknown>;
+/** Read the SAE's files with the options --sae, --hook and --norm-scaling-factor give. */
+function loadPretrained(
+  src: SaeSourceFiles,
+  hook: string | undefined,
+  normScalingFactor?: number,
+): PretrainedLoad {
+  return loadPretrainedSae(src.files, {
+    ...(hook ? { hook } : {}),
+    ...(normScalingFactor !== undefined ? { normScalingFactor } : {}),
+    ...(src.release ? { release: src.release } : {}),
+    location: src.location,
+    label: src.label,
+  });
+}
+
+/** An ITDA dictionary this CLI saved (marked in cfg.json) is encoded by matching pursuit. */
+function withItda(sae: LoadedSae, src: SaeSourceFiles): LoadedSae {
+  const cfgBytes = src.files[SAELENS_CFG_FILE];
+  if (!cfgBytes || sae.source?.format !== 'saelens') return sae;
+  const raw = JSON.parse(new TextDecoder().decode(cfgBytes)) as Record<string, unknown>;
   const itda = raw[ITDA_KEY];
-  if (itda !== undefined && itda !== null) {
-    const k = readItdaK(itda, SAELENS_CFG_FILE);
-    const dict = {
-      dIn: cfg.dIn,
-      size: cfg.dSae,
-      atoms: params.wDec,
-      sources: new Int32Array(cfg.dSae).fill(-1),
-    };
-    return { cfg, params, itda: { dict, k } };
+  if (itda === undefined || itda === null) return sae;
+  const k = readItdaK(itda, SAELENS_CFG_FILE);
+  const { cfg, params } = sae;
+  const dict = {
+    dIn: cfg.dIn,
+    size: cfg.dSae,
+    atoms: params.wDec,
+    sources: new Int32Array(cfg.dSae).fill(-1),
+  };
+  return { cfg, params, itda: { dict, k } };
+}
+
+/** What a report says about where the SAE came from. */
+function infoJson(i: PretrainedInfo): Record<string, unknown> {
+  return {
+    format: i.format,
+    architecture: i.architecture,
+    ...(i.transcoder ? { hook_in: i.hookIn, hook_out: i.hookOut, d_out: i.dOut } : {}),
+    ...(i.neuronpedia ? { neuronpedia: i.neuronpedia } : {}),
+    ...(i.release ? { release: i.release } : {}),
+    ...(i.modelName ? { trained_on: i.modelName } : {}),
+    conventions: i.conventions,
+  };
+}
+
+async function saeInfo(argv: string[], print: (line: string) => void): Promise<void> {
+  const f = parseFlags(
+    argv,
+    {
+      sae: { type: 'string' },
+      hook: { type: 'string' },
+      'norm-scaling-factor': { type: 'string' },
+      model: { type: 'string' },
+      tokenizer: { type: 'string' },
+      backend: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    SAE_USAGE,
+  );
+  const src = await readSaeSource(required(f.sae, 'sae', SAE_USAGE));
+  const load = loadPretrained(src, f.hook, normFlag(f['norm-scaling-factor']));
+  const i = load.info;
+  const out: Record<string, unknown> = {
+    sae: src.name,
+    kind: load.type === 'transcoder' ? 'transcoder' : i.kind,
+    ...infoJson(i),
+    hook: i.hookIn,
+    d_in: i.dIn,
+    d_sae: i.dSae,
+    ...(i.k !== undefined ? { k: i.k } : {}),
+    files: i.files,
+  };
+  if (f.model) {
+    const { backend, model, tokenizer, source } = await loadModel(
+      backendFlag(f.backend),
+      f.model,
+      f.tokenizer,
+    );
+    try {
+      await checkPretrainedForModel(model, load, tokenizer.encode('', { bos: true }));
+      out.model = source;
+      out.fits_model = true;
+    } finally {
+      model.dispose();
+      backend.destroy();
+    }
   }
-  return { cfg, params };
+  report(out, !!f.json, print);
+}
+
+async function saeReleases(argv: string[], print: (line: string) => void): Promise<void> {
+  const f = parseFlags(argv, { json: { type: 'boolean' } }, SAE_USAGE);
+  if (f.json) {
+    print(JSON.stringify(SAE_RELEASES.map((r) => ({ ...r, hub_id: releaseHubId(r) }))));
+    return;
+  }
+  for (const r of SAE_RELEASES) {
+    print(`${r.label}`);
+    print(`  --sae ${r.id}`);
+    print(`  ${releaseHubId(r)}  (${r.format}, ${r.architecture}, ${r.hook}, ${r.hfModel})`);
+    if (r.neuronpedia) print(`  https://www.neuronpedia.org/${r.neuronpedia}`);
+  }
 }

@@ -150,7 +150,9 @@ describe('sparsebook sae', () => {
     );
     const m = sparsebook('eval', ...model, '--text', textFile, '--sae', wrong, '--json');
     expect(m.code).toBe(1);
-    expect(m.stderr).toMatch(/d_in is 64 but the activations at the hook have width \d+/);
+    expect(m.stderr).toMatch(
+      /cfg\.json: d_in is 64 but the activations at blocks\.2\.mlp\.hook_post have width \d+/,
+    );
 
     const missing = sparsebook(
       'eval',
@@ -162,12 +164,14 @@ describe('sparsebook sae', () => {
       '--json',
     );
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/nope\/cfg\.json: cannot read file \(ENOENT\)/);
+    expect(missing.stderr).toMatch(/nope: cannot read SAE folder or file \(ENOENT\)/);
 
     expect(
       sparsebook('train', ...model, '--text', textFile, '--hook', HOOK, '--kind', 'sparse', '--out', wrong)
         .code,
     ).toBe(2);
-    expect(sparsebook('fit').stderr).toMatch(/unknown subcommand 'fit'; expected train or eval/);
+    expect(sparsebook('fit').stderr).toMatch(
+      /unknown subcommand 'fit'; expected train, eval, info or releases/,
+    );
   });
 });
