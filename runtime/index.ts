@@ -4,6 +4,7 @@
  */
 import type { Backend } from '../kernels/backend';
 import { checkCompatible } from './compatibility';
+import { blockHookPoints } from './hooks';
 import { hfCheckpoint } from './formats/hf-checkpoint';
 import { parseHfConfig } from './formats/hf-config';
 import { parseLlama2c } from './formats/llama2c';
@@ -44,6 +45,12 @@ export interface ModelInfo {
   nExperts: number | null;
   /** Experts each token is routed to, or null for a dense model. */
   topK: number | null;
+  /**
+   * The hook points inside each block of this architecture, without the `blocks.{l}.` prefix, in
+   * execution order (`blockHookPoints`: no `attn.hook_rot_q` with learned positions, no
+   * `hook_resid_mid` with a parallel residual, …).
+   */
+  blockHookPoints: string[];
 }
 
 export interface LoadedModel {
@@ -187,6 +194,7 @@ export function modelInfo(c: LlamaConfig): ModelInfo {
     sharedClassifier: c.sharedClassifier,
     nExperts: c.moe?.nExperts ?? null,
     topK: c.moe?.topK ?? null,
+    blockHookPoints: [...blockHookPoints(c)],
   };
 }
 

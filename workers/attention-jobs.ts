@@ -14,6 +14,7 @@ import {
   type MaskOptions,
 } from '../analyses/attention/masks/index';
 import { probeAttention } from '../analyses/attention/probes';
+import { qkHooks } from '../analyses/attention/qk-hooks';
 import { sweepMasks } from '../analyses/attention/mask-sweep';
 import type { LayerPattern, LayerQK } from '../analyses/attention/types';
 import type { LlamaModel, Tokenizer } from '../runtime/index';
@@ -247,7 +248,7 @@ export async function sweepJob(
   };
 }
 
-/** Forward `tokens` and keep one layer's rotated q/k and attention pattern. */
+/** Forward `tokens` and keep one layer's scored (rotated, where the model rotates) q/k and attention pattern. */
 async function captureLayer(
   model: LlamaModel,
   tokens: Int32Array,
@@ -259,10 +260,11 @@ async function captureLayer(
   let k: Promise<Float32Array> | undefined;
   let p: Promise<Float32Array> | undefined;
   // Reads are issued inside the hooks (the tensors are freed after them) and awaited afterwards.
+  const names = qkHooks(model.config, layer);
   const out = await model.forward(tokens, {
     hooks: {
-      [`blocks.${layer}.attn.hook_rot_q`]: (t) => void (q = b.read(t)),
-      [`blocks.${layer}.attn.hook_rot_k`]: (t) => void (k = b.read(t)),
+      [names.q]: (t) => void (q = b.read(t)),
+      [names.k]: (t) => void (k = b.read(t)),
       [`blocks.${layer}.attn.hook_pattern`]: (t) => void (p = b.read(t)),
     },
   });

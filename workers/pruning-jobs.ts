@@ -7,14 +7,15 @@
  */
 import type { Table } from 'apache-arrow';
 import {
+  checkPrunedExport,
   exportPruned,
   patternName,
+  prunedExportSupported,
   pruningSweep,
   PRUNING_METHODS,
   type PrunedModel,
   type PruningMethod,
 } from '../analyses/pruning/index';
-import { UNSTRUCTURED_TARGETS } from '../analyses/pruning/prune-block';
 import type { LinearWeightName, LlamaModel, Tokenizer } from '../runtime/index';
 import { tensorTable } from '../runtime/tensor-table';
 import type {
@@ -53,7 +54,7 @@ export interface PruningPointRequest {
 
 export interface PruningMaskRequest extends PruningPointRequest {
   layer: number;
-  /** wq, wk, wv, wo, w1, w2, w3. */
+  /** One of the model's block linears (`PruningSweepSummary.matrices`): wq, wk, wv, wo, w1, w2, w3. */
   matrix: string;
 }
 
@@ -175,6 +176,8 @@ export async function pruningSweepJob(
       })),
       variants: s.variants.length,
       nLayers: model.config.nLayers,
+      matrices: [...model.linearWeights],
+      exportable: prunedExportSupported(model.config),
     },
   };
 }
@@ -194,8 +197,10 @@ export async function pruningMaskJob(
   const { layer, matrix } = request;
   if (!Number.isInteger(layer) || layer < 0 || layer >= model.config.nLayers)
     throw new RangeError(`layer must be an integer in [0, ${model.config.nLayers - 1}], got ${layer}`);
-  if (!UNSTRUCTURED_TARGETS.includes(matrix as LinearWeightName))
-    throw new RangeError(`matrix must be one of ${UNSTRUCTURED_TARGETS.join(', ')}, got '${matrix}'`);
+  if (!model.linearWeights.includes(matrix as LinearWeightName))
+    throw new RangeError(
+      `matrix must be one of this model's ${model.linearWeights.join(', ')}, got '${matrix}'`,
+    );
   const name = matrix as LinearWeightName;
   const [rows, cols] = model.weightShape(name);
   const dense = await model.readWeight(layer, name);
@@ -238,6 +243,7 @@ export async function pruningExportJob(
   request: PruningPointRequest,
 ): Promise<PruningExportFiles> {
   const { model, pruned } = store.point(request);
+  checkPrunedExport(model.config);
   const files = exportPruned(model.config, await model.readWeights(), pruned);
   const pattern = patternName(pruned.pattern).replace(':', 'of');
   const pct = Math.round(pruned.sparsity * 100);

@@ -190,6 +190,13 @@ export interface PruningSweepSummary {
   /** Pruned points (rows 1… of the points table). */
   variants: number;
   nLayers: number;
+  /**
+   * The block linears the model has, the ones a point's matrix view offers (no w3 for GPT-2 or
+   * NeoX, wq/wk/wv/wo for an MoE); absent in results saved before it (then all seven).
+   */
+  matrices?: string[];
+  /** Whether the points can be exported (dense Llama-architecture models); absent = true. */
+  exportable?: boolean;
 }
 
 /** Scalars of a `pruningMask` result (dense, mask and pruned tensor tables travel as IPC bytes). */

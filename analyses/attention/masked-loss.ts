@@ -1,7 +1,7 @@
 /**
  * What a sparse-attention mask costs: the model's loss over a text when, in every layer, each
  * head's attention is restricted to the entries a mask keeps. The mask is built per window and
- * layer from the model's own rotated queries and keys (`attn.hook_rot_q` / `hook_rot_k`) and its
+ * layer from the model's own rotated queries and keys (`attn.hook_rot_q` / `hook_rot_k`; `qkHooks`) and its
  * dense probabilities; the hook on `attn.hook_pattern` replaces them with the renormalised kept
  * mass p'ᵢⱼ = pᵢⱼ·mᵢⱼ / Σⱼ pᵢⱼ·mᵢⱼ — exactly softmax over the kept scores only — and the block
  * recomputes its output from it. Layers after a masked one see the masked model's activations, as
@@ -12,6 +12,7 @@ import type { Hooks } from '../../runtime/hooks';
 import { evaluateLoss } from '../../runtime/eval/loss';
 import type { LlamaModel } from '../../runtime/model/llama';
 import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
+import { qkHooks } from './qk-hooks';
 import type { HeadMasks, LayerPattern, LayerQK } from './types';
 
 /** Builds the mask of one layer for one window. */
@@ -64,8 +65,9 @@ export async function maskedLoss(
   for (const layer of layers) {
     let q: Promise<Float32Array> | undefined;
     let k: Promise<Float32Array> | undefined;
-    hooks[`blocks.${layer}.attn.hook_rot_q`] = (t) => void (q = b.read(t));
-    hooks[`blocks.${layer}.attn.hook_rot_k`] = (t) => void (k = b.read(t));
+    const names = qkHooks(model.config, layer);
+    hooks[names.q] = (t) => void (q = b.read(t));
+    hooks[names.k] = (t) => void (k = b.read(t));
     hooks[`blocks.${layer}.attn.hook_pattern`] = async (t: Tensor<'f32'>) => {
       const [H, T, Tk] = t.shape as [number, number, number];
       if (Tk !== T) throw new Error('maskedLoss: masks need the whole window (no KV cache)');

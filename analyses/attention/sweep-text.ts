@@ -9,6 +9,7 @@ import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import { patternWindows } from './collect-patterns';
 import { calibrateChannels, defaultChannelRank, type ChannelCalibration } from './masks';
 import type { LayerQK } from './types';
+import { qkHooks } from './qk-hooks';
 
 const SEP = '<|endoftext|>';
 
@@ -116,8 +117,9 @@ export async function calibrateForChannels(
     const hooks: Record<string, Hooks[string]> = {};
     const q: Float32Array[] = [];
     for (let l = 0; l < nLayers; l++) {
-      hooks[`blocks.${l}.attn.hook_rot_q`] = async (t) => void (q[l] = await b.read(t));
-      hooks[`blocks.${l}.attn.hook_rot_k`] = async (t) => {
+      const qk = qkHooks(model.config, l);
+      hooks[qk.q] = async (t) => void (q[l] = await b.read(t));
+      hooks[qk.k] = async (t) => {
         const k = await b.read(t);
         samples[l]!.push({ layer: l, T: w.length, nHeads, nKvHeads, headDim, q: q[l]!, k });
       };

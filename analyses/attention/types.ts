@@ -1,7 +1,8 @@
 /**
  * Shared shapes of the attention analyses. Everything is per layer and per window of T tokens,
  * row-major, causal (query i sees keys 0..i). Produced from the runtime's hook points
- * `blocks.{l}.attn.hook_rot_q` / `hook_rot_k` (after rope) and `blocks.{l}.attn.hook_pattern`.
+ * `blocks.{l}.attn.hook_rot_q` / `hook_rot_k` (after rope; `hook_q` / `hook_k` in a model without
+ * rotary positions, `qkHooks`) and `blocks.{l}.attn.hook_pattern`.
  */
 
 /** Queries and keys of one layer for one window, after rope. */

@@ -6,12 +6,16 @@
  * - wq, wk, wv ← `ln1.hook_normalized`; wo ← `attn.hook_z`;
  * - w1, w3 ← `ln2.hook_normalized`; w2 ← `mlp.hook_post`.
  *
+ * A post-norm block (OLMo 2) feeds its sublayers the stream itself: wq/wk/wv read
+ * `hook_resid_pre`, w1/w3 `hook_resid_mid` (`linearInputHooks`).
+ *
  * Pruning is sequential, as in the SparseGPT and Wanda reference code: block l is calibrated on
  * what the already-pruned blocks 0..l−1 produce (`overrides`), so each block corrects for the
  * error its predecessors introduced. Within a block all linears see the block's dense inputs.
  */
 import type { Hooks } from '../../runtime/hooks';
 import type { LayerWeightOverrides, LinearWeightName, LlamaModel } from '../../runtime/model/llama';
+import { blockOf, type LlamaConfig } from '../../runtime/model/llama-config';
 import { createYielder } from '../../runtime/scheduling';
 import { InputStats } from './scores';
 
@@ -26,7 +30,35 @@ export const LINEAR_INPUT_HOOK = {
   w2: 'mlp.hook_post',
 } as const satisfies Record<LinearWeightName, string>;
 
-export type LinearInputHook = (typeof LINEAR_INPUT_HOOK)[LinearWeightName];
+/** The post-norm block's inputs (OLMo 2: no norm before the sublayers). */
+const POST_NORM_INPUT_HOOK = {
+  ...LINEAR_INPUT_HOOK,
+  wq: 'hook_resid_pre',
+  wk: 'hook_resid_pre',
+  wv: 'hook_resid_pre',
+  w1: 'hook_resid_mid',
+  w3: 'hook_resid_mid',
+} as const satisfies Record<LinearWeightName, string>;
+
+export type LinearInputHook =
+  (typeof LINEAR_INPUT_HOOK)[LinearWeightName] | (typeof POST_NORM_INPUT_HOOK)[LinearWeightName];
+
+/**
+ * The hook point feeding each linear in this architecture's blocks.
+ *
+ * @example
+ * linearInputHooks(model.config).wq; // 'ln1.hook_normalized' ('hook_resid_pre' for OLMo 2)
+ */
+export function linearInputHooks(config: LlamaConfig): Readonly<Record<LinearWeightName, LinearInputHook>> {
+  return blockOf(config).normPlacement === 'post' ? POST_NORM_INPUT_HOOK : LINEAR_INPUT_HOOK;
+}
+
+/** Inputs read before a block's `hook_attn_out`. */
+const ATTENTION_INPUTS: ReadonlySet<string> = new Set([
+  'ln1.hook_normalized',
+  'hook_resid_pre',
+  'attn.hook_z',
+]);
 
 /** Thrown by a hook to end a calibration pass early (the forward pass frees its tensors). */
 const STOP = Symbol('stop calibration pass');
@@ -50,7 +82,8 @@ export function calibrationWindows(tokens: Int32Array, seqLen: number, count: nu
 
 /**
  * Accumulate block `layer`'s input statistics over `windows`, with `overrides` (the pruned blocks
- * before it) in place. Only the hooks in `wanted` are read (default: all four).
+ * before it) in place. Only the hooks in `wanted` are read (default: the inputs of every linear
+ * the model has, `linearInputHooks` of `model.linearWeights`).
  *
  * @example
  * const stats = await collectBlockStats(model, windows, 2, prunedSoFar);
@@ -63,7 +96,8 @@ export async function collectBlockStats(
   overrides: LayerWeightOverrides | undefined,
   options: { signal?: AbortSignal; wanted?: readonly LinearInputHook[] } = {},
 ): Promise<BlockInputStats> {
-  const points = [...new Set(options.wanted ?? Object.values(LINEAR_INPUT_HOOK))];
+  const inputs = linearInputHooks(model.config);
+  const points = [...new Set(options.wanted ?? model.linearWeights.map((n) => inputs[n]))];
   const stats = new Map<LinearInputHook, InputStats>();
   const { backend } = model;
   const maybeYield = createYielder();
@@ -82,8 +116,10 @@ export async function collectBlockStats(
         },
       ]),
     );
-    // Blocks after `layer` do not matter: stop the pass once the block's last input is read.
-    const stopAt = `blocks.${layer}.hook_mlp_out`;
+    // Blocks after `layer` do not matter: stop the pass once the block's last input is read
+    // (after the attention when only attention inputs are wanted, e.g. an MoE block's).
+    const attentionOnly = points.every((p) => ATTENTION_INPUTS.has(p));
+    const stopAt = `blocks.${layer}.${attentionOnly ? 'hook_attn_out' : 'hook_mlp_out'}`;
     const stopping: Hooks = {
       ...hooks,
       [stopAt]: () => {

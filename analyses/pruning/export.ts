@@ -2,7 +2,9 @@
  * Saving a pruned model: the dense host weights with every pruned matrix replaced (dense ⊙ mask,
  * or SparseGPT's values), written as llama2.c `.bin` and as a HF folder (`config.json` +
  * `model.safetensors`), plus the masks as a safetensors file of U8 tensors named like the HF
- * weights they mask (`model.layers.{l}.mlp.down_proj.weight` → 1 = kept).
+ * weights they mask (`model.layers.{l}.mlp.down_proj.weight` → 1 = kept). Both model formats are
+ * Llama's, so only Llama-architecture models (llama2.c checkpoints, HF `LlamaForCausalLM`) can be
+ * exported (`checkPrunedExport`); other architectures are pruned and scored, not saved.
  */
 import { writeHfCheckpoint } from '../../runtime/formats/hf-write';
 import { writeLlama2c } from '../../runtime/formats/llama2c-write';
@@ -27,6 +29,28 @@ export function hfWeightName(layer: number, name: LinearWeightName): string {
   return `model.layers.${layer}.${HF_NAME[name]}.weight`;
 }
 
+/** Whether a pruned copy of a model with this config can be saved (Llama architecture only). */
+export function prunedExportSupported(config: Pick<LlamaConfig, 'architecture' | 'moe'>): boolean {
+  return !config.moe && (config.architecture === undefined || config.architecture === 'LlamaForCausalLM');
+}
+
+/**
+ * Throw a clear error unless a pruned copy of a model with this config can be exported.
+ *
+ * @example
+ * checkPrunedExport(gpt2.config); // Error: … only Llama-architecture models …; this one is GPT2LMHeadModel
+ */
+export function checkPrunedExport(
+  config: Pick<LlamaConfig, 'architecture' | 'moe'>,
+  model = 'this model',
+): void {
+  if (prunedExportSupported(config)) return;
+  const what = `${config.architecture ? `a ${config.architecture}` : 'a llama2.c model'}${config.moe ? ' with a mixture-of-experts FFN' : ''}`;
+  throw new Error(
+    `cannot export the pruned model: the exports are llama2.c and HF Llama files, which only dense Llama-architecture models fit, and ${model} is ${what}; its pruning results stay in the sweep`,
+  );
+}
+
 /** A copy of `dense` with the pruned matrices in place (the input is not modified). */
 export function applyPruned(dense: LlamaWeights, pruned: PrunedModel): LlamaWeights {
   const layers = dense.layers.map((l) => ({ ...l }));
@@ -34,7 +58,7 @@ export function applyPruned(dense: LlamaWeights, pruned: PrunedModel): LlamaWeig
     const layer = layers[p.layer];
     if (!layer) throw new Error(`pruned weight for layer ${p.layer}, but the model has ${layers.length}`);
     const src = layer[p.name];
-    if (src.length !== p.mask.length) {
+    if (src?.length !== p.mask.length) {
       throw new Error(
         `pruned ${p.name} of layer ${p.layer} has ${p.mask.length} entries, the weight ${src.length}`,
       );
@@ -70,8 +94,10 @@ export interface PrunedFiles {
 /**
  * @example
  * const files = exportPruned(model.config, await model.readWeights(), pruned);
+ * @throws for a model that is not a dense Llama (`checkPrunedExport`).
  */
 export function exportPruned(config: LlamaConfig, dense: LlamaWeights, pruned: PrunedModel): PrunedFiles {
+  checkPrunedExport(config);
   const weights = applyPruned(dense, pruned);
   const metadata = prunedMetadata(pruned);
   const hf = writeHfCheckpoint(config, weights, metadata);

@@ -2,13 +2,15 @@
  * Prune a whole model: block by block, each block calibrated on the outputs of the already pruned
  * blocks before it (`collectBlockStats`), its matrices pruned by `pruneBlock`, and the result kept
  * on the host (masks, plus SparseGPT's values) so it can be uploaded, saved or re-selected later.
+ * The matrices are the block linears the model has (`model.linearWeights`): an MoE model's
+ * attention only (its experts stay dense), a plain FFN's w1 and w2 (no w3).
  */
-import type { LinearWeightName, LlamaModel } from '../../runtime/model/llama';
+import { LINEAR_WEIGHTS, type LinearWeightName, type LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
 import { linearShapes, readBlockWeights } from './block-weights';
-import { collectBlockStats, LINEAR_INPUT_HOOK, type LinearInputHook } from './calibration';
+import { collectBlockStats, linearInputHooks, type LinearInputHook } from './calibration';
 import { globalThreshold, type PruningPattern } from './patterns';
-import { pruneBlock, UNSTRUCTURED_TARGETS, type PrunedWeight, type PruningMethod } from './prune-block';
+import { pruneBlock, type PrunedWeight, type PruningMethod } from './prune-block';
 import { magnitudeScores } from './scores';
 import { countNonzeros } from './storage';
 import { PrunedUpload } from './upload';
@@ -44,7 +46,7 @@ export interface PrunedModel {
   /** The requested sparsity (for N:M: 1 − N/M). */
   sparsity: number;
   weights: PrunedWeight[];
-  /** Every block linear (pruned or not), for sparsity bars and efficiency accounting. */
+  /** Every block linear the model has (pruned or not), for sparsity bars and efficiency accounting. */
   matrices: MatrixSparsity[];
   nonzeros: number;
   total: number;
@@ -58,12 +60,17 @@ export function patternSparsity(pattern: PruningPattern, sparsity: number): numb
 /**
  * @example
  * const pruned = await pruneModel(model, { method: 'wanda', pattern: parsePattern('2:4'), sparsity: 0.5, calibration });
- * @throws for an MoE model, a missing calibration set or bad options; the signal's reason when aborted.
+ * @throws for channels on an MoE model, a missing calibration set or bad options; the signal's
+ *   reason when aborted.
  */
 export async function pruneModel(model: LlamaModel, options: PruneOptions): Promise<PrunedModel> {
   const { config } = model;
-  if (config.moe) throw new Error('pruning needs a dense model; this one is a mixture of experts');
   const { method, pattern } = options;
+  if (config.moe && pattern.kind === 'channels') {
+    throw new Error(
+      "channel pruning removes FFN channels, and this model's FFN is a mixture of experts (only its attention is pruned): use unstructured, N:M or heads",
+    );
+  }
   const target = patternSparsity(pattern, options.sparsity);
   if (!(target >= 0 && target <= 1)) throw new Error(`sparsity must be in [0, 1], got ${options.sparsity}`);
   const allocation = options.allocation ?? Array<number>(config.nLayers).fill(target);
@@ -73,11 +80,13 @@ export async function pruneModel(model: LlamaModel, options: PruneOptions): Prom
   const calibration = options.calibration ?? [];
   if (method !== 'magnitude' && calibration.length === 0) throw new Error(`${method} needs calibration text`);
   const shapes = linearShapes(model);
+  const names = model.linearWeights;
+  const inputs = linearInputHooks(config);
   const readBlock = async (l: number) => (await readBlockWeights(model, l)).weights;
 
   const globalMasks =
     method === 'magnitude' && options.magnitudeScope === 'global' && pattern.kind === 'unstructured'
-      ? await globalMagnitudeMasks(model, target, readBlock)
+      ? await globalMagnitudeMasks(model, names, target, readBlock)
       : null;
 
   const upload = new PrunedUpload(model);
@@ -93,16 +102,20 @@ export async function pruneModel(model: LlamaModel, options: PruneOptions): Prom
           ? null
           : await collectBlockStats(model, calibration, l, upload.overrides, {
               signal: options.signal,
-              wanted: inputsFor(pattern),
+              wanted: inputsFor(pattern, names, inputs),
             });
-      const pruned = pruneBlock({ layer: l, weights: dense, shapes, headDim: config.headDim }, stats, {
-        method,
-        pattern,
-        sparsity: allocation[l]!,
-        ...(globalMasks ? { masks: globalMasks[l] } : {}),
-        ...(options.blockSize !== undefined ? { blockSize: options.blockSize } : {}),
-        ...(options.percdamp !== undefined ? { percdamp: options.percdamp } : {}),
-      });
+      const pruned = pruneBlock(
+        { layer: l, weights: dense, shapes, headDim: config.headDim, inputs },
+        stats,
+        {
+          method,
+          pattern,
+          sparsity: allocation[l]!,
+          ...(globalMasks ? { masks: globalMasks[l] } : {}),
+          ...(options.blockSize !== undefined ? { blockSize: options.blockSize } : {}),
+          ...(options.percdamp !== undefined ? { percdamp: options.percdamp } : {}),
+        },
+      );
       weights.push(...pruned);
       // Later blocks calibrate on this block's pruned outputs.
       if (method !== 'magnitude' && l + 1 < config.nLayers) upload.add(pruned);
@@ -119,40 +132,47 @@ export async function pruneModel(model: LlamaModel, options: PruneOptions): Prom
 }
 
 /** The inputs a pattern's pruned matrices read. */
-function inputsFor(pattern: PruningPattern): LinearInputHook[] {
-  if (pattern.kind === 'channels') return [LINEAR_INPUT_HOOK.w2];
-  if (pattern.kind === 'heads') return [LINEAR_INPUT_HOOK.wo];
-  return [...new Set(Object.values(LINEAR_INPUT_HOOK))];
+function inputsFor(
+  pattern: PruningPattern,
+  names: readonly LinearWeightName[],
+  inputs: Readonly<Record<LinearWeightName, LinearInputHook>>,
+): LinearInputHook[] {
+  if (pattern.kind === 'channels') return [inputs.w2];
+  if (pattern.kind === 'heads') return [inputs.wo];
+  return [...new Set(names.map((n) => inputs[n]))];
 }
 
 async function globalMagnitudeMasks(
   model: LlamaModel,
+  names: readonly LinearWeightName[],
   sparsity: number,
-  readBlock: (l: number) => Promise<Record<LinearWeightName, Float32Array>>,
+  readBlock: (l: number) => Promise<Partial<Record<LinearWeightName, Float32Array>>>,
 ): Promise<Partial<Record<LinearWeightName, Uint8Array>>[]> {
   const scores: Float32Array[] = [];
   for (let l = 0; l < model.config.nLayers; l++) {
     const block = await readBlock(l);
-    for (const n of UNSTRUCTURED_TARGETS) scores.push(magnitudeScores(block[n]));
+    for (const n of names) scores.push(magnitudeScores(block[n]!));
   }
   const { masks } = globalThreshold(scores, sparsity);
-  const k = UNSTRUCTURED_TARGETS.length;
+  const k = names.length;
   return Array.from({ length: model.config.nLayers }, (_, l) =>
-    Object.fromEntries(UNSTRUCTURED_TARGETS.map((n, i) => [n, masks[l * k + i]!])),
+    Object.fromEntries(names.map((n, i) => [n, masks[l * k + i]!])),
   );
 }
 
-/** Non-zeros of every block linear: pruned ones from their masks, the rest dense. */
+/** Non-zeros of every block linear in `shapes` (the model's): pruned ones from their masks, the rest dense. */
 export function matrixSparsity(
   nLayers: number,
-  shapes: Record<LinearWeightName, [number, number]>,
+  shapes: Partial<Record<LinearWeightName, [number, number]>>,
   weights: readonly PrunedWeight[],
 ): MatrixSparsity[] {
   const byKey = new Map(weights.map((w) => [`${w.layer}.${w.name}`, w]));
   const out: MatrixSparsity[] = [];
   for (let layer = 0; layer < nLayers; layer++) {
-    for (const name of UNSTRUCTURED_TARGETS) {
-      const [rows, cols] = shapes[name];
+    for (const name of LINEAR_WEIGHTS) {
+      const shape = shapes[name];
+      if (!shape) continue;
+      const [rows, cols] = shape;
       const p = byKey.get(`${layer}.${name}`);
       out.push({ layer, name, total: rows * cols, nonzeros: p ? countNonzeros(p.mask) : rows * cols });
     }

@@ -8,7 +8,7 @@ import type { LlamaModel } from '../../runtime/model/llama';
 import { sensitivityAllocation } from './allocation';
 import { evaluateTokens } from './evaluate';
 import { linearShapes, readBlockWeights } from './block-weights';
-import { pruneBlock, UNSTRUCTURED_TARGETS } from './prune-block';
+import { pruneBlock } from './prune-block';
 import { PrunedUpload } from './upload';
 
 export interface SensitivityScan {
@@ -36,7 +36,7 @@ export async function sensitivityScan(
   for (let l = 0; l < config.nLayers; l++) {
     options.signal?.throwIfAborted();
     const block = await readBlockWeights(model, l);
-    sizes.push(UNSTRUCTURED_TARGETS.reduce((a, n) => a + shapes[n][0] * shapes[n][1], 0));
+    sizes.push(model.linearWeights.reduce((a, n) => a + shapes[n]![0] * shapes[n]![1], 0));
     const pruned = pruneBlock(block, null, {
       method: 'magnitude',
       pattern: { kind: 'unstructured' },

@@ -19,7 +19,7 @@ import { calibrationWindows } from './calibration';
 import { findCliff, type Cliff } from './cliff';
 import { evaluateTokens, type PrunedEvaluation } from './evaluate';
 import { parsePattern, patternName, type PruningPattern } from './patterns';
-import { PRUNING_METHODS, UNSTRUCTURED_TARGETS, type PruningMethod } from './prune-block';
+import { PRUNING_METHODS, type PruningMethod } from './prune-block';
 import { patternSparsity, pruneModel, type PrunedModel } from './prune-model';
 import { sensitivityScan } from './sensitivity';
 import { csrBytes, denseBytes, linearFlops, nmCompressedBytes } from './storage';
@@ -220,7 +220,8 @@ function sweepResult(
     const sorted = [...curve].sort((a, b) => a.sparsity - b.sparsity);
     if (c.index >= 0) cliffPoints.add(sorted[c.index]!);
   }
-  const shapes = UNSTRUCTURED_TARGETS.map((n) => model.weightShape(n));
+  // Costs count the block linears the model has (an MoE's attention only: its experts stay dense).
+  const shapes = model.linearWeights.map((n) => model.weightShape(n));
   const rowsTotal = shapes.reduce((a, [r]) => a + r, 0) * model.config.nLayers;
   const total = shapes.reduce((a, [r, c]) => a + r * c, 0) * model.config.nLayers;
   const cost = (nonzeros: number, is24: boolean) => ({

@@ -45,6 +45,7 @@ export async function evalCommand(argv: string[], print: (line: string) => void)
   const summary = {
     model: source,
     architecture: info.architecture,
+    hf_architecture: info.hfArchitecture,
     loss: r.loss,
     perplexity: r.perplexity,
     tokens: r.tokens,
@@ -54,7 +55,7 @@ export async function evalCommand(argv: string[], print: (line: string) => void)
   if (f.json) print(JSON.stringify(summary));
   else {
     print(
-      `model       ${summary.model} (${info.architecture}${info.nExperts ? `, ${info.nExperts} experts, top-${info.topK}` : ''})`,
+      `model       ${summary.model} (${info.hfArchitecture ?? `llama2.c ${info.architecture}`}${info.nExperts ? `, ${info.nExperts} experts, top-${info.topK}` : ''})`,
     );
     print(`backend     ${backend.description}`);
     print(`documents   ${r.documents}`);

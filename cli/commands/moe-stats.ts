@@ -62,6 +62,7 @@ export async function moeStatsCommand(argv: string[], print: (line: string) => v
     const out = {
       model: source,
       architecture: info.architecture,
+      hf_architecture: info.hfArchitecture,
       backend: backend.kind,
       seconds,
       ...r.summary,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   evaluatePruned,
   evaluateTokens,
+  checkPrunedExport,
   exportPruned,
   parsePattern,
   patternName,
@@ -25,7 +26,9 @@ ignores S. Wanda and SparseGPT calibrate on --calibration F2 (first N windows, d
 it, on the first tenth of F's documents, which are then left out of the score (the output says
 which). --global compares magnitudes across all blocks; --allocation sensitivity gives less
 sensitive blocks more sparsity. --out DIR writes model.bin (llama2.c), config.json +
-model.safetensors (HF) and masks.safetensors. With --json the last line is one JSON object.`;
+model.safetensors (HF) and masks.safetensors (dense Llama-architecture models only). A model
+without w3 (GPT-2, GPT-NeoX) prunes the six it has; an MoE model prunes its attention only (the
+experts stay dense). With --json the last line is one JSON object.`;
 
 export async function pruneCommand(argv: string[], print: (line: string) => void): Promise<void> {
   const f = parseFlags(
@@ -77,6 +80,7 @@ export async function pruneCommand(argv: string[], print: (line: string) => void
   const calibrationText = f.calibration !== undefined ? await readText(f.calibration) : null;
   const { backend, model, tokenizer, source } = await loadModel(backendKind, modelArg, f.tokenizer);
   try {
+    if (f.out) checkPrunedExport(model.config, source);
     const t0 = performance.now();
     const prepared = preparePruningText(model, tokenizer, text, {
       calibrationText,

@@ -80,6 +80,7 @@ const moeDir = folder('moe-hf', {
 interface EvalJson {
   model: string;
   architecture: string;
+  hf_architecture: string | null;
   loss: number;
   tokens: number;
 }
@@ -91,7 +92,12 @@ describe('sparsebook eval --model DIR', () => {
     const b = sparsebook('eval', '--model', denseBin, '--tokenizer', tok, '--text', textA, '--json');
     expect(b.code, b.stderr).toBe(0);
     const [ja, jb] = [lastJson<EvalJson>(a.stdout), lastJson<EvalJson>(b.stdout)];
-    expect(ja).toMatchObject({ model: 'dense-hf', architecture: 'llama' });
+    expect(ja).toMatchObject({
+      model: 'dense-hf',
+      architecture: 'llama',
+      hf_architecture: 'LlamaForCausalLM',
+    });
+    expect(lastJson<EvalJson>(b.stdout)).toMatchObject({ architecture: 'llama', hf_architecture: null });
     expect(ja.tokens).toBe(jb.tokens);
     expect(Math.abs(ja.loss - jb.loss)).toBeLessThan(1e-5);
   });
@@ -104,7 +110,7 @@ describe('sparsebook eval --model DIR', () => {
     expect(lastJson<EvalJson>(a.stdout).loss).toBe(lastJson<EvalJson>(b.stdout).loss);
     const m = sparsebook('eval', '--model', moeDir, '--text', textA);
     expect(m.code, m.stderr).toBe(0);
-    expect(m.stdout).toMatch(/model\s+moe-hf \(mixtral, 4 experts, top-2\)/);
+    expect(m.stdout).toMatch(/model\s+moe-hf \(MixtralForCausalLM, 4 experts, top-2\)/);
   });
 
   it('an incomplete folder names the folder and what is missing; --tokenizer with a folder is a usage error', () => {

@@ -34,9 +34,20 @@ export function defaultHook(shape: Pick<ModelShape, 'nLayers'>): string {
   return `blocks.${Math.floor(shape.nLayers / 2)}.hook_resid_post`;
 }
 
-/** The hook points the cell offers for a model (one f32 row per token). */
-export function hookChoices(shape: Pick<ModelShape, 'nLayers' | 'nExperts'>): string[] {
-  return collectableHookPoints({ nLayers: shape.nLayers, moe: shape.nExperts ? {} : null });
+/**
+ * The hook points the cell offers for a model (one f32 row per token): only those its architecture
+ * has (`shape.blockHookPoints`; a shape saved before it lists them offers the Llama ones).
+ */
+export function hookChoices(
+  shape: Pick<ModelShape, 'nLayers' | 'nExperts'> & { blockHookPoints?: readonly string[] },
+): string[] {
+  const all = collectableHookPoints({ nLayers: shape.nLayers, moe: shape.nExperts ? {} : null });
+  const has = shape.blockHookPoints ? new Set(shape.blockHookPoints) : null;
+  if (!has) return all;
+  return all.filter((h) => {
+    const point = /^blocks\.\d+\.(.+)$/.exec(h)?.[1];
+    return point === undefined || has.has(point);
+  });
 }
 
 /** `params.hook`, or the default for the model when it is empty. */
