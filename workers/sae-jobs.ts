@@ -26,6 +26,7 @@ import {
 import type { LoadedSae } from '../analyses/sae/codec';
 import { collectWindows } from '../analyses/sae/collect';
 import { evaluateSae, type SaeEvaluation } from '../analyses/sae/evaluate';
+import { neuronpediaFeatureUrl } from '../analyses/sae/releases';
 import {
   exportSaeLens,
   importSaeLens,
@@ -173,7 +174,10 @@ export interface SaeRef {
 
 /** SAELens files of an SAE (plus the ITDA width for ITDA dictionaries). */
 export function saeFiles(sae: LoadedSae, modelName: string): Record<string, Uint8Array> {
-  const { cfgJson, weights } = exportSaeLens(sae.cfg, sae.params, { modelName });
+  const { cfgJson, weights } = exportSaeLens(sae.cfg, sae.params, {
+    modelName,
+    ...(sae.source?.neuronpedia ? { neuronpedia: sae.source.neuronpedia } : {}),
+  });
   const files: Record<string, Uint8Array> = {
     [SAELENS_CFG_FILE]: new TextEncoder().encode(cfgJson),
     [SAELENS_WEIGHTS_FILE]: weights,
@@ -197,7 +201,7 @@ async function loadSaeFiles(
   // The hook is checked first on its own, so the width check below reads the right activation.
   const probe = importSaeLens({ cfgJson, weights }, hook ? { hookName: hook } : {});
   const dIn = await widthAt(model, probe.cfg.hookName, new Int32Array([1]));
-  const { cfg, params } = importSaeLens({ cfgJson, weights }, { dIn, hookName: probe.cfg.hookName });
+  const { cfg, params, source } = importSaeLens({ cfgJson, weights }, { dIn, hookName: probe.cfg.hookName });
   const itda = files[ITDA_FILE];
   if (itda) {
     const k = readItdaK(itda, ITDA_FILE);
@@ -209,7 +213,7 @@ async function loadSaeFiles(
     };
     return { sae: { cfg, params, itda: { dict, k } }, kind: 'itda' };
   }
-  return { sae: { cfg, params }, kind: cfg.kind };
+  return { sae: { cfg, params, ...(source ? { source } : {}) }, kind: cfg.kind };
 }
 
 /** Held-out evaluation windows: the first `evalWindows` of the text (at least one). */
@@ -401,6 +405,8 @@ export interface FeatureCard {
   logits?: { positive: { token: string; logit: number }[]; negative: { token: string; logit: number }[] };
   logitsUnavailable?: string;
   nearest: { feature: number; cosine: number }[];
+  /** The feature's Neuronpedia page, when the SAE has pages there (its Neuronpedia id is known). */
+  neuronpedia?: string;
 }
 
 /** Contexts, histogram, logit effects and nearest features of one feature (after a browse). */
@@ -428,6 +434,8 @@ export async function saeFeatureJob(
     },
     nearest: nearestFeatures(kept.sae, feature, 8),
   };
+  const np = kept.sae.source?.neuronpedia;
+  if (np) card.neuronpedia = neuronpediaFeatureUrl(np, feature);
   try {
     kept.unembedding ??= await readUnembedding(kept.model);
     const e = logitEffects(kept.sae, kept.unembedding, tokenizer, feature, 10);
