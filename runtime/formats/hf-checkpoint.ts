@@ -18,10 +18,10 @@
 import { formatCount, ModelFormatError } from '../errors';
 import { firstNonFinite } from '../numeric';
 import { LLAMA } from '../model/arch/llama-family';
-import { emptyWeights } from '../model/arch/tensor-table';
+import { emptyWeights, type TensorEntry } from '../model/arch/tensor-table';
 import type { LlamaConfig, LlamaWeights } from '../model/llama-config';
 import type { HfArchitecture, HfModelConfig } from './hf-config';
-import type { SafetensorsFile } from './safetensors';
+import type { SafetensorsFile, SafetensorsTensorInfo } from './safetensors';
 import type { SafetensorsDtype } from './safetensors-dtypes';
 
 /** A mapped HF checkpoint, ready for `LlamaModel.load`. */
@@ -51,20 +51,49 @@ export function hfTensorShapes(config: LlamaConfig): Map<string, readonly number
   return new Map(LLAMA.tensors(config).map((e) => [e.name, e.shape]));
 }
 
+/** One tensor of the architecture's table with the stored tensor that fills it. */
+export interface HfTensorSource {
+  /** The table's entry: name, stored shape and where the data go (`place`). */
+  entry: TensorEntry;
+  /** The file holding it and its name there (with any optional prefix). */
+  file: SafetensorsFile;
+  stored: string;
+  info: SafetensorsTensorInfo;
+}
+
 /**
- * Map safetensors files (one, or the shards of one checkpoint) to runtime weights for `parsed`.
+ * A checked mapping from safetensors files to the architecture's tensor table, before any tensor
+ * data is read: what `hfCheckpoint` reads, and what a streamed load (runtime/sources/hub-model.ts)
+ * fetches tensor by tensor.
+ */
+export interface HfCheckpointPlan {
+  architecture: HfArchitecture;
+  config: LlamaConfig;
+  /** The weights file name(s), for messages. */
+  fileName: string;
+  /** Every tensor the config requires, in table order. */
+  tensors: HfTensorSource[];
+  /** Stored tensors the model does not use (a tied lm_head, rotary buffers): never read. */
+  ignored: { file: SafetensorsFile; stored: string }[];
+  /** The dtypes the weights are stored in (distinct, in table order), e.g. ['BF16']. */
+  storedDtypes: SafetensorsDtype[];
+}
+
+/**
+ * Check safetensors headers against the tensor table of `parsed` without reading any tensor data:
+ * every tensor the config requires present, in exactly one shard, with its exact stored shape and
+ * a float dtype, and no tensor the model does not use (unless ignorable).
  *
  * @example
- * const ckpt = hfCheckpoint(parseHfConfig(configText, 'config.json'), [parseSafetensors(bytes, 'model.safetensors')]);
- * LlamaModel.load(backend, ckpt);
- * @throws ModelFormatError naming the weights file(s) for missing or unexpected tensors, a wrong
- *   shape, a non-float dtype or a non-finite value.
+ * const plan = planHfCheckpoint(parseHfConfig(configText, 'config.json'), [readSafetensors(headerOnly, 'model.safetensors')]);
+ * plan.tensors.map((t) => t.info.end - t.info.begin); // bytes to fetch, tensor by tensor
+ * @throws ModelFormatError naming the weights file(s), as `hfCheckpoint`.
  */
-export function hfCheckpoint(
+export function planHfCheckpoint(
   parsed: HfModelConfig,
   files: readonly SafetensorsFile[],
   configFileName = 'config.json',
-): HfCheckpoint {
+): HfCheckpointPlan {
   const { config, architecture, spec } = parsed;
   const fileName = files.map((f) => f.fileName).join(', ') || '(no weights file)';
   const fail = (problem: string, file = fileName): never => {
@@ -99,6 +128,8 @@ export function hfCheckpoint(
       `${formatCount(unexpected.length)} tensor${unexpected.length === 1 ? '' : 's'} that ${what} does not use (does the config match the checkpoint?): ${listNames(unexpected)}`,
     );
   }
+  const tensors: HfTensorSource[] = [];
+  const storedDtypes: SafetensorsDtype[] = [];
   for (const e of entries) {
     const { file, stored } = where.get(e.name)!;
     const info = file.info(stored);
@@ -111,23 +142,52 @@ export function hfCheckpoint(
         file.fileName,
       );
     }
+    if (!storedDtypes.includes(info.dtype)) storedDtypes.push(info.dtype);
+    tensors.push({ entry: e, file, stored, info });
   }
-  const weights = emptyWeights(config);
-  const storedDtypes: SafetensorsDtype[] = [];
-  for (const e of entries) {
-    const { file, stored } = where.get(e.name)!;
-    const { dtype } = file.info(stored);
-    if (!storedDtypes.includes(dtype)) storedDtypes.push(dtype);
+  const ignored = [...where.entries()].filter(([n]) => !required.has(n)).map(([, w]) => w);
+  return { architecture, config, fileName, tensors, ignored, storedDtypes };
+}
+
+/**
+ * Refuse a tensor's float32 data that holds a NaN or ±Infinity, naming the tensor, the value and
+ * its index (the check every loader runs on every weight before it is used).
+ *
+ * @throws ModelFormatError naming `fileName`.
+ */
+export function checkTensorValues(data: Float32Array, stored: string, fileName: string): void {
+  const bad = firstNonFinite(data);
+  if (bad >= 0) {
+    throw new ModelFormatError(
+      fileName,
+      `tensor "${stored}" holds a non-finite value (${data[bad]}) at index ${formatCount(bad)}`,
+    );
+  }
+}
+
+/**
+ * Map safetensors files (one, or the shards of one checkpoint) to runtime weights for `parsed`:
+ * `planHfCheckpoint`'s checks, then each tensor read (as float32), checked and placed.
+ *
+ * @example
+ * const ckpt = hfCheckpoint(parseHfConfig(configText, 'config.json'), [parseSafetensors(bytes, 'model.safetensors')]);
+ * LlamaModel.load(backend, ckpt);
+ * @throws ModelFormatError naming the weights file(s) for missing or unexpected tensors, a wrong
+ *   shape, a non-float dtype or a non-finite value.
+ */
+export function hfCheckpoint(
+  parsed: HfModelConfig,
+  files: readonly SafetensorsFile[],
+  configFileName = 'config.json',
+): HfCheckpoint {
+  const plan = planHfCheckpoint(parsed, files, configFileName);
+  const weights = emptyWeights(plan.config);
+  for (const { entry, file, stored } of plan.tensors) {
     const data = file.float32(stored);
-    const bad = firstNonFinite(data);
-    if (bad >= 0) {
-      fail(
-        `tensor "${stored}" holds a non-finite value (${data[bad]}) at index ${formatCount(bad)}`,
-        file.fileName,
-      );
-    }
-    e.place(data, weights);
+    checkTensorValues(data, stored, file.fileName);
+    entry.place(data, weights);
   }
+  const { architecture, config, fileName, storedDtypes } = plan;
   return { architecture, config, weights, fileName, storedDtypes };
 }
 

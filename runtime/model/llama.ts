@@ -4,7 +4,7 @@
  * KV cache and, for MoE models, routing interventions.
  */
 import type { Backend, PatternProbeOptions, PatternProbeResult } from '../../kernels/backend';
-import type { Tensor } from '../../kernels/tensor';
+import { sizeOf, type Tensor } from '../../kernels/tensor';
 import { runHook, validateHooks, type Hooks } from '../hooks';
 import { blockOf, qDimOf } from './llama-config';
 import { KvCache } from './kv-cache';
@@ -14,9 +14,10 @@ import {
   llamaBlock,
   uploadLayerWeights,
   type DeviceLayerWeights,
+  type WeightUpload,
 } from './llama-block';
-import type { LlamaConfig, LlamaWeights } from './llama-config';
-import { emptyLayer } from './arch/tensor-table';
+import { requiredOptionalParts, type LlamaConfig, type LlamaWeights } from './llama-config';
+import { emptyLayer, emptyWeights } from './arch/tensor-table';
 import { resolveMoeRouting, type MoeInterventions } from './moe-interventions';
 import { TensorScope } from './tensor-scope';
 
@@ -110,6 +111,90 @@ export type LayerWeightOverrides = Readonly<
   Record<number, Readonly<Partial<Record<LinearWeightName, Tensor<'f32'>>>>>
 >;
 
+/** What `LlamaModel.incremental` returns (see there). */
+export interface IncrementalLoad {
+  /** Run `place` on a blank weights object and upload every array it filled. */
+  add(place: (w: LlamaWeights) => void): void;
+  /** The model, once every weight has arrived. */
+  finish(): LlamaModel;
+  /** Free the weights uploaded so far (an abandoned load); a no-op after `finish`. */
+  dispose(): void;
+}
+
+/** A model's weights on the backend, before they become a LlamaModel. */
+interface UploadedWeights {
+  layers: DeviceLayerWeights[];
+  emb: Tensor<'f32'>;
+  output: Tensor<'f32'>;
+  norm: Tensor<'f32'>;
+  extra: { posEmbeddings?: Tensor<'f32'>; normBias?: Tensor<'f32'> };
+}
+
+/**
+ * Upload every weight of `w` with `up`, always in the same order for a config (the layers, then
+ * embeddings, classifier, final norm, positions and the final norm's bias), which is what lets
+ * `LlamaModel.incremental` number the weights.
+ */
+function uploadWeights(
+  backend: Backend,
+  c: LlamaConfig,
+  w: LlamaWeights,
+  up: WeightUpload,
+  afterLayer?: (i: number) => void,
+): UploadedWeights {
+  const block = blockOf(c);
+  const layers = w.layers.map((l, i) => {
+    const uploaded = uploadLayerWeights(backend, c, l, up);
+    afterLayer?.(i);
+    return uploaded;
+  });
+  const emb = up(w.tokEmbeddings, [c.vocabSize, c.dim]);
+  const output = w.output ? up(w.output, [c.vocabSize, c.dim]) : emb;
+  const norm = up(w.norm, [c.dim]);
+  const extra = {
+    ...(block.positions.kind === 'learned' ? { posEmbeddings: up(w.posEmbeddings!, [c.seqLen, c.dim]) } : {}),
+    ...(block.norm === 'layer' ? { normBias: up(w.normBias!, [c.dim]) } : {}),
+  };
+  return { layers, emb, output, norm, extra };
+}
+
+/**
+ * Weights with every part `c` needs present and empty (length 0), MoE experts and the shared
+ * expert included: what `place` fills, one tensor at a time, in `LlamaModel.incremental`.
+ */
+function blankWeights(c: LlamaConfig): LlamaWeights {
+  const e = new Float32Array(0);
+  const block = blockOf(c);
+  const w = emptyWeights(c);
+  for (const l of w.layers) {
+    for (const p of requiredOptionalParts(c)) l[p] = e;
+    if (c.moe) {
+      const expert = () => ({ w1: e, w2: e, w3: e });
+      l.moe = {
+        router: e,
+        experts: Array.from({ length: c.moe.nExperts }, expert),
+        ...(c.moe.sharedExpert ? { shared: { expert: expert(), gate: e } } : {}),
+      };
+    }
+  }
+  if (!c.sharedClassifier) w.output = e;
+  if (block.positions.kind === 'learned') w.posEmbeddings = e;
+  if (block.norm === 'layer') w.normBias = e;
+  return w;
+}
+
+/**
+ * Free a host array the backend has copied (WebGPU): detaching its buffer releases the memory now
+ * instead of at the next garbage collection. Only an array that owns its whole buffer is detached.
+ */
+export function releaseHostArray(a: Float32Array): void {
+  const buffer = a.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+  if (a.byteOffset !== 0 || a.byteLength !== buffer.byteLength || typeof buffer.transfer !== 'function')
+    return;
+  if (typeof SharedArrayBuffer !== 'undefined' && (a.buffer as unknown) instanceof SharedArrayBuffer) return;
+  buffer.transfer(0);
+}
+
 export class LlamaModel {
   private disposed = false;
 
@@ -161,24 +246,18 @@ export class LlamaModel {
     const up = (data: Float32Array, shape: number[]) =>
       transfer ? backend.adoptTensor<'f32'>(data, shape) : backend.tensor<'f32'>(data, shape);
     w.layers.forEach((l, i) => checkLayerWeights(c, l, i));
-    const learned = block.positions.kind === 'learned';
-    if (learned && w.posEmbeddings?.length !== c.seqLen * c.dim) {
+    if (block.positions.kind === 'learned' && w.posEmbeddings?.length !== c.seqLen * c.dim) {
       throw new Error(`the position embeddings must be [${c.seqLen}, ${c.dim}]`);
     }
     if (block.norm === 'layer' && w.normBias?.length !== c.dim)
       throw new Error(`the final norm needs a [${c.dim}] bias`);
-    const layers = w.layers.map((l, i) => {
-      const uploaded = uploadLayerWeights(backend, c, l, up);
-      if (transfer) w.layers[i] = emptyLayer();
-      return uploaded;
-    });
-    const emb = up(w.tokEmbeddings, [c.vocabSize, c.dim]);
-    const output = w.output ? up(w.output, [c.vocabSize, c.dim]) : emb;
-    const norm = up(w.norm, [c.dim]);
-    const extra = {
-      ...(learned ? { posEmbeddings: up(w.posEmbeddings!, [c.seqLen, c.dim]) } : {}),
-      ...(block.norm === 'layer' ? { normBias: up(w.normBias!, [c.dim]) } : {}),
-    };
+    const uploaded = uploadWeights(
+      backend,
+      c,
+      w,
+      up,
+      transfer ? (i) => (w.layers[i] = emptyLayer()) : undefined,
+    );
     if (transfer) {
       const empty = new Float32Array(0);
       w.tokEmbeddings = empty;
@@ -188,18 +267,104 @@ export class LlamaModel {
       delete w.normBias;
       transferred.add(w);
     }
-    const precision = weightPrecisionOf(backend, checkpoint.storedDtypes ?? ['F32']);
-    return new LlamaModel(
-      backend,
-      checkpoint.fileName ?? 'model',
-      c,
-      emb,
-      layers,
-      norm,
-      output,
-      extra,
-      precision,
-    );
+    return LlamaModel.assemble(backend, checkpoint.fileName ?? 'model', c, uploaded, checkpoint.storedDtypes);
+  }
+
+  /**
+   * Load a model whose weights arrive one stored tensor at a time (a download: see
+   * runtime/sources/hub-model.ts), so the host never holds more than the tensor in flight: each
+   * `add(place)` runs a tensor table entry's `place` on a blank weights object and hands every
+   * array it filled to the backend at once (`adoptTensor`; on WebGPU the array's buffer is then
+   * detached, which frees it now rather than at the next garbage collection, so callers must not
+   * keep views of what they placed). `finish()` checks that every weight arrived and returns the
+   * model; `dispose()` frees what was uploaded when the load is abandoned (a cancel, a bad tensor).
+   *
+   * @example
+   * const load = LlamaModel.incremental(backend, plan.config, { fileName: plan.fileName, storedDtypes: plan.storedDtypes });
+   * for (const t of plan.tensors) load.add((w) => t.entry.place(await fetchFloat32(t), w));
+   * const model = load.finish();
+   */
+  static incremental(
+    backend: Backend,
+    config: LlamaConfig,
+    meta: { fileName: string; storedDtypes?: readonly string[] },
+  ): IncrementalLoad {
+    const slots: (Tensor<'f32'> | undefined)[] = [];
+    let state: 'open' | 'finished' | 'disposed' = 'open';
+    const open = () => {
+      if (state !== 'open') throw new Error(`${meta.fileName}: this incremental load is ${state}`);
+    };
+    const unused = undefined as unknown as Tensor<'f32'>;
+    return {
+      add(place) {
+        open();
+        const w = blankWeights(config);
+        place(w);
+        let k = 0;
+        uploadWeights(backend, config, w, (data, shape) => {
+          const i = k++;
+          if (data.length === 0) return unused;
+          if (slots[i]) throw new Error(`${meta.fileName}: weight ${i} [${shape.join(', ')}] arrived twice`);
+          if (data.length !== sizeOf(shape)) {
+            throw new Error(
+              `${meta.fileName}: weight ${i} has ${data.length} values, expected [${shape.join(', ')}]`,
+            );
+          }
+          slots[i] = backend.adoptTensor<'f32'>(data, shape);
+          if (backend.kind !== 'cpu') releaseHostArray(data);
+          return unused;
+        });
+      },
+      finish() {
+        open();
+        let k = 0;
+        const missing: string[] = [];
+        const uploaded = uploadWeights(backend, config, blankWeights(config), (_, shape) => {
+          const t = slots[k++];
+          if (!t) missing.push(`[${shape.join(', ')}]`);
+          return t ?? unused;
+        });
+        if (missing.length > 0) {
+          throw new Error(
+            `${meta.fileName}: ${missing.length} weight${missing.length === 1 ? '' : 's'} never arrived (${missing.slice(0, 5).join(', ')})`,
+          );
+        }
+        state = 'finished';
+        return LlamaModel.assemble(backend, meta.fileName, config, uploaded, meta.storedDtypes);
+      },
+      dispose() {
+        if (state !== 'open') return;
+        state = 'disposed';
+        backend.dispose(...slots);
+        slots.length = 0;
+      },
+    };
+  }
+
+  /**
+   * The shape of every weight tensor a model of `config` holds on its backend, in upload order
+   * (memory planning before a download: bytes per tensor, the total).
+   */
+  static weightShapes(config: LlamaConfig): number[][] {
+    const shapes: number[][] = [];
+    const none = undefined as unknown as Tensor<'f32'>;
+    // The backend is never called: `up` records the shapes.
+    uploadWeights(undefined as unknown as Backend, config, blankWeights(config), (_, shape) => {
+      shapes.push(shape);
+      return none;
+    });
+    return shapes;
+  }
+
+  private static assemble(
+    backend: Backend,
+    name: string,
+    c: LlamaConfig,
+    d: UploadedWeights,
+    storedDtypes: readonly string[] = ['F32'],
+  ): LlamaModel {
+    const precision = weightPrecisionOf(backend, storedDtypes);
+    return new LlamaModel(backend, name, c, d.emb, d.layers, d.norm, d.output, d.extra, precision);
   }
 
   /** A KV cache sized for this model (capacity defaults to seqLen). Dispose it when done. */
