@@ -17,6 +17,7 @@ export interface PoolLimits {
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private live = 0;
+  private liveByteCount = 0;
   private pooledBytes = 0;
 
   constructor(
@@ -43,6 +44,7 @@ export class BufferPool {
     const list = this.free.get(size);
     const reused = list?.pop();
     this.live++;
+    this.liveByteCount += size;
     if (reused) {
       this.pooledBytes -= size;
       return reused;
@@ -56,11 +58,13 @@ export class BufferPool {
   /** Give back a buffer that must not be reused (created in a batch that had a GPU error). */
   discard(buffer: GPUBuffer): void {
     this.live--;
+    this.liveByteCount -= buffer.size;
     buffer.destroy();
   }
 
   release(buffer: GPUBuffer): void {
     this.live--;
+    this.liveByteCount -= buffer.size;
     const list = this.free.get(buffer.size) ?? [];
     list.push(buffer);
     this.free.set(buffer.size, list);
@@ -72,8 +76,20 @@ export class BufferPool {
     return this.live;
   }
 
+  /** Bytes of the buffers handed out and not yet released (their size classes). */
+  get liveBytes(): number {
+    return this.liveByteCount;
+  }
+
   get idleBytes(): number {
     return this.pooledBytes;
+  }
+
+  /** Released buffers kept for reuse. */
+  get idleBuffers(): number {
+    let n = 0;
+    for (const list of this.free.values()) n += list.length;
+    return n;
   }
 
   destroy(): void {

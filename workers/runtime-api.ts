@@ -23,6 +23,7 @@ import { nextTokenTable, tokenLossTable } from '../runtime/tables';
 import { tensorTable } from '../runtime/tensor-table';
 import { listHookPoints, readIndices, type Hook, type IndexHook } from '../runtime/hooks';
 import { loadFiles } from './model-files';
+import { runtimeMemoryStats, type RuntimeMemoryStats } from './memory-stats';
 import { topKDistribution } from './next-token';
 import { tokenText } from './token-text';
 import { inspect, type InspectRequest } from './inspect';
@@ -636,6 +637,12 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
     /** Abort a running job; unknown or finished ids are ignored. */
     cancel(jobId: number): void {
       jobs.get(jobId)?.abort(new DOMException('cancelled', 'AbortError'));
+    },
+
+    /** Read-only memory counters (memory-stats.ts): kept models and results, GPU buffer pool. */
+    memory(): RuntimeMemoryStats {
+      const counts = { models: models.size, saes: saes.size, pruningSweeps: pruning.size, jobs: jobs.size };
+      return runtimeMemoryStats(backend, counts);
     },
   };
 

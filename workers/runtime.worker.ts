@@ -13,4 +13,7 @@ const api = createRuntimeApi();
 
 expose(api);
 
+// For the soak test (Playwright evaluates it in this worker) and devtools: the memory counters.
+(globalThis as { sparsebookMemory?: () => unknown }).sparsebookMemory = () => api.memory();
+
 export type RuntimeApi = typeof api;

@@ -162,6 +162,10 @@ export class SaeStore {
   clear(): void {
     this.kept.clear();
   }
+
+  get size(): number {
+    return this.kept.size;
+  }
 }
 
 /** Which kept SAE a feature view means. */

@@ -2,12 +2,15 @@
  * The runtime client keeps nothing per finished job. Every job races the worker's death; a race on
  * a promise that settles only when the worker dies left one reaction (and its closures) behind per
  * job for the page's lifetime, found by the soak (test/e2e/soak.test.ts). Here: 20,000 jobs through
- * the real client and API over a MessageChannel, heap measured after forced GCs.
+ * the real client and API over a MessageChannel, heap measured after forced GCs. And the API's
+ * read-only memory counters (workers/memory-stats.ts) that the soak reads in the worker.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { createRuntimeApi } from '../../workers/runtime-api';
 import { localClient } from '../helpers/local-runtime';
+import { readShared, STORIES260K, TOK512 } from '../helpers/shared-paths';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -36,4 +39,20 @@ describe('runtime client memory', () => {
       client.dispose();
     }
   }, 120_000);
+
+  it("counts the worker's models and jobs (no GPU pool on the CPU backend)", async () => {
+    const api = createRuntimeApi();
+    expect(api.memory()).toEqual({ backend: null, models: 0, saes: 0, pruningSweeps: 0, jobs: 0, gpu: null });
+    await api.init('cpu');
+    await api.load({
+      key: 'm',
+      files: [
+        { name: 'stories260K.bin', bytes: readShared(STORIES260K) },
+        { name: 'tok512.bin', bytes: readShared(TOK512) },
+      ],
+    });
+    expect(api.memory()).toMatchObject({ backend: 'cpu', models: 1, jobs: 0, gpu: null });
+    api.unload('m');
+    expect(api.memory().models).toBe(0);
+  });
 });
