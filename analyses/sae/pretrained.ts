@@ -40,6 +40,7 @@ import { CompatibilityError, ModelFormatError } from '../../runtime/errors';
 import { parseSafetensors } from '../../runtime/formats/safetensors';
 import { firstNonFinite } from '../../runtime/numeric';
 import type { LlamaModel } from '../../runtime/model/llama';
+import { blockOf, type LlamaConfig } from '../../runtime/model/llama-config';
 import type { LoadedSae, SaeSource } from './codec';
 import { checkSaeHook } from './collect';
 import { describeTransform, type SaeInputTransform } from './input-transform';
@@ -277,6 +278,34 @@ export async function checkPretrainedForModel(
 }
 
 /**
+ * The loaded SAE as it applies to a model of this config: TransformerLens centres the residual
+ * stream only for LayerNorm models (GPT-2, Pythia); for RMSNorm ones its `center_writing_weights`
+ * does nothing, so the centring transform is dropped (with a note).
+ *
+ * @example
+ * const load = adaptPretrainedToModel(loadPretrainedSae(files), model.config);
+ */
+export function adaptPretrainedToModel(load: PretrainedLoad, config: LlamaConfig): PretrainedLoad {
+  const input = load.type === 'sae' ? load.sae.input : load.transcoder.input;
+  if (!input?.some((t) => t.kind === 'center') || blockOf(config).norm === 'layer') return load;
+  const kept = input.filter((t) => t.kind !== 'center');
+  const info: PretrainedInfo = {
+    ...load.info,
+    conventions: [
+      ...load.info.conventions.filter((c) => !c.startsWith('center_writing_weights:')),
+      `center_writing_weights not applied: TransformerLens centres the residual stream of LayerNorm models only, and ${config.architecture ?? 'this model'} uses RMSNorm`,
+    ],
+  };
+  const withInput = <T extends { input?: readonly SaeInputTransform[] }>(o: T): T => {
+    const { input: _, ...rest } = o;
+    return (kept.length ? { ...rest, input: kept } : rest) as T;
+  };
+  return load.type === 'sae'
+    ? { type: 'sae', sae: withInput(load.sae), info }
+    : { type: 'transcoder', transcoder: withInput(load.transcoder), info };
+}
+
+/**
  * Our hook point for a TransformerLens hook name (what SAELens records). Names that exist in both
  * pass through; `hook_mlp_in` (TransformerLens: the residual before ln2) is our hook_resid_mid,
  * and `mlp.hook_in` (the MLP's input) our ln2.hook_normalized.
@@ -306,6 +335,17 @@ export function mapHookName(name: string, file: string): string {
 // ————————————————————————————————————————————————————————————————————————————————————————
 
 type Norm = 'none' | 'expected_average_only_in' | 'constant_norm_rescale' | 'layer_norm';
+
+/** Hook points TransformerLens' center_writing_weights changes: the residual stream and its writes. */
+const CENTRED_POINTS = new Set([
+  'hook_resid_pre',
+  'hook_resid_mid',
+  'hook_resid_post',
+  'hook_attn_out',
+  'hook_mlp_out',
+  'hook_embed',
+  'hook_pos_embed',
+]);
 
 /** A file's contents before the conventions are applied. */
 interface Raw {
@@ -810,8 +850,17 @@ function finish(raw: Raw, opts: PretrainedOptions): PretrainedLoad {
   }
   const input: SaeInputTransform[] = [];
   if (raw.center || rel?.centerWritingWeights) {
+    const point =
+      /^blocks\.\d+\.(.+)$/.exec(opts.hook ?? raw.hookIn ?? rel?.hook ?? '')?.[1] ??
+      opts.hook ??
+      raw.hookIn ??
+      rel?.hook;
     if (ignore.has('center_writing_weights')) ignored('center_writing_weights', 'raw activations used');
-    else input.push({ kind: 'center' });
+    else if (point !== undefined && !CENTRED_POINTS.has(point)) {
+      notes.push(
+        `center_writing_weights leaves ${point} as it is (only what writes to the residual stream is centred)`,
+      );
+    } else input.push({ kind: 'center' });
   }
   if (raw.normalize === 'expected_average_only_in') {
     const f = opts.normScalingFactor ?? raw.normFactor ?? rel?.normScalingFactor;

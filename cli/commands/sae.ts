@@ -4,6 +4,7 @@ import type { LoadedSae } from '../../analyses/sae/codec';
 import { checkSaeHook } from '../../analyses/sae/collect';
 import { evaluateSae, type SaeEvaluation } from '../../analyses/sae/evaluate';
 import {
+  adaptPretrainedToModel,
   checkPretrainedForModel,
   loadPretrainedSae,
   type PretrainedInfo,
@@ -214,11 +215,12 @@ async function saeEval(argv: string[], print: (line: string) => void): Promise<v
   const maxWindows = intFlag(f['max-windows'], 'max-windows', 8);
   const normScalingFactor = normFlag(f['norm-scaling-factor']);
   const src = await readSaeSource(saeArg);
-  const load = loadPretrained(src, f.hook, normScalingFactor);
+  const loaded = loadPretrained(src, f.hook, normScalingFactor);
   const text = await readText(textFile);
   const { backend, model, tokenizer, source } = await loadModel(backendKind, modelArg, f.tokenizer);
   try {
     const t0 = performance.now();
+    const load = adaptPretrainedToModel(loaded, model.config);
     await checkPretrainedForModel(model, load, tokenizer.encode('', { bos: true }));
     if (load.type === 'transcoder') {
       const i = load.info;
@@ -384,8 +386,7 @@ async function saeInfo(argv: string[], print: (line: string) => void): Promise<v
   );
   const src = await readSaeSource(required(f.sae, 'sae', SAE_USAGE));
   const load = loadPretrained(src, f.hook, normFlag(f['norm-scaling-factor']));
-  const i = load.info;
-  const out: Record<string, unknown> = {
+  const describe = (i: PretrainedInfo): Record<string, unknown> => ({
     sae: src.name,
     kind: load.type === 'transcoder' ? 'transcoder' : i.kind,
     ...infoJson(i),
@@ -394,7 +395,8 @@ async function saeInfo(argv: string[], print: (line: string) => void): Promise<v
     d_sae: i.dSae,
     ...(i.k !== undefined ? { k: i.k } : {}),
     files: i.files,
-  };
+  });
+  let out = describe(load.info);
   if (f.model) {
     const { backend, model, tokenizer, source } = await loadModel(
       backendFlag(f.backend),
@@ -402,7 +404,9 @@ async function saeInfo(argv: string[], print: (line: string) => void): Promise<v
       f.tokenizer,
     );
     try {
-      await checkPretrainedForModel(model, load, tokenizer.encode('', { bos: true }));
+      const fitted = adaptPretrainedToModel(load, model.config);
+      await checkPretrainedForModel(model, fitted, tokenizer.encode('', { bos: true }));
+      out = describe(fitted.info);
       out.model = source;
       out.fits_model = true;
     } finally {
