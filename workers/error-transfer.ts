@@ -20,6 +20,9 @@ import {
   TokenizerError,
   type InputErrorKind,
 } from '../runtime/errors';
+import { HubMemoryError } from '../runtime/sources/hub-errors';
+import { HubFetchError } from '../runtime/sources/hub-fetch';
+import { HubIdError } from '../runtime/sources/hub-id';
 
 /** The wire form of an error. */
 export interface SerializedError {
@@ -39,6 +42,8 @@ export interface SerializedError {
   limit?: string;
   requested?: number;
   allowed?: number;
+  /** HubFetchError: the HTTP status (0 for a network error). */
+  status?: number;
 }
 
 type Thrown = { isError: true; value: SerializedError } | { isError: false; value: unknown };
@@ -48,6 +53,8 @@ const INPUT_ERRORS: Record<string, new (file: string, problem: string) => InputE
   TokenizerError,
   TextError,
   CompatibilityError,
+  HubMemoryError,
+  HubIdError,
 };
 
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
@@ -61,6 +68,7 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
 export function serializeError(e: Error): SerializedError {
   const out: SerializedError = { name: e.name, message: e.message, stack: e.stack };
   if (e instanceof InputError) Object.assign(out, { file: e.file, problem: e.problem, kind: e.kind });
+  if (e instanceof HubFetchError) out.status = e.status;
   if (e instanceof DeviceLostError) out.reason = e.reason;
   if (e instanceof GpuValidationError) out.filter = e.filter;
   if (e instanceof GpuLimitError)
@@ -73,7 +81,9 @@ export function deserializeError(s: SerializedError): Error {
   let e: Error;
   const InputClass = INPUT_ERRORS[s.name];
   if (InputClass && s.file !== undefined && s.problem !== undefined) e = new InputClass(s.file, s.problem);
-  else if (s.name === 'InputError' && s.file !== undefined && s.problem !== undefined) {
+  else if (s.name === 'HubFetchError' && s.file !== undefined && s.problem !== undefined) {
+    e = new HubFetchError(s.file, s.problem, s.status ?? 0);
+  } else if (s.name === 'InputError' && s.file !== undefined && s.problem !== undefined) {
     e = new InputError(s.file, s.problem, s.kind ?? 'model-format');
   } else if (s.name === 'DeviceLostError') e = new DeviceLostError(s.reason ?? 'unknown', s.message);
   else if (s.name === 'WebGpuUnavailableError') e = new WebGpuUnavailableError(s.message);

@@ -23,6 +23,7 @@ import { nextTokenTable, tokenLossTable } from '../runtime/tables';
 import { tensorTable } from '../runtime/tensor-table';
 import { listHookPoints, readIndices, type Hook, type IndexHook } from '../runtime/hooks';
 import { loadFiles } from './model-files';
+import { loadFromHub, type HubLoadedModel, type HubLoadProgress, type HubLoadRequest } from './hub-load';
 import { runtimeMemoryStats, type RuntimeMemoryStats } from './memory-stats';
 import { topKDistribution } from './next-token';
 import { tokenText } from './token-text';
@@ -204,6 +205,54 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
         tokenizerName: next.tokenizerName,
         loadMs: performance.now() - t0,
       };
+    },
+
+    /**
+     * Load `hf:ORG/NAME[@REV]` from the hub (workers/hub-load.ts) under `request.key`, tensor by
+     * tensor with progress; the model kept there is replaced only once the new one is up, so a
+     * cancel (which aborts every request at once) or a failure leaves it loaded.
+     * @throws HubFetchError / ModelFormatError / HubMemoryError naming the file or the numbers.
+     */
+    loadHub(
+      jobId: number,
+      request: HubLoadRequest,
+      onProgress?: Callback<HubLoadProgress>,
+    ): Promise<HubLoadedModel> {
+      return runJob(jobId, async (signal) => {
+        if (!backend) throw new Error('no backend: call init() first');
+        const b = backend;
+        const key = request.key ?? DEFAULT_MODEL_KEY;
+        if (!models.has(key) && models.size >= MAX_MODELS) {
+          throw new RangeError(`at most ${MAX_MODELS} models can be loaded at once; unload one first`);
+        }
+        const progress = new Delivery(onProgress);
+        try {
+          const t0 = performance.now();
+          const next = await loadFromHub(b, request, { signal, onProgress: (p) => progress.send(p) });
+          try {
+            await b.sync();
+            signal.throwIfAborted();
+          } catch (e) {
+            next.model.dispose();
+            throw e;
+          }
+          unload(key);
+          models.set(key, next);
+          await progress.flushed();
+          const { id, repo, revision, files, notes, weightBytes, downloadedBytes } = next;
+          return {
+            shape: { ...next.info },
+            backend: { kind: b.kind, description: b.description },
+            key,
+            modelName: next.modelName,
+            tokenizerName: next.tokenizerName,
+            loadMs: performance.now() - t0,
+            hub: { id, repo, revision, files, notes, weightBytes, downloadedBytes },
+          };
+        } finally {
+          progress.release();
+        }
+      });
     },
 
     /** Free the model kept under `key` (no-op when there is none). */

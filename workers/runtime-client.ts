@@ -19,6 +19,7 @@ import type { NextTokenTypes, TokenLossTypes } from '../runtime/tables';
 import { installErrorTransfer } from './error-transfer';
 import type { RuntimeApi } from './runtime.worker';
 import type { InspectRequest } from './inspect';
+import type { HubLoadedModel, HubLoadProgress, HubLoadRequest } from './hub-load';
 import type { MaskJobRequest, ProbeJobRequest, SweepJobRequest } from './attention-jobs';
 import type { MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
 import type { MoeRoutingRequest } from './moe-jobs';
@@ -107,6 +108,15 @@ export interface RuntimeClient {
    * mutate them) to reload the model after a device loss.
    */
   load(request: LoadRequest): Promise<LoadedModel>;
+  /**
+   * Load a model from the Hugging Face hub in the worker (workers/hub-load.ts), with progress
+   * (bytes, rate, time left). The signal aborts the transfer at once; the model kept under the key
+   * before stays loaded unless the new one loads.
+   */
+  loadHub(
+    request: HubLoadRequest,
+    options?: Pick<JobOptions, 'signal'> & { onProgress?: (p: HubLoadProgress) => void },
+  ): Promise<HubLoadedModel>;
   /** Free a loaded model. */
   unload(key: string): Promise<void>;
   /** Top-k next-token distribution after `text` (BOS + text). */
@@ -276,8 +286,11 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
   const restartMs = options.restartTimeoutMs ?? 120_000;
   let backendKind: BackendKind | undefined;
   let backend: BackendInfo | undefined;
-  /** Every loaded model's request by key, to reload them on a fresh worker or device. */
-  const loads = new Map<string, LoadRequest>();
+  /**
+   * Every loaded model's request by key, to reload them on a fresh worker or device (a hub model
+   * from the hub again: from the browser's cache, after an ETag check).
+   */
+  const loads = new Map<string, LoadRequest | { hub: HubLoadRequest }>();
   let nextJobId = 1;
   // Jobs run one at a time: each waits for the previous one to settle in the worker (a cancelled
   // job is rejected at once on this side but may need a moment to reach its next checkpoint).
@@ -378,7 +391,10 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
     const kind = backendKind;
     const work = (async () => {
       backend = await s.api.init(kind);
-      for (const request of loads.values()) await s.api.load(sendable(request));
+      for (const request of loads.values()) {
+        if ('hub' in request) await s.api.loadHub(nextJobId++, request.hub);
+        else await s.api.load(sendable(request));
+      }
     })();
     try {
       await bounded(guard(s, work), what);
@@ -515,6 +531,14 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
       return job(undefined, async (remote) => {
         const loaded = await remote.load(sendable(request));
         loads.set(loaded.key, request);
+        return loaded;
+      });
+    },
+
+    loadHub(request, { signal, onProgress } = {}) {
+      return job(signal, async (remote, id) => {
+        const loaded = await remote.loadHub(id, request, onProgress ? proxy(onProgress) : undefined);
+        loads.set(loaded.key, { hub: request });
         return loaded;
       });
     },

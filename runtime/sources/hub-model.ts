@@ -31,6 +31,7 @@ import { bf16IntoF32, f16IntoF32 } from '../formats/safetensors-dtypes';
 import { modelInfo, type LoadedModel } from '../index';
 import { LlamaModel, releaseHostArray, type IncrementalLoad } from '../model/llama';
 import { HfTokenizer } from '../tokenizers/hf-tokenizer';
+import { HubMemoryError } from './hub-errors';
 import { isQuotaError, type HubCache, type HubCacheKey, type HubCacheWriter } from './hub-cache';
 import {
   fetchFile,
@@ -114,10 +115,7 @@ export interface HubLoaded extends LoadedModel {
   downloadedBytes: number;
 }
 
-/** Refused before downloading: the weights do not fit the device. */
-export class HubMemoryError extends ModelFormatError {
-  override name = 'HubMemoryError';
-}
+export { HubMemoryError };
 
 /**
  * Load `id` onto `backend` (see the module comment).
