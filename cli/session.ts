@@ -3,7 +3,10 @@ import path from 'node:path';
 import type { Backend } from '../kernels/backend';
 import { createCpuBackend } from '../kernels/cpu-backend';
 import { createWebGpuBackend } from '../kernels/webgpu-backend';
-import { loadLlama2c, loadModelFiles, modelPlanFiles, planModelFiles } from '../runtime';
+import { loadHfModel, loadLlama2c, loadModelFiles, modelPlanFiles, planModelFiles } from '../runtime';
+import type { SafetensorsFile } from '../runtime/formats/safetensors';
+import { openSafetensorsFile } from '../runtime/formats/safetensors-node';
+import type { ModelFilePlan } from '../runtime/formats/model-files';
 import { decodeUtf8Strict } from '../runtime/text';
 import { formatHubId, isHubId, parseHubId } from '../runtime/sources/hub-id';
 import { UsageError } from './args';
@@ -75,7 +78,9 @@ async function loadLocalModel(backendKind: 'cpu' | 'webgpu', model: string, toke
     const names = (await readdir(model, { withFileTypes: true }))
       .filter((e) => e.isFile())
       .map((e) => e.name);
-    files = modelPlanFiles(planModelFiles(names, source)).map((n) => path.join(model, n));
+    const plan = planModelFiles(names, source);
+    if (plan.format === 'hf') return { ...(await loadHfFolder(backendKind, model, plan)), source };
+    files = modelPlanFiles(plan).map((n) => path.join(model, n));
   } else {
     if (tokenizer === undefined) {
       throw new UsageError(
@@ -97,4 +102,34 @@ async function loadLocalModel(backendKind: 'cpu' | 'webgpu', model: string, toke
       )
     : loadLlama2c(backend, bytes[0]!, names[0]!, bytes[1]!, names[1]!);
   return { backend, ...loaded, source };
+}
+
+type HfModelFilePlan = Extract<ModelFilePlan, { format: 'hf' }>;
+
+/**
+ * An HF folder, lean: the weights are read tensor by tensor from their files (never whole into
+ * memory) and each array becomes the backend's tensor (`transfer`), so the process holds about one
+ * copy of the weights; the small files are read whole.
+ */
+async function loadHfFolder(backendKind: 'cpu' | 'webgpu', dir: string, plan: HfModelFilePlan) {
+  const small = async (name: string) => new Uint8Array(await readBytes(path.join(dir, name)));
+  const [config, tokenizerBytes, tokenizerConfig] = await Promise.all([
+    small(plan.config),
+    small(plan.tokenizer),
+    plan.tokenizerConfig ? small(plan.tokenizerConfig) : undefined,
+  ]);
+  const backend = await createBackend(backendKind);
+  const weights: SafetensorsFile[] = [];
+  try {
+    for (const w of plan.weights) weights.push(openSafetensorsFile(path.join(dir, w), w));
+    const loaded = loadHfModel(
+      backend,
+      { config, weights, tokenizer: tokenizerBytes, ...(tokenizerConfig ? { tokenizerConfig } : {}) },
+      plan,
+      { transfer: true },
+    );
+    return { backend, ...loaded, format: plan.format, plan };
+  } finally {
+    for (const w of weights) w.close();
+  }
 }

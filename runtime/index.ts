@@ -9,8 +9,8 @@ import { hfCheckpoint } from './formats/hf-checkpoint';
 import { parseHfConfig } from './formats/hf-config';
 import { parseLlama2c } from './formats/llama2c';
 import { planModelFiles, type ModelFilePlan } from './formats/model-files';
-import { parseSafetensors } from './formats/safetensors';
-import { LlamaModel } from './model/llama';
+import { parseSafetensors, SafetensorsFile } from './formats/safetensors';
+import { LlamaModel, type LoadOptions } from './model/llama';
 import { countParameters, type LlamaConfig } from './model/llama-config';
 import { HfTokenizer } from './tokenizers/hf-tokenizer';
 import { Llama2cTokenizer } from './tokenizers/llama2c-tokenizer';
@@ -86,7 +86,8 @@ export function loadLlama2c(
  */
 export interface HfModelFiles<T> {
   config: T;
-  weights: T[];
+  /** The weights' bytes, or safetensors files already opened (Node: read lazily from disk). */
+  weights: (T | SafetensorsFile)[];
   tokenizer: T;
   tokenizerConfig?: T;
 }
@@ -108,16 +109,20 @@ export function loadHfModel(
   backend: Backend,
   files: HfModelFiles<Bytes>,
   names: HfModelFiles<string>,
+  options: LoadOptions = {},
 ): LoadedModel {
   if (files.weights.length !== names.weights.length || files.weights.length === 0) {
     throw new Error(`loadHfModel: ${files.weights.length} weight files but ${names.weights.length} names`);
   }
   const parsed = parseHfConfig(files.config, names.config);
-  const shards = files.weights.map((b, i) => parseSafetensors(b, names.weights[i]!));
+  const shards = files.weights.map((b, i) =>
+    b instanceof SafetensorsFile ? b : parseSafetensors(b, names.weights[i] as string),
+  );
   const checkpoint = hfCheckpoint(parsed, shards, names.config);
   const tokenizer = loadHfFolderTokenizer(files, names, checkpoint.config.vocabSize);
   checkCompatible(checkpoint.config, tokenizer, { model: names.config, tokenizer: names.tokenizer });
-  return { model: LlamaModel.load(backend, checkpoint), tokenizer, info: modelInfo(checkpoint.config) };
+  const model = LlamaModel.load(backend, checkpoint, options);
+  return { model, tokenizer, info: modelInfo(checkpoint.config) };
 }
 
 /**
