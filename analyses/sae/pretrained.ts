@@ -23,6 +23,8 @@
  *   JumpReLU: with W' = W_enc ⊙ exp(r_mag), b' = b_mag, θ = max(0, b_mag − exp(r_mag)·b_gate),
  *   because gate > 0 ⟺ magnitude pre-activation > b_mag − exp(r_mag)·b_gate.
  * - a negative JumpReLU threshold acts as 0 (ReLU comes first), so it is clamped to 0.
+ * - `rescale_acts_by_decoder_norm` (SAELens 6 TopK: pre-activations times ‖W_dec[j]‖, latents
+ *   divided by it before decoding): W_enc columns and b_enc times ‖W_dec[j]‖, W_dec rows divided.
  *
  * Hooks are TransformerLens names (SAELens' `hook_name`, our hook points). attn.hook_z is
  * [T, n_heads·d_head] head-major in both; SAEs on one head (`hook_head_index`) are refused.
@@ -71,7 +73,8 @@ export type SaeConvention =
   | 'finetuning_scaling_factor'
   | 'threshold'
   | 'gate'
-  | 'center_writing_weights';
+  | 'center_writing_weights'
+  | 'rescale_acts_by_decoder_norm';
 
 export interface PretrainedOptions {
   /** The hook the SAE reads (--hook); wins over what the file or the release says. */
@@ -366,6 +369,8 @@ interface Raw {
   scaling?: Float32Array;
   wSkip?: Float32Array;
   applyBDec: boolean;
+  /** SAELens 6 TopK: latents are measured against unit-norm decoder rows. */
+  rescaleByDecoderNorm?: boolean;
   normalize: Norm;
   normFactor?: number;
   center: boolean;
@@ -562,6 +567,15 @@ function readSaeLens(cfgBytes: Uint8Array | string, weights: Uint8Array, label: 
       );
     }
   }
+  const rescale = j.rescale_acts_by_decoder_norm ?? false;
+  if (typeof rescale !== 'boolean') {
+    bad(`rescale_acts_by_decoder_norm is ${JSON.stringify(rescale)}, expected true or false`);
+  }
+  if (rescale && activation !== 'topk') {
+    bad(
+      `rescale_acts_by_decoder_norm: true on a ${architecture} (${activation}) SAE is not supported (only TopK)`,
+    );
+  }
   const hookOutRaw = pick('hook_name_out');
   const kwargsModel = metaOf(pick('model_from_pretrained_kwargs')) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
@@ -589,6 +603,7 @@ function readSaeLens(cfgBytes: Uint8Array | string, weights: Uint8Array, label: 
     wDec: t(['W_dec'], [dimSae, dimOut]),
     bDec: t(['b_dec'], [dimOut]),
     applyBDec: transcoder ? false : (applyRaw as boolean),
+    ...(rescale ? { rescaleByDecoderNorm: true } : {}),
     normalize: normRaw as Norm,
     ...(normFactor !== undefined ? { normFactor } : {}),
     center: kwargsModel.center_writing_weights === true,
@@ -805,6 +820,29 @@ function finish(raw: Raw, opts: PretrainedOptions): PretrainedLoad {
   let kind: SaeKind = raw.activation === 'gated' ? 'jumprelu' : raw.activation;
   let theta = raw.threshold;
   const ignored = (c: SaeConvention, what: string) => notes.push(`IGNORED ${c}: ${what}`);
+
+  if (raw.rescaleByDecoderNorm) {
+    if (ignore.has('rescale_acts_by_decoder_norm')) {
+      ignored('rescale_acts_by_decoder_norm', 'decoder norms not applied');
+    } else {
+      for (let j = 0; j < dSae; j++) {
+        let n2 = 0;
+        for (let o = 0; o < dOut; o++) n2 += wDec[j * dOut + o]! ** 2;
+        const n = Math.sqrt(n2);
+        if (!(n > 0))
+          throw new ModelFormatError(
+            raw.cfgFile,
+            `W_dec row ${j} is zero; rescale_acts_by_decoder_norm divides by it`,
+          );
+        for (let d = 0; d < dIn; d++) wEnc[d * dSae + j]! *= n;
+        bEnc[j]! *= n;
+        for (let o = 0; o < dOut; o++) wDec[j * dOut + o]! /= n;
+      }
+      notes.push(
+        'rescale_acts_by_decoder_norm: folded (W_enc and b_enc times ‖W_dec[j]‖, W_dec rows unit norm)',
+      );
+    }
+  }
 
   if (raw.gate) {
     const { bGate, rMag, bMag } = raw.gate;

@@ -195,6 +195,40 @@ describe('conventions against each format’s own forward pass', () => {
     }
   });
 
+  it('topk with rescale_acts_by_decoder_norm (SAELens 6): pre·‖W_dec[j]‖, TopK, latents ÷ ‖W_dec[j]‖ decoded', () => {
+    const t = base();
+    const k = 3;
+    const norms = Array.from({ length: dSae }, (_, j) => {
+      let n2 = 0;
+      for (let d = 0; d < dIn; d++) n2 += t.W_dec[j * dIn + d]! ** 2;
+      return Math.sqrt(n2);
+    });
+    const files = folder(t, { architecture: 'topk', k, rescale_acts_by_decoder_norm: true });
+    const row = x.subarray(0, dIn);
+    const pre = norms.map((n, j) => {
+      let acc = t.b_enc[j]!;
+      for (let d = 0; d < dIn; d++) acc += (row[d]! - t.b_dec[d]!) * t.W_enc[d * dSae + j]!;
+      return acc * n;
+    });
+    const top = pre
+      .map((v, j) => [v, j] as const)
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, k);
+    const want = Array.from(t.b_dec);
+    for (const [v, j] of top)
+      if (v > 0) for (let d = 0; d < dIn; d++) want[d]! += (v / norms[j]!) * t.W_dec[j * dIn + d]!;
+    const got = saeCodec(sae(loadPretrainedSae(files))).run(row);
+    for (const [v, j] of top) expect(got.latents[j]).toBeCloseTo(Math.max(0, v), 4);
+    for (let d = 0; d < dIn; d++) expect(got.reconstruction[d]).toBeCloseTo(want[d]!, 4);
+    const careless = saeCodec(
+      sae(loadPretrainedSae(files, { ignore: ['rescale_acts_by_decoder_norm'] })),
+    ).run(row);
+    expect(Array.from(careless.reconstruction)).not.toEqual(Array.from(got.reconstruction));
+    expect(() => loadPretrainedSae(folder(t, { rescale_acts_by_decoder_norm: true }))).toThrow(
+      'cfg.json: rescale_acts_by_decoder_norm: true on a standard (relu) SAE is not supported (only TopK)',
+    );
+  });
+
   it('expected_average_only_in: the factor from cfg.json, the caller or the release is folded in; none is an error', () => {
     const t = base();
     const f = 0.3;
