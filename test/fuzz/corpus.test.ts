@@ -42,7 +42,9 @@ interface Entry {
 }
 
 const DIR = path.join(import.meta.dirname, 'corpus');
-const entries = readdirSync(DIR).flatMap((parser) =>
+/** The parsers replayed here; the model-file parsers' directories are corpus-models.test.ts's. */
+const PARSERS = ['notebook-file', 'report', 'share-link'];
+const entries = PARSERS.flatMap((parser) =>
   readdirSync(path.join(DIR, parser))
     .sort()
     .map((file) => ({

@@ -10,32 +10,12 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hfCheckpoint } from '../../runtime/formats/hf-checkpoint';
 import { parseHfConfig } from '../../runtime/formats/hf-config';
 import { planModelFiles } from '../../runtime/formats/model-files';
-import { parseSafetensors } from '../../runtime/formats/safetensors';
-import { writeSafetensors, type SafetensorsTensorInput } from '../../runtime/formats/safetensors-write';
 import { FUZZ_SEED } from './inputs';
-import {
-  applyJsonEdit,
-  applyText,
-  ARCH_NAMES,
-  archFiles,
-  checkpointTensorEditArb,
-  configEditArb,
-  fileNamesArb,
-  textEditArb,
-  type ArchName,
-  type CheckpointTensorEdit,
-} from './model-inputs';
-import {
-  attemptInput,
-  expectSoundCheckpoint,
-  expectSoundConfig,
-  expectSoundPlan,
-  MAX_PARAMETERS,
-  tableParameters,
-} from './model-oracles';
+import { caseArb, checkCase, type ModelParser } from './model-cases';
+import { archFiles, type ArchName } from './model-inputs';
+import { MAX_PARAMETERS, tableParameters } from './model-oracles';
 import { RssPeak } from './rss-peak';
 
 let rss: RssPeak;
@@ -46,98 +26,15 @@ afterAll(() => rss.stop());
 
 const CONFIG = 'config.json';
 const rawConfig = (arch: ArchName) => JSON.parse(archFiles(arch).config) as Record<string, unknown>;
-
-function checkConfig(text: string): void {
-  const out = attemptInput(rss, [CONFIG], () => parseHfConfig(text, CONFIG));
-  if ('value' in out) expectSoundConfig(out.value, JSON.parse(text) as Record<string, unknown>);
-}
-
-/** A fixture's tensors, one edit applied, as safetensors shards (named as the plan would read them). */
-function editedCheckpoint(arch: ArchName, e: CheckpointTensorEdit): { config: string; shards: Uint8Array[] } {
-  const file = parseSafetensors(archFiles(arch).weights, 'model.safetensors');
-  const tensors: SafetensorsTensorInput[] = [...file.tensors.values()].map((t) => ({
-    name: t.name,
-    dtype: t.dtype,
-    shape: [...t.shape],
-    data: ['F32', 'F16', 'BF16', 'F64'].includes(t.dtype) ? file.float32(t.name) : file.int32(t.name),
-  }));
-  const i = e.tensor % tensors.length;
-  const t = tensors[i]!;
-  let config = archFiles(arch).config;
-  switch (e.op) {
-    case 'shape':
-      t.shape = [...t.shape].reverse().concat(t.shape.length === 1 ? [1] : []);
-      break;
-    case 'flat':
-      t.shape = [t.data.length];
-      break;
-    case 'dtype':
-      t.dtype = e.dtype;
-      if (e.dtype === 'I32' || e.dtype === 'U8') t.data = Array.from(t.data, () => 1);
-      break;
-    case 'rename':
-      t.name = e.at < 0.5 ? `model.${t.name}` : `${t.name}.x`;
-      break;
-    case 'drop':
-      tensors.splice(i, 1);
-      break;
-    case 'value':
-      t.data = Float32Array.from(t.data);
-      (t.data as Float32Array)[Math.floor(e.at * t.data.length)] = e.value;
-      break;
-    case 'extra':
-      tensors.push({ name: 'lm_head.bias', dtype: 'F32', shape: [1], data: [0] });
-      break;
-    case 'config': {
-      const c = rawConfig(arch);
-      const v = c[e.key];
-      c[e.key] = typeof v === 'boolean' ? !v : typeof v === 'number' ? v + (e.at < 0.5 ? 1 : -1) : 2;
-      config = JSON.stringify(c);
-      break;
-    }
-  }
-  if (e.op === 'split')
-    return { config, shards: [writeSafetensors(tensors.slice(0, i)), writeSafetensors(tensors.slice(i))] };
-  if (e.op === 'duplicate') return { config, shards: [writeSafetensors(tensors), writeSafetensors([t])] };
-  return { config, shards: [writeSafetensors(tensors)] };
-}
+const fuzz = (parser: ModelParser, numRuns: number, ms: number) =>
+  fc.assert(
+    fc.asyncProperty(caseArb(parser), async (c) => void (await checkCase(rss, c))),
+    { seed: FUZZ_SEED, numRuns, interruptAfterTimeLimit: ms },
+  );
 
 describe('config.json fuzz', () => {
-  it('refuses absurd or wrong-typed fields of every architecture clearly, or reads plausible values', () => {
-    fc.assert(
-      fc.property(
-        fc.constantFrom(...ARCH_NAMES),
-        fc.array(configEditArb(), { minLength: 1, maxLength: 4 }),
-        (arch, edits) => {
-          const doc = edits.reduce<unknown>((d, e) => applyJsonEdit(d, e), rawConfig(arch));
-          checkConfig(JSON.stringify(doc));
-        },
-      ),
-      { seed: FUZZ_SEED, numRuns: 600, interruptAfterTimeLimit: 3000 },
-    );
-  });
-
-  it('refuses one-character edits and arbitrary JSON clearly, or reads plausible values', () => {
-    const text = fc.oneof(
-      fc
-        .tuple(fc.constantFrom(...ARCH_NAMES), textEditArb())
-        .map(([arch, e]) => applyText(archFiles(arch).config, e)),
-      fc.json({ maxDepth: 3 }),
-      fc.string({ maxLength: 40 }),
-    );
-    fc.assert(
-      fc.property(text, (t) => {
-        let raw: unknown;
-        try {
-          raw = JSON.parse(t);
-        } catch {
-          raw = undefined;
-        }
-        const out = attemptInput(rss, [CONFIG], () => parseHfConfig(t, CONFIG));
-        if ('value' in out) expectSoundConfig(out.value, raw as Record<string, unknown>);
-      }),
-      { seed: FUZZ_SEED, numRuns: 400, interruptAfterTimeLimit: 2000 },
-    );
+  it('refuses absurd, wrong-typed or damaged configs of every architecture clearly, or reads plausible values', async () => {
+    await fuzz('hf-config', 800, 2000);
   });
 
   it('refuses sizes that imply more than 2^35 parameters, counting what the tensor table holds', () => {
@@ -236,16 +133,8 @@ describe('config.json fuzz', () => {
 });
 
 describe('model folder plan fuzz', () => {
-  it('refuses incomplete, ambiguous and absurd file sets clearly, or plans only given files', () => {
-    fc.assert(
-      fc.property(fileNamesArb(), (names) => {
-        const out = attemptInput(rss, [names.length ? names.join(', ') : '(no files)', 'folder'], () =>
-          planModelFiles(names, names.length > 8 ? 'folder' : undefined),
-        );
-        if ('value' in out) expectSoundPlan(out.value, names);
-      }),
-      { seed: FUZZ_SEED, numRuns: 1000, interruptAfterTimeLimit: 2000 },
-    );
+  it('refuses incomplete, ambiguous and absurd file sets clearly, or plans only given files', async () => {
+    await fuzz('model-files', 1000, 1500);
   });
 
   it('refuses a shard given twice (was: read 3 files for 2 shards)', () => {
@@ -280,24 +169,7 @@ describe('model folder plan fuzz', () => {
 });
 
 describe('HF checkpoint fuzz', () => {
-  it('refuses reshaped, retyped, renamed, missing, duplicated or non-finite tensors clearly, or maps finite weights', () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...ARCH_NAMES), checkpointTensorEditArb(), (arch, e) => {
-        const { config, shards } = editedCheckpoint(arch, e);
-        const names = shards.map((_, k) => `model-0000${k + 1}-of-0000${shards.length}.safetensors`);
-        const out = attemptInput(rss, [CONFIG, ...names, names.join(', ')], () => {
-          const parsed = parseHfConfig(config, CONFIG);
-          return {
-            parsed,
-            ck: hfCheckpoint(
-              parsed,
-              shards.map((b, k) => parseSafetensors(b, names[k]!)),
-            ),
-          };
-        });
-        if ('value' in out) expectSoundCheckpoint(out.value.ck, out.value.parsed);
-      }),
-      { seed: FUZZ_SEED, numRuns: 150, interruptAfterTimeLimit: 2500 },
-    );
+  it('refuses reshaped, retyped, renamed, missing, duplicated or non-finite tensors clearly, or maps finite weights', async () => {
+    await fuzz('hf-checkpoint', 120, 1500);
   });
 });

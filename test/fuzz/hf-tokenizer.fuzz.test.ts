@@ -8,19 +8,10 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HfTokenizer, type HfTokenizerFiles } from '../../runtime/tokenizers/hf-tokenizer';
+import { HfTokenizer } from '../../runtime/tokenizers/hf-tokenizer';
 import { FUZZ_SEED } from './inputs';
-import {
-  applyJsonEdit,
-  applyText,
-  ARCH_NAMES,
-  archFiles,
-  lenmlLlama2,
-  textEditArb,
-  tokenizerJsonEditArb,
-  type ArchName,
-} from './model-inputs';
-import { attemptInput, expectSoundHfTokenizer } from './model-oracles';
+import { caseArb, checkCase } from './model-cases';
+import { applyJsonEdit, archFiles, tokenizerJsonEditArb } from './model-inputs';
 import { RssPeak } from './rss-peak';
 
 let rss: RssPeak;
@@ -29,72 +20,58 @@ beforeAll(async () => {
 });
 afterAll(() => rss.stop());
 
-const NAMES = ['tokenizer.json', 'tokenizer_config.json', 'config.json'];
-const KEYS = ['tokenizer', 'tokenizerConfig', 'config'] as const;
-type Files = Required<HfTokenizerFiles<string>>;
-
-const fixture = (arch: ArchName): Files => {
-  const f = archFiles(arch);
-  return { tokenizer: f.tokenizer, tokenizerConfig: f.tokenizerConfig, config: f.config };
-};
-
-function check(files: Files, memoryMib?: number): void {
-  const out = attemptInput(rss, NAMES, () => HfTokenizer.load(files), memoryMib);
-  if ('value' in out) expectSoundHfTokenizer(out.value);
-}
-
-/** The files with one structural edit per [path, value] (path[0] says which file). */
-function edited(files: Files, edits: { path: readonly string[]; value: unknown }[]): Files {
-  const docs = Object.fromEntries(KEYS.map((k) => [k, JSON.parse(files[k])])) as Record<string, unknown>;
-  let all: unknown = docs;
-  for (const e of edits) all = applyJsonEdit(all, e);
-  const out = all as Record<string, unknown>;
-  return Object.fromEntries(KEYS.map((k) => [k, JSON.stringify(out[k]) ?? 'null'])) as Files;
+/** The gpt2 fixture's three files with structural edits (path[0] says which file). */
+function edited(edits: { path: readonly string[]; value: unknown }[]) {
+  const f = archFiles('gpt2');
+  let docs: unknown = {
+    tokenizer: JSON.parse(f.tokenizer),
+    tokenizerConfig: JSON.parse(f.tokenizerConfig),
+    config: JSON.parse(f.config),
+  };
+  for (const e of edits) docs = applyJsonEdit(docs, e);
+  const d = docs as Record<'tokenizer' | 'tokenizerConfig' | 'config', unknown>;
+  return {
+    tokenizer: JSON.stringify(d.tokenizer),
+    tokenizerConfig: JSON.stringify(d.tokenizerConfig),
+    config: JSON.stringify(d.config),
+  };
 }
 
 describe('HF tokenizer fuzz', () => {
-  it('refuses one-character edits of real files clearly, or loads them soundly', () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...ARCH_NAMES), fc.constantFrom(...KEYS), textEditArb(), (arch, key, e) => {
-        const files = fixture(arch);
-        check({ ...files, [key]: applyText(files[key], e) });
-      }),
-      { seed: FUZZ_SEED, numRuns: 300, interruptAfterTimeLimit: 3000 },
+  it('refuses one-character and structural edits of real files clearly, or loads them soundly', async () => {
+    await fc.assert(
+      fc.asyncProperty(caseArb('hf-tokenizer'), async (c) => void (await checkCase(rss, c))),
+      { seed: FUZZ_SEED, numRuns: 600, interruptAfterTimeLimit: 2500 },
     );
   });
 
-  it('refuses structural edits clearly, or loads them soundly', () => {
-    fc.assert(
-      fc.property(
-        fc.constantFrom(...ARCH_NAMES),
-        fc.array(tokenizerJsonEditArb(), { minLength: 1, maxLength: 3 }),
-        (arch, edits) => check(edited(fixture(arch), edits)),
-      ),
-      { seed: FUZZ_SEED, numRuns: 300, interruptAfterTimeLimit: 3000 },
-    );
-  });
-
-  it('refuses structural edits of the real Llama 2 tokenizer.json clearly, or loads them soundly', () => {
-    const real = { ...lenmlLlama2(), config: '{"bos_token_id": 1, "eos_token_id": 2}' };
-    fc.assert(
-      fc.property(tokenizerJsonEditArb(), (e) => check(edited(real, [e]), 256)),
-      { seed: FUZZ_SEED, numRuns: 8, interruptAfterTimeLimit: 3000 },
+  it('refuses structural edits of the real Llama 2 tokenizer.json clearly, or loads them soundly', async () => {
+    const c = tokenizerJsonEditArb().map((e) => ({
+      parser: 'hf-tokenizer' as const,
+      arch: 'lenml-llama2' as const,
+      json: [e],
+    }));
+    await fc.assert(
+      fc.asyncProperty(c, async (x) => void (await checkCase(rss, x))),
+      { seed: FUZZ_SEED, numRuns: 4, interruptAfterTimeLimit: 2000 },
     );
   });
 
   it('refuses token ids past 2^24 (were accepted: 2^32 + 1 wrapped to 1 in the encoding)', () => {
-    const files = fixture('gpt2');
-    const vocab = edited(files, [{ path: ['tokenizer', 'model', 'vocab', '!'], value: 2 ** 32 + 1 }]);
+    const vocab = edited([{ path: ['tokenizer', 'model', 'vocab', '!'], value: 2 ** 32 + 1 }]);
     expect(() => HfTokenizer.load(vocab)).toThrow(
       'tokenizer.json: invalid vocabulary: "!" has id 4294967297; expected an integer in [0, 16,777,216)',
     );
-    const added = edited(files, [{ path: ['tokenizer', 'added_tokens', '0', 'id'], value: 1e300 }]);
+    const added = edited([{ path: ['tokenizer', 'added_tokens', '0', 'id'], value: 1e300 }]);
     expect(() => HfTokenizer.load(added)).toThrow(
       'tokenizer.json: invalid added_tokens[0]: expected {"id": integer in [0, 16,777,216), "content": string}',
     );
     // The largest id allowed still loads.
-    const top = edited(files, [{ path: ['tokenizer', 'added_tokens', '0', 'id'], value: 2 ** 24 - 1 }]);
-    const config = JSON.stringify({ ...JSON.parse(files.config), bos_token_id: 0, eos_token_id: 0 });
-    expect(HfTokenizer.load({ ...top, config }).vocabSize).toBe(2 ** 24);
+    const top = edited([
+      { path: ['tokenizer', 'added_tokens', '0', 'id'], value: 2 ** 24 - 1 },
+      { path: ['config', 'bos_token_id'], value: 0 },
+      { path: ['config', 'eos_token_id'], value: 0 },
+    ]);
+    expect(HfTokenizer.load(top).vocabSize).toBe(2 ** 24);
   });
 });

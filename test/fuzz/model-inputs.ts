@@ -120,14 +120,30 @@ export function exportedSaes(): ExportedSae[] {
       kinds.map((cfg, i) => {
         const { cfgJson, weights } = exportSaeLens(cfg, saeParams(cfg, 7 * d + i), { modelName: 'm', dtype });
         const enc = new TextEncoder();
-        const zip = zipSync(
-          { 'cfg.json': enc.encode(cfgJson), 'sae_weights.safetensors': weights },
-          { level: 0 },
+        const zip = fixedTimes(
+          zipSync({ 'cfg.json': enc.encode(cfgJson), 'sae_weights.safetensors': weights }, { level: 0 }),
         );
         return { cfg, cfgJson, weights, zip };
       }),
     );
   });
+}
+
+/**
+ * `zip` with every entry's DOS time and date set to 1980-01-01 00:00: fflate writes the current
+ * local time, and a seed must be the same bytes on every run and machine.
+ */
+function fixedTimes(zip: Uint8Array): Uint8Array {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  for (let i = 0; i + 4 <= zip.length; i++) {
+    const sig = view.getUint32(i, true);
+    const at = sig === 0x04034b50 ? i + 10 : sig === 0x02014b50 ? i + 12 : -1;
+    if (at >= 0) {
+      view.setUint16(at, 0, true);
+      view.setUint16(at + 2, (0 << 9) | (1 << 5) | 1, true);
+    }
+  }
+  return zip;
 }
 
 /** Deterministic SAE parameters of moderate size (a tiny LCG: no dependency on the trainer). */
@@ -174,8 +190,11 @@ export const HOSTILE_INTS = [
   -(2 ** 31),
 ];
 
-/** Float values a weight or score must not hold, and finite extremes that overflow arithmetic. */
-export const HOSTILE_FLOATS = [NaN, Infinity, -Infinity, 3.4e38, -3.4e38, 1e30, 1e-45, -0];
+/**
+ * Float values a weight or score must not hold, and finite extremes that overflow arithmetic, by
+ * name: an edit keeps the name (JSON writes NaN and ±Infinity as null) and `Number(name)` is the value.
+ */
+export const HOSTILE_FLOATS = ['NaN', 'Infinity', '-Infinity', '3.4e38', '-3.4e38', '1e30', '1e-45', '-0'];
 
 /** One mutation of a file's bytes; positions are fractions of a region, so one edit fits any file. */
 export type ByteEdit =
@@ -185,7 +204,7 @@ export type ByteEdit =
   | { op: 'delete'; at: number }
   | { op: 'truncate'; at: number }
   | { op: 'int32'; at: number; value: number }
-  | { op: 'float32'; at: number; value: number };
+  | { op: 'float32'; at: number; value: string };
 
 const fraction = fc.noBias(fc.integer({ min: 0, max: 2 ** 30 - 1 })).map((n) => n / 2 ** 30);
 
@@ -259,7 +278,7 @@ export function applyBytes(bytes: Uint8Array, e: ByteEdit, lo = 0, hi = bytes.le
       if (at + 4 > out.length) return out;
       const view = new DataView(out.buffer);
       if (e.op === 'int32') view.setInt32(at, e.value, true);
-      else view.setFloat32(at, e.value, true);
+      else view.setFloat32(at, Number(e.value), true);
       return out;
     }
   }
@@ -325,7 +344,7 @@ export type HeaderEdit =
   | { kind: 'duplicate'; tensor: number; same: boolean }
   | { kind: 'metadata'; value: unknown }
   | { kind: 'length'; declared: 'plus1' | 'minus1' | 'zero' | 'huge' | 'max' | 'whole' }
-  | { kind: 'value'; tensor: number; at: number; value: number };
+  | { kind: 'value'; tensor: number; at: number; value: string };
 
 export function headerEditArb(): fc.Arbitrary<HeaderEdit> {
   const tensor = fc.nat(1000);
@@ -453,16 +472,18 @@ export function applyHeaderEdit(bytes: Uint8Array, e: HeaderEdit): Uint8Array {
     case 'rename':
       return safetensorsBytes(replaceKey(header, name, e.name, entry), data);
     case 'duplicate': {
-      // JSON.stringify cannot write a key twice: splice the entry's text in again.
+      // JSON.stringify cannot write a key twice: splice the entry's text in again, either the same
+      // entry or one over a copy of its bytes appended to the data (a valid file but for the name).
       const json = JSON.stringify(header);
-      const other = e.same
-        ? entry
-        : {
-            ...entry,
-            data_offsets: [0, (entry.data_offsets as number[])[1]! - (entry.data_offsets as number[])[0]!],
-          };
+      const [b, end] = entry.data_offsets as [number, number];
+      const more = e.same ? data : new Uint8Array(data.length + (end - b));
+      if (!e.same) {
+        more.set(data);
+        more.set(data.subarray(b, end), data.length);
+      }
+      const other = e.same ? entry : { ...entry, data_offsets: [data.length, data.length + (end - b)] };
       const text = `${json.slice(0, -1)},${JSON.stringify(name)}:${JSON.stringify(other)}}`;
-      return safetensorsBytes(text, data);
+      return safetensorsBytes(text, more);
     }
     case 'value': {
       const info = entry as { dtype: string; data_offsets: [number, number] };
@@ -471,7 +492,7 @@ export function applyHeaderEdit(bytes: Uint8Array, e: HeaderEdit): Uint8Array {
       const count = (end - b) / 4;
       if (count < 1) return bytes;
       const out = data.slice();
-      new DataView(out.buffer).setFloat32(b + 4 * Math.floor(e.at * count), e.value, true);
+      new DataView(out.buffer).setFloat32(b + 4 * Math.floor(e.at * count), Number(e.value), true);
       return safetensorsBytes(header, out);
     }
   }
@@ -528,7 +549,7 @@ export function hostileSafetensorsArb(): fc.Arbitrary<Uint8Array> {
 export type CheckpointEdit =
   | { kind: 'field'; field: number; value: number }
   | { kind: 'flag'; value: number }
-  | { kind: 'weight'; at: number; value: number }
+  | { kind: 'weight'; at: number; value: string }
   | { kind: 'bytes'; edit: ByteEdit; header: boolean };
 
 export function checkpointEditArb(): fc.Arbitrary<CheckpointEdit> {
@@ -569,7 +590,7 @@ export function applyCheckpointEdit(bytes: Uint8Array, e: CheckpointEdit): Uint8
     case 'weight': {
       const n = (bytes.length - headerBytes) >> 2;
       if (n < 1) return out;
-      view.setFloat32(headerBytes + 4 * Math.floor(e.at * n), e.value, true);
+      view.setFloat32(headerBytes + 4 * Math.floor(e.at * n), Number(e.value), true);
       return out;
     }
     case 'bytes':
@@ -592,7 +613,7 @@ export function tokenRecords(bytes: Uint8Array): number[] {
 
 export type TokenizerEdit =
   | { kind: 'max-length'; value: number }
-  | { kind: 'score'; token: number; value: number }
+  | { kind: 'score'; token: number; value: string }
   | { kind: 'length'; token: number; value: number }
   | { kind: 'cut'; tokens: number }
   | { kind: 'duplicate'; token: number }
@@ -620,7 +641,7 @@ export function applyTokenizerEdit(bytes: Uint8Array, e: TokenizerEdit): Uint8Ar
       view.setInt32(0, e.value, true);
       return out;
     case 'score':
-      view.setFloat32(at(e.token), e.value, true);
+      view.setFloat32(at(e.token), Number(e.value), true);
       return out;
     case 'length':
       view.setInt32(at(e.token) + 4, e.value, true);
@@ -931,8 +952,23 @@ export function fileNamesArb(): fc.Arbitrary<string[]> {
     fc.stringMatching(/^model-\d{1,5}-of-\d{1,5}\.safetensors$/),
     fc.string({ maxLength: 10 }),
   );
+  // Real folders (HF single file, HF shards, HF with tokenizer.bin, llama2.c) with strays added.
+  const folders = [
+    ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'],
+    ['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'tokenizer.json'],
+    ['config.json', 'model.safetensors', 'tokenizer.bin', 'reference.safetensors'],
+    ['stories260K.bin', 'tok512.bin'],
+  ];
+  const folder = fc
+    .tuple(fc.constantFrom(...folders), fc.array(name, { maxLength: 3 }), fc.nat())
+    .map(([base, strays, at]) => {
+      const out = [...base];
+      for (const s of strays) out.splice(at % (out.length + 1), 0, s);
+      return out;
+    });
   return fc.oneof(
-    { weight: 6, arbitrary: fc.array(name, { maxLength: 8 }) },
+    { weight: 4, arbitrary: fc.array(name, { maxLength: 8 }) },
+    { weight: 3, arbitrary: folder },
     {
       weight: 1,
       arbitrary: fc
@@ -950,7 +986,7 @@ export interface CheckpointTensorEdit {
   tensor: number;
   at: number;
   dtype: 'F64' | 'F16' | 'BF16' | 'I32' | 'U8';
-  value: number;
+  value: string;
   key: string;
 }
 

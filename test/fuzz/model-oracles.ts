@@ -8,7 +8,7 @@
 import { expect } from 'vitest';
 import { exportSaeLens, importSaeLens, type SaeLensImport } from '../../analyses/sae/saelens';
 import { InputError } from '../../runtime/errors';
-import type { HfCheckpoint } from '../../runtime/formats/hf-checkpoint';
+import { hfTensorShapes, type HfCheckpoint } from '../../runtime/formats/hf-checkpoint';
 import type { HfModelConfig } from '../../runtime/formats/hf-config';
 import { parseLlama2c, type Llama2cCheckpoint } from '../../runtime/formats/llama2c';
 import { writeLlama2c } from '../../runtime/formats/llama2c-write';
@@ -19,9 +19,11 @@ import type { LlamaConfig } from '../../runtime/model/llama-config';
 import type { HfTokenizer } from '../../runtime/tokenizers/hf-tokenizer';
 import { BOS, EOS, type Llama2cTokenizer } from '../../runtime/tokenizers/llama2c-tokenizer';
 import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
-import { HANG_MS } from './oracles';
 import { safetensorsBytes, SAMPLE_TEXTS } from './model-inputs';
 import type { RssPeak } from './rss-peak';
+
+/** One input may take this long before it counts as a hang (ms): oracles.ts's HANG_MS. */
+export const HANG_MS = 3000;
 
 /** One input may grow the process's memory by this much (MiB); the real files are at most 2 MB. */
 export const MODEL_MEMORY_MIB = 128;
@@ -211,9 +213,10 @@ export function encodeSoundly(tok: Tokenizer, text: string): Int32Array | null {
  * reads them as text (no BOS/EOS pieces produced from text).
  */
 export function expectSoundLlama2cTokenizer(tok: Llama2cTokenizer): void {
-  expect(tok.vocabSize).toBeGreaterThan(EOS);
+  expect(tok.vocabSize, 'a vocabulary without BOS (1) and EOS (2)').toBeGreaterThan(EOS);
   expect(tok.scores.length).toBe(tok.vocabSize);
-  expect(tok.scores.every(Number.isFinite)).toBe(true);
+  const bad = tok.scores.findIndex((x) => !Number.isFinite(x));
+  expect(bad, `score ${bad} is ${tok.scores[bad]}`).toBe(-1);
   for (const p of tok.pieces) expect(p.length).toBeLessThanOrEqual(tok.maxTokenLength);
   for (const text of SAMPLE_TEXTS) {
     const ids = encodeSoundly(tok, text);
@@ -227,7 +230,8 @@ export function expectSoundLlama2cTokenizer(tok: Llama2cTokenizer): void {
 export function expectSoundHfTokenizer(tok: HfTokenizer): void {
   const inVocab = (id: number | null) =>
     id === null || (Number.isInteger(id) && id >= 0 && id < tok.vocabSize);
-  expect(Number.isSafeInteger(tok.vocabSize) && tok.vocabSize >= 1 && tok.vocabSize <= 2 ** 24).toBe(true);
+  const size = tok.vocabSize;
+  expect(Number.isSafeInteger(size) && size >= 1 && size <= 2 ** 24, `vocabSize ${size}`).toBe(true);
   expect(tok.baseVocabSize).toBeLessThanOrEqual(tok.vocabSize);
   for (const id of [tok.documentToken, tok.bos, tok.eos, tok.pad, ...tok.stopTokens]) {
     expect(inVocab(id), `special token ${id} of ${tok.vocabSize}`).toBe(true);
@@ -244,6 +248,9 @@ export function expectSoundHfTokenizer(tok: HfTokenizer): void {
  */
 export function tableParameters(parsed: HfModelConfig): number {
   const { config, spec } = parsed;
+  // Builds before the architecture registry (commit 3cd67a5) read Llama and Mixtral only.
+  if (!spec)
+    return [...hfTensorShapes(config).values()].reduce((n, sh) => n + sh.reduce((m, d) => m * d, 1), 0);
   const count = (c: LlamaConfig) =>
     spec.tensors(c).reduce((n, e) => n + e.shape.reduce((m: number, d: number) => m * d, 1), 0);
   const withLayers = (n: number): LlamaConfig => ({
@@ -299,7 +306,7 @@ export function expectSoundConfig(parsed: HfModelConfig, raw: Record<string, unk
       const s = l.ropeScaling;
       if (s) {
         for (const v of Object.values(s))
-          if (typeof v === 'number') expect(v > 0 && v < 1e7, `rope_scaling ${v}`).toBe(true);
+          if (typeof v === 'number') expect(v > 0 && v <= 2 ** 24, `rope_scaling ${v}`).toBe(true);
       }
     }
     if (b.positions.kind === 'rope') {
@@ -395,4 +402,17 @@ export function expectSoundSae(r: SaeLensImport): void {
   expect(Buffer.compare(bytesOf(back.params.bEnc), bytesOf(params.bEnc))).toBe(0);
   expect(Buffer.compare(bytesOf(back.params.wDec), bytesOf(params.wDec))).toBe(0);
   expect(Buffer.compare(bytesOf(back.params.bDec), bytesOf(params.bDec))).toBe(0);
+}
+
+/** An accepted zip gives named files' bytes. */
+export function expectSoundZip(files: Record<string, Uint8Array>): void {
+  for (const [name, bytes] of Object.entries(files)) {
+    expect(typeof name).toBe('string');
+    expect(bytes).toBeInstanceOf(Uint8Array);
+  }
+}
+
+/** An accepted ITDA width is a small positive integer. */
+export function expectSoundItdaK(k: number): void {
+  expect(Number.isSafeInteger(k) && k >= 1 && k <= 4096, `ITDA k ${k}`).toBe(true);
 }

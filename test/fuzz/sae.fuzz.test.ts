@@ -9,26 +9,12 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importSaeLens, readItdaK } from '../../analyses/sae/saelens';
+import { exportSaeLens, importSaeLens, readItdaK } from '../../analyses/sae/saelens';
 import { saeLensFiles } from '../../app/cells/sae/sae-view';
 import { ModelFormatError } from '../../runtime/errors';
-import { exportSaeLens } from '../../analyses/sae/saelens';
 import { FUZZ_SEED } from './inputs';
-import {
-  applyBytes,
-  applyHeaderEdit,
-  applyJsonEdit,
-  applyZipEdit,
-  byteEditArb,
-  exportedSaes,
-  headerEditArb,
-  HOSTILE_FLOATS,
-  SAE_HOOK,
-  saeCfgEditArb,
-  saeParams,
-  zipEditArb,
-} from './model-inputs';
-import { attemptInput, expectSoundSae } from './model-oracles';
+import { caseArb, checkCase } from './model-cases';
+import { applyZipEdit, exportedSaes, saeParams } from './model-inputs';
 import { RssPeak } from './rss-peak';
 
 let rss: RssPeak;
@@ -37,92 +23,11 @@ beforeAll(async () => {
 });
 afterAll(() => rss.stop());
 
-const FILES = ['cfg.json', 'sae_weights.safetensors'];
-const expectAt = { dIn: 8, hookName: SAE_HOOK };
-
-function check(cfgJson: string, weights: Uint8Array, expect: { dIn?: number; hookName?: string } = {}): void {
-  const out = attemptInput(rss, FILES, () => importSaeLens({ cfgJson, weights }, expect));
-  if ('value' in out) expectSoundSae(out.value);
-}
-
 describe('SAE file fuzz', () => {
-  /** Which exported SAE (an index, so a counterexample prints small). */
-  const sae = fc.nat(8);
-  const at = (i: number) => exportedSaes()[i]!;
-
-  it('refuses cfg.json edits clearly, or imports a sound SAE', () => {
-    fc.assert(
-      fc.property(
-        sae,
-        fc.array(saeCfgEditArb(), { minLength: 1, maxLength: 3 }),
-        fc.boolean(),
-        (i, edits, strict) => {
-          const s = at(i);
-          const doc = edits.reduce<unknown>((d, e) => applyJsonEdit(d, e), JSON.parse(s.cfgJson));
-          check(JSON.stringify(doc) ?? 'null', s.weights, strict ? expectAt : {});
-        },
-      ),
-      { seed: FUZZ_SEED, numRuns: 400, interruptAfterTimeLimit: 2500 },
-    );
-  });
-
-  it('refuses weight-file edits clearly, or imports a sound SAE', () => {
-    const edit = fc.oneof(
-      byteEditArb().map((e) => (b: Uint8Array) => applyBytes(b, e)),
-      headerEditArb().map((e) => (b: Uint8Array) => applyHeaderEdit(b, e)),
-    );
-    fc.assert(
-      fc.property(sae, edit, (i, apply) => check(at(i).cfgJson, apply(at(i).weights), expectAt)),
-      { seed: FUZZ_SEED, numRuns: 400, interruptAfterTimeLimit: 2500 },
-    );
-  });
-
-  it('refuses weights that are non-finite or overflow once folded, or imports a sound SAE', () => {
-    const big = fc.constantFrom(...HOSTILE_FLOATS.filter(Number.isFinite));
-    const names = fc.subarray(['wEnc', 'bEnc', 'bDec', 'wDec'] as const, { minLength: 1 });
-    fc.assert(
-      fc.property(sae, big, names, fc.boolean(), (i, v, filled, fold) => {
-        const s = at(i);
-        const params = saeParams(s.cfg, 1);
-        for (const name of filled) params[name].fill(v);
-        const files = exportSaeLens(s.cfg, params, { modelName: 'm' });
-        const cfg = { ...JSON.parse(files.cfgJson), apply_b_dec_to_input: !fold };
-        check(JSON.stringify(cfg), files.weights, expectAt);
-      }),
-      { seed: FUZZ_SEED, numRuns: 100, interruptAfterTimeLimit: 2000 },
-    );
-  });
-
-  it('refuses damaged or crafted zips clearly, or reads what they hold', () => {
-    fc.assert(
-      fc.property(sae, zipEditArb(), (i, e) => {
-        const zip = applyZipEdit(at(i).zip, e);
-        const out = attemptInput(rss, ['sae.zip'], () => saeLensFiles('sae.zip', zip));
-        if ('value' in out) {
-          for (const [name, bytes] of Object.entries(out.value)) {
-            expect(typeof name).toBe('string');
-            expect(bytes).toBeInstanceOf(Uint8Array);
-          }
-        }
-      }),
-      { seed: FUZZ_SEED, numRuns: 300, interruptAfterTimeLimit: 2500 },
-    );
-  });
-
-  it('refuses ITDA notes that are not {"k": integer from 1 to 4,096}', () => {
-    const note = fc.oneof(
-      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v) ?? ''),
-      fc.constantFrom('{"k": 8}', '{"k": 0}', '{"k": -1}', '{"k": 1.5}', '{"k": 1e9}', '{"k": "8"}', '{', ''),
-    );
-    fc.assert(
-      fc.property(note, (text) => {
-        const out = attemptInput(rss, ['itda.json'], () =>
-          readItdaK(new TextEncoder().encode(text), 'itda.json'),
-        );
-        if ('value' in out)
-          expect(Number.isSafeInteger(out.value) && out.value >= 1 && out.value <= 4096).toBe(true);
-      }),
-      { seed: FUZZ_SEED, numRuns: 200, interruptAfterTimeLimit: 1000 },
+  it('refuses edited cfg.json, weights, zips and ITDA notes clearly, or imports a sound SAE', async () => {
+    await fc.assert(
+      fc.asyncProperty(caseArb('sae'), async (c) => void (await checkCase(rss, c))),
+      { seed: FUZZ_SEED, numRuns: 800, interruptAfterTimeLimit: 2500 },
     );
   });
 });
