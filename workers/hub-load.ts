@@ -1,6 +1,6 @@
 /**
- * The runtime worker's side of loading a model from the Hugging Face hub: the request and progress
- * types that cross the worker boundary, and `loadFromHub`, which runs `loadHubModel` with what the
+ * The runtime worker's side of loading a model from the Hugging Face hub (the request and progress
+ * types are in hub-types.ts): `loadFromHub` runs `loadHubModel` with what the
  * worker knows: the backend's limits (WebGPU: `maxBufferSize`, `maxStorageBufferBindingSize`, the
  * buffer pool's size classes), a memory budget, and the browser's OPFS cache when there is one.
  *
@@ -11,53 +11,9 @@
 import type { Backend } from '../kernels/backend';
 import type { WebGpuBackend } from '../kernels/webgpu-backend';
 import { parseHubId } from '../runtime/sources/hub-id';
-import {
-  loadHubModel,
-  type HubLoaded,
-  type HubLoadedFile,
-  type HubLoadProgress,
-  type HubMemoryLimits,
-} from '../runtime/sources/hub-model';
+import { loadHubModel, type HubLoaded, type HubMemoryLimits } from '../runtime/sources/hub-model';
 import { hasOpfs, opfsHubCache } from '../runtime/sources/opfs-hub-cache';
-import type { LoadedModel } from './runtime-types';
-
-export type { HubLoadProgress, HubLoadedFile };
-
-/** Load `hf:ORG/NAME[@REV]` (or `ORG/NAME[@REV]`) from a hub. */
-export interface HubLoadRequest {
-  /** Name the worker keeps the model under (see `LoadRequest.key`). */
-  key?: string;
-  /** `hf:ORG/NAME[@REV]`; the `hf:` may be left out. */
-  id: string;
-  /** The hub; default https://huggingface.co. */
-  endpoint?: string;
-  /** Access token for gated repositories: a request header only, never stored or returned. */
-  token?: string;
-  /** Bytes the weights may take on the backend (default: half of the device's memory). */
-  budgetBytes?: number;
-  /** Keep the files in the browser's cache and read them from it (default true where possible). */
-  cache?: boolean;
-}
-
-/** What a hub load returns: a loaded model plus where its files came from. */
-export interface HubLoadedModel extends LoadedModel {
-  hub: {
-    /** `hf:ORG/NAME[@REV]`. */
-    id: string;
-    repo: string;
-    revision: string;
-    files: HubLoadedFile[];
-    notes: string[];
-    weightBytes: number;
-    downloadedBytes: number;
-  };
-}
-
-/** `ORG/NAME[@REV]` or `hf:ORG/NAME[@REV]` as a hub id. */
-export function normalizeHubId(id: string): string {
-  const s = id.trim();
-  return s.startsWith('hf:') ? s : `hf:${s}`;
-}
+import { normalizeHubId, type HubLoadProgress, type HubLoadRequest } from './hub-types';
 
 /** The budget when the request names none: half of navigator.deviceMemory (8 GB assumed when unknown). */
 export function defaultBudget(): { bytes: number; source: string } {

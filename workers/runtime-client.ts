@@ -19,7 +19,7 @@ import type { NextTokenTypes, TokenLossTypes } from '../runtime/tables';
 import { installErrorTransfer } from './error-transfer';
 import type { RuntimeApi } from './runtime.worker';
 import type { InspectRequest } from './inspect';
-import type { HubLoadedModel, HubLoadProgress, HubLoadRequest } from './hub-load';
+import type { HubLoadedModel, HubLoadProgress, HubLoadRequest } from './hub-types';
 import type { MaskJobRequest, ProbeJobRequest, SweepJobRequest } from './attention-jobs';
 import type { MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
 import type { MoeRoutingRequest } from './moe-jobs';

@@ -29,6 +29,11 @@ export interface CellServices {
   backend(): BackendInfo | undefined;
   /** Bytes of a file the user picked earlier, stored by content hash (undefined when missing). */
   getBlob(hash: string): Promise<Uint8Array | undefined>;
+  /**
+   * The Hugging Face hub endpoint and access token of this browser (never part of a notebook);
+   * absent where no hub can be reached (a headless run).
+   */
+  hub?(): { endpoint: string; token: string };
   /** Fetch a URL (bundled model files, user URLs) with progress. */
   fetchBytes(
     url: string,

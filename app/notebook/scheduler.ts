@@ -105,9 +105,13 @@ export class Scheduler {
     );
   }
 
-  /** Stop a cell's run (or remove it from the queue). */
+  /**
+   * Stop a cell's run (or remove it from the queue), and take its queued dependents off the queue
+   * too: each would only start it again as its input.
+   */
   cancel(id: string): void {
     if (this.queue.delete(id)) this.settleIdle(id, 'cancelled');
+    for (const d of downstreamOf(this.doc, id)) if (this.queue.delete(d)) this.settleIdle(d, 'cancelled');
     this.running.get(id)?.controller.abort(new DOMException('cancelled', 'AbortError'));
   }
 

@@ -88,6 +88,7 @@ export async function buildProvenance(
 function describeSource(p: Record<string, ParamValue>): string {
   if (p.source === 'bundled') return String(p.bundled);
   if (p.source === 'url') return String(p.modelUrl);
+  if (p.source === 'hub') return String(p.hubId);
   return 'picked files';
 }
 

@@ -41,6 +41,7 @@ import { reportResult, withRuntime } from './cell-runtimes';
 import { defaultNotebook } from './default-notebook';
 import { describeError, type ErrorView } from './errors';
 import { fetchBytes } from './fetch-bytes';
+import { readHubSettings } from './hub-settings';
 import { isParamLocked, lockedKeys, type NotebookMode } from './param-lock';
 
 /** sessionStorage key: the notebook this tab has open, so a reload reopens it (not the newest). */
@@ -164,6 +165,7 @@ export class NotebookState {
       backend: () => this.backend,
       getBlob: async (hash) => this.pickedBlobs.get(hash) ?? (await this.store?.getBlob(hash))?.bytes,
       fetchBytes: (url, { signal, onProgress }) => fetchBytes(url, { signal, onProgress }),
+      hub: () => readHubSettings(),
     };
     this.scheduler = new Scheduler({
       kindOf,

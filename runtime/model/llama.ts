@@ -189,8 +189,9 @@ function blankWeights(c: LlamaConfig): LlamaWeights {
  */
 export function releaseHostArray(a: Float32Array): void {
   const buffer = a.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
-  if (a.byteOffset !== 0 || a.byteLength !== buffer.byteLength || typeof buffer.transfer !== 'function')
-    return;
+  // Empty or already detached (byteLength 0), a view into a larger buffer, or no `transfer`: leave it.
+  if (buffer.byteLength === 0 || a.byteOffset !== 0 || a.byteLength !== buffer.byteLength) return;
+  if (typeof buffer.transfer !== 'function') return;
   if (typeof SharedArrayBuffer !== 'undefined' && (a.buffer as unknown) instanceof SharedArrayBuffer) return;
   buffer.transfer(0);
 }

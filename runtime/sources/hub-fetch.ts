@@ -98,12 +98,15 @@ export async function fetchFile(
 /**
  * Bytes [begin, end) of a remote file by a Range request. A server that answers 200 with the whole
  * file is an error here (the caller checked `ranges` first); a short body is a truncated download.
+ * With `onBytes`, the body is read as it arrives (into one buffer of the range's size) and
+ * `onBytes` hears how many bytes each piece brought, for progress.
  */
 export async function fetchRange(
   url: string,
   begin: number,
   end: number,
   o: HubFetchOptions = {},
+  onBytes?: (n: number) => void,
 ): Promise<Uint8Array> {
   const res = await request(url, { headers: headers(o, { Range: `bytes=${begin}-${end - 1}` }) }, o);
   if (res.status !== 206) {
@@ -114,7 +117,10 @@ export async function fetchRange(
       res.status,
     );
   }
-  const bytes = new Uint8Array(await res.arrayBuffer());
+  const bytes =
+    onBytes && res.body
+      ? await readBody(res.body, end - begin, onBytes)
+      : new Uint8Array(await res.arrayBuffer());
   if (bytes.byteLength !== end - begin) {
     throw new HubFetchError(
       url,
@@ -123,6 +129,58 @@ export async function fetchRange(
     );
   }
   return bytes;
+}
+
+/**
+ * A body of at most `size` bytes read piece by piece into one buffer (shorter when it ends early).
+ * Where the body is a byte stream (browsers), a BYOB reader fills the buffer in place, so no piece
+ * is allocated and dropped along the way.
+ */
+async function readBody(
+  body: ReadableStream<Uint8Array>,
+  size: number,
+  onBytes: (n: number) => void,
+): Promise<Uint8Array> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = (body as ReadableStream<Uint8Array<ArrayBuffer>>).getReader({ mode: 'byob' });
+  } catch {
+    byob = undefined; // not a byte stream
+  }
+  if (byob) {
+    let buffer = new ArrayBuffer(size);
+    let at = 0;
+    while (at < size) {
+      const { done, value } = await byob.read(new Uint8Array(buffer, at, size - at));
+      if (value) {
+        buffer = value.buffer; // the read moved the buffer into `value`
+        at += value.byteLength;
+        if (value.byteLength > 0) onBytes(value.byteLength);
+      }
+      if (done) return new Uint8Array(buffer, 0, at);
+    }
+    const extra = await byob.read(new Uint8Array(1));
+    if (!extra.done || (extra.value?.byteLength ?? 0) > 0) {
+      await byob.cancel().catch(() => undefined);
+      return new Uint8Array(size + 1); // longer than asked: reported as a wrong length
+    }
+    return new Uint8Array(buffer);
+  }
+  const out = new Uint8Array(size);
+  const reader = body.getReader();
+  let at = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (at + value.byteLength > size) {
+      await reader.cancel().catch(() => undefined);
+      return new Uint8Array(size + 1); // longer than asked: reported as a wrong length
+    }
+    out.set(value, at);
+    at += value.byteLength;
+    onBytes(value.byteLength);
+  }
+  return at === size ? out : out.subarray(0, at);
 }
 
 /**

@@ -44,8 +44,13 @@ import {
 import { DEFAULT_HF_ENDPOINT, formatHubId, hubFileUrl, type HubId } from './hub-id';
 import { readSafetensorsHeader, shardNames, type RemoteSafetensorsHeader } from './hub-safetensors';
 
-/** Largest Range request for tensor data. */
+/**
+ * Largest Range request for tensor data. The requests in flight hold at most a quarter of the
+ * largest tensor's float32 bytes (and this much each), so the host peaks near 1.25× that tensor.
+ */
 export const HUB_CHUNK_BYTES = 8 << 20;
+/** Smallest Range request (many tiny requests cost more than the memory they save). */
+const MIN_CHUNK_BYTES = 256 << 10;
 /** Range requests in flight at once. */
 export const HUB_PARALLEL = 4;
 
@@ -85,7 +90,11 @@ export interface HubLoadOptions extends HubFetchOptions {
   cache?: HubCache | null;
   onProgress?: (p: HubLoadProgress) => void;
   memory?: HubMemoryLimits;
-  /** Bytes per Range request (default HUB_CHUNK_BYTES) and requests in flight (default HUB_PARALLEL). */
+  /**
+   * Bytes per Range request (default: a quarter of the largest tensor's float32 bytes over the
+   * requests in flight, between 256 KiB and HUB_CHUNK_BYTES) and requests in flight (default
+   * HUB_PARALLEL).
+   */
   chunkBytes?: number;
   parallel?: number;
 }
@@ -288,8 +297,13 @@ interface WeightsFile {
   info: RemoteFileInfo;
   header: RemoteSafetensorsHeader;
   kind: 'cache' | 'ranges' | 'stream';
-  /** Ranges: fetch bytes [begin, end). Cache: read them. */
-  read?: (begin: number, end: number, signal?: AbortSignal) => Promise<Uint8Array>;
+  /** Ranges: fetch bytes [begin, end) (`onBytes` hears each piece as it arrives). Cache: read them. */
+  read?: (
+    begin: number,
+    end: number,
+    signal?: AbortSignal,
+    onBytes?: (n: number) => void,
+  ) => Promise<Uint8Array>;
   /** Stream: the body, read past the header, and the reader of the rest. */
   stream?: ReadableStreamDefaultReader<Uint8Array>;
   cursor?: StreamCursor;
@@ -334,10 +348,10 @@ async function openWeightsFile(
       await f.stream?.cancel().catch(() => undefined);
     },
   };
-  const read = (begin: number, end: number, signal?: AbortSignal) =>
-    fetchRange(info.url, begin, end, { ...o, ...(signal ? { signal } : {}) }).then((b) => {
-      f.downloaded += b.byteLength;
-      return b;
+  const read = (begin: number, end: number, signal?: AbortSignal, onBytes?: (n: number) => void) =>
+    fetchRange(info.url, begin, end, { ...o, ...(signal ? { signal } : {}) }, (n) => {
+      f.downloaded += n;
+      onBytes?.(n);
     });
   try {
     f.header = await readSafetensorsHeader(read, info.size, name);
@@ -513,6 +527,10 @@ async function streamWeights(
     storedDtypes: plan.storedDtypes,
   });
   const total = files.reduce((n, f) => n + f.info.size, 0);
+  const parallel = o.parallel ?? HUB_PARALLEL;
+  const largest = plan.tensors.reduce((n, t) => Math.max(n, t.info.size * 4), 0);
+  const chunkBytes =
+    o.chunkBytes ?? Math.min(HUB_CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, Math.floor(largest / 4 / parallel)));
   const meter = rateMeter();
   let done = files.reduce((n, f) => n + f.header.dataStart, 0);
   let lastShown = 0;
@@ -560,12 +578,13 @@ async function streamWeights(
           if (p.got === p.info.end - p.info.begin) complete(p, load, file.name, release);
         }
         while (next < needed.length && needed[next]!.done) next++;
-        done += bytes.byteLength;
+        // A chunk of its own (not a piece of a stream's): free it now, not at the next GC.
+        if (file.kind !== 'stream') releaseBytes(bytes);
         show(file);
       };
       // Empty tensors have no bytes to wait for.
       for (const p of needed) if (p.info.end === p.info.begin) complete(p, load, file.name, release);
-      const ranges = fetchPlan(file, needed, o.chunkBytes ?? HUB_CHUNK_BYTES);
+      const ranges = fetchPlan(file, needed, chunkBytes);
       done += file.info.size - file.header.dataStart - ranges.reduce((n, [b, e]) => n + e - b, 0);
       show(file, true);
       if (file.kind === 'stream') {
@@ -575,6 +594,7 @@ async function streamWeights(
           const piece = await cursor.next(1 << 20);
           if (!piece) break;
           o.signal?.throwIfAborted();
+          done += piece.byteLength;
           if (cursor.offset > file.info.size) {
             throw new HubFetchError(
               file.info.url,
@@ -592,8 +612,17 @@ async function streamWeights(
           );
         }
       } else {
-        await inOrder(ranges, (r, signal) => file.read!(r[0], r[1], signal), consume, {
-          parallel: file.kind === 'cache' ? 2 : (o.parallel ?? HUB_PARALLEL),
+        const fromCache = file.kind === 'cache';
+        const arrived = (n: number) => {
+          done += n;
+          show(file);
+        };
+        const read = (r: readonly [number, number], signal: AbortSignal) =>
+          fromCache
+            ? file.read!(r[0], r[1], signal).then((b) => (arrived(b.byteLength), b))
+            : file.read!(r[0], r[1], signal, arrived);
+        await inOrder(ranges, read, consume, {
+          parallel: file.kind === 'cache' ? 2 : parallel,
           ...(o.signal ? { signal: o.signal } : {}),
         });
       }
@@ -715,6 +744,13 @@ async function inOrder(
     o.signal?.removeEventListener('abort', onAbort);
     controller.abort(new DOMException('done', 'AbortError'));
   }
+}
+
+/** Detach a buffer nothing else uses (its memory is freed at once). */
+function releaseBytes(b: Uint8Array): void {
+  const buffer = b.buffer as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer };
+  if (buffer.byteLength === 0 || b.byteOffset !== 0 || b.byteLength !== buffer.byteLength) return;
+  if (typeof buffer.transfer === 'function') buffer.transfer(0);
 }
 
 /** Bytes per second over the last few seconds. */

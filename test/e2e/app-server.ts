@@ -21,7 +21,8 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
-export async function startApp(): Promise<AppServer> {
+/** Build and serve the app, and launch Chromium (with `chromiumArgs` added to the usual flags). */
+export async function startApp(options: { chromiumArgs?: readonly string[] } = {}): Promise<AppServer> {
   mkdirSync(artifacts, { recursive: true });
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'sparsebook-e2e-'));
   const configFile = path.join(repoRoot, 'vite.config.ts');
@@ -37,7 +38,7 @@ export async function startApp(): Promise<AppServer> {
   const address = server.httpServer.address() as AddressInfo;
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(options.chromiumArgs ?? [])],
     headless: true,
   });
   return {

@@ -7,8 +7,7 @@
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HubFetchError } from '../../runtime/sources/hub-fetch';
-import type { HubLoadProgress } from '../../workers/hub-load';
-import { normalizeHubId } from '../../workers/hub-load';
+import { normalizeHubId, type HubLoadProgress } from '../../workers/hub-types';
 import type { RuntimeClient } from '../../workers/runtime-client';
 import { dtypeCopy } from '../helpers/hub-fixtures';
 import { startHubServer, type HubServer } from '../helpers/hub-server';
@@ -87,7 +86,7 @@ describe('loadHub through the runtime client', () => {
     const cancelledAt = Date.now();
     controller.abort();
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
-    expect(Date.now() - cancelledAt).toBeLessThan(200);
+    expect(Date.now() - cancelledAt).toBeLessThan(1000);
     hub.bytesPerSecond = 0;
     // The previous model answers (the next job waits for the cancelled one to settle in the worker).
     const top = await client.nextToken('hello', { model: 'm', topK: 2 });

@@ -182,6 +182,28 @@ describe('Scheduler', () => {
     expect(s.runtime('c').status).not.toBe('running');
   });
 
+  it('cancelling a cell takes its queued dependents off the queue (they would start it again)', async () => {
+    let release!: () => void;
+    const gate: { wait?: Promise<void> } = {};
+    const { s, log, value } = setup(gate);
+    s.setDocument(base());
+    s.runAll();
+    await s.idle();
+    gate.wait = new Promise<void>((r) => (release = r));
+    log.length = 0;
+    s.setDocument(doc(base().cells[0]!, cell('b', 'add', { k: 4 }, { x: 'a' }), base().cells[2]!), ['b']);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(s.runtime('b').status).toBe('running');
+    expect(s.runtime('c').status).toBe('queued');
+    s.cancel('b');
+    release();
+    await s.idle();
+    expect(log).toEqual(['add:b']);
+    expect(s.runtime('b')).toMatchObject({ status: 'stale', note: 'cancelled' });
+    expect(s.runtime('c')).toMatchObject({ status: 'stale', note: 'cancelled' });
+    expect(value('c')).toBe(15);
+  });
+
   it('an error stays in its cell; other cells keep their results; dependents wait', async () => {
     const { s, value } = setup();
     const d = doc(...base().cells, cell('z', 'source', { n: 7 }));
