@@ -51,7 +51,13 @@ function etagOf(res: Response): string {
 async function request(url: string, init: RequestInit, o: HubFetchOptions): Promise<Response> {
   let res: Response;
   try {
-    res = await (o.fetch ?? fetch)(url, { ...init, ...(o.signal ? { signal: o.signal } : {}) });
+    // 'no-store': the caller keeps its own cache (by ETag). A browser's HTTP cache would also lock
+    // the URL's entry, queueing parallel Range requests and restarting some (downloading twice).
+    res = await (o.fetch ?? fetch)(url, {
+      cache: 'no-store',
+      ...init,
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new HubFetchError(url, `cannot reach the hub (${(e as Error).message})`, 0);

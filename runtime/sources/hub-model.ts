@@ -396,7 +396,11 @@ async function openStream(
   const headers: Record<string, string> = o.token ? { Authorization: `Bearer ${o.token}` } : {};
   let res: Response;
   try {
-    res = await (o.fetch ?? fetch)(info.url, { headers, ...(o.signal ? { signal: o.signal } : {}) });
+    res = await (o.fetch ?? fetch)(info.url, {
+      headers,
+      cache: 'no-store',
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new HubFetchError(info.url, `cannot reach the hub (${(e as Error).message})`, 0);

@@ -198,6 +198,42 @@ describe('Hugging Face models in the Model cell', () => {
     }
   });
 
+  it('says so when the server has no Range support or the browser storage is full, and still loads', async () => {
+    const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    try {
+      const { page, errors } = await openPage(context, oneCellNotebook());
+      await expectBackend(page, /WebGPU/);
+      await useHub(page, 0);
+      // A quota with room for the small files (6 kB), not for the weights (115 kB).
+      const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Storage.overrideQuotaForOrigin', {
+        origin: new URL(app.baseUrl).origin,
+        quotaSize: usage + 60_000,
+      });
+      hub.noRange = true;
+      await setHubId(page, 0, 'test/gpt2-f16');
+      await waitCell(page, 0, 'done');
+      const notes = await modelCell(page, 0).getByTestId('hub-notes').innerText();
+      expect(notes).toMatch(
+        /model\.safetensors: the server does not support Range requests, so it came as one streamed download/,
+      );
+      expect(notes).toMatch(/model\.safetensors was not cached: the browser's storage for this site is full/);
+      const gets = weightGets('test/gpt2-f16');
+      expect(gets.every((r) => r.range === undefined || r.status === 200)).toBe(true);
+      // Nothing half-written: the cache has the small files only.
+      const panel = modelCell(page, 0).getByTestId('hub-cache');
+      await panel.locator('summary').click();
+      await expect
+        .poll(() => panel.getByTestId('hub-cache-entry').allInnerTexts())
+        .toEqual([expect.stringMatching(/test\/gpt2-f16\s+[\d.]+ KB · 3 files/)]);
+      expect(errors).toEqual([]);
+    } finally {
+      hub.noRange = false;
+      await context.close();
+    }
+  });
+
   it('keeps the access token in this browser: not in the saved file, the report, the link or IndexedDB', async () => {
     const context = await app.browser.newContext({
       viewport: { width: 1360, height: 900 },
