@@ -667,6 +667,7 @@ export class NotebookState {
 
   /** Show a document that is not one of the user's notebooks (a report, an embed): never saved. */
   private replaceDocument(doc: NotebookDoc): void {
+    this.unloadLeaving(doc);
     this.history = History.start(doc);
     this.scheduler.setDocument(doc);
   }
@@ -699,6 +700,7 @@ export class NotebookState {
     this.notebookId = this.store ? opened.id : undefined;
     this.remoteImages = false;
     sessionSet(TAB_NOTEBOOK, opened.id);
+    this.unloadLeaving(opened.doc);
     this.history = History.start(opened.doc);
     this.scheduler.setDocument(opened.doc);
     if (opened.origin === 'new' && this.autosave) {
@@ -714,6 +716,19 @@ export class NotebookState {
       this.saveState = this.autosave.pending ? 'pending' : 'saved';
     }
     await this.refreshRecent();
+  }
+
+  /**
+   * Before `next` replaces the open document: free the worker's models of the cells it does not
+   * have (models are keyed by cell id), as deleting those cells would. Without it every notebook
+   * left kept its model's weights on the GPU until the worker refused a ninth model.
+   */
+  private unloadLeaving(next: NotebookDoc): void {
+    const staying = next.cells.map((c) => c.id);
+    for (const c of this.doc.cells) {
+      if (kindOf(c.kind)?.needsLive && !staying.includes(c.id))
+        void this.client.unload(c.id).catch(() => undefined);
+    }
   }
 
   /** Undo/redo: move to `history`'s present and re-run the cells whose definition changed. */

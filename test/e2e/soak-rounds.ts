@@ -1,9 +1,9 @@
 /**
  * The soak: in ONE page of the built app (headless Chromium, WebGPU on SwiftShader), round after
- * round, build the default notebook again (model, text, model view), add a text cell with a
- * longer corpus excerpt, an SAE cell (training for a set number of steps) and a pruning sweep
- * cell, load the bundled dense model, Run all, then delete the round's cells (the model's deletion
- * unloads it in the worker) and measure, after a forced GC in the page and in the worker: the JS
+ * round, open a new default notebook (bundled dense model, text, model view), add a text cell with
+ * a longer corpus excerpt, an SAE cell (training for a set number of steps) and a pruning sweep
+ * cell, load the model, Run all, then leave it for the next new notebook (which must unload the
+ * model in the worker) and measure, after a forced GC in the page and in the worker: the JS
  * heap used in each (CDP `Runtime.getHeapUsage`), what of it is compiled code and what JS objects
  * (a heap snapshot of each), ArrayBuffers, pending promise reactions, and the worker's GPU buffer
  * pool (live and idle buffers and bytes: `sparsebookMemory()` in the worker, workers/memory-stats.ts).
@@ -207,13 +207,16 @@ export class Probe {
     });
   }
 
-  /** Full GC in the page and the worker (gc() from --expose-gc), twice so finalizers' garbage goes too. */
+  /**
+   * Full GC in the page and the worker (gc() from --expose-gc), three times with a pause, so what
+   * finalizers drop goes too and freed ArrayBuffers' backing stores are swept.
+   */
   async gc(): Promise<void> {
     const worker = this.worker();
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       await this.page.evaluate(() => (globalThis as unknown as { gc(): void }).gc());
       await worker.evaluate(() => (globalThis as unknown as { gc(): void }).gc());
-      await this.page.waitForTimeout(100);
+      await this.page.waitForTimeout(200);
     }
   }
 
@@ -344,7 +347,7 @@ async function until<T>(
     last = await read();
     if (done(last)) return last;
     if (Date.now() > end)
-      throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${String(last)})`);
+      throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -376,8 +379,8 @@ async function setNumber(page: Page, index: number, name: string, value: string)
 }
 
 /**
- * Open the app, wait for the default notebook's bundled model, then delete every cell but the
- * markdown one (so the first sample has no model loaded), and return the page's probe.
+ * Open the app, wait for the first visit's default notebook to load its bundled model, then open
+ * a new notebook (so the first sample has no model loaded), and return the page's probe.
  */
 export async function openSoakPage(app: SoakApp): Promise<{ probe: Probe; errors: string[] }> {
   const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
@@ -399,14 +402,24 @@ export async function openSoakPage(app: SoakApp): Promise<{ probe: Probe; errors
   );
   if (!/WebGPU/.test(text)) throw new Error(`the soak runs on WebGPU; the backend is "${text}"`);
   await waitCell(page, 1, 'done', 120_000);
-  for (const n of [4, 3, 2]) await page.getByRole('button', { name: `Delete cell ${n}` }).click();
-  await until(
-    'one cell',
-    () => cells(page).count(),
-    (n) => n === 1,
-    10_000,
-  );
+  await newNotebook(page);
   return { probe, errors };
+}
+
+/**
+ * Leave the open notebook for a new default one (Notebooks → New notebook), as a user starting
+ * over does: the app must unload the models of the notebook it leaves.
+ */
+async function newNotebook(page: Page): Promise<void> {
+  const before = await cells(page).nth(1).getAttribute('data-cell-id');
+  await page.getByRole('button', { name: 'Notebooks' }).click();
+  await page.getByRole('menuitem', { name: '+ New notebook' }).click();
+  await until(
+    'a new default notebook',
+    async () => [await cells(page).count(), await cells(page).nth(1).getAttribute('data-cell-id')] as const,
+    ([n, id]) => n === 4 && id !== before,
+    30_000,
+  );
 }
 
 /** GC, then read both heaps and the worker's counters once no model is loaded and no job runs. */
@@ -464,10 +477,10 @@ export async function measure(probe: Probe, round: number, ms: number, steps: Re
 }
 
 /**
- * One round on a page holding only the markdown cell: add model (parked on an empty URL so the
- * edits below do not load it), text and model view cells (the default notebook), a corpus text,
- * SAE and pruning sweep cells; set the SAE and sweep parameters; load the bundled model; Run all;
- * delete the six cells again (the model's deletion unloads it in the worker).
+ * One round on a new default notebook (markdown, bundled model, text, model view; nothing loaded):
+ * park the model cell on an empty URL (so the edits below load nothing), add a corpus text, SAE and
+ * pruning sweep cells and set their parameters, load the bundled model, Run all, then leave the
+ * notebook for a new one (which unloads the model in the worker).
  */
 export async function soakRound(
   probe: Probe,
@@ -484,14 +497,11 @@ export async function soakRound(
   };
   const timeout = config.roundTimeoutMs;
 
-  await cells(page).nth(0).focus();
-  await addCell(page, 'Model');
   const model = cells(page).nth(1);
   // Parked: with no URL the model cell waits, so editing its readers below runs nothing.
   await model.getByRole('radio', { name: 'URLs' }).check();
-  await addCell(page, 'Text');
-  await addCell(page, 'Model view');
   // The default sample text is a few sentences: the SAE and the sweep read a longer corpus text.
+  await cells(page).nth(3).focus();
   await addCell(page, 'Text');
   const corpus = cells(page).nth(4).getByRole('textbox');
   await corpus.fill(corpusText());
@@ -540,13 +550,7 @@ export async function soakRound(
     if (status !== 'done') throw new Error(`cell ${i + 1} is "${status}" after Run all`);
   }
 
-  for (const n of [7, 6, 5, 4, 3, 2]) await page.getByRole('button', { name: `Delete cell ${n}` }).click();
-  await until(
-    'one cell',
-    () => cells(page).count(),
-    (n) => n === 1,
-    10_000,
-  );
+  await newNotebook(page);
   step('release');
   return { ms: performance.now() - t0, steps };
 }

@@ -1,13 +1,14 @@
 /**
  * A short soak (the full one is `npm run soak`, 20 rounds): in ONE page of the built app in
- * headless Chromium with WebGPU (SwiftShader; a missing adapter FAILS), three rounds of building
- * the default notebook (bundled dense model, text, model view), an SAE trained for 100 steps and a
- * small pruning sweep, Run all, then deleting the cells (which unloads the model). After each
- * round, with GC forced in page and worker: live GPU buffers are back to the count before the first
- * round, the worker keeps no model, SAE or sweep, the GPU pool's bytes and the JS objects and
- * ArrayBuffers of page and worker are within 10 % of round 1's, and no pending promise reactions
- * pile up (the runtime client's per-job leak, fixed, that this soak found). The raw JS heaps are
- * logged: they also hold V8's compiled code, which grows for about ten rounds (see soak-rounds.ts).
+ * headless Chromium with WebGPU (SwiftShader; a missing adapter FAILS), three rounds of a new
+ * default notebook (bundled dense model, text, model view) with an SAE trained for 100 steps and a
+ * small pruning sweep, Run all, then a new notebook again (leaving a notebook must unload its
+ * model: it did not, a leak this soak found, now fixed). After each round, with GC forced in page
+ * and worker: live GPU buffers are back to the count before the first round, the worker keeps no
+ * model, SAE or sweep, the GPU pool's bytes and the JS objects and ArrayBuffers of page and worker
+ * are within 10 % of round 1's, and no pending promise reactions pile up (the runtime client's
+ * per-job leak, also found here and fixed). The raw JS heaps are logged: they also hold V8's
+ * compiled code, which grows for about ten rounds (see soak-rounds.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkSoak, FULL_SOAK, runSoak, startSoakApp, type SoakApp, type SoakConfig } from './soak-rounds';
