@@ -224,12 +224,20 @@ export async function loadHubModel(backend: Backend, id: HubId, o: HubLoadOption
     names = shardNames(index, 'model.safetensors.index.json');
   }
   const sources: WeightsFile[] = [];
-  for (const name of names) {
-    progress(name);
-    const info = name === 'model.safetensors' && single ? single : await remoteFileInfo(url(name), o);
-    sources.push(await openWeightsFile(name, info, key(name, info.etag), cache, o, notes));
-  }
   try {
+    for (const name of names) {
+      progress(name);
+      const info = name === 'model.safetensors' && single ? single : await remoteFileInfo(url(name), o);
+      sources.push(
+        await openWeightsFile(
+          name,
+          info,
+          cache && info.etag ? { cache, key: key(name, info.etag) } : null,
+          o,
+          notes,
+        ),
+      );
+    }
     const plan = planHfCheckpoint(
       parsed,
       sources.map((s) => s.header.file),
@@ -307,23 +315,27 @@ interface WeightsFile {
   /** Stream: the body, read past the header, and the reader of the rest. */
   stream?: ReadableStreamDefaultReader<Uint8Array>;
   cursor?: StreamCursor;
-  /** The copy being written into the cache, if any. */
+  /** Where a file from the hub is to be cached, and the copy being written, if any. */
+  cacheAs?: { cache: HubCache; key: HubCacheKey } | null;
   writer?: HubCacheWriter;
   /** Bytes that came over the network. */
   downloaded: number;
   close(): Promise<void>;
 }
 
-/** Open one weights file: the cache when it has this ETag, else the hub by ranges or as a stream. */
+/**
+ * Open one weights file and read its header: from the cache when it has this ETag, else from the
+ * hub by ranges or as a stream. A file from the hub is cached (`cacheAs`) once its tensors are
+ * fetched (`startCaching`, after every check has passed).
+ */
 async function openWeightsFile(
   name: string,
   info: RemoteFileInfo,
-  key: HubCacheKey,
-  cache: HubCache | null,
+  cacheAs: { cache: HubCache; key: HubCacheKey } | null,
   o: HubLoadOptions,
   notes: string[],
 ): Promise<WeightsFile> {
-  const reader = info.etag ? await cache?.open(key, info.size).catch(() => null) : null;
+  const reader = cacheAs ? await cacheAs.cache.open(cacheAs.key, info.size).catch(() => null) : null;
   if (reader) {
     const header = await readSafetensorsHeader((b, e) => reader.read(b, e), info.size, name);
     return {
@@ -342,6 +354,7 @@ async function openWeightsFile(
     header: undefined as unknown as RemoteSafetensorsHeader,
     kind: 'ranges',
     downloaded: 0,
+    cacheAs,
     close: async () => {
       await f.writer?.abort().catch(() => undefined);
       f.writer = undefined;
@@ -376,17 +389,20 @@ async function openWeightsFile(
       name,
     );
   }
-  if (cache && info.etag) {
-    try {
-      f.writer = await cache.create(key, info.size);
-      await f.writer.write(f.header.prefix, 0);
-    } catch (e) {
-      await f.writer?.abort().catch(() => undefined);
-      f.writer = undefined;
-      noteCacheFailure(name, e, notes);
-    }
-  }
   return f;
+}
+
+/** Start the cached copy of a file from the hub (its header first); a full cache is a note. */
+async function startCaching(f: WeightsFile, notes: string[]): Promise<void> {
+  if (!f.cacheAs || f.kind === 'cache') return;
+  try {
+    f.writer = await f.cacheAs.cache.create(f.cacheAs.key, f.info.size);
+    await f.writer.write(f.header.prefix, 0);
+  } catch (e) {
+    await f.writer?.abort().catch(() => undefined);
+    f.writer = undefined;
+    noteCacheFailure(f.name, e, notes);
+  }
 }
 
 async function openStream(
@@ -586,6 +602,7 @@ async function streamWeights(
         if (file.kind !== 'stream') releaseBytes(bytes);
         show(file);
       };
+      await startCaching(file, notes);
       // Empty tensors have no bytes to wait for.
       for (const p of needed) if (p.info.end === p.info.begin) complete(p, load, file.name, release);
       const ranges = fetchPlan(file, needed, chunkBytes);
