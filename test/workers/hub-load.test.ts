@@ -8,7 +8,9 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HubFetchError } from '../../runtime/sources/hub-fetch';
 import { normalizeHubId, type HubLoadProgress } from '../../workers/hub-types';
-import type { RuntimeClient } from '../../workers/runtime-client';
+import { expose } from 'comlink';
+import { createRuntimeApi } from '../../workers/runtime-api';
+import { createRuntimeClient, type RuntimeClient, type WorkerLike } from '../../workers/runtime-client';
 import { dtypeCopy } from '../helpers/hub-fixtures';
 import { startHubServer, type HubServer } from '../helpers/hub-server';
 import { localClient } from '../helpers/local-runtime';
@@ -96,6 +98,33 @@ describe('loadHub through the runtime client', () => {
     const n = hub.log.length;
     await new Promise((r) => setTimeout(r, 300));
     expect(hub.log.length).toBe(n);
+  });
+
+  it('a crashed worker is replaced and the hub model is loaded again on the fresh one', async () => {
+    const spawned: (WorkerLike & { dispatchEvent(e: Event): boolean })[] = [];
+    client = createRuntimeClient({
+      createWorker: () => {
+        const { port1, port2 } = new MessageChannel();
+        expose(createRuntimeApi(), port2 as never);
+        const w = Object.assign(port1, {
+          terminate: () => {
+            port1.close();
+            port2.close();
+          },
+        }) as unknown as WorkerLike & { dispatchEvent(e: Event): boolean };
+        spawned.push(w);
+        return w;
+      },
+    });
+    await client.init('cpu');
+    await client.loadHub({ key: 'm', id: 'test/gpt2', endpoint: hub.endpoint });
+    const before = await client.nextToken('hello', { model: 'm', topK: 3 });
+    spawned[0]!.dispatchEvent(new Event('error'));
+    hub.log.length = 0;
+    const after = await client.nextToken('hello', { model: 'm', topK: 3 });
+    expect(spawned).toHaveLength(2);
+    expect(after.toArray().map((r) => r.toJSON())).toEqual(before.toArray().map((r) => r.toJSON()));
+    expect(hub.log.some((r) => r.repo === 'test/gpt2' && r.file === 'model.safetensors')).toBe(true);
   });
 
   it('errors keep their class across the boundary and never carry the token', async () => {
