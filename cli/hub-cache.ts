@@ -158,6 +158,34 @@ async function safetensors(
   fileName: string,
   o: HubResolveOptions,
 ): Promise<void> {
+  await cachedDownload(info, c, fileName, o, async (fd) => {
+    if (info.ranges) return rangedDownload(info, fd, fileName, o);
+    o.log?.(`note: the server does not support Range requests; ${fileName} comes as one streamed download`);
+    return streamInto(info, fd, o);
+  });
+}
+
+/** The whole file streamed into fd at its offsets. */
+function streamInto(info: RemoteFileInfo, fd: number, o: HubResolveOptions): Promise<void> {
+  return streamFile(
+    info.url,
+    info.size,
+    (chunk, offset) => void writeSync(fd, chunk, 0, chunk.byteLength, offset),
+    o,
+  );
+}
+
+/**
+ * Keep the cached copy when its ETag matches the hub's; else `fill` a `.partial` file, renamed into
+ * place (with its ETag) only when complete, and removed on any failure.
+ */
+async function cachedDownload(
+  info: RemoteFileInfo,
+  c: CachedFile,
+  fileName: string,
+  o: HubResolveOptions,
+  fill: (fd: number) => Promise<void>,
+): Promise<void> {
   if (c.etag !== null && c.etag === info.etag) {
     o.log?.(`${fileName}: in the cache`);
     return;
@@ -166,17 +194,7 @@ async function safetensors(
   const fd = openSync(partial, 'w');
   const t0 = Date.now();
   try {
-    if (!info.ranges) {
-      o.log?.(`note: the server does not support Range requests; ${fileName} comes as one streamed download`);
-      await streamFile(
-        info.url,
-        info.size,
-        (chunk, offset) => void writeSync(fd, chunk, 0, chunk.byteLength, offset),
-        o,
-      );
-    } else {
-      await rangedDownload(info, fd, fileName, o);
-    }
+    await fill(fd);
     closeSync(fd);
     renameSync(partial, c.path);
     c.store(info.etag);
@@ -311,29 +329,5 @@ async function wholeFile(
   fileName: string,
   o: HubResolveOptions,
 ): Promise<void> {
-  if (c.etag !== null && c.etag === info.etag) {
-    o.log?.(`${fileName}: in the cache`);
-    return;
-  }
-  const partial = `${c.path}.${randomBytes(4).toString('hex')}.partial`;
-  const fd = openSync(partial, 'w');
-  const t0 = Date.now();
-  try {
-    await streamFile(
-      info.url,
-      info.size,
-      (chunk, offset) => void writeSync(fd, chunk, 0, chunk.byteLength, offset),
-      o,
-    );
-    closeSync(fd);
-    renameSync(partial, c.path);
-    c.store(info.etag);
-    o.log?.(
-      `${fileName}: ${(info.size / 2 ** 20).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
-    );
-  } catch (e) {
-    closeSync(fd);
-    rmSync(partial, { force: true });
-    throw e;
-  }
+  await cachedDownload(info, c, fileName, o, (fd) => streamInto(info, fd, o));
 }
