@@ -23,8 +23,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { ModelFormatError } from '../runtime/errors';
-import { readSafetensors, type SafetensorsSource } from '../runtime/formats/safetensors';
+import { readSafetensorsHeader, shardNames } from '../runtime/sources/hub-safetensors';
 import {
   fetchFile,
   fetchRange,
@@ -129,28 +128,6 @@ async function small(url: string, c: CachedFile, o: HubResolveOptions): Promise<
   c.store(etag);
 }
 
-/** The shard file names of a `model.safetensors.index.json`, in order. */
-function shardNames(bytes: Uint8Array, fileName: string): string[] {
-  let index: unknown;
-  try {
-    index = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (e) {
-    throw new ModelFormatError(fileName, `not a JSON file (${(e as Error).message})`);
-  }
-  const map = (index as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof map !== 'object' || map === null || Array.isArray(map)) {
-    throw new ModelFormatError(fileName, 'no "weight_map" object');
-  }
-  const names = [...new Set(Object.values(map as Record<string, unknown>))];
-  const bad = names.find((n) => typeof n !== 'string' || !/^[\w.-]+\.safetensors$/.test(n));
-  if (bad !== undefined)
-    throw new ModelFormatError(
-      fileName,
-      `weight_map names ${JSON.stringify(bad)}, not a .safetensors file beside it`,
-    );
-  return (names as string[]).sort();
-}
-
 /** A weights file: kept when its ETag matches; else its header, then its tensors, by range. */
 async function safetensors(
   info: RemoteFileInfo,
@@ -214,29 +191,12 @@ async function rangedDownload(
   fileName: string,
   o: HubResolveOptions,
 ): Promise<void> {
-  if (info.size < 8) throw new ModelFormatError(fileName, `truncated safetensors file: ${info.size} bytes`);
-  const lengthField = await fetchRange(info.url, 0, 8, o);
-  const headerLen = Number(new DataView(lengthField.buffer, lengthField.byteOffset, 8).getBigUint64(0, true));
-  // Validate the header as the parser does (length limit, JSON, offsets within the file's size).
-  const headerEnd = 8 + Math.min(headerLen, Math.max(0, info.size - 8));
-  const header =
-    headerLen <= 100_000_000 && headerEnd <= info.size
-      ? await fetchRange(info.url, 8, headerEnd, o)
-      : new Uint8Array(0);
-  const prefix = new Uint8Array(8 + header.byteLength);
-  prefix.set(lengthField);
-  prefix.set(header, 8);
-  const source: SafetensorsSource = {
-    byteLength: info.size,
-    readInto(target, begin) {
-      if (begin + target.byteLength > prefix.byteLength)
-        throw new ModelFormatError(fileName, 'read past the header');
-      target.set(prefix.subarray(begin, begin + target.byteLength));
-    },
-  };
-  const st = readSafetensors(source, fileName);
+  const {
+    file: st,
+    prefix,
+    dataStart,
+  } = await readSafetensorsHeader((begin, end) => fetchRange(info.url, begin, end, o), info.size, fileName);
   writeSync(fd, prefix, 0, prefix.byteLength, 0);
-  const dataStart = prefix.byteLength;
   const chunks: [number, number][] = [];
   for (let begin = dataStart; begin < info.size; begin += CHUNK_BYTES)
     chunks.push([begin, Math.min(info.size, begin + CHUNK_BYTES)]);
