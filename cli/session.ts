@@ -37,7 +37,7 @@ export async function readText(file: string): Promise<string> {
  * through HF_ENDPOINT with HF_TOKEN for gated models), a folder (HF-style: config.json + model.safetensors +
  * tokenizer.json [+ tokenizer_config.json] or tokenizer.bin, or a llama2.c checkpoint with its
  * tokenizer) or a llama2.c checkpoint file, which then needs `tokenizer`. Only the files that make
- * up the model are read.
+ * up the model are read; `tokenizerFiles` are the paths of the tokenizer's files.
  *
  * @example
  * const { model, tokenizer, info } = await loadModel('cpu', 'public/models/sparsebook-moe-micro');
@@ -79,7 +79,14 @@ async function loadLocalModel(backendKind: 'cpu' | 'webgpu', model: string, toke
       .filter((e) => e.isFile())
       .map((e) => e.name);
     const plan = planModelFiles(names, source);
-    if (plan.format === 'hf') return { ...(await loadHfFolder(backendKind, model, plan)), source };
+    if (plan.format === 'hf') {
+      const tokenizerFiles = [plan.tokenizer, ...(plan.tokenizerConfig ? [plan.tokenizerConfig] : [])];
+      return {
+        ...(await loadHfFolder(backendKind, model, plan)),
+        source,
+        tokenizerFiles: tokenizerFiles.map((n) => path.join(model, n)),
+      };
+    }
     files = modelPlanFiles(plan).map((n) => path.join(model, n));
   } else {
     if (tokenizer === undefined) {
@@ -101,7 +108,8 @@ async function loadLocalModel(backendKind: 'cpu' | 'webgpu', model: string, toke
         { source },
       )
     : loadLlama2c(backend, bytes[0]!, names[0]!, bytes[1]!, names[1]!);
-  return { backend, ...loaded, source };
+  // The tokenizer's own files, for writers that copy them beside a derived model (prune --out).
+  return { backend, ...loaded, source, tokenizerFiles: [files[1]!] };
 }
 
 type HfModelFilePlan = Extract<ModelFilePlan, { format: 'hf' }>;

@@ -117,3 +117,64 @@ export function exportPruned(config: LlamaConfig, dense: LlamaWeights, pruned: P
     'masks.safetensors': masks,
   };
 }
+
+/** A file of the source model's tokenizer, by the name it had beside the model. */
+export interface TokenizerFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** One file of a pruned model's folder, by its path inside the folder. */
+export interface PrunedFolderFile {
+  path: string;
+  data: Uint8Array | string;
+}
+
+/**
+ * The pruned model as a folder Sparsebook (CLI `--model DIR`, the app's file picker) reopens: the
+ * HF files with the source model's tokenizer beside them (`tokenizer.json` [+
+ * `tokenizer_config.json`], or a llama2.c tokenizer as `tokenizer.bin`) and `masks.safetensors`
+ * (not a weights file: `planModelFiles` reads `model.safetensors`). The llama2.c checkpoint goes
+ * into `llama2c/` with its tokenizer, because a `.bin` checkpoint beside `config.json` makes the
+ * folder ambiguous; it is written only when the tokenizer is a llama2.c one (`.bin`), since
+ * llama2.c has no reader for `tokenizer.json` (`skipped` says so).
+ *
+ * @example
+ * const { files } = prunedFolder(exportPruned(config, weights, pruned), [{ name: 'tok512.bin', bytes }]);
+ * // config.json, model.safetensors, tokenizer.bin, masks.safetensors, llama2c/model.bin, llama2c/tokenizer.bin
+ */
+export function prunedFolder(
+  exported: PrunedFiles,
+  tokenizer: readonly TokenizerFile[],
+): { files: PrunedFolderFile[]; skipped: string | null } {
+  const json = tokenizer.find((t) => t.name.endsWith('.json') && !t.name.endsWith('_config.json'));
+  const bin = tokenizer.find((t) => t.name.endsWith('.bin'));
+  const tokenizerConfig = tokenizer.find((t) => t.name.endsWith('tokenizer_config.json'));
+  if (!json && !bin) {
+    throw new Error(
+      `cannot write the pruned model's folder without its tokenizer: got ${tokenizer.map((t) => t.name).join(', ') || 'no tokenizer file'}, expected tokenizer.json or a llama2.c tokenizer .bin`,
+    );
+  }
+  const files: PrunedFolderFile[] = [
+    { path: 'config.json', data: exported['config.json'] },
+    { path: 'model.safetensors', data: exported['model.safetensors'] },
+    ...(json
+      ? [
+          { path: 'tokenizer.json', data: json.bytes },
+          ...(tokenizerConfig ? [{ path: 'tokenizer_config.json', data: tokenizerConfig.bytes }] : []),
+        ]
+      : [{ path: 'tokenizer.bin', data: bin!.bytes }]),
+    { path: 'masks.safetensors', data: exported['masks.safetensors'] },
+  ];
+  if (json) {
+    return {
+      files,
+      skipped: `llama2c/model.bin not written: the model's tokenizer is ${json.name}, and llama2.c reads only its own tokenizer .bin format`,
+    };
+  }
+  files.push(
+    { path: 'llama2c/model.bin', data: exported['model.bin'] },
+    { path: 'llama2c/tokenizer.bin', data: bin!.bytes },
+  );
+  return { files, skipped: null };
+}

@@ -18,6 +18,7 @@ export * from './evaluate';
 export * from './export';
 export * from './prune-block';
 export * from './prune-model';
+export * from './options';
 export * from './sensitivity';
 export * from './sweep';
 export * from './tables';

@@ -9,6 +9,7 @@ import { LINEAR_WEIGHTS, type LinearWeightName, type LlamaModel } from '../../ru
 import { createYielder } from '../../runtime/scheduling';
 import { linearShapes, readBlockWeights } from './block-weights';
 import { collectBlockStats, linearInputHooks, type LinearInputHook } from './calibration';
+import { checkPruningOptions } from './options';
 import { globalThreshold, type PruningPattern } from './patterns';
 import { pruneBlock, type PrunedWeight, type PruningMethod } from './prune-block';
 import { magnitudeScores } from './scores';
@@ -60,7 +61,8 @@ export function patternSparsity(pattern: PruningPattern, sparsity: number): numb
 /**
  * @example
  * const pruned = await pruneModel(model, { method: 'wanda', pattern: parsePattern('2:4'), sparsity: 0.5, calibration });
- * @throws for channels on an MoE model, a missing calibration set or bad options; the signal's
+ * @throws for channels on an MoE model, a missing calibration set, options the run cannot honour
+ *   (`checkPruningOptions`) or bad options; the signal's
  *   reason when aborted.
  */
 export async function pruneModel(model: LlamaModel, options: PruneOptions): Promise<PrunedModel> {
@@ -71,6 +73,12 @@ export async function pruneModel(model: LlamaModel, options: PruneOptions): Prom
       "channel pruning removes FFN channels, and this model's FFN is a mixture of experts (only its attention is pruned): use unstructured, N:M or heads",
     );
   }
+  checkPruningOptions({
+    methods: [method],
+    patterns: [pattern],
+    perBlockAllocation: options.allocation !== undefined,
+    ...(options.magnitudeScope ? { magnitudeScope: options.magnitudeScope } : {}),
+  });
   const target = patternSparsity(pattern, options.sparsity);
   if (!(target >= 0 && target <= 1)) throw new Error(`sparsity must be in [0, 1], got ${options.sparsity}`);
   const allocation = options.allocation ?? Array<number>(config.nLayers).fill(target);
@@ -85,9 +93,7 @@ export async function pruneModel(model: LlamaModel, options: PruneOptions): Prom
   const readBlock = async (l: number) => (await readBlockWeights(model, l)).weights;
 
   const globalMasks =
-    method === 'magnitude' && options.magnitudeScope === 'global' && pattern.kind === 'unstructured'
-      ? await globalMagnitudeMasks(model, names, target, readBlock)
-      : null;
+    options.magnitudeScope === 'global' ? await globalMagnitudeMasks(model, names, target, readBlock) : null;
 
   const upload = new PrunedUpload(model);
   const weights: PrunedWeight[] = [];

@@ -3,6 +3,9 @@
  * unstructured, at the target sparsity; calibration-free so the scan costs one loss evaluation per
  * block) and record the loss increase. Blocks that hurt less when pruned get more sparsity
  * (`sensitivityAllocation`).
+ *
+ * The losses are measured on the calibration windows, never on the held-out text the pruned model
+ * is scored on: an allocation tuned on the scored text would flatter its own score.
  */
 import type { LlamaModel } from '../../runtime/model/llama';
 import { sensitivityAllocation } from './allocation';
@@ -12,24 +15,39 @@ import { pruneBlock } from './prune-block';
 import { PrunedUpload } from './upload';
 
 export interface SensitivityScan {
-  /** Loss increase when only block l is pruned. */
+  /** Dense loss on the calibration windows (the baseline of `sensitivities`). */
+  denseLoss: number;
+  /** Loss increase on the calibration windows when only block l is pruned. */
   sensitivities: number[];
   /** Per-block sparsities whose parameter-weighted mean is the target. */
   allocation: number[];
 }
 
+/** The calibration windows as one token stream (they are consecutive cuts of the calibration text). */
+function calibrationStream(calibration: readonly Int32Array[]): Int32Array {
+  if (calibration.length === 0) throw new Error('the sensitivity scan needs calibration text');
+  const out = new Int32Array(calibration.reduce((a, w) => a + w.length, 0));
+  let at = 0;
+  for (const w of calibration) {
+    out.set(w, at);
+    at += w.length;
+  }
+  return out;
+}
+
 /**
  * @example
- * const { allocation } = await sensitivityScan(model, heldOut, 0.5, denseLoss);
+ * const { allocation } = await sensitivityScan(model, prepared.calibration, 0.5);
  */
 export async function sensitivityScan(
   model: LlamaModel,
-  tokens: Int32Array,
+  calibration: readonly Int32Array[],
   sparsity: number,
-  denseLoss: number,
   options: { signal?: AbortSignal } = {},
 ): Promise<SensitivityScan> {
   const { config } = model;
+  const tokens = calibrationStream(calibration);
+  const denseLoss = (await evaluateTokens(model, tokens, { signal: options.signal })).loss;
   const shapes = linearShapes(model);
   const sizes: number[] = [];
   const sensitivities: number[] = [];
@@ -51,5 +69,5 @@ export async function sensitivityScan(
       upload.dispose();
     }
   }
-  return { sensitivities, allocation: sensitivityAllocation(sensitivities, sizes, sparsity) };
+  return { denseLoss, sensitivities, allocation: sensitivityAllocation(sensitivities, sizes, sparsity) };
 }

@@ -18,6 +18,7 @@ import { prepareText } from '../attention/sweep-text';
 import { calibrationWindows } from './calibration';
 import { findCliff, type Cliff } from './cliff';
 import { evaluateTokens, type PrunedEvaluation } from './evaluate';
+import { checkPruningOptions } from './options';
 import { parsePattern, patternName, type PruningPattern } from './patterns';
 import { PRUNING_METHODS, type PruningMethod } from './prune-block';
 import { patternSparsity, pruneModel, type PrunedModel } from './prune-model';
@@ -90,6 +91,13 @@ export async function pruningSweep(
   const sparsities = [...new Set(options.sparsities ?? DEFAULT_SPARSITIES)].sort((a, b) => a - b);
   for (const s of sparsities) if (!(s >= 0 && s < 1)) throw new Error(`sparsity ${s} is not in [0, 1)`);
 
+  checkPruningOptions({
+    methods,
+    patterns,
+    perBlockAllocation: options.allocation === 'sensitivity',
+    ...(options.magnitudeScope ? { magnitudeScope: options.magnitudeScope } : {}),
+  });
+
   const { tokens, calibration, calibrationInfo } = preparePruningText(model, tokenizer, text, options);
 
   const jobs = patterns.flatMap((pattern) =>
@@ -109,10 +117,10 @@ export async function pruningSweep(
     options.signal?.throwIfAborted();
     const name = patternName(job.pattern);
     let allocation: number[] | undefined;
-    if (options.allocation === 'sensitivity' && job.pattern.kind === 'unstructured') {
+    if (options.allocation === 'sensitivity') {
       allocation = allocations.get(job.sparsity);
       if (!allocation) {
-        allocation = (await sensitivityScan(model, tokens, job.sparsity, dense.loss, options)).allocation;
+        allocation = (await sensitivityScan(model, calibration, job.sparsity, options)).allocation;
         allocations.set(job.sparsity, allocation);
       }
     }

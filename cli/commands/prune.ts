@@ -7,14 +7,16 @@ import {
   exportPruned,
   parsePattern,
   patternName,
+  checkPruningOptions,
   preparePruningText,
+  prunedFolder,
   PRUNING_METHODS,
   pruneModel,
   sensitivityScan,
   type PruningMethod,
 } from '../../analyses/pruning';
 import { backendFlag, numberFlag, parseFlags, required, UsageError } from '../args';
-import { loadModel, readText } from '../session';
+import { loadModel, readBytes, readText } from '../session';
 
 export const PRUNE_USAGE = `sparsebook prune --model DIR|M [--tokenizer T] --text F --method magnitude|wanda|sparsegpt --pattern unstructured|N:M|channels|heads --sparsity S [--calibration F2] [--calibration-windows N] [--max-windows N] [--allocation uniform|sensitivity] [--global] [--backend cpu|webgpu] [--out DIR] [--json]
 
@@ -25,8 +27,11 @@ equals the dense model's) and the non-zeros kept. S is the share removed: of the
 ignores S. Wanda and SparseGPT calibrate on --calibration F2 (first N windows, default 8); without
 it, on the first tenth of F's documents, which are then left out of the score (the output says
 which). --global compares magnitudes across all blocks; --allocation sensitivity gives less
-sensitive blocks more sparsity. --out DIR writes model.bin (llama2.c), config.json +
-model.safetensors (HF) and masks.safetensors (dense Llama-architecture models only). A model
+sensitive blocks more sparsity, tuned on the calibration text (both: unstructured only; --global:
+magnitude only, not with --allocation sensitivity). --out DIR writes a folder Sparsebook reopens
+(--model DIR): config.json + model.safetensors + the tokenizer (HF) and masks.safetensors, and
+llama2c/model.bin + llama2c/tokenizer.bin when the tokenizer is a llama2.c one (dense
+Llama-architecture models only). A model
 without w3 (GPT-2, GPT-NeoX) prunes the six it has; an MoE model prunes its attention only (the
 experts stay dense). With --json the last line is one JSON object.`;
 
@@ -76,9 +81,25 @@ export async function pruneCommand(argv: string[], print: (line: string) => void
   if (!(maxWindows >= 1) || !(calibrationWindows >= 1))
     throw new UsageError('--max-windows and --calibration-windows must be at least 1');
 
+  try {
+    checkPruningOptions({
+      methods: [method],
+      patterns: [pattern],
+      perBlockAllocation: allocation === 'sensitivity',
+      ...(f.global ? { magnitudeScope: 'global' as const } : {}),
+      names: { global: '--global', allocation: '--allocation sensitivity' },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+
   const text = await readText(textFile);
   const calibrationText = f.calibration !== undefined ? await readText(f.calibration) : null;
-  const { backend, model, tokenizer, source } = await loadModel(backendKind, modelArg, f.tokenizer);
+  const { backend, model, tokenizer, source, tokenizerFiles } = await loadModel(
+    backendKind,
+    modelArg,
+    f.tokenizer,
+  );
   try {
     if (f.out) checkPrunedExport(model.config, source);
     const t0 = performance.now();
@@ -93,7 +114,7 @@ export async function pruneCommand(argv: string[], print: (line: string) => void
     const dense = await evaluateTokens(model, prepared.tokens);
     const perBlock =
       allocation === 'sensitivity'
-        ? (await sensitivityScan(model, prepared.tokens, sparsity, dense.loss)).allocation
+        ? (await sensitivityScan(model, prepared.calibration, sparsity)).allocation
         : undefined;
     log(' pruning…');
     const pruned = await pruneModel(model, {
@@ -107,10 +128,26 @@ export async function pruneCommand(argv: string[], print: (line: string) => void
     });
     log(' evaluating…\n');
     const r = await evaluatePruned(model, prepared.tokens, pruned, dense.argmax);
+    let written: string[] = [];
+    let skipped: string | null = null;
     if (f.out) {
-      const files = exportPruned(model.config, await model.readWeights(), pruned);
-      await mkdir(f.out, { recursive: true });
-      for (const [name, data] of Object.entries(files)) await writeFile(path.join(f.out, name), data);
+      const tokenizerBytes = await Promise.all(
+        tokenizerFiles.map(async (t) => ({
+          name: path.basename(t),
+          bytes: new Uint8Array(await readBytes(t)),
+        })),
+      );
+      const folder = prunedFolder(
+        exportPruned(model.config, await model.readWeights(), pruned),
+        tokenizerBytes,
+      );
+      for (const file of folder.files) {
+        const to = path.join(f.out, file.path);
+        await mkdir(path.dirname(to), { recursive: true });
+        await writeFile(to, file.data);
+      }
+      written = folder.files.map((x) => x.path);
+      skipped = folder.skipped;
     }
     const seconds = (performance.now() - t0) / 1000;
     const summary = {
@@ -129,12 +166,14 @@ export async function pruneCommand(argv: string[], print: (line: string) => void
       weight_sparsity: 1 - pruned.nonzeros / pruned.total,
       allocation: perBlock ?? null,
       tokens: r.tokens,
-      calibration: method === 'magnitude' ? null : prepared.calibrationInfo,
+      calibration: method === 'magnitude' && !perBlock ? null : prepared.calibrationInfo,
       scored:
         calibrationText === null
           ? `${path.basename(textFile)} without its calibration documents`
           : path.basename(textFile),
       out: f.out ?? null,
+      written,
+      skipped,
       seconds,
     };
     if (f.json) {
@@ -151,7 +190,8 @@ export async function pruneCommand(argv: string[], print: (line: string) => void
     print(
       `loss ${r.loss.toFixed(4)} (dense ${dense.loss.toFixed(4)}, +${(r.loss - dense.loss).toFixed(4)}), perplexity ${r.perplexity.toFixed(3)}, agreement ${(100 * r.agreement).toFixed(1)} %`,
     );
-    if (f.out) print(`wrote model.bin, config.json, model.safetensors, masks.safetensors to ${f.out}`);
+    if (f.out) print(`wrote ${written.join(', ')} to ${f.out} (sparsebook eval --model ${f.out} reopens it)`);
+    if (skipped) print(skipped);
   } finally {
     model.dispose();
     backend.destroy();

@@ -6,6 +6,8 @@ import {
   sensitivityScan,
   preparePruningText,
   evaluateTokens,
+  parsePattern,
+  pruneModel,
 } from '../../../analyses/pruning';
 import { createCpuBackend } from '../../../kernels/cpu-backend';
 import { loadLlama2c } from '../../../runtime';
@@ -82,14 +84,70 @@ describe('pruningSweep on stories260K (small)', () => {
     ]);
     expect(rows.filter((r) => r.cliff === 1).length).toBeLessThanOrEqual(4);
     expect(s.layers.numRows).toBe(10 * 5 * 7); // every pruned point × block × matrix
+  });
 
+  it('the sensitivity scan measures on the calibration windows and keeps the mean sparsity', async () => {
     const prepared = preparePruningText(model, tokenizer, text, { maxWindows: 1, calibrationWindows: 1 });
-    const dense = await evaluateTokens(model, prepared.tokens);
-    const scan = await sensitivityScan(model, prepared.tokens, 0.5, dense.loss);
+    const scan = await sensitivityScan(model, prepared.calibration, 0.5);
+    // Its baseline is the dense loss on the calibration window, not on the scored text.
+    expect(scan.denseLoss).toBe((await evaluateTokens(model, prepared.calibration[0]!)).loss);
+    expect(scan.denseLoss).not.toBe((await evaluateTokens(model, prepared.tokens)).loss);
     expect(scan.sensitivities.every((x) => x > 0)).toBe(true);
     const sizes = 4 * 64 * 64 + 3 * 64 * 172; // every block has the same matrices
     expect(scan.allocation.reduce((a, b) => a + b * sizes, 0) / (5 * sizes)).toBeCloseTo(0.5, 9);
     const least = scan.sensitivities.indexOf(Math.min(...scan.sensitivities));
     expect(scan.allocation[least]).toBe(Math.max(...scan.allocation));
+  });
+
+  it('the held-out text does not influence the sensitivity allocation', async () => {
+    // Same calibration text, two unrelated scored texts: the per-matrix masks must be identical.
+    const calibrationText = text.slice(0, 4000);
+    const masksFor = async (scored: string) => {
+      const s = await pruningSweep(model, tokenizer, scored, {
+        methods: ['magnitude'],
+        patterns: ['unstructured'],
+        sparsities: [0.5],
+        calibrationText,
+        calibrationWindows: 1,
+        maxWindows: 1,
+        allocation: 'sensitivity',
+      });
+      return tableRows<Record<string, number>>(s.layers).map((r) => r.nonzeros);
+    };
+    const stories = await masksFor(text.slice(20_000, 40_000));
+    const other = await masksFor('zq xv '.repeat(600) + 'The the the the. '.repeat(200));
+    expect(other).toEqual(stories);
+    // And the allocation is not uniform (so the comparison can tell).
+    expect(new Set(stories).size).toBeGreaterThan(2);
+  });
+
+  it('refuses options it cannot honour instead of ignoring them', async () => {
+    const run = (o: Parameters<typeof pruningSweep>[3]) =>
+      pruningSweep(model, tokenizer, text, { maxWindows: 1, ...o });
+    await expect(run({ patterns: ['channels'], allocation: 'sensitivity' })).rejects.toThrow(
+      /sensitivity allocation is for the unstructured pattern only .*; got channels/,
+    );
+    await expect(run({ patterns: ['heads', '2:4'], allocation: 'sensitivity' })).rejects.toThrow(
+      /got heads, 2:4/,
+    );
+    await expect(run({ methods: ['wanda'], magnitudeScope: 'global' })).rejects.toThrow(
+      /global magnitude ranking is for method magnitude only .*; got wanda/,
+    );
+    await expect(
+      pruneModel(model, {
+        method: 'magnitude',
+        pattern: parsePattern('2:4'),
+        sparsity: 0,
+        magnitudeScope: 'global',
+      }),
+    ).rejects.toThrow(/global magnitude ranking is for the unstructured pattern only .*; got 2:4/);
+    await expect(
+      pruneModel(model, {
+        method: 'magnitude',
+        pattern: parsePattern('heads'),
+        sparsity: 0.5,
+        allocation: [0.5, 0.5, 0.5, 0.5, 0.5],
+      }),
+    ).rejects.toThrow(/sensitivity allocation is for the unstructured pattern only/);
   });
 });
