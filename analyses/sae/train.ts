@@ -12,6 +12,7 @@
  * The decoder bias starts at the geometric median of the first `initRows` shuffled rows (SAELens'
  * `b_dec_init_method: geometric_median`), or their mean, or zero.
  */
+import { checkKindOptions } from './train-options';
 import { Field, Float32, Int32, type RecordBatch, Schema, type Table } from 'apache-arrow';
 import type { LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
@@ -141,7 +142,8 @@ export interface TrainSaeResult {
  * @example
  * const r = await trainSae(model, tok, text, { hook: 'blocks.2.hook_resid_post', kind: 'topk', k: 16, steps: 500 });
  * r.sae.params.wDec; // [512, 64]
- * @throws HookError for a bad hook, the signal's reason when aborted.
+ * @throws HookError for a bad hook; an Error for an option this kind does not read
+ *   (`checkKindOptions`); the signal's reason when aborted.
  */
 export async function trainSae(
   model: LlamaModel,
@@ -159,6 +161,7 @@ export async function trainSae(
     throw new Error(`invalid SAE trainer "${String(trainerChoice)}"; expected ${TRAINER_CHOICES.join(', ')}`);
   }
   checkSaeHook(model.config, hook);
+  checkKindOptions(kind, { l1Coefficient: opts.l1Coefficient, itdaThreshold: opts.itdaThreshold });
   const expansion = opts.expansion ?? 8;
   const steps = opts.steps ?? 1000;
   const batchSize = opts.batchSize ?? 1024;

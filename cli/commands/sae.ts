@@ -13,6 +13,7 @@ import {
 import { releaseHubId, SAE_RELEASES } from '../../analyses/sae/releases';
 import { exportSaeLens, readItdaK, SAELENS_CFG_FILE, SAELENS_WEIGHTS_FILE } from '../../analyses/sae/saelens';
 import { TRAIN_KINDS, trainSae, type TrainKind } from '../../analyses/sae/train';
+import { checkKindOptions } from '../../analyses/sae/train-options';
 import { buildTokenStream } from '../../runtime/text';
 import { backendFlag, numberFlag, parseFlags, required, UsageError } from '../args';
 import { loadModel, readText } from '../session';
@@ -28,7 +29,8 @@ sparsebook sae train --model DIR|M [--tokenizer T] --text F --hook H --kind topk
   1000) of B rows (default 1024) with Adam at LR (default 1e-3) on --backend (webgpu keeps the
   parameters on the device; cpu runs the reference trainer) and saves it to DIR in the SAELens
   layout (cfg.json + sae_weights.safetensors). K: TopK latents per token or ITDA atoms per token (default 16); L: the
-  ReLU L1 / JumpReLU L0 coefficient; X: the ITDA residual threshold (default 0.1); R: rows
+  ReLU L1 / JumpReLU L0 coefficient; X: the ITDA residual threshold (default 0.1); a flag the kind
+  does not read (--k for relu/jumprelu, --l1 for topk/itda, --threshold but for itda) is refused; R: rows
   collected (default min(N × B, 262144); fewer rows are passed over several times). Ends with the
   evaluation on the held-out windows.
 
@@ -107,6 +109,15 @@ async function saeTrain(argv: string[], print: (line: string) => void): Promise<
   const kind = required(f.kind, 'kind', SAE_USAGE) as TrainKind;
   if (!TRAIN_KINDS.includes(kind))
     throw new UsageError(`--kind must be one of ${TRAIN_KINDS.join(', ')}, got '${kind}'`);
+  try {
+    checkKindOptions(
+      kind,
+      { k: f.k, l1Coefficient: f.l1, itdaThreshold: f.threshold },
+      { k: '--k', l1Coefficient: '--l1', itdaThreshold: '--threshold' },
+    );
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const out = required(f.out, 'out', SAE_USAGE);
   const k = intFlag(f.k, 'k', 16);
   const steps = intFlag(f.steps, 'steps', 1000);

@@ -134,6 +134,31 @@ describe('sparsebook sae', () => {
     expect(r.stderr).toMatch(/invalid hook "blocks\.9\.resid".*L in 0–4.*hook_resid_post/);
   });
 
+  it('a flag the kind does not read is refused, naming the flag and the kinds that read it', () => {
+    const train = (...flags: string[]) =>
+      sparsebook(
+        'train',
+        ...model,
+        '--text',
+        textFile,
+        '--hook',
+        HOOK,
+        ...flags,
+        '--out',
+        path.join(dir, 'refused'),
+      );
+    const cases: [string[], RegExp][] = [
+      [['--kind', 'topk', '--l1', '5'], /--l1 is read by relu and jumprelu SAEs only, not topk/],
+      [['--kind', 'relu', '--k', '8'], /--k is read by topk and itda SAEs only, not relu/],
+      [['--kind', 'jumprelu', '--threshold', '0.2'], /--threshold is read by itda SAEs only, not jumprelu/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = train(...flags);
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('a mismatched d_in or a missing file is a clear error; bad flags are usage errors', () => {
     const cfgFile = path.join(dir, 'topk', 'cfg.json');
     const wrong = path.join(dir, 'wrong');
