@@ -250,6 +250,7 @@ export async function pruningExportJob(
   return {
     baseName: `${model.name.replace(/\.[^.]*$/, '') || 'model'}-${pruned.method}-${pattern}-${pct}`,
     modelBin: files['model.bin'],
+    modelBinRefused: files.modelBinRefused,
     configJson: files['config.json'],
     modelSafetensors: files['model.safetensors'],
     masksSafetensors: files['masks.safetensors'],

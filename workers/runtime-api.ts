@@ -603,7 +603,8 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
     pruningExport(jobId: number, request: PruningPointRequest): Promise<PruningExportFiles> {
       return runJob(jobId, async () => {
         const f = await pruningExportJob(pruning, checkLive(request));
-        return transfer(f, [f.modelBin.buffer, f.modelSafetensors.buffer, f.masksSafetensors.buffer]);
+        const buffers = [f.modelSafetensors.buffer, f.masksSafetensors.buffer];
+        return transfer(f, f.modelBin ? [f.modelBin.buffer, ...buffers] : buffers);
       });
     },
 

@@ -223,8 +223,10 @@ export interface PruningMaskSummary {
 export interface PruningExportFiles {
   /** Stem for the file names: `<model>-<method>-<pattern>-<sparsity %>`. */
   baseName: string;
-  /** llama2.c checkpoint. */
-  modelBin: Uint8Array;
+  /** llama2.c checkpoint, or null when the model has values a llama2.c file cannot record. */
+  modelBin: Uint8Array | null;
+  /** Why `modelBin` is null (names the value). */
+  modelBinRefused: string | null;
   /** HF folder: config.json text and model.safetensors. */
   configJson: string;
   modelSafetensors: Uint8Array;

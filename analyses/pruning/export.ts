@@ -7,7 +7,7 @@
  * exported (`checkPrunedExport`); other architectures are pruned and scored, not saved.
  */
 import { writeHfCheckpoint } from '../../runtime/formats/hf-write';
-import { writeLlama2c } from '../../runtime/formats/llama2c-write';
+import { llama2cUnrepresentable, writeLlama2c } from '../../runtime/formats/llama2c-write';
 import { writeSafetensors } from '../../runtime/formats/safetensors-write';
 import type { LinearWeightName } from '../../runtime/model/llama';
 import type { LlamaConfig, LlamaWeights } from '../../runtime/model/llama-config';
@@ -82,8 +82,10 @@ export function prunedMetadata(pruned: PrunedModel): Record<string, string> {
 }
 
 export interface PrunedFiles {
-  /** llama2.c checkpoint. */
-  'model.bin': Uint8Array;
+  /** llama2.c checkpoint, or null when the model has values a llama2.c file cannot record. */
+  'model.bin': Uint8Array | null;
+  /** Why `model.bin` is null (names the value, `llama2cUnrepresentable`). */
+  modelBinRefused: string | null;
   /** HF folder files. */
   'config.json': string;
   'model.safetensors': Uint8Array;
@@ -110,8 +112,10 @@ export function exportPruned(config: LlamaConfig, dense: LlamaWeights, pruned: P
     })),
     metadata,
   );
+  const modelBinRefused = llama2cUnrepresentable(config);
   return {
-    'model.bin': writeLlama2c(config, weights),
+    'model.bin': modelBinRefused ? null : writeLlama2c(config, weights),
+    modelBinRefused,
     'config.json': hf.config,
     'model.safetensors': hf.safetensors,
     'masks.safetensors': masks,
@@ -136,8 +140,8 @@ export interface PrunedFolderFile {
  * `tokenizer_config.json`], or a llama2.c tokenizer as `tokenizer.bin`) and `masks.safetensors`
  * (not a weights file: `planModelFiles` reads `model.safetensors`). The llama2.c checkpoint goes
  * into `llama2c/` with its tokenizer, because a `.bin` checkpoint beside `config.json` makes the
- * folder ambiguous; it is written only when the tokenizer is a llama2.c one (`.bin`), since
- * llama2.c has no reader for `tokenizer.json` (`skipped` says so).
+ * folder ambiguous; it is written only when the model fits a llama2.c header and the tokenizer is a
+ * llama2.c one (`.bin`), since llama2.c has no reader for `tokenizer.json` (`skipped` says why not).
  *
  * @example
  * const { files } = prunedFolder(exportPruned(config, weights, pruned), [{ name: 'tok512.bin', bytes }]);
@@ -166,6 +170,9 @@ export function prunedFolder(
       : [{ path: 'tokenizer.bin', data: bin!.bytes }]),
     { path: 'masks.safetensors', data: exported['masks.safetensors'] },
   ];
+  if (!exported['model.bin']) {
+    return { files, skipped: `llama2c/model.bin not written: ${exported.modelBinRefused}` };
+  }
   if (json) {
     return {
       files,

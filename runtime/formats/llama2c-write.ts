@@ -3,7 +3,12 @@
  * Used to export pruned models and to build small synthetic checkpoints in tests.
  */
 import { assertLlamaArchitecture, hasHfRotaryLayout, unpermuteRotary } from './hf-write';
-import type { LlamaConfig, LlamaLayerMatrixKey, LlamaWeights } from '../model/llama-config';
+import {
+  blockOf,
+  type LlamaConfig,
+  type LlamaLayerMatrixKey,
+  type LlamaWeights,
+} from '../model/llama-config';
 import {
   floatCount,
   LEGACY_HEADER_BYTES,
@@ -13,14 +18,19 @@ import {
   type Llama2cVersion,
 } from './llama2c-layout';
 
+/** The constants llama2.c readers assume (run.c). */
+const LLAMA2C_ROPE_THETA = 10000;
+const LLAMA2C_NORM_EPS = 1e-5;
+
 /**
  * Serialize weights as a llama2.c `.bin` file.
  *
  * @example
  * const bytes = writeLlama2c(ckpt.config, prunedWeights); // legacy format
  * parseLlama2c(bytes, 'pruned.bin'); // round-trips
- * @throws Error when a weight array's length does not match `config` (a programming error), or
- *   for an MoE config: llama2.c files have no place for a router or experts.
+ * @throws Error when a weight array's length does not match `config` (a programming error), for
+ *   an MoE config (llama2.c files have no place for a router or experts), or for a value the
+ *   header cannot carry (`llama2cUnrepresentable`).
  */
 export function writeLlama2c(
   config: LlamaConfig,
@@ -34,6 +44,8 @@ export function writeLlama2c(
     );
   }
   assertLlamaArchitecture(config, 'writeLlama2c');
+  const unrepresentable = llama2cUnrepresentable(config);
+  if (unrepresentable) throw new Error(unrepresentable);
   checkWeights(config, weights);
   // llama2.c rotates interleaved pairs: weights loaded from an HF checkpoint go back to that order.
   if (hasHfRotaryLayout(config)) {
@@ -106,6 +118,35 @@ function rotaryTables(c: LlamaConfig): [Float32Array, Float32Array] {
     }
   }
   return [cos, sin];
+}
+
+/**
+ * A llama2.c header carries seven integers; readers assume the rest (run.c: rms_norm_eps 1e-5,
+ * rope_theta 10000, head_dim = dim / n_heads, full causal attention, no rotary scaling). A model
+ * whose values differ would be written without them and reopen as a different model: this names
+ * the first such value, or returns null when the model fits.
+ *
+ * @example
+ * llama2cUnrepresentable(smolLm.config);
+ * // 'writeLlama2c: rope_theta is 100000, which a llama2.c file cannot record (…); save it as HF safetensors instead'
+ */
+export function llama2cUnrepresentable(c: LlamaConfig): string | null {
+  const problem = (): string | null => {
+    if (c.ropeTheta !== LLAMA2C_ROPE_THETA) return `rope_theta is ${c.ropeTheta}`;
+    if (c.normEps !== LLAMA2C_NORM_EPS) return `rms_norm_eps is ${c.normEps}`;
+    if (c.headDim * c.nHeads !== c.dim)
+      return `head_dim is ${c.headDim}, not dim / n_heads = ${c.dim / c.nHeads}`;
+    for (const [i, l] of blockOf(c).layers.entries()) {
+      if (l.window !== null) return `layer ${i} has a sliding window of ${l.window}`;
+      if (l.ropeTheta !== c.ropeTheta) return `layer ${i} has rope_theta ${l.ropeTheta}`;
+      if (l.ropeScaling) return `layer ${i} has rope_scaling ${JSON.stringify(l.ropeScaling)}`;
+    }
+    return null;
+  };
+  const what = problem();
+  return what === null
+    ? null
+    : `writeLlama2c: ${what}, which a llama2.c file cannot record (its readers assume rms_norm_eps 1e-5, rope_theta 10000, head_dim = dim / n_heads, full attention); save it as HF safetensors instead`;
 }
 
 function checkWeights(c: LlamaConfig, w: LlamaWeights): void {

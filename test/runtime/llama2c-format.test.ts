@@ -104,6 +104,19 @@ describe('writeLlama2c / parseLlama2c round trips', () => {
     }
   }
 
+  it('refuses values a llama2.c header cannot record, naming them', () => {
+    const config = tinyConfig({ nLayers: 2 });
+    const weights = randomWeights(config, 7);
+    expect(() => writeLlama2c({ ...config, ropeTheta: 500000 }, weights)).toThrow(
+      /writeLlama2c: rope_theta is 500000, which a llama2.c file cannot record/,
+    );
+    expect(() => writeLlama2c({ ...config, normEps: 1e-6 }, weights)).toThrow(
+      /writeLlama2c: rms_norm_eps is 0.000001, which a llama2.c file cannot record/,
+    );
+    // The defaults llama2.c assumes are written.
+    expect(() => writeLlama2c({ ...config, ropeTheta: 10000, normEps: 1e-5 }, weights)).not.toThrow();
+  });
+
   it('accepts a Uint8Array at an unaligned offset', () => {
     const config = tinyConfig();
     const file = writeLlama2c(config, randomWeights(config));

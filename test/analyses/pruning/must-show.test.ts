@@ -189,7 +189,7 @@ for (const c of CASES) {
       if (!model.config.sharedClassifier || model.config.nKvHeads === model.config.nHeads) {
         const { model: fromBin } = loadLlama2c(
           createCpuBackend(),
-          files['model.bin'],
+          files['model.bin']!,
           'pruned.bin',
           readShared(TOK512),
           'tok512.bin',
