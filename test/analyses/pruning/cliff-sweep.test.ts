@@ -9,11 +9,10 @@ import {
   parsePattern,
   pruneModel,
 } from '../../../analyses/pruning';
-import { createCpuBackend } from '../../../kernels/cpu-backend';
-import { loadLlama2c } from '../../../runtime';
 import { tableRows } from '../../../runtime/tables';
 import { readFileSync } from 'node:fs';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../../helpers/shared-paths';
+import { sharedPath, TINYSTORIES_VALID } from '../../helpers/shared-paths';
+import { loadStories260K } from '../../helpers/stories260k';
 
 describe('findCliff', () => {
   it('marks the last point within tolerance and the first beyond it', () => {
@@ -42,13 +41,7 @@ describe('findCliff', () => {
 });
 
 describe('pruningSweep on stories260K (small)', () => {
-  const { model, tokenizer } = loadLlama2c(
-    createCpuBackend(),
-    readShared(STORIES260K),
-    'stories260K.bin',
-    readShared(TOK512),
-    'tok512.bin',
-  );
+  const { model, tokenizer } = loadStories260K();
   const text = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8');
 
   it('gives documented tables, monotone costs and a cliff per curve; sensitivity allocation keeps the mean sparsity', async () => {

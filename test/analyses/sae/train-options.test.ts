@@ -2,18 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { trainSae } from '../../../analyses/sae/train';
 import { checkKindOptions } from '../../../analyses/sae/train-options';
-import { createCpuBackend } from '../../../kernels/cpu-backend';
-import { loadLlama2c } from '../../../runtime';
-import { readShared, STORIES260K, TOK512 } from '../../helpers/shared-paths';
+import { loadStories260K } from '../../helpers/stories260k';
 
 describe('SAE options by kind', () => {
-  const { model, tokenizer } = loadLlama2c(
-    createCpuBackend(),
-    readShared(STORIES260K),
-    'stories260K.bin',
-    readShared(TOK512),
-    'tok512.bin',
-  );
+  const { model, tokenizer } = loadStories260K();
   const text = 'Once upon a time there was a cat. '.repeat(50);
   const hook = 'blocks.1.hook_resid_post';
 
