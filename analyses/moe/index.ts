@@ -38,3 +38,10 @@ export async function moeStats(
 export * from './routing-stats';
 export * from './tables';
 export * from './collect-routing';
+export * from './routing-log';
+export * from './routing-analyses';
+export * from './load-balancing';
+export * from './aux-free-balancing';
+export * from './expert-pruning';
+export * from './collect-routing-log';
+export * from './routing-log-parquet';

@@ -7,6 +7,7 @@ import { checkCompatible } from '../compatibility';
 import { formatCount, NonFiniteError } from '../errors';
 import type { Hooks } from '../hooks';
 import type { LayerWeightOverrides, LlamaModel } from '../model/llama';
+import type { MoeInterventions } from '../model/moe-interventions';
 import { createYielder } from '../scheduling';
 import { buildTokenStream, decodeUtf8Strict } from '../text';
 import type { Tokenizer } from '../tokenizers/tokenizer';
@@ -21,6 +22,8 @@ export interface LossOptions {
   hooks?: Hooks;
   /** Replacement weights used in every window (see `ForwardOptions.weights`), e.g. a pruned model. */
   weights?: LayerWeightOverrides;
+  /** Routing interventions of an MoE model in every window (disabled experts, forced top-k, …). */
+  moe?: MoeInterventions;
 }
 
 export interface LossResult {
@@ -96,7 +99,7 @@ async function forEachWindow(
   options: Omit<LossOptions, 'fileName'>,
   consume: (start: number, losses: Float64Array) => void,
 ): Promise<number> {
-  const { signal, onProgress, hooks, weights } = options;
+  const { signal, onProgress, hooks, weights, moe } = options;
   const S = model.config.seqLen;
   const total = Math.max(0, Math.ceil((tokens.length - 1) / S));
   const maybeYield = createYielder();
@@ -106,7 +109,7 @@ async function forEachWindow(
     const start = k * S;
     const window = tokens.subarray(start, Math.min(start + S + 1, tokens.length));
     const inputs = window.subarray(0, window.length - 1);
-    const logits = await model.forward(inputs, { hooks, weights });
+    const logits = await model.forward(inputs, { hooks, weights, moe });
     let data: Float32Array;
     try {
       data = await model.backend.read(logits);
