@@ -52,11 +52,13 @@ export function simulateAuxFree(log: RoutingLog, options: AuxFreeOptions = {}): 
   const rate = options.rate ?? 0.001;
   const stepTokens = options.stepTokens ?? 64;
   const epochs = options.epochs ?? 1;
-  if (!(rate > 0 && Number.isFinite(rate))) throw new RangeError(`the update rate must be positive, got ${rate}`);
+  if (!(rate > 0 && Number.isFinite(rate)))
+    throw new RangeError(`the update rate must be positive, got ${rate}`);
   if (!(Number.isInteger(stepTokens) && stepTokens >= 1)) {
     throw new RangeError(`tokens per step must be a positive integer, got ${stepTokens}`);
   }
-  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
+  if (!(Number.isInteger(epochs) && epochs >= 1))
+    throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
   if (!hasLogits(log)) {
     throw new RoutingLogError(
       `routing log ${log.source}: auxiliary-loss-free balancing simulates on router scores, and this log has no router logits`,

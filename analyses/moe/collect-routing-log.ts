@@ -61,7 +61,10 @@ export async function collectRoutingLog(
       options.signal?.throwIfAborted();
       const from = w * S;
       const ids = tokens.subarray(from, Math.min(from + S, tokens.length));
-      const records = Array.from({ length: L }, () => ({}) as { experts?: Int32Array; gates?: Float32Array; probs?: Float32Array });
+      const records = Array.from(
+        { length: L },
+        () => ({}) as { experts?: Int32Array; gates?: Float32Array; probs?: Float32Array },
+      );
       const hooks: Record<string, Hooks[string]> = {};
       for (let l = 0; l < L; l++) {
         hooks[SELECTED_EXPERTS_HOOK(l)] = readIndices(async (t) => {
@@ -77,7 +80,7 @@ export async function collectRoutingLog(
       const out = await model.forward(ids, { hooks, moe: options.moe });
       model.backend.dispose(out);
       // Tokens of the window, split where a new document starts.
-      for (let i = 0; i < ids.length; ) {
+      for (let i = 0; i < ids.length;) {
         const { document, start, end } = starts(from + i);
         const n = Math.min(end, from + ids.length) - (from + i);
         builder.addTokens({

@@ -42,7 +42,12 @@ export function pruneLeastImportant(importance: readonly number[][], n: number):
   const layers: Record<number, { disabledExperts: number[] }> = {};
   importance.forEach((scores, l) => {
     const order = scores.map((s, e) => ({ s, e })).sort((a, b) => a.s - b.s || b.e - a.e);
-    layers[l] = { disabledExperts: order.slice(0, n).map((o) => o.e).sort((a, b) => a - b) };
+    layers[l] = {
+      disabledExperts: order
+        .slice(0, n)
+        .map((o) => o.e)
+        .sort((a, b) => a - b),
+    };
   });
   return { layers };
 }
@@ -70,7 +75,11 @@ export async function expertPruningSweep(
   text: string,
   importance: readonly number[][],
   dropCounts: readonly number[],
-  options: { signal?: AbortSignal; fileName?: string; onProgress?: (p: { done: number; total: number }) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    fileName?: string;
+    onProgress?: (p: { done: number; total: number }) => void;
+  } = {},
 ): Promise<ExpertPruningPoint[]> {
   const moe = model.config.moe;
   if (!moe) throw new Error(`expert pruning needs a mixture-of-experts model; ${model.name} is dense`);

@@ -45,3 +45,4 @@ export * from './aux-free-balancing';
 export * from './expert-pruning';
 export * from './collect-routing-log';
 export * from './routing-log-parquet';
+export * from './log-report';

@@ -8,7 +8,15 @@
  * global scope takes f over all tokens while p stays per micro-batch. A micro-batch is one
  * document (sequence) or N consecutive tokens of one domain.
  */
-import { expertCounts, documentRanges, hasLogits, routerProbs, tokenCount, RoutingLogError, type RoutingLog } from './routing-log';
+import {
+  expertCounts,
+  documentRanges,
+  hasLogits,
+  routerProbs,
+  tokenCount,
+  RoutingLogError,
+  type RoutingLog,
+} from './routing-log';
 
 export type MicroBatchScope = { by: 'document' } | { by: 'tokens'; n: number };
 
@@ -39,7 +47,10 @@ export interface BalanceReport {
  * Micro-batches of a log: token ranges, each inside one document (by document) or inside one
  * domain's consecutive tokens (by N tokens; a shorter remainder is its own micro-batch).
  */
-export function microBatches(log: RoutingLog, scope: MicroBatchScope): { from: number; to: number; domain: number }[] {
+export function microBatches(
+  log: RoutingLog,
+  scope: MicroBatchScope,
+): { from: number; to: number; domain: number }[] {
   const docs = documentRanges(log);
   if (scope.by === 'document') return docs.map((r) => ({ ...r, domain: log.domain[r.from]! }));
   if (!(Number.isInteger(scope.n) && scope.n >= 1)) {
@@ -78,7 +89,11 @@ export function loadBalance(log: RoutingLog, scope: MicroBatchScope): BalanceRep
     const fGlobal = normalise(expertCounts(log, layer));
     let micro = 0;
     let global = 0;
-    const pushSum = log.domains.map(() => ({ micro: new Float64Array(E), global: new Float64Array(E), n: 0 }));
+    const pushSum = log.domains.map(() => ({
+      micro: new Float64Array(E),
+      global: new Float64Array(E),
+      n: 0,
+    }));
     for (const b of batches) {
       const f = normalise(expertCounts(log, layer, b));
       const pMean = new Float64Array(E);
@@ -103,7 +118,13 @@ export function loadBalance(log: RoutingLog, scope: MicroBatchScope): BalanceRep
       push: log.domains.flatMap((domain, d) => {
         const acc = pushSum[d]!;
         if (acc.n === 0) return [];
-        return [{ domain, micro: Array.from(acc.micro, (x) => x / acc.n), global: Array.from(acc.global, (x) => x / acc.n) }];
+        return [
+          {
+            domain,
+            micro: Array.from(acc.micro, (x) => x / acc.n),
+            global: Array.from(acc.global, (x) => x / acc.n),
+          },
+        ];
       }),
     };
   });

@@ -75,7 +75,9 @@ export function routingOverlap(log: RoutingLog, reference: RoutingLog, layer: nu
   }
   for (let t = 0; t < T; t++) {
     if (log.tokenId[t] !== reference.tokenId[t]) {
-      throw new Error(`router saturation: token ${t} is ${log.tokenId[t]} in ${log.source} but ${reference.tokenId[t]} in ${reference.source}`);
+      throw new Error(
+        `router saturation: token ${t} is ${log.tokenId[t]} in ${log.source} but ${reference.tokenId[t]} in ${reference.source}`,
+      );
     }
   }
   const a = log.layers[layer]!.experts;
@@ -139,7 +141,10 @@ export function vocabularySpecialisation(
   }
   let weighted = 0;
   let occurrences = 0;
-  const candidates: { tokenId: number; share: number; count: number }[][] = Array.from({ length: E }, () => []);
+  const candidates: { tokenId: number; share: number; count: number }[][] = Array.from(
+    { length: E },
+    () => [],
+  );
   for (const [tokenId, row] of perToken) {
     const count = row[E]!;
     if (count < minCount) continue;
@@ -264,7 +269,8 @@ export function chunkSparsity(
   const seen = new Uint32Array(nUnits);
   let stamp = 0;
   const curve = chunkLengths.map((L): ChunkSparsityPoint => {
-    if (!(Number.isInteger(L) && L >= 1)) throw new RangeError(`chunk length must be a positive integer, got ${L}`);
+    if (!(Number.isInteger(L) && L >= 1))
+      throw new RangeError(`chunk length must be a positive integer, got ${L}`);
     let sum = 0;
     let chunks = 0;
     for (const { from, to } of documents) {
@@ -300,7 +306,12 @@ export function expertChunkSparsity(
 ): { tls: number; curve: ChunkSparsityPoint[] } {
   const k = log.topK;
   const experts = log.layers[layer]!.experts;
-  return chunkSparsity(log.nExperts, (t) => experts.subarray(t * k, t * k + k), documentRanges(log), chunkLengths);
+  return chunkSparsity(
+    log.nExperts,
+    (t) => experts.subarray(t * k, t * k + k),
+    documentRanges(log),
+    chunkLengths,
+  );
 }
 
 function countValid(a: ArrayLike<number>): number {

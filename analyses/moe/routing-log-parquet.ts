@@ -51,7 +51,10 @@ interface LogMetadata {
  * const [bytes] = routingLogToParquet(log);
  * await writeFile('routing.parquet', bytes);
  */
-export function routingLogToParquet(log: RoutingLog, options: { maxRowsPerFile?: number } = {}): Uint8Array[] {
+export function routingLogToParquet(
+  log: RoutingLog,
+  options: { maxRowsPerFile?: number } = {},
+): Uint8Array[] {
   validateRoutingLog(log);
   const T = tokenCount(log);
   const L = log.layers.length;
@@ -100,9 +103,11 @@ export function routingLogToParquet(log: RoutingLog, options: { maxRowsPerFile?:
     ];
     const schema: SchemaElement[] = [
       { name: 'root', num_children: columnData.length },
-      ...(['document', 'position', 'token_id', 'layer'] as const).map(
-        (name): SchemaElement => ({ name, type: 'INT32', repetition_type: 'REQUIRED' }),
-      ),
+      ...(['document', 'position', 'token_id', 'layer'] as const).map((name): SchemaElement => ({
+        name,
+        type: 'INT32',
+        repetition_type: 'REQUIRED',
+      })),
       ...listColumn('experts', 'INT32'),
       ...listColumn('gates', 'FLOAT'),
       ...(withLogits ? listColumn('router_logits', 'FLOAT') : []),
@@ -174,7 +179,8 @@ export async function readRoutingLog(
     const metadata = await parquetMetadataAsync(file.buffer);
     const names = new Set(metadata.schema.slice(1).map((s) => s.name));
     for (const c of ['document', 'position', 'token_id', 'layer', 'experts', 'gates']) {
-      if (!names.has(c)) throw new RoutingLogError(`${file.name}: not a routing log — it has no "${c}" column`);
+      if (!names.has(c))
+        throw new RoutingLogError(`${file.name}: not a routing log — it has no "${c}" column`);
     }
     const m = metadata.key_value_metadata?.find((kv) => kv.key === ROUTING_LOG_METADATA_KEY)?.value;
     if (m !== undefined) {
@@ -184,9 +190,14 @@ export async function readRoutingLog(
       } catch {
         throw new RoutingLogError(`${file.name}: its ${ROUTING_LOG_METADATA_KEY} metadata is not JSON`);
       }
-      if (parsed.version !== 1) throw new RoutingLogError(`${file.name}: routing-log version ${parsed.version} is not supported (1 is)`);
+      if (parsed.version !== 1)
+        throw new RoutingLogError(
+          `${file.name}: routing-log version ${parsed.version} is not supported (1 is)`,
+        );
       if (meta && (meta.n_experts !== parsed.n_experts || meta.top_k !== parsed.top_k)) {
-        throw new RoutingLogError(`${file.name}: ${parsed.n_experts} experts, top-${parsed.top_k}, but the other files have ${meta.n_experts}, top-${meta.top_k}`);
+        throw new RoutingLogError(
+          `${file.name}: ${parsed.n_experts} experts, top-${parsed.top_k}, but the other files have ${meta.n_experts}, top-${meta.top_k}`,
+        );
       }
       meta = parsed;
     }
@@ -208,7 +219,15 @@ export async function readRoutingLog(
   let done = 0;
   options.onProgress?.({ done, total });
   for (const { file, groups } of plan) {
-    const columns = ['document', 'position', 'token_id', 'layer', 'experts', 'gates', ...(withLogits ? ['router_logits'] : [])];
+    const columns = [
+      'document',
+      'position',
+      'token_id',
+      'layer',
+      'experts',
+      'gates',
+      ...(withLogits ? ['router_logits'] : []),
+    ];
     const hasDomain = (await parquetMetadataAsync(file.buffer)).schema.some((s) => s.name === 'domain');
     if (hasDomain) columns.push('domain');
     for (const g of groups) {
@@ -231,26 +250,47 @@ export async function readRoutingLog(
         const logits = withLogits ? numbers(row[6], 'router_logits', where) : null;
         const domain = hasDomain ? String(row[columns.length - 1] ?? '') || 'text' : 'text';
         if (![document, position, tokenId, layer].every((v) => Number.isInteger(v) && v! >= 0)) {
-          throw new RoutingLogError(`${where}: document, position, token_id and layer must be non-negative integers`);
+          throw new RoutingLogError(
+            `${where}: document, position, token_id and layer must be non-negative integers`,
+          );
         }
         k ??= experts.length;
         if (experts.length !== k || gates.length !== k) {
-          throw new RoutingLogError(`${where}: ${experts.length} experts and ${gates.length} gates; earlier rows have top-${k}`);
+          throw new RoutingLogError(
+            `${where}: ${experts.length} experts and ${gates.length} gates; earlier rows have top-${k}`,
+          );
         }
         if (logits) {
           E ??= logits.length;
-          if (logits.length !== E) throw new RoutingLogError(`${where}: ${logits.length} router logits; earlier rows have ${E}`);
+          if (logits.length !== E)
+            throw new RoutingLogError(`${where}: ${logits.length} router logits; earlier rows have ${E}`);
         }
         for (const e of experts) maxExpert = Math.max(maxExpert, e);
         layerIds.add(layer!);
         let docMap = byDocument.get(document!);
         if (!docMap) byDocument.set(document!, (docMap = new Map()));
         let rec = docMap.get(position!);
-        if (!rec) docMap.set(position!, (rec = { document: document!, position: position!, tokenId: tokenId!, domain, layers: [], where }));
+        if (!rec)
+          docMap.set(
+            position!,
+            (rec = {
+              document: document!,
+              position: position!,
+              tokenId: tokenId!,
+              domain,
+              layers: [],
+              where,
+            }),
+          );
         else if (rec.tokenId !== tokenId || rec.domain !== domain) {
-          throw new RoutingLogError(`${where}: document ${document} position ${position} is token ${tokenId} (${domain}) here but ${rec.tokenId} (${rec.domain}) at ${rec.where}`);
+          throw new RoutingLogError(
+            `${where}: document ${document} position ${position} is token ${tokenId} (${domain}) here but ${rec.tokenId} (${rec.domain}) at ${rec.where}`,
+          );
         }
-        if (rec.layers[layer!]) throw new RoutingLogError(`${where}: layer ${layer} of document ${document} position ${position} is logged twice`);
+        if (rec.layers[layer!])
+          throw new RoutingLogError(
+            `${where}: layer ${layer} of document ${document} position ${position} is logged twice`,
+          );
         rec.layers[layer!] = [experts, gates, logits];
       });
       options.onProgress?.({ done: ++done, total });
@@ -258,7 +298,8 @@ export async function readRoutingLog(
   }
   if (k === undefined) throw new RoutingLogError(`routing log ${source} has no rows`);
   const nExperts = meta?.n_experts ?? E ?? maxExpert + 1;
-  if (E !== undefined && E !== nExperts) throw new RoutingLogError(`routing log ${source}: ${E} router logits per row but n_experts ${nExperts}`);
+  if (E !== undefined && E !== nExperts)
+    throw new RoutingLogError(`routing log ${source}: ${E} router logits per row but n_experts ${nExperts}`);
   const ids = [...layerIds].sort((a, b) => a - b);
   const records = [...byDocument.keys()]
     .sort((a, b) => a - b)
@@ -274,7 +315,10 @@ export async function readRoutingLog(
   records.forEach((r, t) => {
     layers.forEach((ly) => {
       const entry = r.layers[ly.id];
-      if (!entry) throw new RoutingLogError(`routing log ${source}: document ${r.document} position ${r.position} has no row for layer ${ly.id}`);
+      if (!entry)
+        throw new RoutingLogError(
+          `routing log ${source}: document ${r.document} position ${r.position} has no row for layer ${ly.id}`,
+        );
       ly.experts.set(entry[0], t * k!);
       ly.gates.set(entry[1], t * k!);
       if (ly.logits) ly.logits.set(entry[2]!, t * nExperts);
@@ -297,7 +341,8 @@ export async function readRoutingLog(
 }
 
 function numbers(v: unknown, column: string, where: string): number[] {
-  if (!Array.isArray(v) && !ArrayBuffer.isView(v)) throw new RoutingLogError(`${where}: ${column} is not a list`);
+  if (!Array.isArray(v) && !ArrayBuffer.isView(v))
+    throw new RoutingLogError(`${where}: ${column} is not a list`);
   return Array.from(v as ArrayLike<unknown>, (x) => {
     const n = Number(x);
     if (Number.isNaN(n)) throw new RoutingLogError(`${where}: ${column} holds ${String(x)}, not a number`);

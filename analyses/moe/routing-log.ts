@@ -64,7 +64,8 @@ export function validateRoutingLog(log: RoutingLog): void {
   if (!(Number.isInteger(E) && E >= 1)) fail(`n_experts must be a positive integer, got ${E}`);
   if (!(Number.isInteger(k) && k >= 1 && k <= E)) fail(`top_k must be in [1, ${E}], got ${k}`);
   if (log.layers.length === 0) fail('it has no layers');
-  if (log.layerIds.length !== log.layers.length) fail(`${log.layerIds.length} layer ids for ${log.layers.length} layers`);
+  if (log.layerIds.length !== log.layers.length)
+    fail(`${log.layerIds.length} layer ids for ${log.layers.length} layers`);
   if (T === 0) fail('it has no tokens');
   for (const [name, a] of [
     ['document', log.document],
@@ -76,13 +77,23 @@ export function validateRoutingLog(log: RoutingLog): void {
   for (let t = 0; t < T; t++) {
     const d = log.domain[t]!;
     if (d < 0 || d >= log.domains.length) fail(`token ${t} has domain index ${d} of ${log.domains.length}`);
-    if (t > 0 && log.document[t] === log.document[t - 1] && log.position[t] !== log.position[t - 1]! + 1) {
-      fail(`token ${t} (document ${log.document[t]}) is at position ${log.position[t]} after ${log.position[t - 1]}`);
+    const startsDocument = t === 0 || log.document[t] !== log.document[t - 1];
+    if (startsDocument && log.position[t] !== 0) {
+      fail(
+        `document ${log.document[t]} starts at position ${log.position[t]}, not 0 (is a part of the log missing?)`,
+      );
+    }
+    if (!startsDocument && log.position[t] !== log.position[t - 1]! + 1) {
+      fail(
+        `token ${t} (document ${log.document[t]}) is at position ${log.position[t]} after ${log.position[t - 1]}`,
+      );
     }
   }
   log.layers.forEach((layer, l) => {
     if (layer.experts.length !== T * k || layer.gates.length !== T * k) {
-      fail(`layer ${l} has ${layer.experts.length} expert ids and ${layer.gates.length} gates for ${T} tokens × top-${k}`);
+      fail(
+        `layer ${l} has ${layer.experts.length} expert ids and ${layer.gates.length} gates for ${T} tokens × top-${k}`,
+      );
     }
     if (layer.logits && layer.logits.length !== T * E) {
       fail(`layer ${l} has ${layer.logits.length} router logits for ${T} tokens × ${E} experts`);
@@ -97,7 +108,8 @@ export function validateRoutingLog(log: RoutingLog): void {
     if (layer.logits) {
       // −∞ is how a disabled expert's logit is recorded; NaN and +∞ are never valid.
       const bad = layer.logits.findIndex((x) => Number.isNaN(x) || x === Infinity);
-      if (bad >= 0) fail(`layer ${l}, token ${Math.floor(bad / E)}: router logit ${layer.logits[bad]} is not valid`);
+      if (bad >= 0)
+        fail(`layer ${l}, token ${Math.floor(bad / E)}: router logit ${layer.logits[bad]} is not valid`);
     }
   });
 }
@@ -147,7 +159,11 @@ export function meanRouterEntropy(log: RoutingLog, layer: number): number {
  * @example
  * expertLoad(log, 0); // [0.25, 0.25, 0.25, 0.25] for a perfectly balanced 4-expert layer
  */
-export function expertLoad(log: RoutingLog, layer: number, tokens?: { from: number; to: number }): Float64Array {
+export function expertLoad(
+  log: RoutingLog,
+  layer: number,
+  tokens?: { from: number; to: number },
+): Float64Array {
   const counts = expertCounts(log, layer, tokens);
   let total = 0;
   for (const c of counts) total += c;
@@ -156,7 +172,11 @@ export function expertLoad(log: RoutingLog, layer: number, tokens?: { from: numb
 }
 
 /** Number of assignments to each expert at a layer, over tokens [from, to) (default: all) [E]. */
-export function expertCounts(log: RoutingLog, layer: number, tokens?: { from: number; to: number }): Float64Array {
+export function expertCounts(
+  log: RoutingLog,
+  layer: number,
+  tokens?: { from: number; to: number },
+): Float64Array {
   const { nExperts: E, topK: k } = log;
   const experts = log.layers[layer]!.experts;
   const from = tokens?.from ?? 0;
@@ -194,17 +214,30 @@ export function documentRanges(log: RoutingLog): { from: number; to: number }[] 
 export class RoutingLogBuilder {
   private readonly domainIndex = new Map<string, number>();
   private readonly meta: { document: number[]; position: number[]; tokenId: number[]; domain: number[] };
-  private readonly parts: { experts: Int32Array[]; gates: Float32Array[]; logits: Float32Array[]; tokens: number }[];
+  private readonly parts: {
+    experts: Int32Array[];
+    gates: Float32Array[];
+    logits: Float32Array[];
+    tokens: number;
+  }[];
 
-  constructor(
-    private readonly shape: { nLayers: number; nExperts: number; topK: number; source: string },
-  ) {
+  constructor(private readonly shape: { nLayers: number; nExperts: number; topK: number; source: string }) {
     this.meta = { document: [], position: [], tokenId: [], domain: [] };
-    this.parts = Array.from({ length: shape.nLayers }, () => ({ experts: [], gates: [], logits: [], tokens: 0 }));
+    this.parts = Array.from({ length: shape.nLayers }, () => ({
+      experts: [],
+      gates: [],
+      logits: [],
+      tokens: 0,
+    }));
   }
 
   /** Add n consecutive tokens of one document starting at `firstPosition`. */
-  addTokens(p: { document: number; firstPosition: number; tokenIds: ArrayLike<number>; domain: string }): void {
+  addTokens(p: {
+    document: number;
+    firstPosition: number;
+    tokenIds: ArrayLike<number>;
+    domain: string;
+  }): void {
     let d = this.domainIndex.get(p.domain);
     if (d === undefined) {
       d = this.domainIndex.size;
@@ -221,7 +254,8 @@ export class RoutingLogBuilder {
   /** Routing of layer l for the next `experts.length / topK` tokens (copied). */
   addLayer(l: number, experts: Int32Array, gates: Float32Array, logits?: Float32Array): void {
     const part = this.parts[l];
-    if (!part) throw new RoutingLogError(`routing log ${this.shape.source}: layer ${l} of ${this.parts.length}`);
+    if (!part)
+      throw new RoutingLogError(`routing log ${this.shape.source}: layer ${l} of ${this.parts.length}`);
     part.experts.push(experts.slice());
     part.gates.push(gates.slice());
     if (logits) part.logits.push(logits.slice());
@@ -258,10 +292,7 @@ export class RoutingLogBuilder {
   }
 }
 
-function concat<A extends Int32Array | Float32Array>(
-  Ctor: { new (n: number): A },
-  parts: readonly A[],
-): A {
+function concat<A extends Int32Array | Float32Array>(Ctor: { new (n: number): A }, parts: readonly A[]): A {
   const out = new Ctor(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {

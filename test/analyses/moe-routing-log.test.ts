@@ -113,7 +113,11 @@ describe('routing-log analyses on hand-computed cases', () => {
     const tokens: TokenSpec[] = [];
     for (let i = 0; i < 16; i++) {
       const e = i % 4;
-      tokens.push({ doc: 0, id: i, layers: [{ experts: [e] }, { experts: [perm[e]!] }, { experts: [Math.floor(i / 4)] }] });
+      tokens.push({
+        doc: 0,
+        id: i,
+        layers: [{ experts: [e] }, { experts: [perm[e]!] }, { experts: [Math.floor(i / 4)] }],
+      });
     }
     const [l0, l1] = crossLayerConsistency(logOf(4, 1, tokens));
     expect(l0!.predictability).toBe(1);
@@ -154,8 +158,10 @@ describe('routing-log analyses on hand-computed cases', () => {
   it('LBL: experts specialised by document are penalised at micro scope, not at global scope', () => {
     // Document A always routes to expert 0 with p = (0.9, 0.1); document B to expert 1, p = (0.1, 0.9).
     const tokens: TokenSpec[] = [];
-    for (let i = 0; i < 4; i++) tokens.push({ doc: 0, id: i, domain: 'a', layers: [{ experts: [0], probs: [0.9, 0.1] }] });
-    for (let i = 0; i < 4; i++) tokens.push({ doc: 1, id: i, domain: 'b', layers: [{ experts: [1], probs: [0.1, 0.9] }] });
+    for (let i = 0; i < 4; i++)
+      tokens.push({ doc: 0, id: i, domain: 'a', layers: [{ experts: [0], probs: [0.9, 0.1] }] });
+    for (let i = 0; i < 4; i++)
+      tokens.push({ doc: 1, id: i, domain: 'b', layers: [{ experts: [1], probs: [0.1, 0.9] }] });
     const log = logOf(2, 1, tokens);
     const r = loadBalance(log, { by: 'document' });
     // micro: per document f = (1, 0), p = (0.9, 0.1): 2 · 0.9 = 1.8. global: f = (½, ½): 2 · ½ = 1.
@@ -216,7 +222,9 @@ describe('routing-log analyses on hand-computed cases', () => {
     expect(w[0]).toBeCloseTo(1.85 / 3, 6);
     expect(w[1]).toBeCloseTo(0.55 / 3, 6);
     // By frequency expert 2 is least used; by weight expert 1 (used most often, with small gates).
-    expect(pruneLeastImportant(expertImportance(log, 'frequency'), 1).layers![0]!.disabledExperts).toEqual([2]);
+    expect(pruneLeastImportant(expertImportance(log, 'frequency'), 1).layers![0]!.disabledExperts).toEqual([
+      2,
+    ]);
     expect(pruneLeastImportant(expertImportance(log, 'weight'), 1).layers![0]!.disabledExperts).toEqual([1]);
   });
 
@@ -224,7 +232,9 @@ describe('routing-log analyses on hand-computed cases', () => {
     const log = logOf(2, 1, [{ doc: 0, id: 0, layers: [{ experts: [1] }] }]);
     const broken = { ...log, layers: [{ ...log.layers[0]!, experts: Int32Array.of(5) }] };
     expect(() => validateRoutingLog(broken)).toThrow(RoutingLogError);
-    expect(() => validateRoutingLog(broken)).toThrow(/routing log hand: layer 0, token 0: expert 5 outside \[0, 2\)/);
+    expect(() => validateRoutingLog(broken)).toThrow(
+      /routing log hand: layer 0, token 0: expert 5 outside \[0, 2\)/,
+    );
     const nan = { ...log, layers: [{ ...log.layers[0]!, gates: Float32Array.of(Number.NaN) }] };
     expect(() => validateRoutingLog(nan)).toThrow(/gate weight NaN is not finite/);
   });
