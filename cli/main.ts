@@ -3,6 +3,8 @@ import { ATTENTION_USAGE, attentionCommand } from './commands/attention';
 import { ATTENTION_PROBE_USAGE, attentionProbeCommand } from './commands/attention-probe';
 import { EVAL_USAGE, evalCommand } from './commands/eval';
 import { GENERATE_USAGE, generateCommand } from './commands/generate';
+import { MOE_BALANCE_USAGE, moeBalanceCommand } from './commands/moe-balance';
+import { MOE_PRUNE_USAGE, moePruneCommand } from './commands/moe-prune';
 import { MOE_STATS_USAGE, moeStatsCommand } from './commands/moe-stats';
 import { PRUNE_USAGE, pruneCommand } from './commands/prune';
 import { REPORT_USAGE, reportCommand } from './commands/report';
@@ -17,6 +19,8 @@ const COMMANDS: Record<
   attention: { run: attentionCommand, usage: ATTENTION_USAGE },
   generate: { run: generateCommand, usage: GENERATE_USAGE },
   'moe-stats': { run: moeStatsCommand, usage: MOE_STATS_USAGE },
+  'moe-balance': { run: moeBalanceCommand, usage: MOE_BALANCE_USAGE },
+  'moe-prune': { run: moePruneCommand, usage: MOE_PRUNE_USAGE },
   prune: { run: pruneCommand, usage: PRUNE_USAGE },
   report: { run: reportCommand, usage: REPORT_USAGE },
   sae: { run: saeCommand, usage: SAE_USAGE },

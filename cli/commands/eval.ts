@@ -1,9 +1,11 @@
 import { evaluateLoss } from '../../runtime';
 import { backendFlag, parseFlags, required } from '../args';
+import { MOE_INTERVENTION_FLAGS, MOE_INTERVENTION_USAGE, moeInterventionFlags } from '../moe-flags';
 import { loadModel, readText } from '../session';
 import path from 'node:path';
 
 export const EVAL_USAGE = `sparsebook eval --model DIR|M [--tokenizer T] --text F [--backend cpu|webgpu] [--json]
+                [--disable-expert L:E[,L:E…]] [--force-top-k K] [--router-temperature T] [--expert-bias b0,…]
 
 Mean next-token cross-entropy over the documents of F (separated by <|endoftext|>), each encoded as
 its document token (the tokenizer's BOS, else config.json's bos_token_id, else its EOS) + tokens
@@ -12,7 +14,9 @@ and evaluated in consecutive windows of the model's sequence length (as llama2.c
 --model DIR   a model folder: config.json + model.safetensors + tokenizer.json
               [+ tokenizer_config.json] or tokenizer.bin (HF-style), or a llama2.c checkpoint .bin
               with its tokenizer .bin
---model M     a llama2.c checkpoint file, with --tokenizer T`;
+--model M     a llama2.c checkpoint file, with --tokenizer T
+
+${MOE_INTERVENTION_USAGE}`;
 
 export async function evalCommand(argv: string[], print: (line: string) => void): Promise<void> {
   const f = parseFlags(
@@ -23,11 +27,13 @@ export async function evalCommand(argv: string[], print: (line: string) => void)
       text: { type: 'string' },
       backend: { type: 'string' },
       json: { type: 'boolean' },
+      ...MOE_INTERVENTION_FLAGS,
     },
     EVAL_USAGE,
   );
   const backendKind = backendFlag(f.backend);
   const textFile = required(f.text, 'text', EVAL_USAGE);
+  const moe = moeInterventionFlags(f);
   const { backend, model, tokenizer, info, source } = await loadModel(
     backendKind,
     required(f.model, 'model', EVAL_USAGE),
@@ -37,6 +43,7 @@ export async function evalCommand(argv: string[], print: (line: string) => void)
   const t0 = performance.now();
   const r = await evaluateLoss(model, tokenizer, text, {
     fileName: path.basename(textFile),
+    moe,
     onProgress: f.json ? undefined : ({ done, total }) => process.stderr.write(`\rwindow ${done}/${total}`),
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -51,6 +58,7 @@ export async function evalCommand(argv: string[], print: (line: string) => void)
     tokens: r.tokens,
     backend: backend.kind,
     seconds,
+    ...(moe ? { interventions: moe } : {}),
   };
   if (f.json) print(JSON.stringify(summary));
   else {
