@@ -1,7 +1,8 @@
 /**
  * A notebook run in Node as the app runs it: the real Scheduler and cell kinds, the runtime API
  * behind the real client (joined by a MessageChannel, as the worker tests do), and services that
- * read bundled files from public/ instead of fetching them. Nothing here touches the network.
+ * read bundled files from public/ instead of fetching them. Only the hub, when given (`hub`), is
+ * reached over the network.
  */
 import { expose } from 'comlink';
 import { readFile, stat } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { FetchError } from '../app/state/fetch-bytes';
 import { createRuntimeApi } from '../workers/runtime-api';
 import { createRuntimeClient, type WorkerLike } from '../workers/runtime-client';
 import type { BackendInfo } from '../workers/runtime-types';
+import type { HubCache } from '../runtime/sources/hub-cache';
 import { createBackend } from './session';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +30,12 @@ export interface HeadlessOptions {
   /** Bytes of picked files by content hash (model cells with `source: 'files'`). */
   blobs?: ReadonlyMap<string, Uint8Array>;
   publicDir?: string;
+  /**
+   * The hub for cells that read from it (a Model cell's Hugging Face source, an SAE cell's
+   * pretrained SAE): endpoint, access token (a request header only) and the cache. Without it
+   * such cells fail, saying the hub cannot be reached.
+   */
+  hub?: { endpoint: string; token: string; cache: HubCache };
   /** Called whenever a cell's runtime state changes. */
   onChange?: (cellId: string, runtime: CellRuntime) => void;
 }
@@ -46,7 +54,8 @@ export interface HeadlessRun {
  */
 export async function runNotebook(doc: NotebookDoc, options: HeadlessOptions): Promise<HeadlessRun> {
   const { port1, port2 } = new MessageChannel();
-  expose(createRuntimeApi({ createBackend }), port1);
+  const hub = options.hub;
+  expose(createRuntimeApi({ createBackend, hubCache: () => hub?.cache ?? null }), port1);
   const client = createRuntimeClient({
     createWorker: () => Object.assign(port2, { terminate: () => port2.close() }) as unknown as WorkerLike,
   });
@@ -57,6 +66,7 @@ export async function runNotebook(doc: NotebookDoc, options: HeadlessOptions): P
       runtime: client,
       backend: () => backend,
       getBlob: (hash) => Promise.resolve(options.blobs?.get(hash)),
+      ...(hub ? { hub: () => ({ endpoint: hub.endpoint, token: hub.token }) } : {}),
       fetchBytes: async (url, { signal, onProgress }) => {
         signal.throwIfAborted();
         const bytes = await readLocalUrl(url, publicDir);

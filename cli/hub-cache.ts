@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { SAE_CONFIG_FILES, saeHubFolder, saeWeightCandidates } from '../analyses/sae/sae-folder';
 import { readSafetensorsHeader, shardNames } from '../runtime/sources/hub-safetensors';
 import {
   fetchFile,
@@ -217,11 +218,6 @@ async function rangedDownload(
   if (st.tensors.size === 0) o.log?.(`note: ${fileName} holds no tensors`);
 }
 
-/** The files of a pretrained SAE folder, in the order they are looked for. */
-const SAE_CONFIGS = ['cfg.json', 'config.json'] as const;
-const SAE_WEIGHTS_WITH_CFG = ['sae_weights.safetensors', 'sae.safetensors'] as const;
-const SAE_WEIGHTS_ALONE = ['params.npz', 'params.safetensors'] as const;
-
 /**
  * Download (or find in the cache) a pretrained SAE's files: `hf:ORG/NAME[@REV]/PATH` names a
  * folder (SAELens cfg.json + sae_weights.safetensors, sparsify cfg.json + sae.safetensors, Gemma
@@ -238,10 +234,7 @@ export async function resolveHubSae(
   o: HubResolveOptions = {},
 ): Promise<{ dir: string; files: string[]; folder: HubId }> {
   const endpoint = o.endpoint ?? process.env.HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT;
-  const parts = id.path ? id.path.split('/') : [];
-  const last = parts.at(-1) ?? '';
-  const named = [...SAE_CONFIGS, ...SAE_WEIGHTS_WITH_CFG, ...SAE_WEIGHTS_ALONE].find((f) => f === last);
-  const folder: HubId = { ...id, path: (named ? parts.slice(0, -1) : parts).join('/') };
+  const { folder, named } = saeHubFolder(id);
   const dir = path.join(
     o.cacheDir ?? cacheRoot(),
     'hub',
@@ -256,16 +249,11 @@ export async function resolveHubSae(
     throw e;
   };
   const files: string[] = [];
-  for (const file of SAE_CONFIGS) {
+  for (const file of SAE_CONFIG_FILES) {
     const ok = await small(url(file), cachedFile(dir, file), o).then(() => true, missing);
     if (ok) files.push(file);
   }
-  const candidates: readonly string[] =
-    named && !(SAE_CONFIGS as readonly string[]).includes(named)
-      ? [named]
-      : files.includes('cfg.json')
-        ? SAE_WEIGHTS_WITH_CFG
-        : SAE_WEIGHTS_ALONE;
+  const candidates = saeWeightCandidates(named, files.includes('cfg.json'));
   for (const file of candidates) {
     const info = await remoteFileInfo(url(file), o).catch(missing);
     if (!info) continue;

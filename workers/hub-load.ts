@@ -2,7 +2,8 @@
  * The runtime worker's side of loading a model from the Hugging Face hub (the request and progress
  * types are in hub-types.ts): `loadFromHub` runs `loadHubModel` with what the
  * worker knows: the backend's limits (WebGPU: `maxBufferSize`, `maxStorageBufferBindingSize`, the
- * buffer pool's size classes), a memory budget, and the browser's OPFS cache when there is one.
+ * buffer pool's size classes), a memory budget, and the worker's hub cache (the browser's OPFS, or
+ * the CLI's folder in a headless run).
  *
  * The access token travels in the request (a structured clone between two threads of the same
  * page), is sent to the hub as an `Authorization` header, and is never kept, returned or put into a
@@ -12,7 +13,7 @@ import type { Backend } from '../kernels/backend';
 import type { WebGpuBackend } from '../kernels/webgpu-backend';
 import { parseHubId } from '../runtime/sources/hub-id';
 import { loadHubModel, type HubLoaded, type HubMemoryLimits } from '../runtime/sources/hub-model';
-import { hasOpfs, opfsHubCache } from '../runtime/sources/opfs-hub-cache';
+import type { HubCache } from '../runtime/sources/hub-cache';
 import { normalizeHubId, type HubLoadProgress, type HubLoadRequest } from './hub-types';
 
 /** The budget when the request names none: half of navigator.deviceMemory (8 GB assumed when unknown). */
@@ -54,15 +55,14 @@ function memoryOf(backend: Backend, request: HubLoadRequest): HubMemoryLimits {
 export function loadFromHub(
   backend: Backend,
   request: HubLoadRequest,
-  o: { signal: AbortSignal; onProgress?: (p: HubLoadProgress) => void },
+  o: { signal: AbortSignal; cache: HubCache | null; onProgress?: (p: HubLoadProgress) => void },
 ): Promise<HubLoaded> {
   const id = parseHubId(normalizeHubId(request.id));
-  const cache = request.cache !== false && hasOpfs() ? opfsHubCache() : null;
   return loadHubModel(backend, id, {
     ...(request.endpoint ? { endpoint: request.endpoint } : {}),
     ...(request.token ? { token: request.token } : {}),
     signal: o.signal,
-    cache,
+    cache: o.cache,
     memory: memoryOf(backend, request),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });

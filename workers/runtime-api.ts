@@ -73,6 +73,9 @@ import {
   type SaeTrainProgress,
   type SaeTrainRequest,
 } from './sae-jobs';
+import { saeHubJob, type SaeHubRequest } from './sae-hub';
+import type { HubCache } from '../runtime/sources/hub-cache';
+import { hasOpfs, opfsHubCache } from '../runtime/sources/opfs-hub-cache';
 import {
   DEFAULT_MODEL_KEY,
   type BackendInfo,
@@ -106,7 +109,14 @@ export const MAX_MODELS = 8;
 export const MAX_TOP_K = 1000;
 
 /** Create the API object (`expose` it, or call it directly in tests). */
-export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) => Promise<Backend> } = {}) {
+export function createRuntimeApi(
+  options: {
+    createBackend?: (kind: BackendKind) => Promise<Backend>;
+    /** Where hub files are cached (default: the browser's OPFS where there is one, else none). */
+    hubCache?: () => HubCache | null;
+  } = {},
+) {
+  const hubCache = options.hubCache ?? (() => (hasOpfs() ? opfsHubCache() : null));
   const makeBackend =
     options.createBackend ??
     ((kind: BackendKind): Promise<Backend> =>
@@ -229,7 +239,8 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
         const progress = new Delivery(onProgress);
         try {
           const t0 = performance.now();
-          const next = await loadFromHub(b, request, { signal, onProgress: (p) => progress.send(p) });
+          const cache = request.cache === false ? null : hubCache();
+          const next = await loadFromHub(b, request, { signal, cache, onProgress: (p) => progress.send(p) });
           try {
             await b.sync();
             signal.throwIfAborted();
@@ -645,6 +656,33 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
       });
     },
 
+    /**
+     * Open a pretrained SAE from the hub by id or release (sae-hub.ts), with the download's
+     * progress, check it against the model, evaluate it and keep it under `request.cellId`.
+     */
+    saeHub(
+      jobId: number,
+      request: SaeHubRequest,
+      onProgress?: Callback<HubLoadProgress>,
+      modelKey = DEFAULT_MODEL_KEY,
+    ): Promise<SaeJobBytes> {
+      return runJob(jobId, async (signal) => {
+        const l = requireModel(modelKey);
+        const progress = new Delivery(onProgress);
+        try {
+          const r = await saeHubJob(l.model, l.tokenizer, saes, request, {
+            signal,
+            cache: hubCache(),
+            onProgress: (p) => progress.send(p),
+          });
+          await progress.flushed();
+          return saeBytes(r);
+        } finally {
+          progress.release();
+        }
+      });
+    },
+
     /** Feature list of a kept SAE over a text (FEATURE_LIST_SCHEMA as IPC). */
     saeBrowse(jobId: number, request: SaeBrowseRequest, onProgress?: Callback<JobProgress>) {
       return runJob(jobId, async (signal) => {
@@ -705,8 +743,12 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
     return l.tokenizer;
   }
 
-  function saeBytes(r: SaeJobResult): SaeJobBytes {
-    return { summary: r.summary, files: ipc(r.files), ...(r.curve ? { curve: ipc(r.curve) } : {}) };
+  function saeBytes(r: Omit<SaeJobResult, 'files'> & { files?: Table }): SaeJobBytes {
+    return {
+      summary: r.summary,
+      ...(r.files ? { files: ipc(r.files) } : {}),
+      ...(r.curve ? { curve: ipc(r.curve) } : {}),
+    };
   }
 
   /** A kept sweep's model must still be loaded (its weights are read back). */
@@ -737,7 +779,8 @@ export function createRuntimeApi(options: { createBackend?: (kind: BackendKind) 
 /** An SAE job's result as it crosses to the client: tables as IPC bytes. */
 export interface SaeJobBytes {
   summary: SaeJobResult['summary'];
-  files: Uint8Array;
+  /** Absent for an SAE from the hub. */
+  files?: Uint8Array;
   curve?: Uint8Array;
 }
 

@@ -36,6 +36,7 @@ import type {
   SaeTrainRequest,
 } from './sae-jobs';
 import type { SaeJobBytes } from './runtime-api';
+import type { SaeHubRequest } from './sae-hub';
 import type { PromptToken } from '../analyses/sae/features';
 import type {
   PruningExportFiles,
@@ -209,6 +210,14 @@ export interface RuntimeClient {
   ): Promise<SaeJobBytes>;
   /** Import SAELens files (or restore a kept result's files) and evaluate them. */
   saeImport(request: SaeImportRequest, options?: JobOptions): Promise<SaeJobBytes>;
+  /**
+   * Open a pretrained SAE from the hub by id or release (workers/sae-hub.ts) with the download's
+   * progress; the signal aborts the transfer at once.
+   */
+  saeHub(
+    request: SaeHubRequest,
+    options?: JobOptions & { onProgress?: (p: HubLoadProgress) => void },
+  ): Promise<SaeJobBytes>;
   /** Feature list of a kept SAE over a text (IPC bytes of FEATURE_LIST_SCHEMA). */
   saeBrowse(
     request: SaeBrowseRequest,
@@ -655,6 +664,12 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
 
     saeImport(request, { signal, model } = {}) {
       return job(signal, (remote, id) => remote.saeImport(id, request, model));
+    },
+
+    saeHub(request, { signal, onProgress, model } = {}) {
+      return job(signal, (remote, id) =>
+        remote.saeHub(id, request, onProgress ? proxy(onProgress) : undefined, model),
+      );
     },
 
     saeBrowse(request, { signal, onProgress } = {}) {

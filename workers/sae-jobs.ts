@@ -37,6 +37,7 @@ import {
 import { trainSae, widthAt, type TrainKind, type TrainProgress } from '../analyses/sae/train';
 import type { LlamaModel, Tokenizer } from '../runtime/index';
 import { buildTokenStream } from '../runtime/text';
+import type { SaeHubInfo } from './sae-hub';
 import { TABLE_KIND_KEY, tableFromRows, tableRows } from '../runtime/tables';
 
 /** Columns of the SAE files table (`sparsebook.table` = `sae-files`): one row per file. */
@@ -108,6 +109,8 @@ export interface SaeSummary {
   k?: number;
   /** Absent when the evaluation was skipped. */
   evaluation?: Omit<SaeEvaluation, 'firing_frequency'>;
+  /** Where an SAE opened from the hub came from (workers/sae-hub.ts). */
+  hub?: SaeHubInfo;
   training?: {
     steps: number;
     rowsTrained: number;
@@ -239,7 +242,8 @@ function evalWindowCount(
   return want;
 }
 
-function summaryOf(
+/** The SAE's numbers for the cell (its evaluation without the per-latent frequencies). */
+export function summaryOf(
   saeId: string,
   sae: LoadedSae,
   kind: TrainKind,

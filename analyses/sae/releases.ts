@@ -220,11 +220,21 @@ export function findRelease(query: string | HubId): SaeRelease | undefined {
 }
 
 /**
+ * An SAE's Neuronpedia page (each part of the id escaped: the id comes from a file).
+ *
+ * @example
+ * neuronpediaSaeUrl('gpt2-small/8-res-jb'); // 'https://www.neuronpedia.org/gpt2-small/8-res-jb'
+ */
+export function neuronpediaSaeUrl(neuronpedia: string): string {
+  return `https://www.neuronpedia.org/${neuronpedia.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/**
  * A feature's Neuronpedia page.
  *
  * @example
  * neuronpediaFeatureUrl('gpt2-small/8-res-jb', 42); // 'https://www.neuronpedia.org/gpt2-small/8-res-jb/42'
  */
 export function neuronpediaFeatureUrl(neuronpedia: string, feature: number): string {
-  return `https://www.neuronpedia.org/${neuronpedia.split('/').map(encodeURIComponent).join('/')}/${feature}`;
+  return `${neuronpediaSaeUrl(neuronpedia)}/${feature}`;
 }

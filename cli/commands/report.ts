@@ -10,7 +10,10 @@ import { collectReportCells, encodeReport } from '../../app/report/report-data';
 import { reportHtml } from '../../app/report/report-html';
 import { modelPlanFiles, planModelFiles } from '../../runtime';
 import { backendFlag, parseFlags, required, UsageError } from '../args';
+import { DEFAULT_HF_ENDPOINT } from '../../runtime/sources/hub-id';
 import { runNotebook } from '../headless-notebook';
+import { cacheRoot } from '../hub-cache';
+import { nodeHubCache } from '../node-hub-cache';
 import { reportShell } from '../report-shell-cache';
 import { readBytes, readText } from '../session';
 
@@ -24,7 +27,11 @@ that fails is named and makes the exit status non-zero, after the report is writ
               tokenizer.json [+ tokenizer_config.json], or tokenizer.bin) instead of what the
               notebook names
 --model M     a llama2.c checkpoint, with --tokenizer T
-              Without --model, bundled models load from public/models; the CLI never downloads.
+              Without --model, bundled models load from public/models, and models and SAEs
+              that the notebook opens from the Hugging Face hub load through HF_ENDPOINT
+              (default https://huggingface.co) into the cache SPARSEBOOK_CACHE (default
+              ~/.cache/sparsebook), with HF_TOKEN for gated repositories (a request header
+              only: never in the report or the log). Nothing else is downloaded.
 --json        last stdout line: {out, bytes, cells, missing, backend, seconds}`;
 
 /** One or more cells ended in `error` (the report was written anyway). */
@@ -86,6 +93,11 @@ export async function reportCommand(argv: string[], print: (line: string) => voi
   const run = await runNotebook(doc, {
     backend: backendKind,
     blobs,
+    hub: {
+      endpoint: process.env.HF_ENDPOINT || DEFAULT_HF_ENDPOINT,
+      token: process.env.HF_TOKEN ?? '',
+      cache: nodeHubCache(cacheRoot()),
+    },
     onChange: (id, rt) => {
       // Only changes of status: progress updates would flood stderr.
       if (last.get(id) === rt.status) return;

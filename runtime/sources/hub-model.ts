@@ -276,8 +276,8 @@ export async function loadHubModel(backend: Backend, id: HubId, o: HubLoadOption
   }
 }
 
-/** Cache a small file; a full cache is a note. */
-async function cacheWhole(cache: HubCache, key: HubCacheKey, bytes: Uint8Array, notes: string[]) {
+/** Cache a complete file (hub-files.ts caches with it too); a full cache is a note. */
+export async function cacheWhole(cache: HubCache, key: HubCacheKey, bytes: Uint8Array, notes: string[]) {
   let w: HubCacheWriter | undefined;
   try {
     w = await cache.create(key, bytes.byteLength);
@@ -291,9 +291,9 @@ async function cacheWhole(cache: HubCache, key: HubCacheKey, bytes: Uint8Array, 
 
 function noteCacheFailure(file: string, e: unknown, notes: string[]): void {
   const why = isQuotaError(e)
-    ? `the browser's storage for this site is full${e instanceof Error && e.name === 'HubCacheFullError' ? ` (${e.message})` : ''}; delete cached models in the cache panel to make room`
+    ? `the browser's storage for this site is full${e instanceof Error && e.name === 'HubCacheFullError' ? ` (${e.message})` : ''}; delete cached entries in the cache panel to make room`
     : `the cache could not be written (${e instanceof Error ? e.message : String(e)})`;
-  const note = `${file} was not cached: ${why}. The model loaded; the next load downloads it again.`;
+  const note = `${file} was not cached: ${why}. It loaded; the next load downloads it again.`;
   if (!notes.includes(note)) notes.push(note);
 }
 
@@ -774,8 +774,8 @@ function releaseBytes(b: Uint8Array): void {
   if (typeof buffer.transfer === 'function') buffer.transfer(0);
 }
 
-/** Bytes per second over the last few seconds. */
-function rateMeter(windowMs = 4000): (done: number, now: number) => number | null {
+/** Bytes per second over the last few seconds (hub-files.ts measures with it too). */
+export function rateMeter(windowMs = 4000): (done: number, now: number) => number | null {
   const samples: [number, number][] = [];
   return (done, now) => {
     samples.push([now, done]);

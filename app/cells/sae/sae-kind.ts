@@ -14,7 +14,7 @@ import type { LoadedModel, ModelShape } from '../../../workers/runtime-types';
 import { saeFilesFromTable, type SaeSummary, type SaeTrainRequest } from '../../../workers/sae-jobs';
 import type { CellResult, Json } from '../../notebook/cell-runtime';
 import type { CellKind, RunContext } from '../cell-kind';
-import type { PickedFile } from '../model/model-kind';
+import { hubProgress, type PickedFile } from '../model/model-kind';
 import { saeLensFiles } from './sae-view';
 
 export const SAE_KIND_CHOICES: readonly TrainKind[] = ['topk', 'relu', 'jumprelu', 'itda'];
@@ -100,17 +100,65 @@ export function trainRequest(ctx: Pick<RunContext, 'cell' | 'inputs'>, shape: Mo
 }
 
 function resultOf(r: SaeJobBytes): CellResult {
-  const tables: Record<string, Uint8Array> = { files: r.files };
+  const tables: Record<string, Uint8Array> = {};
+  if (r.files) tables.files = r.files;
   if (r.curve) tables.curve = r.curve;
   return { meta: JSON.parse(JSON.stringify(r.summary)) as Json, tables };
+}
+
+/**
+ * Open the pretrained SAE the params name from the hub (workers/sae-hub.ts) with the download's
+ * bytes, rate and time left as progress; a reload of a kept result opens it again (from the
+ * browser cache) without evaluating it again. The endpoint and token are this browser's settings.
+ */
+async function runHub(ctx: RunContext, model: LoadedModel, fileName: string): Promise<CellResult> {
+  const { cell, services, signal, progress } = ctx;
+  const sae = String(cell.params.hubSae ?? '').trim();
+  const settings = services.hub?.();
+  if (!settings) {
+    throw new RangeError(`${sae} comes from the Hugging Face hub, which this run cannot reach`);
+  }
+  const restored = ctx.restored?.meta as unknown as SaeSummary | undefined;
+  const reload = restored?.hub !== undefined;
+  progress(undefined, reload ? 'Opening the kept SAE again…' : `Opening ${sae}…`);
+  const hook = String(cell.params.hook ?? '').trim();
+  const r = await services.runtime.saeHub(
+    {
+      cellId: cell.id,
+      sae,
+      endpoint: settings.endpoint,
+      ...(settings.token ? { token: settings.token } : {}),
+      ...(hook ? { hook } : {}),
+      text: reload ? '' : String(ctx.inputs.text!.cell.params.text ?? ''),
+      fileName,
+      evalWindows: Number(cell.params.evalWindows),
+      skipEvaluation: reload,
+    },
+    {
+      signal,
+      model: model.key,
+      onProgress: (p) => {
+        const [fraction, line] = hubProgress(p);
+        progress(fraction, fraction === 1 ? 'Checking and evaluating…' : line);
+      },
+    },
+  );
+  if (reload) {
+    // The evaluation is the restored one; the files' cache state is this load's.
+    const meta: SaeSummary = { ...restored, saeId: r.summary.saeId, hub: r.summary.hub! };
+    return { meta: JSON.parse(JSON.stringify(meta)) as Json, tables: {} };
+  }
+  return resultOf(r);
 }
 
 export const saeKind: CellKind = {
   kind: 'sae',
   title: 'SAE',
-  description: 'Train (TopK, ReLU, JumpReLU, ITDA) or import a sparse autoencoder at a hook, and evaluate it',
+  description:
+    'Train (TopK, ReLU, JumpReLU, ITDA), import, or open a pretrained sparse autoencoder from the hub at a hook, and evaluate it',
   defaults: () => ({
     source: 'train',
+    hubSae: '',
     hook: '',
     kind: 'topk',
     k: 16,
@@ -136,6 +184,8 @@ export const saeKind: CellKind = {
       !(Array.isArray(cell.params.files) && cell.params.files.length >= 1)
     )
       return 'pick the SAELens files: cfg.json and sae_weights.safetensors (or their zip)';
+    if (cell.params.source === 'hub' && !String(cell.params.hubSae ?? '').trim())
+      return 'give a Hugging Face SAE id or pick a release';
     return undefined;
   },
   async run(ctx) {
@@ -144,6 +194,7 @@ export const saeKind: CellKind = {
     const opts = { signal, model: model.key };
     const { text, name } = inputs.text!.cell.params;
     const fileName = String(name || 'text');
+    if (cell.params.source === 'hub') return runHub(ctx, model, fileName);
     if (ctx.restored?.tables.files) {
       // A reload: upload the kept SAE again (its evaluation is in the restored meta).
       progress(undefined, 'Uploading the kept SAE…');

@@ -21,6 +21,7 @@ import { mulberry32 } from '../../../analyses/sae/prng';
 import {
   findRelease,
   neuronpediaFeatureUrl,
+  neuronpediaSaeUrl,
   releaseHubId,
   SAE_RELEASES,
 } from '../../../analyses/sae/releases';
@@ -532,5 +533,27 @@ describe('the release table', () => {
     expect(neuronpediaFeatureUrl(jb.neuronpedia!, 42)).toBe(
       'https://www.neuronpedia.org/gpt2-small/8-res-jb/42',
     );
+  });
+
+  it('Neuronpedia URLs: one per SAE and feature, every part of the id escaped (it comes from a file)', () => {
+    expect(neuronpediaSaeUrl('gemma-2-2b/20-gemmascope-res-16k')).toBe(
+      'https://www.neuronpedia.org/gemma-2-2b/20-gemmascope-res-16k',
+    );
+    expect(neuronpediaFeatureUrl('gemma-2-2b/20-gemmascope-res-16k', 0)).toBe(
+      'https://www.neuronpedia.org/gemma-2-2b/20-gemmascope-res-16k/0',
+    );
+    // A hostile id stays a path on neuronpedia.org: no other host, no query, no fragment, no script.
+    for (const id of ['evil.com/x', '//evil.com/a', 'a?b=1#c/d', 'javascript:alert(1)/x', '@evil.com/y']) {
+      const u = new URL(neuronpediaFeatureUrl(id, 7));
+      expect(u.origin).toBe('https://www.neuronpedia.org');
+      expect(u.search + u.hash).toBe('');
+      expect(u.pathname.endsWith('/7')).toBe(true);
+    }
+    // Entries with pages on Neuronpedia say so; those without have none.
+    const np = (id: string) => findRelease(id)?.neuronpedia;
+    expect(np('gpt2-small-res-jb/blocks.4.hook_resid_pre')).toBe('gpt2-small/4-res-jb');
+    expect(np('gpt2-small-res-jb/blocks.11.hook_resid_post')).toBe('gpt2-small/12-res-jb');
+    expect(np('pythia-70m-deduped-res-sm/blocks.3.hook_resid_post')).toBe('pythia-70m-deduped/3-res-sm');
+    expect(np('EleutherAI/sae-llama-3-8b-32x/layers.10')).toBeUndefined();
   });
 });
