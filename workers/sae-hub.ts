@@ -10,7 +10,6 @@
  * The access token travels in the request, is sent as a header only, and is never kept, returned
  * or put into a message.
  */
-import { evaluateSae, type SaeEvaluation } from '../analyses/sae/evaluate';
 import {
   adaptPretrainedToModel,
   checkPretrainedForModel,
@@ -32,7 +31,7 @@ import {
   type HubId,
 } from '../runtime/sources/hub-id';
 import type { HubLoadedFile, HubLoadProgress } from '../runtime/sources/hub-model';
-import { summaryOf, type SaeStore, type SaeSummary } from './sae-jobs';
+import { requestedEvaluation, summaryOf, type SaeStore, type SaeSummary } from './sae-jobs';
 
 /** What the SAE cell asks to open from the hub. */
 export interface SaeHubRequest {
@@ -176,14 +175,7 @@ export async function saeHubJob(
   await checkPretrainedForModel(model, load, tokenizer.encode('', { bos: true }));
   if (load.type !== 'sae') throw new Error('unreachable: a transcoder was refused above');
   const { sae, info } = load;
-  let evaluation: SaeEvaluation | undefined;
-  if (!request.skipEvaluation && request.text) {
-    evaluation = await evaluateSae(model, tokenizer, request.text, sae, {
-      maxWindows: request.evalWindows ?? 2,
-      fileName: request.fileName,
-      signal: opts.signal,
-    });
-  }
+  const evaluation = await requestedEvaluation(model, tokenizer, sae, request, opts.signal);
   opts.signal?.throwIfAborted();
   // No files in the result: a reload opens the SAE from the hub again (from the cache).
   const saeId = store.keep(request.cellId, model, sae, sae.cfg.kind);

@@ -348,16 +348,28 @@ export async function saeImportJob(
   opts: { signal?: AbortSignal } = {},
 ): Promise<SaeJobResult> {
   const { sae, kind } = await loadSaeFiles(model, request.files, request.hook || undefined);
-  let evaluation: SaeEvaluation | undefined;
-  if (!request.skipEvaluation && request.text) {
-    evaluation = await evaluateSae(model, tokenizer, request.text, sae, {
-      maxWindows: request.evalWindows ?? 2,
-      fileName: request.fileName,
-      signal: opts.signal,
-    });
-  }
+  const evaluation = await requestedEvaluation(model, tokenizer, sae, request, opts.signal);
   const saeId = store.keep(request.cellId, model, sae, kind);
   return { summary: summaryOf(saeId, sae, kind, evaluation), files: saeFilesTable(request.files) };
+}
+
+/**
+ * The held-out evaluation an import asks for: none when told to skip it (a reload) or given no
+ * text, else over the text's first `evalWindows` windows (default 2).
+ */
+export async function requestedEvaluation(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  sae: LoadedSae,
+  request: { text: string; fileName?: string; evalWindows?: number; skipEvaluation?: boolean },
+  signal?: AbortSignal,
+): Promise<SaeEvaluation | undefined> {
+  if (request.skipEvaluation || !request.text) return undefined;
+  return evaluateSae(model, tokenizer, request.text, sae, {
+    maxWindows: request.evalWindows ?? 2,
+    fileName: request.fileName,
+    signal,
+  });
 }
 
 /** What the features cell asks to browse. */

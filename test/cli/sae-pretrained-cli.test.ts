@@ -10,11 +10,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activationRows, collectActivations } from '../../analyses/sae/collect';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { writeSafetensors } from '../../runtime/formats/safetensors-write';
-import { buildTokenStream } from '../../runtime/text';
 import {
+  activationsAt,
   exactSae,
   gemmaScopeFolder,
   saeLensFolder,
@@ -63,15 +62,7 @@ function folder(name: string, files: Record<string, Uint8Array>): string {
 beforeAll(async () => {
   // The activations the CLI will see at the hook: same fixture, same text, same windows.
   const { model, tokenizer } = loadArchFolder(createCpuBackend(), 'gpt2');
-  const parts: Float32Array[] = [];
-  let d = 0;
-  for await (const b of collectActivations(model, buildTokenStream(tokenizer, TEXT), { hook: HOOK })) {
-    const r = activationRows(b);
-    d = r.d;
-    parts.push(r.activation.slice());
-  }
-  const x = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (x.set(p, at), at + p.length), 0);
+  const { x, d } = await activationsAt(model, tokenizer, TEXT, HOOK);
   exact = exactSae(x, d, { construction: 'pairs', applyBDec: false, extras: 3 });
 
   hub = await startHubServer();

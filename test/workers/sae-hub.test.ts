@@ -17,15 +17,19 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { activationRows, collectActivations } from '../../analyses/sae/collect';
 import { findRelease } from '../../analyses/sae/releases';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { memoryHubCache } from '../../runtime/sources/hub-cache';
 import type { HubLoadProgress } from '../../runtime/sources/hub-model';
-import { buildTokenStream } from '../../runtime/text';
 import { saeHubId, saeHubJob, type SaeHubRequest } from '../../workers/sae-hub';
 import { saeBrowseJob, saeFeatureJob, SaeStore } from '../../workers/sae-jobs';
-import { exactSae, gemmaScopeFolder, saeLensFolder, type ExactSae } from '../analyses/sae/exact-saes';
+import {
+  activationsAt,
+  exactSae,
+  gemmaScopeFolder,
+  saeLensFolder,
+  type ExactSae,
+} from '../analyses/sae/exact-saes';
 import { loadArchFolder } from '../helpers/arch-folders';
 import { startHubServer, type HubServer } from '../helpers/hub-server';
 
@@ -50,15 +54,7 @@ function folder(name: string, files: Record<string, Uint8Array>): string {
 }
 
 beforeAll(async () => {
-  const parts: Float32Array[] = [];
-  let d = 0;
-  for await (const b of collectActivations(model, buildTokenStream(tokenizer, TEXT), { hook: HOOK })) {
-    const r = activationRows(b);
-    d = r.d;
-    parts.push(r.activation.slice());
-  }
-  const x = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (x.set(p, at), at + p.length), 0);
+  const { x, d } = await activationsAt(model, tokenizer, TEXT, HOOK);
   exact = exactSae(x, d, { construction: 'pairs', applyBDec: true });
   hub = await startHubServer();
   const np = { neuronpedia_id: 'tiny-gpt2/0-res-test' };

@@ -19,7 +19,29 @@
  * on rows of mean 0 (centred or layer-normed rows), firing K·|mean| on raw ones.
  */
 import { zipSync } from 'fflate';
+import { activationRows, collectActivations } from '../../../analyses/sae/collect';
 import { writeSafetensors } from '../../../runtime/formats/safetensors-write';
+import type { LlamaModel, Tokenizer } from '../../../runtime/index';
+import { buildTokenStream } from '../../../runtime/text';
+
+/** The activations at `hook` over the text's windows (what an evaluation of the text reads), as rows. */
+export async function activationsAt(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  text: string,
+  hook: string,
+): Promise<{ x: Float32Array; d: number }> {
+  const parts: Float32Array[] = [];
+  let d = 0;
+  for await (const b of collectActivations(model, buildTokenStream(tokenizer, text), { hook })) {
+    const r = activationRows(b);
+    d = r.d;
+    parts.push(r.activation.slice());
+  }
+  const x = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (x.set(p, at), at + p.length), 0);
+  return { x, d };
+}
 
 export interface ExactSae {
   dIn: number;
