@@ -3,7 +3,7 @@
  * and the id spelling both sides share. Types and one string function: the page may import it.
  */
 import type { HubLoadedFile, HubLoadProgress } from '../runtime/sources/hub-model';
-import type { LoadedModel } from './runtime-types';
+import type { ModelHandle } from './runtime-types';
 
 export type { HubLoadProgress, HubLoadedFile };
 
@@ -24,7 +24,7 @@ export interface HubLoadRequest {
 }
 
 /** What a hub load returns: a loaded model plus where its files came from. */
-export interface HubLoadedModel extends LoadedModel {
+export interface HubModelHandle extends ModelHandle {
   hub: {
     /** `hf:ORG/NAME[@REV]`. */
     id: string;

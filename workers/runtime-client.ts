@@ -1,60 +1,33 @@
 /**
- * The main thread's handle on the runtime worker: typed methods that take an AbortSignal and
- * progress callbacks, decode Arrow IPC bytes into tables, keep error classes, and recover from a
- * lost GPU device (the interrupted job re-runs once) and from a crashed worker (its calls fail at
- * once with WorkerCrashedError; the next job starts a fresh worker). Imports from the worker module
- * are types only; all compute stays in the worker.
+ * The main thread's handle on the runtime worker: every job of the API (runtime-api.ts) as a
+ * method `(request, { signal, model, onProgress, waitIfPaused })` answering `{ summary, tables }`
+ * (tables as Arrow IPC bytes: cells keep and persist them; `readTable` decodes one), typed from
+ * the API's own type. It keeps error classes, and recovers from a lost GPU device (the interrupted
+ * job re-runs once) and from a crashed worker (its calls fail at once with WorkerCrashedError;
+ * the next job starts a fresh worker). Imports from the worker modules are types only; all
+ * compute stays in the worker.
  *
  * @example
  * const rt = createRuntimeClient();
  * await rt.init('webgpu');
  * await rt.load({ files: [{ name: 'stories260K.bin', bytes }, { name: 'tok512.bin', bytes: tokBytes }] });
- * const top = await rt.nextToken('Once upon a time', { topK: 10, signal });
+ * const top = readTable((await rt.nextToken({ text: 'Once upon a time', topK: 10 }, { signal })).tables.next);
  */
 import { spawnRuntimeWorker } from './spawn-runtime-worker';
 import { proxy, transfer, wrap, type Endpoint, type Remote } from 'comlink';
-import { tableFromIPC, type Table } from 'apache-arrow';
+import { tableFromIPC, type Table, type TypeMap } from 'apache-arrow';
 import { DeviceLostError } from '../kernels/backend';
-import type { NextTokenTypes, TokenLossTypes } from '../runtime/tables';
 import { installErrorTransfer } from './error-transfer';
 import type { RuntimeApi } from './runtime.worker';
-import type { InspectRequest } from './inspect';
-import type { HubLoadedModel, HubLoadProgress, HubLoadRequest } from './hub-types';
-import type { MaskJobRequest, ProbeJobRequest, SweepJobRequest } from './attention-jobs';
-import type { MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
-import type { MoeRoutingRequest } from './moe-jobs';
-import type { MoeRoutingSummary } from './runtime-types';
-import type { PruningMaskRequest, PruningPointRequest, PruningSweepRequest } from './pruning-jobs';
-import type {
-  FeatureCard,
-  SaeBrowseRequest,
-  SaeBrowseSummary,
-  SaeImportRequest,
-  SaeRef,
-  SaeSteerRequest,
-  SaeTrainProgress,
-  SaeTrainRequest,
-} from './sae-jobs';
-import type { SaeJobBytes } from './runtime-api';
-import type { SaeHubRequest } from './sae-hub';
-import type { PromptToken } from '../analyses/sae/features';
-import type {
-  PruningExportFiles,
-  PruningMaskSummary,
-  PruningProgress,
-  PruningSweepSummary,
-} from './runtime-types';
-import type {
-  BackendInfo,
-  BackendKind,
-  GeneratedToken,
-  GenerateRequest,
-  GenerateSummary,
-  InspectSummary,
-  JobProgress,
-  LoadedModel,
-  LoadRequest,
-  LossSummary,
+import type { Callback, JobCall } from './job';
+import type { HubLoadRequest } from './hub-types';
+import type { SaeTrainProgress } from './sae-jobs';
+import {
+  DEFAULT_MODEL_KEY,
+  type BackendInfo,
+  type BackendKind,
+  type GeneratedToken,
+  type LoadRequest,
 } from './runtime-types';
 
 installErrorTransfer();
@@ -78,12 +51,6 @@ export interface RuntimeClientOptions {
   restartTimeoutMs?: number;
 }
 
-export interface JobOptions {
-  signal?: AbortSignal;
-  /** Key of the model to use (see `LoadRequest.key`); default `default`. */
-  model?: string;
-}
-
 /**
  * Message of the error a job fails with when the GPU device is lost again while it re-runs after
  * a first loss (the backend and models were reloaded once more, so the next run starts clean).
@@ -100,153 +67,98 @@ export class WorkerCrashedError extends Error {
   override name = 'WorkerCrashedError';
 }
 
-/** Typed client of the runtime worker. */
-export interface RuntimeClient {
-  /** Create the backend inside the worker (WebGPU acquires its device there). */
-  init(kind: BackendKind): Promise<BackendInfo>;
+/** How a job runs: its signal, the model it runs on, and the callbacks it reports to. */
+export type JobOptions<P = never> = {
+  signal?: AbortSignal;
+  /** Key of the model to use (see `LoadRequest.key`); default `default`. */
+  model?: string;
   /**
-   * Parse and upload a model. The worker gets a copy; the given buffers are kept (so do not
-   * mutate them) to reload the model after a device loss.
+   * Awaited in the worker (over the port) between steps by jobs that can pause (SAE training):
+   * keeping it pending pauses the job.
    */
-  load(request: LoadRequest): Promise<LoadedModel>;
-  /**
-   * Load a model from the Hugging Face hub in the worker (workers/hub-load.ts), with progress
-   * (bytes, rate, time left). The signal aborts the transfer at once; the model kept under the key
-   * before stays loaded unless the new one loads.
-   */
-  loadHub(
-    request: HubLoadRequest,
-    options?: Pick<JobOptions, 'signal'> & { onProgress?: (p: HubLoadProgress) => void },
-  ): Promise<HubLoadedModel>;
-  /** Free a loaded model. */
-  unload(key: string): Promise<void>;
-  /** Top-k next-token distribution after `text` (BOS + text). */
-  nextToken(text: string, options?: JobOptions & { topK?: number }): Promise<Table<NextTokenTypes>>;
-  /**
-   * Logits [T, vocab] of BOS + `text`, and the activations at the hook points in `capture`
-   * (read with `readTensorTable`).
-   */
-  forward(
-    text: string,
-    options?: JobOptions & { capture?: readonly string[] },
-  ): Promise<{ logits: Table; activations: Record<string, Table> }>;
-  /** Model view of BOS + `text`: IPC bytes of the token-loss, next-token and pattern tables. */
-  inspect(
-    request: InspectRequest,
-    options?: JobOptions,
-  ): Promise<{ tokens: Uint8Array; next: Uint8Array; pattern: Uint8Array } & InspectSummary>;
-  /** Per-token loss of BOS + `text`. */
-  tokenLoss(text: string, options?: JobOptions): Promise<Table<TokenLossTypes>>;
-  /** Mean loss over a text (split on `<|endoftext|>`, windows of seq_len). */
-  loss(
-    text: string,
-    options?: JobOptions & { onProgress?: (p: JobProgress) => void; fileName?: string },
-  ): Promise<LossSummary>;
-  /** Stream a continuation of `request.prompt`. */
-  generate(
-    request: GenerateRequest,
-    options?: JobOptions & { onToken?: (t: GeneratedToken) => void },
-  ): Promise<GenerateSummary>;
-  /** Attention probes of every head over a text: IPC bytes of the heads and positions tables. */
-  attentionProbes(
-    request: ProbeJobRequest,
-    options?: JobOptions & { onProgress?: (p: JobProgress) => void },
-  ): Promise<{ heads: Uint8Array; positions: Uint8Array; summary: ProbeJobSummary }>;
-  /** One mask family on one document's layer: IPC bytes of pattern, mask, heads and tokens tables. */
-  attentionMask(
-    request: MaskJobRequest,
-    options?: JobOptions,
-  ): Promise<{
-    pattern: Uint8Array;
-    mask: Uint8Array;
-    heads: Uint8Array;
-    tokens: Uint8Array;
-    summary: MaskJobSummary;
-  }>;
-  /**
-   * Mask sweep over families × budgets: IPC bytes of the curves table and of the per-head table,
-   * and the dense loss.
-   */
-  attentionSweep(
-    request: SweepJobRequest,
-    options?: JobOptions & { onProgress?: (p: JobProgress) => void },
-  ): Promise<{ points: Uint8Array; heads: Uint8Array; summary: SweepJobSummary }>;
-  /**
-   * MoE routing over one text per domain: IPC bytes of the usage, layers and load tables and the
-   * routing summary (load, router entropy, specialisation per layer).
-   */
-  moeRouting(
-    request: MoeRoutingRequest,
-    options?: JobOptions & { onProgress?: (p: JobProgress) => void },
-  ): Promise<{ usage: Uint8Array; layers: Uint8Array; load: Uint8Array; summary: MoeRoutingSummary }>;
-  /**
-   * Pruning sweep over methods × patterns × sparsities: IPC bytes of the points and layers tables
-   * and a summary; the worker keeps the pruned variants under `request.cellId`.
-   */
-  pruningSweep(
-    request: PruningSweepRequest,
-    options?: JobOptions & { onProgress?: (p: PruningProgress) => void },
-  ): Promise<{ points: Uint8Array; layers: Uint8Array; summary: PruningSweepSummary }>;
-  /** One matrix of a kept pruning point: IPC bytes of the dense, mask and pruned tensor tables. */
-  pruningMask(
-    request: PruningMaskRequest,
-    options?: Pick<JobOptions, 'signal'>,
-  ): Promise<{ dense: Uint8Array; mask: Uint8Array; pruned: Uint8Array; summary: PruningMaskSummary }>;
-  /** The exported files of a kept pruning point. */
-  pruningExport(
-    request: PruningPointRequest,
-    options?: Pick<JobOptions, 'signal'>,
-  ): Promise<PruningExportFiles>;
-  /**
-   * Train an SAE; `waitIfPaused` is awaited (in the worker, over the port) before every step, so
-   * keeping it pending pauses training.
-   */
-  saeTrain(
-    request: SaeTrainRequest,
-    options?: JobOptions & {
-      onProgress?: (p: SaeTrainProgress) => void;
-      waitIfPaused?: () => Promise<void>;
-    },
-  ): Promise<SaeJobBytes>;
-  /** Import SAELens files (or restore a kept result's files) and evaluate them. */
-  saeImport(request: SaeImportRequest, options?: JobOptions): Promise<SaeJobBytes>;
-  /**
-   * Open a pretrained SAE from the hub by id or release (workers/sae-hub.ts) with the download's
-   * progress; the signal aborts the transfer at once.
-   */
-  saeHub(
-    request: SaeHubRequest,
-    options?: JobOptions & { onProgress?: (p: HubLoadProgress) => void },
-  ): Promise<SaeJobBytes>;
-  /** Feature list of a kept SAE over a text (IPC bytes of FEATURE_LIST_SCHEMA). */
-  saeBrowse(
-    request: SaeBrowseRequest,
-    options?: Pick<JobOptions, 'signal'> & { onProgress?: (p: JobProgress) => void },
-  ): Promise<{ list: Uint8Array; summary: SaeBrowseSummary }>;
-  /** One feature's card: contexts, histogram, logit effects, nearest features. */
-  saeFeature(
-    request: SaeRef & { feature: number },
-    options?: Pick<JobOptions, 'signal'>,
-  ): Promise<FeatureCard>;
-  /** Features active on each token of a prompt. */
-  saePrompt(
-    request: SaeRef & { prompt: string; top?: number },
-    options?: Pick<JobOptions, 'signal'>,
-  ): Promise<PromptToken[]>;
-  /** Greedy continuation with and without steering / clamping a feature. */
-  saeSteer(
-    request: SaeSteerRequest,
-    options?: Pick<JobOptions, 'signal'>,
-  ): Promise<{ baseline: string; steered: string }>;
-  /** Loss with one feature zero-ablated against the clean loss. */
-  saeAblate(
-    request: SaeRef & { feature: number; text: string; fileName?: string; maxWindows?: number },
-    options?: Pick<JobOptions, 'signal'>,
-  ): Promise<{ lossClean: number; lossAblated: number; delta: number; fired: number; tokens: number }>;
-  /** The backend the worker runs on now, if initialised. */
-  readonly backend: BackendInfo | undefined;
-  /** Terminate the worker. */
-  dispose(): void;
+  waitIfPaused?: () => Promise<void>;
+} & ([P] extends [never] ? unknown : { onProgress?: (p: P) => void });
+
+/** The client's side of one worker job: request and named options in, `{ summary, tables }` out. */
+type ClientJob<F> = F extends (
+  call: JobCall<infer R>,
+  onProgress?: Callback<infer P>,
+  waitIfPaused?: never,
+) => Promise<infer O>
+  ? (request: R, options?: JobOptions<P>) => Promise<O>
+  : never;
+
+/** Names of the API's job methods (those `JobRunner.define` built). */
+type JobName = {
+  [M in keyof RuntimeApi]: RuntimeApi[M] extends (call: JobCall<never>, ...rest: never[]) => Promise<unknown>
+    ? M
+    : never;
+}[keyof RuntimeApi];
+
+/** Every job, listed once for the client to build its methods (the type refuses a missing or extra name). */
+const JOBS: Record<JobName, true> = {
+  load: true,
+  loadHub: true,
+  nextToken: true,
+  forward: true,
+  inspect: true,
+  tokenLoss: true,
+  loss: true,
+  generate: true,
+  attentionProbes: true,
+  attentionMask: true,
+  attentionSweep: true,
+  moeRouting: true,
+  pruningSweep: true,
+  pruningMask: true,
+  pruningExport: true,
+  saeTrain: true,
+  saeImport: true,
+  saeHub: true,
+  saeBrowse: true,
+  saeFeature: true,
+  saePrompt: true,
+  saeSteer: true,
+  saeAblate: true,
+};
+
+/** The API's plain methods, answering through a promise. */
+type Control = {
+  [M in 'init' | 'unload']: (
+    ...args: Parameters<RuntimeApi[M]>
+  ) => Promise<Awaited<ReturnType<RuntimeApi[M]>>>;
+};
+
+/**
+ * Typed client of the runtime worker: the API's jobs (see runtime-api.ts for what each does),
+ * `init` (create the backend in the worker), `unload` (free a model), the backend now, `dispose`.
+ * `load` keeps the given buffers (so do not mutate them) to reload the model after a device loss
+ * or a worker crash; the worker gets a copy.
+ */
+export type RuntimeClient = { [M in JobName]: ClientJob<RuntimeApi[M]> } & Control & {
+    /** The backend the worker runs on now, if initialised. */
+    readonly backend: BackendInfo | undefined;
+    /** Terminate the worker. */
+    dispose(): void;
+  };
+
+/** What job `M` answers on the client: `{ summary, tables }`. */
+export type JobAnswer<M extends JobName> = Awaited<ReturnType<RuntimeClient[M]>>;
+
+/** Decode one table of a job's result (Arrow IPC bytes). */
+export function readTable<T extends TypeMap = TypeMap>(bytes: Uint8Array): Table<T> {
+  return tableFromIPC<T>(bytes);
+}
+
+/** A job method called by name, loosely typed (the client's types come from `RuntimeClient`). */
+type AnyJob = (call: JobCall<unknown>, onProgress?: unknown, waitIfPaused?: unknown) => Promise<unknown>;
+
+/** Options of any job, as the generic path handles them. */
+interface AnyOptions {
+  signal?: AbortSignal;
+  model?: string;
+  onProgress?: (p: unknown) => void;
+  waitIfPaused?: () => Promise<void>;
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -377,14 +289,29 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
 
-  /** A copy of the bytes, moved (not cloned) to the worker, which keeps views into them. */
-  const sendable = (r: LoadRequest): LoadRequest => {
+  /**
+   * The call of job `name` with id `id`; a load's files are a copy of the bytes, moved (not
+   * cloned) to the worker, which keeps views into them.
+   */
+  function message(name: JobName, id: number, request: unknown, model?: string): JobCall<unknown> {
+    if (name !== 'load') return { id, request, model };
+    const r = request as LoadRequest;
     const files = r.files.map((f) => ({ name: f.name, bytes: f.bytes.slice(0) }));
     return transfer(
-      { ...r, files },
+      { id, request: { ...r, files }, model },
       files.map((f) => f.bytes),
     );
-  };
+  }
+
+  /** Call job `name` on `api` (progress and pause callbacks proxied to their own ports). */
+  function send(api: Remote<RuntimeApi>, name: JobName, id: number, request: unknown, o: AnyOptions = {}) {
+    const fn = api[name] as unknown as AnyJob;
+    return fn(
+      message(name, id, request, o.model),
+      o.onProgress ? proxy(o.onProgress) : undefined,
+      o.waitIfPaused ? proxy(o.waitIfPaused) : undefined,
+    );
+  }
 
   /**
    * Bring a fresh backend (and every loaded model) up in `s`, bounded by `restartMs`. A worker
@@ -401,8 +328,8 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
     const work = (async () => {
       backend = await s.api.init(kind);
       for (const request of loads.values()) {
-        if ('hub' in request) await s.api.loadHub(nextJobId++, request.hub);
-        else await s.api.load(sendable(request));
+        if ('hub' in request) await send(s.api, 'loadHub', nextJobId++, request.hub);
+        else await send(s.api, 'load', nextJobId++, request);
       }
     })();
     try {
@@ -517,7 +444,21 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
     }
   }
 
+  /** Run job `name` through the queue, with device-loss re-runs and crash recovery. */
+  function run(name: JobName, request: unknown, options: AnyOptions = {}): Promise<unknown> {
+    return job(options.signal, (remote, id) => send(remote, name, id, request, options));
+  }
+
+  const jobs = Object.fromEntries(
+    Object.keys(JOBS).map((name) => [
+      name,
+      (request: unknown, o?: AnyOptions) => run(name as JobName, request, o),
+    ]),
+  ) as { [M in JobName]: ClientJob<RuntimeApi[M]> };
+
   return {
+    ...jobs,
+
     get backend() {
       return backend;
     },
@@ -534,22 +475,18 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
       });
     },
 
-    load(request) {
+    async load(request, options) {
       // The caller's buffers stay untouched (and are kept, not copied, for a reload after a
-      // device loss); the worker gets its own copy.
-      return job(undefined, async (remote) => {
-        const loaded = await remote.load(sendable(request));
-        loads.set(loaded.key, request);
-        return loaded;
-      });
+      // device loss or on a fresh worker); the worker gets its own copy.
+      const r = await jobs.load(request, options);
+      loads.set(request.key ?? DEFAULT_MODEL_KEY, request);
+      return r;
     },
 
-    loadHub(request, { signal, onProgress } = {}) {
-      return job(signal, async (remote, id) => {
-        const loaded = await remote.loadHub(id, request, onProgress ? proxy(onProgress) : undefined);
-        loads.set(loaded.key, { hub: request });
-        return loaded;
-      });
+    async loadHub(request, options) {
+      const r = await jobs.loadHub(request, options);
+      loads.set(request.key ?? DEFAULT_MODEL_KEY, { hub: request });
+      return r;
     },
 
     unload(key) {
@@ -559,139 +496,30 @@ export function createRuntimeClient(options: RuntimeClientOptions = {}): Runtime
       });
     },
 
-    nextToken(text, { signal, topK = 10, model } = {}) {
-      return job(signal, async (remote, id) =>
-        tableFromIPC<NextTokenTypes>(await remote.nextToken(id, text, topK, model)),
-      );
-    },
-
-    forward(text, { signal, capture = [], model } = {}) {
-      return job(signal, async (remote, id) => {
-        const r = await remote.forward(id, text, [...capture], model);
-        const activations: Record<string, Table> = {};
-        for (const [name, bytes] of Object.entries(r.activations)) activations[name] = tableFromIPC(bytes);
-        return { logits: tableFromIPC(r.logits), activations };
-      });
-    },
-
-    inspect(request, { signal, model } = {}) {
-      return job(signal, (remote, id) => remote.inspect(id, request, model));
-    },
-
-    tokenLoss(text, { signal, model } = {}) {
-      return job(signal, async (remote, id) =>
-        tableFromIPC<TokenLossTypes>(await remote.tokenLoss(id, text, model)),
-      );
-    },
-
-    loss(text, { signal, onProgress, fileName, model } = {}) {
-      return job(signal, async (remote, id) => {
-        return remote.loss(id, text, onProgress ? proxy(onProgress) : undefined, fileName, model);
-      });
-    },
-
-    generate(request, { signal, onToken, model } = {}) {
+    generate(request, options = {}) {
       // A job re-run after a device loss streams the same (seeded) tokens again: pass each once.
+      const { onProgress } = options;
       let delivered = 0;
-      const once = onToken
-        ? (t: GeneratedToken) => {
-            if (t.index < delivered) return;
-            delivered = t.index + 1;
-            onToken(t);
-          }
-        : undefined;
-      return job(signal, (remote, id) => remote.generate(id, request, once ? proxy(once) : undefined, model));
+      const once = (t: GeneratedToken) => {
+        if (t.index < delivered) return;
+        delivered = t.index + 1;
+        onProgress?.(t);
+      };
+      return jobs.generate(request, { ...options, onProgress: onProgress && once });
     },
 
-    attentionProbes(request, { signal, onProgress, model } = {}) {
-      return job(signal, (remote, id) =>
-        remote.attentionProbes(id, request, onProgress ? proxy(onProgress) : undefined, model),
-      );
-    },
-
-    attentionMask(request, { signal, model } = {}) {
-      return job(signal, (remote, id) => remote.attentionMask(id, request, model));
-    },
-
-    attentionSweep(request, { signal, onProgress, model } = {}) {
-      return job(signal, (remote, id) =>
-        remote.attentionSweep(id, request, onProgress ? proxy(onProgress) : undefined, model),
-      );
-    },
-
-    moeRouting(request, { signal, onProgress, model } = {}) {
-      return job(signal, (remote, id) =>
-        remote.moeRouting(id, request, onProgress ? proxy(onProgress) : undefined, model),
-      );
-    },
-
-    pruningSweep(request, { signal, onProgress, model } = {}) {
-      return job(signal, (remote, id) =>
-        remote.pruningSweep(id, request, onProgress ? proxy(onProgress) : undefined, model),
-      );
-    },
-
-    pruningMask(request, { signal } = {}) {
-      return job(signal, (remote, id) => remote.pruningMask(id, request));
-    },
-
-    pruningExport(request, { signal } = {}) {
-      return job(signal, (remote, id) => remote.pruningExport(id, request));
-    },
-
-    saeTrain(request, { signal, onProgress, waitIfPaused, model } = {}) {
+    saeTrain(request, options = {}) {
       // A job re-run after a device loss trains again from step 0: pass each curve point once.
+      const { onProgress } = options;
       let nextStep = 0;
-      const once = onProgress
-        ? (p: SaeTrainProgress) => {
-            if (p.phase === 'train') {
-              if (p.point.step < nextStep) return;
-              nextStep = p.point.step + 1;
-            } else if (nextStep > 0) return;
-            onProgress(p);
-          }
-        : undefined;
-      return job(signal, (remote, id) =>
-        remote.saeTrain(
-          id,
-          request,
-          once ? proxy(once) : undefined,
-          waitIfPaused ? proxy(waitIfPaused) : undefined,
-          model,
-        ),
-      );
-    },
-
-    saeImport(request, { signal, model } = {}) {
-      return job(signal, (remote, id) => remote.saeImport(id, request, model));
-    },
-
-    saeHub(request, { signal, onProgress, model } = {}) {
-      return job(signal, (remote, id) =>
-        remote.saeHub(id, request, onProgress ? proxy(onProgress) : undefined, model),
-      );
-    },
-
-    saeBrowse(request, { signal, onProgress } = {}) {
-      return job(signal, (remote, id) =>
-        remote.saeBrowse(id, request, onProgress ? proxy(onProgress) : undefined),
-      );
-    },
-
-    saeFeature(request, { signal } = {}) {
-      return job(signal, (remote, id) => remote.saeFeature(id, request));
-    },
-
-    saePrompt(request, { signal } = {}) {
-      return job(signal, (remote, id) => remote.saePrompt(id, request));
-    },
-
-    saeSteer(request, { signal } = {}) {
-      return job(signal, (remote, id) => remote.saeSteer(id, request));
-    },
-
-    saeAblate(request, { signal } = {}) {
-      return job(signal, (remote, id) => remote.saeAblate(id, request));
+      const once = (p: SaeTrainProgress) => {
+        if (p.phase === 'train') {
+          if (p.point.step < nextStep) return;
+          nextStep = p.point.step + 1;
+        } else if (nextStep > 0) return;
+        onProgress?.(p);
+      };
+      return jobs.saeTrain(request, { ...options, onProgress: onProgress && once });
     },
 
     dispose() {

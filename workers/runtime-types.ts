@@ -38,8 +38,11 @@ export const DEFAULT_MODEL_KEY = 'default';
 /** The shape of a loaded model (the runtime's ModelInfo). */
 export type ModelShape = ModelInfo;
 
-/** What `load` returns. */
-export interface LoadedModel {
+/**
+ * What `load` answers: the page's handle on a model kept in the worker (the worker's own loaded
+ * model — weights on the backend, tokenizer — never leaves it).
+ */
+export interface ModelHandle {
   shape: ModelShape;
   backend: BackendInfo;
   /** The key the worker keeps it under. */
@@ -68,6 +71,27 @@ export interface LossSummary {
   ms: number;
 }
 
+/** A job over one text (BOS + text). */
+export interface TextRequest {
+  text: string;
+}
+
+/** `nextToken`: the top-k distribution after BOS + `text`. */
+export interface NextTokenRequest extends TextRequest {
+  /** Rows of the table, in [1, min(1000, vocab)]; default 10. */
+  topK?: number;
+}
+
+/** `forward`: BOS + `text`, reading the activations at the hook points in `capture`. */
+export interface ForwardRequest extends TextRequest {
+  capture?: readonly string[];
+}
+
+/** `loss`: mean loss over a text; `fileName` names it in errors. */
+export interface LossRequest extends TextRequest {
+  fileName?: string;
+}
+
 /** Options of `generate`. */
 export interface GenerateRequest {
   prompt: string;
@@ -79,7 +103,7 @@ export interface GenerateRequest {
   seed: number;
 }
 
-/** One generated token, streamed to `onToken`. */
+/** One generated token, streamed as `generate`'s progress. */
 export interface GeneratedToken {
   /** 0 for the first generated token. */
   index: number;

@@ -179,6 +179,24 @@ export interface SaeRef {
   saeId: string;
 }
 
+/** One feature of a kept SAE (`saeFeature`). */
+export interface SaeFeatureRequest extends SaeRef {
+  feature: number;
+}
+
+/** The features active on each token of `prompt`, `top` per token (default 6). */
+export interface SaePromptRequest extends SaeRef {
+  prompt: string;
+  top?: number;
+}
+
+/** One feature zero-ablated over the first `maxWindows` windows (default 2) of `text`. */
+export interface SaeAblateRequest extends SaeFeatureRequest {
+  text: string;
+  fileName?: string;
+  maxWindows?: number;
+}
+
 /** SAELens files of an SAE (plus the ITDA width for ITDA dictionaries). */
 export function saeFiles(sae: LoadedSae, modelName: string): Record<string, Uint8Array> {
   const { cfgJson, weights } = exportSaeLens(sae.cfg, sae.params, {
@@ -433,7 +451,7 @@ export interface FeatureCard {
 export async function saeFeatureJob(
   tokenizer: Tokenizer,
   store: SaeStore,
-  request: SaeRef & { feature: number },
+  request: SaeFeatureRequest,
 ): Promise<FeatureCard> {
   const kept = store.get(request);
   const { feature } = request;
@@ -471,7 +489,7 @@ export async function saeFeatureJob(
 export async function saePromptJob(
   tokenizer: Tokenizer,
   store: SaeStore,
-  request: SaeRef & { prompt: string; top?: number },
+  request: SaePromptRequest,
 ): Promise<PromptToken[]> {
   const kept = store.get(request);
   return promptLatents(kept.model, tokenizer, kept.sae, request.prompt, { top: request.top ?? 6 });
@@ -513,7 +531,7 @@ export async function saeSteerJob(
 export async function saeAblateJob(
   tokenizer: Tokenizer,
   store: SaeStore,
-  request: SaeRef & { feature: number; text: string; fileName?: string; maxWindows?: number },
+  request: SaeAblateRequest,
   opts: { signal?: AbortSignal } = {},
 ): Promise<{ lossClean: number; lossAblated: number; delta: number; fired: number; tokens: number }> {
   const kept = store.get(request);

@@ -18,6 +18,7 @@ import {
 import type { LoadRequest } from '../../workers/runtime-types';
 import type { FaultHooks } from './fixtures/runtime-faults.worker';
 import { fetchShared } from './shared-files';
+import { nextTokens } from '../helpers/next-tokens';
 
 let files: LoadRequest['files'] | undefined;
 async function storiesRequest(): Promise<LoadRequest> {
@@ -58,14 +59,14 @@ const GREEDY = { prompt: 'Once upon a time', steps: 12, temperature: 0, seed: 1 
 describe('runtime faults in a real worker on WebGPU', () => {
   it('a device lost mid-generation is recovered: new device, model reloaded, job re-run once', async () => {
     const { client, hook } = await faultClient();
-    const clean = await client.generate(GREEDY);
+    const { summary: clean } = await client.generate(GREEDY);
     expect(clean.text.startsWith('Once upon a time, there was')).toBe(true);
     expect(await hook().backendsCreated()).toBe(1);
     await hook().loseDevice(5);
     const indices: number[] = [];
     const pieces: string[] = [];
-    const again = await client.generate(GREEDY, {
-      onToken: (t) => {
+    const { summary: again } = await client.generate(GREEDY, {
+      onProgress: (t) => {
         indices.push(t.index);
         pieces.push(t.text);
       },
@@ -84,19 +85,19 @@ describe('runtime faults in a real worker on WebGPU', () => {
     expect((err as Error).message).toBe(DEVICE_LOST_AGAIN);
     // Re-created after each loss: the first backend, then one per loss.
     expect(await hook().backendsCreated()).toBe(3);
-    const top = await client.nextToken('Once upon a time');
+    const top = await nextTokens(client, { text: 'Once upon a time' });
     expect(top.getChild(NEXT_TOKEN_COLUMNS.token)!.get(0)).toBe(',');
   });
 
   it('a WebGPU validation error fails the job with GpuValidationError, never a wrong number', async () => {
     const { client, hook } = await faultClient();
-    const clean = await client.nextToken('Once upon a time');
+    const clean = await nextTokens(client, { text: 'Once upon a time' });
     await hook().breakBatch();
-    const err = await client.nextToken('Once upon a time').catch((e: unknown) => e);
+    const err = await nextTokens(client, { text: 'Once upon a time' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GpuValidationError);
     expect((err as Error).message).toMatch(/^WebGPU validation error: /);
     // Not a device loss: the same backend goes on and gives the same answer as before.
-    const after = await client.nextToken('Once upon a time');
+    const after = await nextTokens(client, { text: 'Once upon a time' });
     expect(await hook().backendsCreated()).toBe(1);
     expect(after.toArray().map((r) => r.toJSON())).toEqual(clean.toArray().map((r) => r.toJSON()));
   });
@@ -107,7 +108,7 @@ describe('runtime faults in a real worker on WebGPU', () => {
     const run = client.generate(
       { ...GREEDY, steps: 400, temperature: 0.8 },
       {
-        onToken: (t) => {
+        onProgress: (t) => {
           if (t.index === 2 && !crashed) {
             crashed = true;
             void hook().crash('test crash in the runtime worker');
@@ -118,7 +119,7 @@ describe('runtime faults in a real worker on WebGPU', () => {
     const err = await run.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkerCrashedError);
     expect((err as Error).message).toMatch(/test crash in the runtime worker/);
-    const top = await client.nextToken('Once upon a time');
+    const top = await nextTokens(client, { text: 'Once upon a time' });
     expect(top.getChild(NEXT_TOKEN_COLUMNS.token)!.get(0)).toBe(',');
     expect(workers.length).toBe(2);
     expect(await hook().backendsCreated()).toBe(1);

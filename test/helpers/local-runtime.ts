@@ -29,7 +29,7 @@ export async function localClient(): Promise<RuntimeClient> {
  *
  * @example
  * const client = await storiesClient();
- * try { await client.loss(text); } finally { client.dispose(); }
+ * try { await client.loss({ text }); } finally { client.dispose(); }
  */
 export async function storiesClient(): Promise<RuntimeClient> {
   const client = await localClient();

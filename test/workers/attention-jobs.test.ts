@@ -158,7 +158,7 @@ describe('through the runtime client', () => {
         { onProgress: (p) => progress.push(p.done) },
       );
       expect(progress).toEqual([0, 1]);
-      expect(tableFromIPC(r.heads).numRows).toBe(40);
+      expect(tableFromIPC(r.tables.heads).numRows).toBe(40);
       expect(r.summary.windows).toBe(1);
       const m = await client.attentionMask({
         text: docs[0]!,
@@ -167,8 +167,8 @@ describe('through the runtime client', () => {
         layer: 0,
         head: 1,
       });
-      expect(readTensorTable(tableFromIPC(m.mask)).shape).toEqual([m.summary.T, m.summary.T]);
-      expect(tableFromIPC(m.heads).numRows).toBe(8);
+      expect(readTensorTable(tableFromIPC(m.tables.mask)).shape).toEqual([m.summary.T, m.summary.T]);
+      expect(tableFromIPC(m.tables.heads).numRows).toBe(8);
     } finally {
       client.dispose();
     }

@@ -14,6 +14,7 @@ import { createRuntimeClient, type RuntimeClient, type WorkerLike } from '../../
 import { dtypeCopy } from '../helpers/hub-fixtures';
 import { startHubServer, type HubServer } from '../helpers/hub-server';
 import { localClient } from '../helpers/local-runtime';
+import { nextTokens } from '../helpers/next-tokens';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -50,7 +51,7 @@ describe('loadHub through the runtime client', () => {
   it('loads with progress and answers next-token requests on the model', async () => {
     client = await localClient();
     const seen: HubLoadProgress[] = [];
-    const loaded = await client.loadHub(
+    const { summary: loaded } = await client.loadHub(
       { key: 'm', id: 'test/gpt2', endpoint: hub.endpoint },
       { onProgress: (p) => seen.push(p) },
     );
@@ -66,7 +67,7 @@ describe('loadHub through the runtime client', () => {
     const last = seen.filter((p) => p.phase === 'weights').at(-1)!;
     expect(last.done).toBe(last.total);
     expect(last.file).toBe('model.safetensors');
-    const top = await client.nextToken('hello', { model: 'm', topK: 3 });
+    const top = await nextTokens(client, { text: 'hello', topK: 3 }, { model: 'm' });
     expect(top.numRows).toBe(3);
   });
 
@@ -91,7 +92,7 @@ describe('loadHub through the runtime client', () => {
     expect(Date.now() - cancelledAt).toBeLessThan(1000);
     hub.bytesPerSecond = 0;
     // The previous model answers (the next job waits for the cancelled one to settle in the worker).
-    const top = await client.nextToken('hello', { model: 'm', topK: 2 });
+    const top = await nextTokens(client, { text: 'hello', topK: 2 }, { model: 'm' });
     expect(top.numRows).toBe(2);
     const gets = () => hub.log.filter((r) => r.repo === 'test/gpt2-f16' && r.file === 'model.safetensors');
     await expect.poll(() => gets().some((r) => r.aborted), { timeout: 2000 }).toBe(true);
@@ -118,10 +119,10 @@ describe('loadHub through the runtime client', () => {
     });
     await client.init('cpu');
     await client.loadHub({ key: 'm', id: 'test/gpt2', endpoint: hub.endpoint });
-    const before = await client.nextToken('hello', { model: 'm', topK: 3 });
+    const before = await nextTokens(client, { text: 'hello', topK: 3 }, { model: 'm' });
     spawned[0]!.dispatchEvent(new Event('error'));
     hub.log.length = 0;
-    const after = await client.nextToken('hello', { model: 'm', topK: 3 });
+    const after = await nextTokens(client, { text: 'hello', topK: 3 }, { model: 'm' });
     expect(spawned).toHaveLength(2);
     expect(after.toArray().map((r) => r.toJSON())).toEqual(before.toArray().map((r) => r.toJSON()));
     expect(hub.log.some((r) => r.repo === 'test/gpt2' && r.file === 'model.safetensors')).toBe(true);

@@ -171,9 +171,9 @@ describe('moeRoutingJob', () => {
         { model: 'moe', onProgress: (p) => progress.push(p.done) },
       );
       expect(progress).toEqual([0, 1, 2, 3, 4]);
-      expect(tableFromIPC(r.usage).numRows).toBe(4 * 4 * 8);
-      expect(tableFromIPC(r.layers).numRows).toBe(4);
-      expect(tableFromIPC(r.load).numRows).toBe(32);
+      expect(tableFromIPC(r.tables.usage).numRows).toBe(4 * 4 * 8);
+      expect(tableFromIPC(r.tables.layers).numRows).toBe(4);
+      expect(tableFromIPC(r.tables.load).numRows).toBe(32);
       expect(r.summary.domains.map((d) => d.tokens)).toEqual([64, 64, 64, 64]);
       const c = new AbortController();
       const pending = client.moeRouting(

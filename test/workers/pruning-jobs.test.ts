@@ -141,12 +141,12 @@ describe('pruning jobs', () => {
         onProgress: (p) => progress.push(p.done),
       });
       expect(progress).toEqual([0, 1, 2]);
-      expect(tableFromIPC(r.points).numRows).toBe(2);
-      expect(tableFromIPC(r.layers).numRows).toBe(35);
+      expect(tableFromIPC(r.tables.points).numRows).toBe(2);
+      expect(tableFromIPC(r.tables.layers).numRows).toBe(35);
       const request = { cellId: 'c1', sweepId: r.summary.sweepId, variant: 0 };
       const m = await client.pruningMask({ ...request, layer: 0, matrix: 'wo' });
-      expect(readTensorTable(tableFromIPC(m.mask)).shape).toEqual([64, 64]);
-      const files = await client.pruningExport(request);
+      expect(readTensorTable(tableFromIPC(m.tables.mask)).shape).toEqual([64, 64]);
+      const { summary: files } = await client.pruningExport(request);
       expect(files.modelBin?.length).toBeGreaterThan(900_000);
       // Reloading the model forgets its sweeps.
       await client.load({

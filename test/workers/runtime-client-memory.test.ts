@@ -44,13 +44,11 @@ describe('runtime client memory', () => {
     const api = createRuntimeApi();
     expect(api.memory()).toEqual({ backend: null, models: 0, saes: 0, pruningSweeps: 0, jobs: 0, gpu: null });
     await api.init('cpu');
-    await api.load({
-      key: 'm',
-      files: [
-        { name: 'stories260K.bin', bytes: readShared(STORIES260K) },
-        { name: 'tok512.bin', bytes: readShared(TOK512) },
-      ],
-    });
+    const files = [
+      { name: 'stories260K.bin', bytes: readShared(STORIES260K) },
+      { name: 'tok512.bin', bytes: readShared(TOK512) },
+    ];
+    await api.load({ id: 1, request: { key: 'm', files } });
     expect(api.memory()).toMatchObject({ backend: 'cpu', models: 1, jobs: 0, gpu: null });
     api.unload('m');
     expect(api.memory().models).toBe(0);

@@ -13,12 +13,13 @@ import { DeviceLostError, WebGpuUnavailableError, type Backend } from '../../ker
 import { GpuLimitError, GpuValidationError } from '../../kernels/gpu-errors';
 import { describeError } from '../../app/state/errors';
 import { InputError, ModelFormatError, TextError } from '../../runtime/errors';
-import { NEXT_TOKEN_COLUMNS, TOKEN_LOSS_COLUMNS } from '../../runtime/tables';
+import { NEXT_TOKEN_COLUMNS, TOKEN_LOSS_COLUMNS, type TokenLossTypes } from '../../runtime/tables';
 import { readTensorTable } from '../../runtime/tensor-table';
 import { createRuntimeApi } from '../../workers/runtime-api';
 import {
   createRuntimeClient,
   DEVICE_LOST_AGAIN,
+  readTable,
   WorkerCrashedError,
   type RuntimeClient,
   type WorkerLike,
@@ -26,6 +27,7 @@ import {
 import type { LoadRequest } from '../../workers/runtime-types';
 import { readShared, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
 import { sharedPath } from '../helpers/shared-paths';
+import { nextTokens } from '../helpers/next-tokens';
 
 const GREEDY_START = 'Once upon a time, there was a little girl named Lily';
 
@@ -77,7 +79,7 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     const { client } = cpuClient();
     const backend = await client.init('cpu');
     expect(backend).toEqual({ kind: 'cpu', description: expect.stringMatching(/CPU/) });
-    const loaded = await client.load(storiesRequest());
+    const { summary: loaded } = await client.load(storiesRequest());
     expect(loaded.shape).toMatchObject({
       dim: 64,
       nLayers: 5,
@@ -88,14 +90,16 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     });
     expect(loaded.modelName).toBe('stories260K.bin');
 
-    const top = await client.nextToken('Once upon a time', { topK: 10 });
+    const top = await nextTokens(client, { text: 'Once upon a time', topK: 10 });
     expect(top.numRows).toBe(10);
     const probs = Array.from(top.getChild(NEXT_TOKEN_COLUMNS.probability)!.toArray() as Float32Array);
     for (let i = 1; i < probs.length; i++) expect(probs[i]!).toBeLessThanOrEqual(probs[i - 1]!);
     expect(probs.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-6);
     expect(top.getChild(NEXT_TOKEN_COLUMNS.token)!.get(0)).toBe(',');
 
-    const strip = await client.tokenLoss('Once upon a time');
+    const strip = readTable<TokenLossTypes>(
+      (await client.tokenLoss({ text: 'Once upon a time' })).tables.tokens,
+    );
     const rows = strip.toArray().map((r) => r.toJSON());
     expect(rows[0]).toMatchObject({ position: 0, token: '<s>', loss: null });
     expect(
@@ -112,7 +116,10 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
       .split('<|endoftext|>')
       .slice(0, 4)
       .join('<|endoftext|>');
-    const loss = await client.loss(text, { onProgress: (p) => progress.push(p), fileName: 'four.txt' });
+    const { summary: loss } = await client.loss(
+      { text, fileName: 'four.txt' },
+      { onProgress: (p) => progress.push(p) },
+    );
     expect(loss.documents).toBe(4);
     expect(loss.loss).toBeGreaterThan(0.5);
     expect(loss.loss).toBeLessThan(3);
@@ -120,9 +127,9 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     expect(progress.at(-1)!.done).toBe(progress.at(-1)!.total);
 
     const pieces: string[] = [];
-    const gen = await client.generate(
+    const { summary: gen } = await client.generate(
       { prompt: 'Once upon a time', steps: 30, temperature: 0, seed: 42 },
-      { onToken: (t) => pieces.push(t.text) },
+      { onProgress: (t) => pieces.push(t.text) },
     );
     expect(gen.text.startsWith(GREEDY_START)).toBe(true);
     expect(gen.tokens).toBe(30);
@@ -135,16 +142,17 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     const { client } = cpuClient();
     await client.init('cpu');
     await client.load(storiesRequest());
-    const r = await client.forward('Once upon a time', {
+    const { tables } = await client.forward({
+      text: 'Once upon a time',
       capture: ['blocks.2.hook_resid_post', 'blocks.0.attn.hook_pattern'],
     });
-    const logits = readTensorTable(r.logits);
+    const logits = readTensorTable(readTable(tables.logits!));
     const T = logits.shape[0]!;
     expect(logits.shape).toEqual([T, 512]);
     expect(T).toBeGreaterThan(2);
-    const resid = readTensorTable(r.activations['blocks.2.hook_resid_post']!);
+    const resid = readTensorTable(readTable(tables['blocks.2.hook_resid_post']!));
     expect(resid.shape).toEqual([T, 64]);
-    const pattern = readTensorTable(r.activations['blocks.0.attn.hook_pattern']!);
+    const pattern = readTensorTable(readTable(tables['blocks.0.attn.hook_pattern']!));
     expect(pattern.shape).toEqual([8, T, T]);
     // Every query row of every head is a distribution over the causal keys.
     for (let row = 0; row < 8 * T; row++) {
@@ -152,10 +160,10 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
       expect(sum).toBeCloseTo(1, 5);
     }
     // The logits agree with the next-token table's top logit at the last position.
-    const top = await client.nextToken('Once upon a time', { topK: 1 });
+    const top = await nextTokens(client, { text: 'Once upon a time', topK: 1 });
     const last = logits.data.subarray((T - 1) * 512, T * 512);
     expect(Math.max(...last)).toBeCloseTo(top.getChild(NEXT_TOKEN_COLUMNS.logit)!.get(0)!, 4);
-    await expect(client.forward('x', { capture: ['blocks.9.hook_nope'] })).rejects.toThrow(
+    await expect(client.forward({ text: 'x', capture: ['blocks.9.hook_nope'] })).rejects.toThrow(
       /unknown hook point/,
     );
   });
@@ -177,10 +185,10 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     expect((err as InputError).file).toBe('broken.bin');
     expect((err as InputError).problem.length).toBeGreaterThan(5);
     expect((err as Error).message).toMatch(/^broken\.bin: /);
-    await expect(client.nextToken('x')).rejects.toThrow(/no model loaded/);
+    await expect(client.nextToken({ text: 'x' })).rejects.toThrow(/no model loaded/);
     await client.load(storiesRequest());
-    await expect(client.nextToken('x', { topK: 0 })).rejects.toBeInstanceOf(RangeError);
-    const long = await client.nextToken('the cat sat. '.repeat(200)).catch((e: unknown) => e);
+    await expect(client.nextToken({ text: 'x', topK: 0 })).rejects.toBeInstanceOf(RangeError);
+    const long = await client.nextToken({ text: 'the cat sat. '.repeat(200) }).catch((e: unknown) => e);
     expect(long).toBeInstanceOf(TextError);
     expect(long).toMatchObject({ file: 'prompt', problem: expect.stringMatching(/context of 512 tokens/) });
   });
@@ -195,17 +203,17 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
       { prompt: 'Once upon a time', steps: 400, temperature: 0.8, seed: 7 },
       {
         signal: controller.signal,
-        onToken: () => {
+        onProgress: () => {
           if (++count === 5) controller.abort();
         },
       },
     );
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(count).toBeLessThan(100);
-    const top = await client.nextToken('Once upon a time', { topK: 3 });
+    const top = await nextTokens(client, { text: 'Once upon a time', topK: 3 });
     expect(top.numRows).toBe(3);
     // An already-aborted signal never starts a job.
-    await expect(client.tokenLoss('x', { signal: AbortSignal.abort() })).rejects.toMatchObject({
+    await expect(client.tokenLoss({ text: 'x' }, { signal: AbortSignal.abort() })).rejects.toMatchObject({
       name: 'AbortError',
     });
   });
@@ -236,10 +244,10 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     const { client, state } = lossyClient();
     await client.init('webgpu');
     await client.load(storiesRequest());
-    const expected = await client.nextToken('Once upon a time');
+    const expected = await nextTokens(client, { text: 'Once upon a time' });
     state.losses = 1;
     // The job itself succeeds: the loss is recovered from and the job runs again by itself.
-    const top = await client.nextToken('Once upon a time');
+    const top = await nextTokens(client, { text: 'Once upon a time' });
     expect(state.inits).toBe(2);
     expect(state.losses).toBe(0);
     expect(top.toArray().map((r) => r.toJSON())).toEqual(expected.toArray().map((r) => r.toJSON()));
@@ -250,13 +258,13 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     await client.init('webgpu');
     await client.load(storiesRequest());
     state.losses = 2;
-    const err = await client.nextToken('Once upon a time').catch((e: unknown) => e);
+    const err = await nextTokens(client, { text: 'Once upon a time' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeviceLostError);
     expect((err as Error).message).toBe(DEVICE_LOST_AGAIN);
     expect(describeError(err)).toMatchObject({ title: 'GPU device lost', message: DEVICE_LOST_AGAIN });
     // Reloaded after each loss: the next job runs on a working backend.
     expect(state.inits).toBe(3);
-    const top = await client.nextToken('Once upon a time');
+    const top = await nextTokens(client, { text: 'Once upon a time' });
     expect(top.getChild(NEXT_TOKEN_COLUMNS.token)!.get(0)).toBe(',');
   });
 
@@ -265,13 +273,13 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     await client.init('webgpu');
     await client.load(storiesRequest());
     const request = { prompt: 'Once upon a time', steps: 20, temperature: 0.8, seed: 11 };
-    const clean = await client.generate(request);
+    const { summary: clean } = await client.generate(request);
     state.losses = 1;
     state.lossAtRead = 8;
     const pieces: string[] = [];
     const indices: number[] = [];
-    const gen = await client.generate(request, {
-      onToken: (t) => {
+    const { summary: gen } = await client.generate(request, {
+      onProgress: (t) => {
         pieces.push(t.text);
         indices.push(t.index);
       },
@@ -295,7 +303,7 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     await client.init('webgpu');
     await client.load(storiesRequest());
     fail = new GpuValidationError('out-of-memory', 'WebGPU out-of-memory error: test');
-    const v = await client.nextToken('Once').catch((e: unknown) => e);
+    const v = await nextTokens(client, { text: 'Once' }).catch((e: unknown) => e);
     expect(v).toBeInstanceOf(GpuValidationError);
     expect(v).toMatchObject({ filter: 'out-of-memory', message: 'WebGPU out-of-memory error: test' });
     expect(describeError(v)).toMatchObject({
@@ -303,14 +311,14 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
       message: 'WebGPU out-of-memory error: test',
     });
     fail = new GpuLimitError('maxBufferSize', 8, 4, 'a tensor needs 8 bytes, over maxBufferSize of 4 bytes');
-    const l = await client.nextToken('Once').catch((e: unknown) => e);
+    const l = await nextTokens(client, { text: 'Once' }).catch((e: unknown) => e);
     expect(l).toBeInstanceOf(GpuLimitError);
     expect(l).toBeInstanceOf(RangeError);
     expect(l).toMatchObject({ limit: 'maxBufferSize', requested: 8, allowed: 4 });
     expect(describeError(l).title).toBe('Too large for this GPU');
     // Not a device loss: nothing is retried or reloaded, and the next job runs normally.
     fail = undefined;
-    expect((await client.nextToken('Once')).numRows).toBe(10);
+    expect((await nextTokens(client, { text: 'Once' })).numRows).toBe(10);
   });
 
   it('restarts a worker whose cancelled job does not stop', async () => {
@@ -340,7 +348,7 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
     );
     setTimeout(() => controller.abort(), 10);
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
-    await expect(client.tokenLoss('x')).rejects.toThrow('fresh worker answered');
+    await expect(client.tokenLoss({ text: 'x' })).rejects.toThrow('fresh worker answered');
     expect(spawned.length).toBe(2);
     expect(spawned[0]!.closed).toBe(true);
     expect(calls).toEqual(['init cpu', 'load', 'cancel', 'init cpu', 'load']);
@@ -485,8 +493,8 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
   it('keeps several models by key, runs each, and unloads one without touching the other', async () => {
     const { client } = cpuClient();
     await client.init('cpu');
-    const a = await client.load({ ...storiesRequest(), key: 'a' });
-    const b = await client.load({ ...storiesRequest(), key: 'b' });
+    const { summary: a } = await client.load({ ...storiesRequest(), key: 'a' });
+    const { summary: b } = await client.load({ ...storiesRequest(), key: 'b' });
     expect([a.key, b.key]).toEqual(['a', 'b']);
     expect(a.modelName).toBe('stories260K.bin');
     expect(a.tokenizerName).toBe('tok512.bin');
@@ -498,12 +506,12 @@ describe('runtime client ↔ worker API (CPU backend, MessageChannel)', () => {
       { text: 'Once upon a time', layer: 1, position: -1, topK: 5 },
       { model: 'b' },
     );
-    expect(fromB.next).toEqual(fromA.next);
-    expect(fromA.position).toBe(4);
-    expect(fromA.truncated).toBe(false);
+    expect(fromB.tables.next).toEqual(fromA.tables.next);
+    expect(fromA.summary.position).toBe(4);
+    expect(fromA.summary.truncated).toBe(false);
     await client.unload('a');
-    const err = await client.nextToken('Once', { model: 'a' }).catch((e: unknown) => e);
+    const err = await nextTokens(client, { text: 'Once' }, { model: 'a' }).catch((e: unknown) => e);
     expect(String(err)).toMatch(/no model loaded under 'a' \(loaded: b\)/);
-    expect((await client.nextToken('Once', { model: 'b' })).numRows).toBe(10);
+    expect((await nextTokens(client, { text: 'Once' }, { model: 'b' })).numRows).toBe(10);
   });
 });

@@ -224,7 +224,7 @@ describe('SAE worker jobs', () => {
       expect(stepsWhenResumed).toBeGreaterThanOrEqual(4);
       expect(stepsWhenResumed).toBeLessThanOrEqual(5);
       expect(steps).toEqual(Array.from({ length: 12 }, (_, i) => i));
-      expect(tableFromIPC(r.curve!).numRows).toBe(12);
+      expect(tableFromIPC(r.tables.curve!).numRows).toBe(12);
       expect(r.summary.evaluation!.l0).toBeLessThanOrEqual(8);
     } finally {
       client.dispose();

@@ -8,7 +8,7 @@
  * half, which overlaps the scored window (the view says so).
  */
 import type { MaskFamilyId } from '../../../analyses/attention/masks/index';
-import type { LoadedModel, MaskJobSummary } from '../../../workers/runtime-types';
+import type { ModelHandle, MaskJobSummary } from '../../../workers/runtime-types';
 import type { CellKind } from '../cell-kind';
 import { documentsOf } from '../text/text-kind';
 
@@ -42,7 +42,7 @@ export const attentionMaskKind: CellKind = {
     { role: 'text', label: 'Text', kinds: ['text'] },
   ],
   async run({ cell, inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as LoadedModel;
+    const model = inputs.model!.result.meta as unknown as ModelHandle;
     const docs = documentsOf(inputs.text!.cell.params);
     const document = Number(cell.params.document);
     if (!Number.isInteger(document) || document < 0 || document >= docs.length)
@@ -66,7 +66,7 @@ export const attentionMaskKind: CellKind = {
     const meta: MaskJobSummary = r.summary;
     return {
       meta: { ...meta },
-      tables: { pattern: r.pattern, mask: r.mask, heads: r.heads, tokens: r.tokens },
+      tables: r.tables,
     };
   },
 };

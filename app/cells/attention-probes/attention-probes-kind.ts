@@ -6,7 +6,7 @@
  * shared and undoable, but out of the cell's key, so recolouring the grid or picking a head never
  * re-runs the model.
  */
-import type { LoadedModel, ProbeJobSummary } from '../../../workers/runtime-types';
+import type { ModelHandle, ProbeJobSummary } from '../../../workers/runtime-types';
 import type { CellKind } from '../cell-kind';
 
 /** Most windows a cell may ask for (each is one forward pass with every pattern read back). */
@@ -23,7 +23,7 @@ export const attentionProbesKind: CellKind = {
     { role: 'text', label: 'Text', kinds: ['text'] },
   ],
   async run({ cell, inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as LoadedModel;
+    const model = inputs.model!.result.meta as unknown as ModelHandle;
     const { text, name } = inputs.text!.cell.params;
     const maxWindows = Number(cell.params.maxWindows);
     if (!Number.isInteger(maxWindows) || maxWindows < 1 || maxWindows > MAX_PROBE_WINDOWS)
@@ -45,6 +45,6 @@ export const attentionProbesKind: CellKind = {
       sinkHeads: s.sinkHeads.map((h) => ({ ...h })),
       localHeads: s.localHeads.map((h) => ({ ...h })),
     };
-    return { meta, tables: { heads: r.heads, positions: r.positions } };
+    return { meta, tables: r.tables };
   },
 };

@@ -6,7 +6,7 @@
  * So is the max loss increase of the best-configuration export (analyses/attention/best-config.ts),
  * computed in the browser from the result's points and per-head tables.
  */
-import type { LoadedModel, SweepJobSummary } from '../../../workers/runtime-types';
+import type { ModelHandle, SweepJobSummary } from '../../../workers/runtime-types';
 import type { CellKind } from '../cell-kind';
 
 /** Most points (families × budgets) one cell may ask for: each is a full masked loss evaluation. */
@@ -42,7 +42,7 @@ export const attentionSweepKind: CellKind = {
     { role: 'text', label: 'Text', kinds: ['text'] },
   ],
   async run({ cell, inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as LoadedModel;
+    const model = inputs.model!.result.meta as unknown as ModelHandle;
     const { text, name } = inputs.text!.cell.params;
     const families = (Array.isArray(cell.params.families) ? cell.params.families : []).map(String);
     const budgets = numberList(cell.params.budgets);
@@ -62,6 +62,6 @@ export const attentionSweepKind: CellKind = {
       },
     );
     const meta: SweepJobSummary = r.summary;
-    return { meta: { ...meta }, tables: { points: r.points, heads: r.heads } };
+    return { meta: { ...meta }, tables: r.tables };
   },
 };

@@ -2,7 +2,7 @@
  * Loss cell: mean cross-entropy and perplexity of a model over a whole text (ARCHITECTURE.md "Loss
  * over a text"), window by window in the worker with progress.
  */
-import type { LoadedModel, LossSummary } from '../../../workers/runtime-types';
+import type { ModelHandle, LossSummary } from '../../../workers/runtime-types';
 import type { CellKind } from '../cell-kind';
 
 export const lossKind: CellKind = {
@@ -15,12 +15,12 @@ export const lossKind: CellKind = {
     { role: 'text', label: 'Text', kinds: ['text'] },
   ],
   async run({ inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as LoadedModel;
+    const model = inputs.model!.result.meta as unknown as ModelHandle;
     const { text, name } = inputs.text!.cell.params;
-    const summary: LossSummary = await services.runtime.loss(String(text ?? ''), {
+    const request = { text: String(text ?? ''), fileName: String(name || 'text') };
+    const { summary }: { summary: LossSummary } = await services.runtime.loss(request, {
       signal,
       model: model.key,
-      fileName: String(name || 'text'),
       onProgress: (p) => progress(p.total ? p.done / p.total : undefined, `Window ${p.done} of ${p.total}`),
     });
     return { meta: { ...summary }, tables: {} };

@@ -3,7 +3,7 @@
  * distribution after a chosen token, and the attention head grid of a chosen layer — one forward
  * pass in the worker (workers/inspect.ts).
  */
-import type { LoadedModel } from '../../../workers/runtime-types';
+import type { ModelHandle } from '../../../workers/runtime-types';
 import type { CellKind } from '../cell-kind';
 import { documentsOf } from '../text/text-kind';
 
@@ -27,7 +27,7 @@ export const modelViewKind: CellKind = {
     { role: 'text', label: 'Text', kinds: ['text'] },
   ],
   async run({ cell, inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as LoadedModel;
+    const model = inputs.model!.result.meta as unknown as ModelHandle;
     const docs = documentsOf(inputs.text!.cell.params);
     const document = Number(cell.params.document);
     if (!Number.isInteger(document) || document < 0 || document >= docs.length) {
@@ -48,12 +48,12 @@ export const modelViewKind: CellKind = {
     const meta: ModelViewMeta = {
       document,
       layer: Number(cell.params.layer),
-      position: r.position,
-      truncated: r.truncated,
-      totalTokens: r.totalTokens,
+      position: r.summary.position,
+      truncated: r.summary.truncated,
+      totalTokens: r.summary.totalTokens,
       nLayers: model.shape.nLayers,
       nHeads: model.shape.nHeads,
     };
-    return { meta: { ...meta }, tables: { tokens: r.tokens, next: r.next, pattern: r.pattern } };
+    return { meta: { ...meta }, tables: r.tables };
   },
 };

@@ -7,7 +7,7 @@
  * A hub model is recorded as its id (with revision) only: the endpoint and access token are this
  * browser's settings (app/state/hub-settings.ts), never part of the notebook.
  */
-import type { LoadedModel, ModelFile } from '../../../workers/runtime-types';
+import type { ModelHandle, ModelFile } from '../../../workers/runtime-types';
 import type { ParamValue } from '../../notebook/document';
 import { hashBytes } from '../../notebook/hash';
 import { fileNameOfUrl } from '../../state/format';
@@ -54,7 +54,7 @@ export const modelKind: CellKind = {
     // Hashed before the upload: the worker may take (transfer) the buffers.
     const hashes = new Map<string, string>();
     for (const f of files) hashes.set(f.name, await hashBytes(new Uint8Array(f.bytes)));
-    const loaded: LoadedModel = await ctx.services.runtime.load({ key: ctx.cell.id, files });
+    const { summary: loaded } = await ctx.services.runtime.load({ key: ctx.cell.id, files });
     ctx.signal.throwIfAborted();
     // The SHA-256 of what was loaded goes into reports' provenance.
     const fileHashes = {
@@ -78,7 +78,7 @@ async function runHub(ctx: RunContext): Promise<CellResult> {
     );
   }
   ctx.progress(undefined, `Connecting to ${hostOf(settings.endpoint)}…`);
-  const loaded = await ctx.services.runtime.loadHub(
+  const { summary: loaded } = await ctx.services.runtime.loadHub(
     {
       key: ctx.cell.id,
       id,
@@ -122,7 +122,7 @@ function hostOf(url: string): string {
 }
 
 /** What a model cell's result carries (and readers use): the worker key and the model's shape. */
-export function loadedMeta(l: LoadedModel): { [k: string]: ParamValue } {
+export function loadedMeta(l: ModelHandle): { [k: string]: ParamValue } {
   return JSON.parse(JSON.stringify(l)) as { [k: string]: ParamValue };
 }
 

@@ -7,7 +7,7 @@
  * `maxTokens` (per domain) decides what is computed; `layer` and `view` are view-only params: saved,
  * shared and undoable, but out of the cell's key, so switching layer or heatmap never re-runs.
  */
-import { MAX_MOE_TOKENS, type LoadedModel } from '../../../workers/runtime-types';
+import { MAX_MOE_TOKENS, type ModelHandle } from '../../../workers/runtime-types';
 import type { Json } from '../../notebook/cell-runtime';
 import type { CellKind } from '../cell-kind';
 
@@ -33,7 +33,7 @@ export const moeRoutingKind: CellKind = {
   viewParams: ['layer', 'view'],
   inputs: [{ role: 'model', label: 'Model', kinds: ['model'] }],
   async run({ cell, inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as LoadedModel;
+    const model = inputs.model!.result.meta as unknown as ModelHandle;
     const maxTokens = Number(cell.params.maxTokens);
     if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > MAX_MOE_TOKENS)
       throw new RangeError(
@@ -56,7 +56,7 @@ export const moeRoutingKind: CellKind = {
     );
     return {
       meta: r.summary as unknown as Json,
-      tables: { usage: r.usage, layers: r.layers, load: r.load },
+      tables: r.tables,
     };
   },
 };

@@ -4,6 +4,7 @@
  */
 import { tableFromIPC } from 'apache-arrow';
 import { readTensorTable } from '../../../runtime/tensor-table';
+import type { JobAnswer } from '../../../workers/runtime-client';
 import type { PruningMaskSummary } from '../../../workers/runtime-types';
 
 export interface PruningMaskView {
@@ -15,15 +16,10 @@ export interface PruningMaskView {
   summary: PruningMaskSummary;
 }
 
-export function decodePruningMask(r: {
-  dense: Uint8Array;
-  mask: Uint8Array;
-  pruned: Uint8Array;
-  summary: PruningMaskSummary;
-}): PruningMaskView {
-  const d = readTensorTable(tableFromIPC(r.dense));
-  const m = readTensorTable(tableFromIPC(r.mask));
-  const p = readTensorTable(tableFromIPC(r.pruned));
+export function decodePruningMask(r: JobAnswer<'pruningMask'>): PruningMaskView {
+  const d = readTensorTable(tableFromIPC(r.tables.dense));
+  const m = readTensorTable(tableFromIPC(r.tables.mask));
+  const p = readTensorTable(tableFromIPC(r.tables.pruned));
   const [rows, cols] = d.shape as [number, number];
   for (const t of [m, p])
     if (t.shape[0] !== rows || t.shape[1] !== cols)

@@ -5,7 +5,7 @@
  * the cell's id, so the view picks a point, a layer and a matrix (view params: no re-run) and asks
  * for its masks or its exported files without pruning again.
  */
-import type { LoadedModel, PruningSweepSummary } from '../../../workers/runtime-types';
+import type { ModelHandle, PruningSweepSummary } from '../../../workers/runtime-types';
 import type { Json } from '../../notebook/cell-runtime';
 import type { CellKind } from '../cell-kind';
 import { numberList } from '../attention-sweep/attention-sweep-kind';
@@ -64,7 +64,7 @@ export const pruningSweepKind: CellKind = {
     { role: 'text', label: 'Text', kinds: ['text'] },
   ],
   async run({ cell, inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as LoadedModel;
+    const model = inputs.model!.result.meta as unknown as ModelHandle;
     const { text, name } = inputs.text!.cell.params;
     const methods = choiceList(cell.params.methods, METHOD_CHOICES);
     const patterns = choiceList(cell.params.patterns, PATTERN_CHOICES);
@@ -96,6 +96,6 @@ export const pruningSweepKind: CellKind = {
       },
     );
     const meta: PruningSweepSummary = r.summary;
-    return { meta: JSON.parse(JSON.stringify(meta)) as Json, tables: { points: r.points, layers: r.layers } };
+    return { meta: JSON.parse(JSON.stringify(meta)) as Json, tables: r.tables };
   },
 };

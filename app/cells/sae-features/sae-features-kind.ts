@@ -93,6 +93,6 @@ export const saeFeaturesKind: CellKind = {
       fileName,
       maxWindows,
     };
-    return { meta: meta as unknown as Json, tables: { list: r.list } };
+    return { meta: meta as unknown as Json, tables: r.tables };
   },
 };

@@ -9,8 +9,8 @@
 import { tableFromIPC } from 'apache-arrow';
 import { collectableHookPoints } from '../../../analyses/sae/collect';
 import type { TrainKind, TrainProgress } from '../../../analyses/sae/train';
-import type { SaeJobBytes } from '../../../workers/runtime-api';
-import type { LoadedModel, ModelShape } from '../../../workers/runtime-types';
+import type { JobAnswer } from '../../../workers/runtime-client';
+import type { ModelHandle, ModelShape } from '../../../workers/runtime-types';
 import { saeFilesFromTable, type SaeSummary, type SaeTrainRequest } from '../../../workers/sae-jobs';
 import type { CellResult, Json } from '../../notebook/cell-runtime';
 import type { CellKind, RunContext } from '../cell-kind';
@@ -99,10 +99,10 @@ export function trainRequest(ctx: Pick<RunContext, 'cell' | 'inputs'>, shape: Mo
   return request;
 }
 
-function resultOf(r: SaeJobBytes): CellResult {
+function resultOf(r: JobAnswer<'saeTrain' | 'saeImport' | 'saeHub'>): CellResult {
   const tables: Record<string, Uint8Array> = {};
-  if (r.files) tables.files = r.files;
-  if (r.curve) tables.curve = r.curve;
+  if (r.tables.files) tables.files = r.tables.files;
+  if (r.tables.curve) tables.curve = r.tables.curve;
   return { meta: JSON.parse(JSON.stringify(r.summary)) as Json, tables };
 }
 
@@ -111,7 +111,7 @@ function resultOf(r: SaeJobBytes): CellResult {
  * bytes, rate and time left as progress; a reload of a kept result opens it again (from the
  * browser cache) without evaluating it again. The endpoint and token are this browser's settings.
  */
-async function runHub(ctx: RunContext, model: LoadedModel, fileName: string): Promise<CellResult> {
+async function runHub(ctx: RunContext, model: ModelHandle, fileName: string): Promise<CellResult> {
   const { cell, services, signal, progress } = ctx;
   const sae = String(cell.params.hubSae ?? '').trim();
   const settings = services.hub?.();
@@ -190,7 +190,7 @@ export const saeKind: CellKind = {
   },
   async run(ctx) {
     const { cell, inputs, signal, services, progress } = ctx;
-    const model = inputs.model!.result.meta as unknown as LoadedModel;
+    const model = inputs.model!.result.meta as unknown as ModelHandle;
     const opts = { signal, model: model.key };
     const { text, name } = inputs.text!.cell.params;
     const fileName = String(name || 'text');

@@ -95,9 +95,7 @@ describe('moe-routing kind', () => {
           key = o.model;
           o.onProgress?.({ done: 3, total: 8 });
           return {
-            usage: new Uint8Array(1),
-            layers: new Uint8Array(2),
-            load: new Uint8Array(3),
+            tables: { usage: new Uint8Array(1), layers: new Uint8Array(2), load: new Uint8Array(3) },
             summary: { nLayers: 4 },
           };
         },

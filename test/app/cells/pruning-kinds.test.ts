@@ -86,8 +86,7 @@ describe('pruning sweep kind', () => {
         sent = r;
         o.onProgress?.({ done: 1, total: 3, label: 'wanda 2:4 0.5' });
         return {
-          points: new Uint8Array(1),
-          layers: new Uint8Array(2),
+          tables: { points: new Uint8Array(1), layers: new Uint8Array(2) },
           summary: { sweepId: 's', cliffs: [] },
         };
       },

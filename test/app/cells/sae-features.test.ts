@@ -70,7 +70,7 @@ describe('saeFeaturesKind', () => {
       ) => {
         seen.request = request;
         opts.onProgress?.({ done: 1, total: 2 });
-        return { list, summary: { tokens: 100, windows: 2, dSae: 4, silent: 1 } };
+        return { tables: { list }, summary: { tokens: 100, windows: 2, dSae: 4, silent: 1 } };
       },
     };
     return {

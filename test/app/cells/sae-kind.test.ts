@@ -21,7 +21,7 @@ import {
 import { zipSync } from 'fflate';
 import type { CellResult, CellRuntime, Json } from '../../../app/notebook/cell-runtime';
 import type { CellDoc } from '../../../app/notebook/document';
-import type { SaeJobBytes } from '../../../workers/runtime-api';
+import type { JobAnswer } from '../../../workers/runtime-client';
 import {
   saeFilesTable,
   type SaeImportRequest,
@@ -141,7 +141,10 @@ describe('SAE cell kind', () => {
             total: 3,
             point: { step, loss: 1 / (step + 1), mse: 0.1, l0: 16, deadFraction: 0 },
           } as never);
-        return { summary: summary(), files: filesBytes(), curve: new Uint8Array([1]) } satisfies SaeJobBytes;
+        return {
+          summary: summary(),
+          tables: { files: filesBytes(), curve: new Uint8Array([1]) },
+        } satisfies JobAnswer<'saeTrain'>;
       },
     };
     const { ctx, log } = context({ kind: 'relu', l1Coefficient: 0.3, steps: 3 }, fake, {
@@ -171,7 +174,7 @@ describe('SAE cell kind', () => {
     const fake = {
       saeTrain: async (r: SaeTrainRequest) => {
         request = r;
-        return { summary: summary(), files: filesBytes() };
+        return { summary: summary(), tables: { files: filesBytes() } };
       },
     };
     await saeKind.run!(context({ kind: 'topk', k: 8 }, fake).ctx);
@@ -187,7 +190,7 @@ describe('SAE cell kind', () => {
     const fake = {
       saeImport: async (r: SaeImportRequest) => {
         request = r;
-        return { summary: summary(), files: filesBytes() };
+        return { summary: summary(), tables: { files: filesBytes() } };
       },
     };
     const files = [
@@ -217,7 +220,7 @@ describe('SAE cell kind', () => {
       },
       saeImport: async (r: SaeImportRequest) => {
         request = r;
-        return { summary: summary({ saeId: 'sae#2', evaluation: undefined }), files: r.files as never };
+        return { summary: summary({ saeId: 'sae#2', evaluation: undefined }), tables: { files: r.files as never } };
       },
     };
     const restored: CellResult = {
