@@ -1,6 +1,7 @@
 import { UsageError } from './args';
 import { ATTENTION_USAGE, attentionCommand } from './commands/attention';
 import { ATTENTION_PROBE_USAGE, attentionProbeCommand } from './commands/attention-probe';
+import { CHUNK_SPARSITY_USAGE, chunkSparsityCommand } from './commands/chunk-sparsity';
 import { EVAL_USAGE, evalCommand } from './commands/eval';
 import { GENERATE_USAGE, generateCommand } from './commands/generate';
 import { MOE_BALANCE_USAGE, moeBalanceCommand } from './commands/moe-balance';
@@ -21,6 +22,7 @@ const COMMANDS: Record<
   'moe-stats': { run: moeStatsCommand, usage: MOE_STATS_USAGE },
   'moe-balance': { run: moeBalanceCommand, usage: MOE_BALANCE_USAGE },
   'moe-prune': { run: moePruneCommand, usage: MOE_PRUNE_USAGE },
+  'chunk-sparsity': { run: chunkSparsityCommand, usage: CHUNK_SPARSITY_USAGE },
   prune: { run: pruneCommand, usage: PRUNE_USAGE },
   report: { run: reportCommand, usage: REPORT_USAGE },
   sae: { run: saeCommand, usage: SAE_USAGE },

@@ -46,3 +46,4 @@ export * from './expert-pruning';
 export * from './collect-routing-log';
 export * from './routing-log-parquet';
 export * from './log-report';
+export * from './neuron-chunk-sparsity';
