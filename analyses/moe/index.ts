@@ -47,3 +47,4 @@ export * from './collect-routing-log';
 export * from './routing-log-parquet';
 export * from './log-report';
 export * from './neuron-chunk-sparsity';
+export * from './log-tables';

@@ -23,8 +23,15 @@ import {
   topKMass,
   validateRoutingLog,
   vocabularySpecialisation,
+  moeLogReport,
+  moeCoactivationTable,
+  moeTokenExpertTable,
+  moeChunkTable,
+  moeBalanceTable,
+  moeVocabularyTable,
   type RoutingLog,
 } from '../../analyses/moe';
+import { tableRows } from '../../runtime/tables';
 
 interface TokenSpec {
   doc: number;
@@ -226,6 +233,50 @@ describe('routing-log analyses on hand-computed cases', () => {
       2,
     ]);
     expect(pruneLeastImportant(expertImportance(log, 'weight'), 1).layers![0]!.disabledExperts).toEqual([1]);
+  });
+
+  it('the Arrow tables of a report carry every layer, expert and token', () => {
+    const probs = [0.5, 0.3, 0.1, 0.1];
+    const log = logOf(4, 2, [
+      {
+        doc: 0,
+        id: 1,
+        layers: [
+          { experts: [0, 1], probs },
+          { experts: [2, 3], probs },
+        ],
+      },
+      {
+        doc: 0,
+        id: 2,
+        layers: [
+          { experts: [0, 2], probs },
+          { experts: [3, 1], probs },
+        ],
+      },
+      {
+        doc: 1,
+        id: 3,
+        layers: [
+          { experts: [1, 0], probs },
+          { experts: [0, 1], probs },
+        ],
+      },
+    ]);
+    const report = moeLogReport(log, { chunks: [1, 2], minCount: 1 });
+    expect(report.coactivation).toHaveLength(2);
+    const co = moeCoactivationTable(report);
+    expect(co.numRows).toBe(2 * 4 * 4);
+    expect(co.schema.metadata.get('sparsebook.table')).toBe('moe-coactivation');
+    const map = tableRows<{ token: number; layer: number; expert: number }>(moeTokenExpertTable(log));
+    expect(map).toHaveLength(3 * 2);
+    expect(map.filter((r) => r.layer === 1).map((r) => r.expert)).toEqual([2, 3, 0]);
+    expect(moeChunkTable(report).numRows).toBe(2 * 2);
+    const balance = tableRows<{ lbl_micro: number }>(moeBalanceTable(report));
+    expect(balance[0]!.lbl_micro).toBeCloseTo(report.log_layers[0]!.lbl_micro!, 6);
+    expect(moeVocabularyTable(report).numRows).toBeGreaterThan(0);
+    // The report's per-layer load is the routing-count path's (summarizeRouting).
+    expect(report.layers[0]!.load).toEqual(Array.from(expertLoad(log, 0)));
   });
 
   it('validation names the source, the layer and the token', () => {
