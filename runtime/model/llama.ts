@@ -592,6 +592,60 @@ export class LlamaModel {
     for (const l of this.layers) this.backend.dispose(...layerTensors(l));
   }
 
+  /**
+   * Read a residual stream [T, dim] through the model's own head — final norm, unembedding, logit
+   * scale and soft-cap — as the logit lens does for each layer. `residual` is not consumed; at the
+   * last layer this gives exactly the model's logits.
+   *
+   * @example
+   * const logits = await model.readout(residualOfLayer3); // [T, vocabSize]
+   */
+  async readout(residual: Tensor<'f32'>): Promise<Tensor<'f32'>> {
+    this.assertUsable();
+    const scope = new TensorScope(this.backend);
+    try {
+      // head() consumes its input, so it gets a copy.
+      const copy = scope.own(this.backend.rowAffine(residual, { scale: 1 }));
+      return scope.release(await this.head(copy, 0, scope, undefined));
+    } finally {
+      scope.disposeAll();
+    }
+  }
+
+  /**
+   * The head's parameters on the host, for attributions that freeze the final norm's scale
+   * (direct logit attribution): norm kind, weight (Gemma's 1 + w already folded), bias, eps, the
+   * logit scale and final soft-cap, and the unembedding rows of `tokenIds` [n × dim].
+   */
+  async readHead(tokenIds: readonly number[]): Promise<{
+    norm: 'rms' | 'layer';
+    weight: Float32Array;
+    bias?: Float32Array;
+    eps: number;
+    logitScale: number;
+    finalSoftcap?: number;
+    unembedding: Float32Array;
+  }> {
+    this.assertUsable();
+    const b = this.backend;
+    const block = blockOf(this.config);
+    const ids = b.tensor<'i32'>(Int32Array.from(tokenIds), [tokenIds.length]);
+    const rows = b.embedding(this.output, ids);
+    try {
+      return {
+        norm: block.norm === 'layer' ? 'layer' : 'rms',
+        weight: await b.read(this.norm),
+        bias: this.extra.normBias ? await b.read(this.extra.normBias) : undefined,
+        eps: this.config.normEps,
+        logitScale: block.logitScale ?? 1,
+        finalSoftcap: block.finalSoftcap,
+        unembedding: await b.read(rows),
+      };
+    } finally {
+      b.dispose(ids, rows);
+    }
+  }
+
   private assertUsable(): void {
     if (this.disposed) throw new Error('LlamaModel used after dispose()');
   }
