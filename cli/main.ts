@@ -1,7 +1,11 @@
 import { UsageError } from './args';
 import { ATTENTION_USAGE, attentionCommand } from './commands/attention';
 import { ATTENTION_PROBE_USAGE, attentionProbeCommand } from './commands/attention-probe';
+import { ACTIVATIONS_USAGE, activationsCommand } from './commands/activations';
 import { CHUNK_SPARSITY_USAGE, chunkSparsityCommand } from './commands/chunk-sparsity';
+import { DLA_USAGE, dlaCommand } from './commands/dla';
+import { LOGIT_LENS_USAGE, logitLensCommand } from './commands/logit-lens';
+import { PATCH_USAGE, patchCommand } from './commands/patch';
 import { EVAL_USAGE, evalCommand } from './commands/eval';
 import { GENERATE_USAGE, generateCommand } from './commands/generate';
 import { MOE_BALANCE_USAGE, moeBalanceCommand } from './commands/moe-balance';
@@ -23,6 +27,10 @@ const COMMANDS: Record<
   'moe-balance': { run: moeBalanceCommand, usage: MOE_BALANCE_USAGE },
   'moe-prune': { run: moePruneCommand, usage: MOE_PRUNE_USAGE },
   'chunk-sparsity': { run: chunkSparsityCommand, usage: CHUNK_SPARSITY_USAGE },
+  'logit-lens': { run: logitLensCommand, usage: LOGIT_LENS_USAGE },
+  patch: { run: patchCommand, usage: PATCH_USAGE },
+  dla: { run: dlaCommand, usage: DLA_USAGE },
+  activations: { run: activationsCommand, usage: ACTIVATIONS_USAGE },
   prune: { run: pruneCommand, usage: PRUNE_USAGE },
   report: { run: reportCommand, usage: REPORT_USAGE },
   sae: { run: saeCommand, usage: SAE_USAGE },
