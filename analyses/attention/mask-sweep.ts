@@ -9,12 +9,14 @@ import type { Hooks } from '../../runtime/hooks';
 import { evaluateLoss } from '../../runtime/eval/loss';
 import type { LlamaModel } from '../../runtime/model/llama';
 import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
-import { attentionFlops, kvBytes, residentRows } from './mask-costs';
+import { attentionFlops, kvBytes, residentRows, sparseKvBytes } from './mask-costs';
+import { maskSelectionFlops, type SelectionShape } from './selection-costs';
 import { maskDensity, maskRecall } from './mask-metrics';
 import { maskedLoss } from './masked-loss';
 import {
   buildMask,
   causalEntries,
+  keptElements,
   maskFamily,
   MASK_FAMILIES,
   type MaskFamilyId,
@@ -94,9 +96,20 @@ async function prepare(
 }
 
 async function measure(ctx: Context, family: MaskFamilyId, budget: number): Promise<MaskEvaluation> {
-  maskFamily(family);
+  const fam = maskFamily(family);
   const { model, options } = ctx;
   const { nLayers, nHeads, nKvHeads, headDim } = model.config;
+  // Mustafar prunes elements inside K and V: each kept entry's products run over e of headDim.
+  const kvElements = fam.prunes === 'kv-elements' ? keptElements(budget, headDim) : undefined;
+  const selectionShape: SelectionShape = {
+    headDim,
+    group: nHeads / nKvHeads,
+    ...(options.mask?.blockSize !== undefined ? { blockSize: options.mask.blockSize } : {}),
+    ...(options.mask?.chunkSize !== undefined ? { chunkSize: options.mask.chunkSize } : {}),
+    ...(ctx.calibration ? { channels: ctx.calibration.perLayer[0]!.r } : {}),
+    ...(kvElements !== undefined ? { kvElements } : {}),
+  };
+  let selection = 0;
   const n = nLayers * nHeads;
   const acc = {
     kept: new Float64Array(n),
@@ -108,10 +121,10 @@ async function measure(ctx: Context, family: MaskFamilyId, budget: number): Prom
   };
   let kv = 0;
   let kvDense = 0;
-  // kv-magnitude ranks V separately: read each layer's values before its pattern hook runs.
+  // kv-norm-evict ranks V separately: read each layer's values before its pattern hook runs.
   const values: (Float32Array | undefined)[] = [];
   const extra: Record<string, Hooks[string]> = {};
-  if (family === 'kv-magnitude') {
+  if (family === 'kv-norm-evict') {
     for (let l = 0; l < nLayers; l++) {
       extra[`blocks.${l}.attn.hook_v`] = async (t) => void (values[l] = await model.backend.read(t));
     }
@@ -138,12 +151,19 @@ async function measure(ctx: Context, family: MaskFamilyId, budget: number): Prom
           acc.windowCount[i] = acc.windowCount[i]! + 1;
         }
       }
-      kv += kvBytes(residentRows(family, qk, m, budget, values[qk.layer]), headDim);
+      const rows = residentRows(family, qk, m, budget, values[qk.layer]);
+      // Nothing pruned (budget 1): the cache stays in the dense format.
+      kv +=
+        kvElements === undefined || kvElements === headDim
+          ? kvBytes(rows, headDim)
+          : sparseKvBytes(rows, headDim, kvElements);
+      selection += maskSelectionFlops(family, m, selectionShape);
       kvDense += kvBytes({ k: T * nKvHeads, v: T * nKvHeads }, headDim);
       return m;
     },
     {
       layers: options.layers,
+      ...(kvElements !== undefined ? { kvElements } : {}),
       extraHooks: extra,
       signal: options.signal,
       onProgress: options.onProgress,
@@ -171,10 +191,12 @@ async function measure(ctx: Context, family: MaskFamilyId, budget: number): Prom
     loss: r.loss,
     dense_loss: ctx.denseLoss,
     loss_increase: r.loss - ctx.denseLoss,
-    attn_flops: attentionFlops(r.keptEntries, headDim),
+    attn_flops: attentionFlops(r.keptEntries, kvElements ?? headDim) + selection,
     attn_flops_dense: attentionFlops(r.causalEntries, headDim),
     kv_bytes: kv / r.windows,
     kv_bytes_dense: kvDense / r.windows,
+    selection_flops: selection,
+    oracle: fam.oracle ? 1 : 0,
     windows: r.windows,
     tokens: r.tokens,
     kept_entries: r.keptEntries,

@@ -5,13 +5,15 @@
  * dense probabilities; the hook on `attn.hook_pattern` replaces them with the renormalised kept
  * mass p'ᵢⱼ = pᵢⱼ·mᵢⱼ / Σⱼ pᵢⱼ·mᵢⱼ — exactly softmax over the kept scores only — and the block
  * recomputes its output from it. Layers after a masked one see the masked model's activations, as
- * a sparse-attention kernel would.
+ * a sparse-attention kernel would. With `kvElements` (Mustafar) the cached K and V themselves are
+ * pruned element-wise before the block attends, so V's pruning is in the loss too.
  */
 import type { Tensor } from '../../kernels/tensor';
 import type { Hooks } from '../../runtime/hooks';
 import { evaluateLoss } from '../../runtime/eval/loss';
 import type { LlamaModel } from '../../runtime/model/llama';
 import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
+import { pruneKvElements } from './masks/mustafar';
 import { qkHooks } from './qk-hooks';
 import type { HeadMasks, LayerPattern, LayerQK } from './types';
 
@@ -21,6 +23,12 @@ export type MaskFn = (input: { qk: LayerQK; pattern: LayerPattern }) => HeadMask
 export interface MaskedLossOptions {
   /** Layers to mask (default all). */
   layers?: readonly number[];
+  /**
+   * Mustafar: every cached key (after rope) and value vector of each KV head keeps only its this
+   * many largest-|x| elements (`pruneKvElements`), in every masked layer; the mask is built from
+   * the pruned keys and the block attends with the pruned K and V.
+   */
+  kvElements?: number;
   /** More hooks to run in the same passes (e.g. reading `attn.hook_v`); not the masked points. */
   extraHooks?: Hooks;
   signal?: AbortSignal;
@@ -67,7 +75,18 @@ export async function maskedLoss(
     let k: Promise<Float32Array> | undefined;
     const names = qkHooks(model.config, layer);
     hooks[names.q] = (t) => void (q = b.read(t));
-    hooks[names.k] = (t) => void (k = b.read(t));
+    const prune = options.kvElements;
+    if (prune === undefined) hooks[names.k] = (t) => void (k = b.read(t));
+    else {
+      const pruned = async (t: Tensor<'f32'>) => pruneKvElements(await b.read(t), headDim, prune);
+      hooks[names.k] = async (t: Tensor<'f32'>) => {
+        const x = pruned(t);
+        k = x;
+        return b.tensor<'f32'>(await x, t.shape);
+      };
+      hooks[`blocks.${layer}.attn.hook_v`] = async (t: Tensor<'f32'>) =>
+        b.tensor<'f32'>(await pruned(t), t.shape);
+    }
     hooks[`blocks.${layer}.attn.hook_pattern`] = async (t: Tensor<'f32'>) => {
       const [H, T, Tk] = t.shape as [number, number, number];
       if (Tk !== T) throw new Error('maskedLoss: masks need the whole window (no KV cache)');

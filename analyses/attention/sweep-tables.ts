@@ -15,8 +15,12 @@ export { tableRows } from '../../runtime/tables';
  * - `recall` (float64): mean over query rows of the dense attention mass kept.
  * - `loss` (float64): mean cross-entropy (nats) with the mask applied in every layer.
  * - `loss_increase` (float64): loss − dense loss on the same text.
- * - `attn_flops`, `attn_flops_dense` (float64): 4·headDim per kept / causal entry per head.
+ * - `attn_flops` (float64): 4·headDim per kept entry per head (4·e for Mustafar's e kept K and V
+ *   elements) plus `selection_flops`; `attn_flops_dense`: 4·headDim per causal entry per head.
  * - `kv_bytes`, `kv_bytes_dense` (float64): resident K + V bytes after a window (mask-costs.ts).
+ * - `selection_flops` (float64): what choosing the kept entries costs (selection-costs.ts).
+ * - `oracle` (float64, 1 or 0): the family needs the full scores or the window's own attention
+ *   (masks/index.ts), so the point is a reference, not a deployable configuration.
  */
 export const SWEEP_COLUMNS = [
   'family',
@@ -29,6 +33,8 @@ export const SWEEP_COLUMNS = [
   'attn_flops_dense',
   'kv_bytes',
   'kv_bytes_dense',
+  'selection_flops',
+  'oracle',
 ] as const;
 
 /**
@@ -80,6 +86,9 @@ export interface SweepRow {
   attn_flops_dense: number;
   kv_bytes: number;
   kv_bytes_dense: number;
+  selection_flops: number;
+  /** 1 for an oracle family's point, else 0. */
+  oracle: number;
 }
 
 /** One head of one point. */

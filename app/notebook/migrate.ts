@@ -68,6 +68,45 @@ export const v1ToV2: Migration = (doc, fail) => {
   return { ...doc, version: 2, cells: migrated };
 };
 
+/** Renamed mask families: the old id → the current one. */
+const RENAMED_MASK_FAMILIES: Readonly<Record<string, string>> = Object.freeze({
+  // 'kv-magnitude' was labelled Mustafar but evicted whole tokens by ‖k‖; that family is now
+  // 'kv-norm-evict', and 'mustafar' prunes K and V elements (analyses/attention/masks).
+  'kv-magnitude': 'kv-norm-evict',
+});
+
+/**
+ * Renamed choices inside a current-version document (no version bump: the document's shape is
+ * unchanged, only a value was renamed). An attention-mask cell's `family` and an attention-sweep
+ * cell's `families` get the new ids, so a notebook saved with the old name reopens measuring the
+ * same thing. Anything that is not the expected shape is left for the validator.
+ *
+ * @example
+ * renameChoices({ …, cells: [{ id: 'a', kind: 'attention-mask', params: { family: 'kv-magnitude' }, inputs: {} }] })
+ *   .cells[0].params.family; // 'kv-norm-evict'
+ */
+export function renameChoices(doc: Record<string, unknown>): Record<string, unknown> {
+  if (!Array.isArray(doc.cells)) return doc;
+  const renamed = (f: unknown) => typeof f === 'string' && f in RENAMED_MASK_FAMILIES;
+  const rename = (f: unknown) => (renamed(f) ? RENAMED_MASK_FAMILIES[f as string] : f);
+  let changed = false;
+  const cells = doc.cells.map((c: unknown) => {
+    if (!isPlainObject(c) || !isPlainObject(c.params)) return c;
+    const params = c.params as Record<string, unknown>;
+    if (c.kind === 'attention-mask' && renamed(params.family)) {
+      changed = true;
+      return { ...c, params: { ...params, family: rename(params.family) } };
+    }
+    if (c.kind === 'attention-sweep' && Array.isArray(params.families) && params.families.some(renamed)) {
+      changed = true;
+      return { ...c, params: { ...params, families: params.families.map(rename) } };
+    }
+    return c;
+  });
+  // An untouched document is returned as it is (callers may compare identity).
+  return changed ? { ...doc, cells } : doc;
+}
+
 /** The registry: `MIGRATIONS[n]` turns a version-n document into version n + 1. */
 export const MIGRATIONS: Readonly<Record<number, Migration>> = Object.freeze({ 1: v1ToV2 });
 
@@ -97,7 +136,7 @@ export function migrateNotebook(raw: unknown, source = 'notebook'): Record<strin
     if (doc.version !== v + 1)
       throw new Error(`migration from version ${v} did not produce version ${v + 1}`);
   }
-  return doc;
+  return renameChoices(doc);
 }
 
 /**

@@ -10,13 +10,15 @@ export const ATTENTION_USAGE = `sparsebook attention --model DIR|M [--tokenizer 
 
 Loss of the model on F with a sparse-attention mask applied in every layer, next to the dense
 loss, with density (share of causal entries kept), recall (attention mass kept), attention FLOPs
-(4·headDim per kept entry per head) and resident KV-cache bytes (eviction families only shrink it).
+(4·headDim per kept entry per head, plus the cost of selecting the entries) and resident KV-cache
+bytes (eviction families and mustafar's sparse K/V shrink it). Oracle families (topk,
+block-permuted, moa: they need the full scores or the window's own attention) are marked *.
 FAMILY is one of ${MASK_FAMILIES.map((f) => f.id).join(', ')}. B is a share of causal entries in
-(0, 1]; for topk, window-sink and kv-magnitude a whole number above 1 is keys kept per query.
+(0, 1]; for topk, window-sink and kv-norm-evict a whole number above 1 is keys kept per query.
 channel calibrates on --calibration F2; without it, on the first tenth of F's documents, which are
 then left out of every score. --max-windows N scores only the longest prefix of F that fits N
-windows. --sweep measures every family × budget; --export writes the sparsest configuration within
---max-loss-increase X (nats) as JSON. With --json the last line is one JSON object.`;
+windows. --sweep measures every family × budget; --export writes the cheapest deployable
+(non-oracle) configuration within --max-loss-increase X (nats) as JSON. With --json the last line is one JSON object.`;
 
 const list = (v: string | undefined) => (v ?? '').split(',').filter((s) => s.trim() !== '');
 
@@ -139,8 +141,8 @@ export async function attentionCommand(argv: string[], print: (line: string) => 
       if (f.export !== undefined) {
         print(
           best
-            ? `best within +${maxLoss}: ${best.family} at budget ${best.budget} (density ${best.density.toFixed(4)}, +${best.loss_increase.toFixed(4)}) written to ${f.export}`
-            : `no point within +${maxLoss}; wrote null to ${f.export}`,
+            ? `best deployable within +${maxLoss} (fewest attention FLOPs with selection, oracles left out): ${best.family} at budget ${best.budget} (density ${best.density.toFixed(4)}, +${best.loss_increase.toFixed(4)}) written to ${f.export}`
+            : `no deployable (non-oracle) point within +${maxLoss}; wrote null to ${f.export}`,
         );
       }
     }
@@ -152,10 +154,10 @@ export async function attentionCommand(argv: string[], print: (line: string) => 
 
 function printPoints(rows: readonly MaskEvaluation[], dense: number, print: (line: string) => void): void {
   print(`dense loss ${dense.toFixed(4)}`);
-  print('family          budget  density  recall    loss   +loss  flops/dense  kv/dense');
+  print('family          budget  density  recall    loss   +loss  flops/dense  kv/dense  (* oracle)');
   for (const r of rows) {
     print(
-      `${r.family.padEnd(15)} ${String(r.budget).padStart(6)} ${r.density.toFixed(4).padStart(8)} ${r.recall.toFixed(4).padStart(7)} ${r.loss.toFixed(4).padStart(7)} ${r.loss_increase.toFixed(4).padStart(7)} ${(r.attn_flops / r.attn_flops_dense).toFixed(3).padStart(12)} ${(r.kv_bytes / r.kv_bytes_dense).toFixed(3).padStart(9)}`,
+      `${r.family.padEnd(15)} ${String(r.budget).padStart(6)} ${r.density.toFixed(4).padStart(8)} ${r.recall.toFixed(4).padStart(7)} ${r.loss.toFixed(4).padStart(7)} ${r.loss_increase.toFixed(4).padStart(7)} ${(r.attn_flops / r.attn_flops_dense).toFixed(3).padStart(12)} ${(r.kv_bytes / r.kv_bytes_dense).toFixed(3).padStart(9)}${r.oracle ? '  *' : ''}`,
     );
   }
 }

@@ -47,6 +47,7 @@ describe('sparsebook attention', () => {
       'attn_flops_dense',
       'kv_bytes',
       'kv_bytes_dense',
+      'selection_flops',
       'tokens',
     ])
       expect(Number.isFinite(j[k]), k).toBe(true);
@@ -68,7 +69,7 @@ describe('sparsebook attention', () => {
     const args = [
       '--sweep',
       '--families',
-      'topk,moa',
+      'topk,chunk',
       '--budgets',
       '0.1,1',
       '--export',
@@ -85,8 +86,8 @@ describe('sparsebook attention', () => {
     expect(j.points.map((p) => `${p.family}@${p.budget}`)).toEqual([
       'topk@0.1',
       'topk@1',
-      'moa@0.1',
-      'moa@1',
+      'chunk@0.1',
+      'chunk@1',
     ]);
     const best = JSON.parse(readFileSync(out, 'utf8')) as {
       family: string;
@@ -94,11 +95,15 @@ describe('sparsebook attention', () => {
       per_head: unknown[];
     };
     expect(best).toEqual(j.best);
+    // top-k is an oracle: the best deployable configuration is chunk's.
+    expect(best.family).toBe('chunk');
     expect(best.budget).toBe(0.1);
     expect(best.per_head).toHaveLength(40);
     const t = sparsebook(...base, ...text, '--sweep', '--families', 'window-sink', '--budgets', '16,1');
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/^window-sink +16 /m);
+    const o = sparsebook(...base, ...text, '--sweep', '--families', 'topk', '--budgets', '0.5');
+    expect(o.stdout).toMatch(/^topk +0\.5 .* \*$/m); // marked as an oracle
   });
 
   it('refuses bad flags with a usage error', () => {

@@ -3,7 +3,7 @@
  *
  * Budget rule (every row-wise family, METHODS.md "Attention sparsity"): query row i sees i + 1 causal
  * keys. With a share B in (0, 1] it keeps n_i = max(1, round(B·(i + 1))) keys; with an absolute
- * budget K > 1 (integer, only `topk`, `window-sink`, `kv-magnitude`) it keeps n_i = min(K, i + 1).
+ * budget K > 1 (integer, only `topk`, `window-sink`, `kv-norm-evict`) it keeps n_i = min(K, i + 1).
  * The diagonal (the query itself) is always one of the n_i kept keys, so no row is ever empty; it is
  * counted in the density. Hence |n_i − B·(i + 1)| ≤ 1 for every row ("within one entry per row").
  */

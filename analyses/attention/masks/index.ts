@@ -9,13 +9,23 @@ import { blockPermutedMask } from './block-permuted';
 import { channelMask, type ChannelCalibration } from './channel';
 import { chunkMask } from './chunk';
 import { hipMask } from './hip';
-import { kvMagnitudeMask } from './kv-magnitude';
+import { kvNormEvictMask } from './kv-norm-evict';
 import { moaMask } from './moa';
+import { mustafarMask } from './mustafar';
 import { topkMask } from './topk';
 import { windowSinkMask } from './window-sink';
 
 export type MaskFamilyId =
-  'window-sink' | 'topk' | 'hip' | 'block' | 'block-permuted' | 'chunk' | 'channel' | 'moa' | 'kv-magnitude';
+  | 'window-sink'
+  | 'topk'
+  | 'hip'
+  | 'block'
+  | 'block-permuted'
+  | 'chunk'
+  | 'channel'
+  | 'moa'
+  | 'kv-norm-evict'
+  | 'mustafar';
 
 /** How a family reads its budget: a share of causal entries only, or also an absolute key count > 1. */
 export type BudgetKind = 'share' | 'share-or-keys';
@@ -44,10 +54,23 @@ export interface MaskFamily {
   budget: BudgetKind;
   /** Density rule the family meets: every row within one entry, or only the global total. */
   densityRule: 'per-row' | 'global';
+  /**
+   * What the budget removes: attention entries (the mask), or K and V elements inside each cached
+   * token's vectors (Mustafar: the mask keeps every causal entry, `maskedLoss` prunes K and V).
+   */
+  prunes: 'entries' | 'kv-elements';
+  /**
+   * An oracle needs what a deployed kernel does not have before it attends: the full scores of
+   * every key (exact top-k), or the window's own dense attention (MoA's per-head windows chosen on
+   * the scored text, the permuted blocks' key importance). Its points are references, never the
+   * best deployable configuration (`bestConfig`).
+   */
+  oracle: boolean;
   build: (input: LayerQK, budget: number, options: MaskOptions) => HeadMasks;
 }
 
-const family = (f: MaskFamily): MaskFamily => Object.freeze(f);
+const family = (f: Omit<MaskFamily, 'prunes' | 'oracle'> & Partial<MaskFamily>): MaskFamily =>
+  Object.freeze({ prunes: 'entries', oracle: false, ...f });
 
 /**
  * All families, in the order of issue 5.
@@ -65,9 +88,10 @@ export const MASK_FAMILIES: readonly MaskFamily[] = Object.freeze([
   }),
   family({
     id: 'topk',
-    label: 'Exact top-k',
+    label: 'Exact top-k (oracle)',
     budget: 'share-or-keys',
     densityRule: 'per-row',
+    oracle: true,
     build: (i, b) => topkMask(i, b),
   }),
   family({
@@ -83,6 +107,7 @@ export const MASK_FAMILIES: readonly MaskFamily[] = Object.freeze([
     label: 'Block-sparse, permuted keys (PBS)',
     budget: 'share',
     densityRule: 'per-row',
+    oracle: true,
     build: blockPermutedMask,
   }),
   family({
@@ -104,14 +129,23 @@ export const MASK_FAMILIES: readonly MaskFamily[] = Object.freeze([
     label: 'Per-head windows (MoA)',
     budget: 'share',
     densityRule: 'global',
+    oracle: true,
     build: moaMask,
   }),
   family({
-    id: 'kv-magnitude',
-    label: 'KV magnitude pruning (Mustafar)',
+    id: 'kv-norm-evict',
+    label: 'Key-norm token eviction',
     budget: 'share-or-keys',
     densityRule: 'per-row',
-    build: (i, b) => kvMagnitudeMask(i, b),
+    build: (i, b) => kvNormEvictMask(i, b),
+  }),
+  family({
+    id: 'mustafar',
+    label: 'K/V element magnitude pruning (Mustafar)',
+    budget: 'share',
+    densityRule: 'per-row',
+    prunes: 'kv-elements',
+    build: (i, b) => mustafarMask(i, b),
   }),
 ]);
 
@@ -148,7 +182,8 @@ export { rowBudgets, attentionFromQK, causalEntries } from './common';
 export { hipMissRate, hipSelect } from './hip';
 export { calibrateChannels, defaultChannelRank, type ChannelCalibration } from './channel';
 export { moaPlan, type MoaPlan } from './moa';
-export { kvMagnitudeKeep, type KvKeepSets } from './kv-magnitude';
+export { kvNormEvictKeep, type KvKeepSets } from './kv-norm-evict';
+export { keptElements, pruneKvElements } from './mustafar';
 export { keyImportance } from './block-permuted';
 export {
   windowSinkMask,
@@ -159,5 +194,6 @@ export {
   chunkMask,
   channelMask,
   moaMask,
-  kvMagnitudeMask,
+  kvNormEvictMask,
+  mustafarMask,
 };

@@ -22,14 +22,15 @@ export const CALIBRATION_DOCUMENTS = 4;
  */
 export const FAMILY_CHOICES: readonly { id: MaskFamilyId; label: string; keys: boolean }[] = Object.freeze([
   { id: 'window-sink', label: 'Sliding window + sinks', keys: true },
-  { id: 'topk', label: 'Exact top-k', keys: true },
+  { id: 'topk', label: 'Exact top-k (oracle)', keys: true },
   { id: 'hip', label: 'Hierarchical top-k (HiP)', keys: false },
   { id: 'block', label: 'Block-sparse', keys: false },
-  { id: 'block-permuted', label: 'Block-sparse, permuted', keys: false },
+  { id: 'block-permuted', label: 'Block-sparse, permuted (oracle)', keys: false },
   { id: 'chunk', label: 'Chunk similarity (DHSA)', keys: false },
   { id: 'channel', label: 'Channel-approximate (Double Sparsity)', keys: false },
-  { id: 'moa', label: 'Per-head windows (MoA)', keys: false },
-  { id: 'kv-magnitude', label: 'KV magnitude (Mustafar)', keys: true },
+  { id: 'moa', label: 'Per-head windows (MoA, oracle)', keys: false },
+  { id: 'kv-norm-evict', label: 'Key-norm token eviction', keys: true },
+  { id: 'mustafar', label: 'K/V element pruning (Mustafar)', keys: false },
 ]);
 
 export const attentionMaskKind: CellKind = {

@@ -1,4 +1,4 @@
-/** Mask zoo: family-specific behaviour (top-k recall, HiP misses, permutation gain, channels, MoA, Mustafar). */
+/** Mask zoo: family-specific behaviour (top-k recall, HiP misses, permutation gain, channels, MoA, key-norm eviction, Mustafar). */
 import { describe, expect, it } from 'vitest';
 import {
   attentionFromQK,
@@ -9,8 +9,10 @@ import {
   channelMask,
   hipMissRate,
   hipSelect,
-  kvMagnitudeKeep,
+  keptElements,
+  kvNormEvictKeep,
   moaPlan,
+  pruneKvElements,
   rowBudgets,
   topkMask,
 } from '../../../analyses/attention/masks';
@@ -179,11 +181,11 @@ describe('moa', () => {
   });
 });
 
-describe('kv-magnitude (Mustafar)', () => {
+describe('kv-norm-evict (token eviction)', () => {
   const qk = randomQK(41, 36, 4, 2, 8);
   const norm = (g: number, t: number) => Math.hypot(...qk.k.subarray((t * 2 + g) * 8, (t * 2 + g) * 8 + 8));
   it('keeps the largest-|k| earlier keys (L2 per token and KV head) plus the diagonal', () => {
-    const m = buildMask('kv-magnitude', qk, 6);
+    const m = buildMask('kv-norm-evict', qk, 6);
     for (let h = 0; h < 4; h++) {
       const g = Math.floor(h / 2);
       for (const i of [5, 20, 35]) {
@@ -194,13 +196,68 @@ describe('kv-magnitude (Mustafar)', () => {
   });
   it('exposes separate K and V keep sets', () => {
     const v = randomQK(42, 36, 2, 2, 8).k;
-    const sets = kvMagnitudeKeep(qk, 0.25, { v });
+    const sets = kvNormEvictKeep(qk, 0.25, { v });
     const m = rowBudgets(36, 0.25, true)[35]!;
     for (let g = 0; g < 2; g++) {
       expect(sets.k.subarray(g * 36, (g + 1) * 36).reduce((a, b) => a + b, 0)).toBe(m);
       expect(sets.v!.subarray(g * 36, (g + 1) * 36).reduce((a, b) => a + b, 0)).toBe(m);
     }
     expect(sets.k).not.toEqual(sets.v);
-    expect(kvMagnitudeKeep(qk, 0.25).v).toBeNull();
+    expect(kvNormEvictKeep(qk, 0.25).v).toBeNull();
+  });
+});
+
+describe('mustafar (K/V element pruning)', () => {
+  /** Naive reference: for each vector, the indices of its `keep` largest |x| (lower index on ties). */
+  function naivePrune(x: Float32Array, d: number, keep: number): Float32Array {
+    const out = new Float32Array(x.length);
+    for (let o = 0; o < x.length; o += d) {
+      const chosen: number[] = [];
+      for (let r = 0; r < keep; r++) {
+        let best = -1;
+        for (let c = 0; c < d; c++) {
+          if (chosen.includes(c)) continue;
+          if (best < 0 || Math.abs(x[o + c]!) > Math.abs(x[o + best]!)) best = c;
+        }
+        chosen.push(best);
+      }
+      for (const c of chosen) out[o + c] = x[o + c]!;
+    }
+    return out;
+  }
+
+  it('keeps each token vector’s largest-magnitude elements, per KV head, as a naive loop does', () => {
+    const qk = randomQK(51, 20, 4, 2, 16);
+    for (const keep of [1, 5, 8, 16]) {
+      const pruned = pruneKvElements(qk.k, 16, keep);
+      expect(pruned).toEqual(naivePrune(qk.k, 16, keep));
+      // Exactly `keep` non-zeros in every [16] vector (random values: no zeros to begin with).
+      for (let o = 0; o < pruned.length; o += 16) {
+        expect(pruned.subarray(o, o + 16).reduce((a, v) => a + (v !== 0 ? 1 : 0), 0)).toBe(keep);
+      }
+    }
+    expect(pruneKvElements(Float32Array.of(0.1, -3, 2, 0.5), 4, 2)).toEqual(Float32Array.of(0, -3, 2, 0));
+  });
+
+  it('ranks K and V vectors on their own magnitudes (an outlier channel in K does not decide V)', () => {
+    // K: channel 0 is an outlier in every token; V: uniform magnitudes with varying winners.
+    const d = 4;
+    const k = Float32Array.from({ length: 3 * d }, (_, i) => (i % d === 0 ? 10 : 0.1 * (i % d)));
+    const v = Float32Array.of(0.1, 0.9, 0.2, 0.3, 0.8, 0.1, 0.2, 0.3, 0.1, 0.2, 0.3, 0.7);
+    expect([...pruneKvElements(k, d, 1)].map((x, i) => (x ? i % d : -1)).filter((c) => c >= 0)).toEqual([
+      0, 0, 0,
+    ]);
+    expect([...pruneKvElements(v, d, 1)].map((x, i) => (x ? i % d : -1)).filter((c) => c >= 0)).toEqual([
+      1, 0, 3,
+    ]);
+  });
+
+  it('the budget is a share of elements kept; the attention mask keeps every causal entry', () => {
+    expect(keptElements(0.3, 64)).toBe(19);
+    expect(keptElements(0.001, 64)).toBe(1);
+    expect(keptElements(1, 64)).toBe(64);
+    expect(() => keptElements(4, 64)).toThrow(/share of K and V elements kept per token, in \(0, 1\]/);
+    const qk = randomQK(52, 12, 2, 1, 8);
+    expect(maskDensity(buildMask('mustafar', qk, 0.25)).overall).toBe(1);
   });
 });

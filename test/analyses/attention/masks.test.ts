@@ -35,7 +35,7 @@ function optionsFor(qk: LayerQK): MaskOptions {
 }
 
 describe('mask zoo: registry', () => {
-  it('lists the nine families with fixed ids and throws on unknown ones', () => {
+  it('lists the ten families with fixed ids and throws on unknown ones', () => {
     expect(MASK_FAMILIES.map((f) => f.id)).toEqual([
       'window-sink',
       'topk',
@@ -45,12 +45,15 @@ describe('mask zoo: registry', () => {
       'chunk',
       'channel',
       'moa',
-      'kv-magnitude',
+      'kv-norm-evict',
+      'mustafar',
     ]);
+    expect(MASK_FAMILIES.filter((f) => f.oracle).map((f) => f.id)).toEqual(['topk', 'block-permuted', 'moa']);
+    expect(MASK_FAMILIES.filter((f) => f.prunes === 'kv-elements').map((f) => f.id)).toEqual(['mustafar']);
     expect(MASK_FAMILIES.filter((f) => f.budget === 'share-or-keys').map((f) => f.id)).toEqual([
       'window-sink',
       'topk',
-      'kv-magnitude',
+      'kv-norm-evict',
     ]);
     expect(() => maskFamily('dense')).toThrow(/unknown mask family "dense"/);
     expect(() => buildMask('hip', randomQK(1, 8, 1, 1, 4), 3)).toThrow(/share of causal entries/);
@@ -70,7 +73,8 @@ describe('mask zoo: density meets the budget', () => {
   for (const shape of SHAPES) {
     const qk = randomQK(shape.T * 31 + shape.nHeads, shape.T, shape.nHeads, shape.nKvHeads, shape.headDim);
     const opts = optionsFor(qk);
-    for (const fam of MASK_FAMILIES) {
+    // Mustafar's budget is a share of K and V elements: its mask keeps every entry (mustafar tests).
+    for (const fam of MASK_FAMILIES.filter((f) => f.prunes === 'entries')) {
       it(`${fam.id} T=${shape.T} H=${shape.nHeads}/${shape.nKvHeads}`, () => {
         const budgets = fam.budget === 'share-or-keys' ? [0.1, 0.3, 0.55, 0.9, 3, 9] : [0.1, 0.3, 0.55, 0.9];
         for (const B of budgets) {
@@ -116,7 +120,7 @@ describe('mask zoo: density 1 is dense', () => {
     });
   }
   it('an absolute budget of T keys is dense too', () => {
-    for (const id of ['topk', 'window-sink', 'kv-magnitude']) {
+    for (const id of ['topk', 'window-sink', 'kv-norm-evict']) {
       expect(maskDensity(buildMask(id, qk, 33)).overall).toBe(1);
     }
   });

@@ -111,6 +111,24 @@ describe('migrateNotebook', () => {
     expect(migrateNotebook(doc)).toBe(doc);
   });
 
+  it('renames the old kv-magnitude family (token eviction) to kv-norm-evict in mask and sweep cells', () => {
+    const doc = {
+      format: 'sparsebook-notebook',
+      version: 2,
+      title: '',
+      cells: [
+        { id: 'a', kind: 'attention-mask', params: { family: 'kv-magnitude', budget: 0.3 }, inputs: {} },
+        { id: 's', kind: 'attention-sweep', params: { families: ['topk', 'kv-magnitude'] }, inputs: {} },
+        { id: 'o', kind: 'markdown', params: { source: 'kv-magnitude', family: 'kv-magnitude' }, inputs: {} },
+      ],
+    };
+    const out = migrateNotebook(doc, 'old.json') as { cells: { params: Record<string, unknown> }[] };
+    expect(out.cells[0]!.params).toEqual({ family: 'kv-norm-evict', budget: 0.3 });
+    expect(out.cells[1]!.params.families).toEqual(['topk', 'kv-norm-evict']);
+    expect(out.cells[2]).toBe(doc.cells[2]); // other kinds are left alone
+    expect(doc.cells[0]!.params.family).toBe('kv-magnitude'); // the input is not mutated
+  });
+
   it('refuses a document with no version, naming the versions it reads', () => {
     const { version: _, ...noVersion } = v1Notebook();
     expect(() => migrateNotebook(noVersion, 'old.json')).toThrow(

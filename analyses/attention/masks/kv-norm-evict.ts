@@ -1,14 +1,15 @@
 /**
- * Mustafar-style KV-cache magnitude pruning, per token: a key (value) token is scored by the L2 norm
- * of its vector in one KV head (over the headDim channels), and the smallest are dropped. We prune
- * whole tokens, not single elements, so the result is an attention mask; K and V are ranked
- * separately because K has outlier channels while V is uniform (METHODS.md).
+ * Key-norm token eviction: a key (value) token is scored by the L2 norm of its vector in one KV
+ * head (over the headDim channels), and the smallest are evicted whole, so the result is an
+ * attention mask. K and V keep sets are ranked separately (V on |v|) for the byte accounting.
+ * This is token eviction, not Mustafar: Mustafar keeps every token and prunes elements inside
+ * each K and V vector (mustafar.ts).
  */
 import type { HeadMasks, LayerQK } from '../types';
 import { emptyMasks, keepSelfPlusTop, kvHeadOf, rowBudgets, validateQK } from './common';
 
-export interface KvMagnitudeOptions {
-  /** Values [T, nKvHeads * headDim]; when given, `kvMagnitudeKeep` also returns V's keep set. */
+export interface KvNormEvictOptions {
+  /** Values [T, nKvHeads * headDim]; when given, `kvNormEvictKeep` also returns V's keep set. */
   v?: Float32Array;
 }
 
@@ -30,12 +31,12 @@ function tokenNorms(x: Float32Array, T: number, nKv: number, d: number): Float64
  * same for every query head of a KV group (they read one cache).
  *
  * @example
- * kvMagnitudeMask(input, 0.3); // keeps the 30 % largest-norm keys each query can see
+ * kvNormEvictMask(input, 0.3); // keeps the 30 % largest-norm keys each query can see
  */
-export function kvMagnitudeMask(input: LayerQK, budget: number): HeadMasks {
+export function kvNormEvictMask(input: LayerQK, budget: number): HeadMasks {
   validateQK(input);
   const { T, nHeads, nKvHeads, headDim } = input;
-  const n = rowBudgets(T, budget, true, 'kv-magnitude');
+  const n = rowBudgets(T, budget, true, 'kv-norm-evict');
   const norms = tokenNorms(input.k, T, nKvHeads, headDim);
   const masks = emptyMasks(T, nHeads);
   for (let h = 0; h < nHeads; h++) {
@@ -61,16 +62,16 @@ export interface KvKeepSets {
  * decoder would hold). The attention mask uses K's ranking; V's set is for KV-byte accounting.
  *
  * @example
- * const { k, v } = kvMagnitudeKeep(input, 0.3, { v: values });
+ * const { k, v } = kvNormEvictKeep(input, 0.3, { v: values });
  */
-export function kvMagnitudeKeep(
+export function kvNormEvictKeep(
   input: LayerQK,
   budget: number,
-  options: KvMagnitudeOptions = {},
+  options: KvNormEvictOptions = {},
 ): KvKeepSets {
   validateQK(input);
   const { T, nKvHeads, headDim } = input;
-  const last = rowBudgets(T, budget, true, 'kv-magnitude')[T - 1]!;
+  const last = rowBudgets(T, budget, true, 'kv-norm-evict')[T - 1]!;
   const sets = (x: Float32Array): Uint8Array => {
     const norms = tokenNorms(x, T, nKvHeads, headDim);
     const keep = new Uint8Array(nKvHeads * T);
