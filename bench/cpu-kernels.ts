@@ -164,7 +164,13 @@ const matmuls = new Map<string, MatmulCase>();
 let attention: AttentionCase | undefined;
 const kernels = { matmul: backend.matmul, attention: backend.attention };
 const patched = backend as { -readonly [K in keyof Backend]: Backend[K] };
-patched.matmul = (a, b, o) => {
+/** The bench's model is float32 (llama2.c): its naive reference reads f32 weights only. */
+const f32Weight = (b: Tensor): Tensor<'f32'> => {
+  if (b.dtype !== 'f32') throw new Error(`cpu-kernels bench: expected f32 weights, got ${b.dtype}`);
+  return b as Tensor<'f32'>;
+};
+patched.matmul = (a, wb, o) => {
+  const b = f32Weight(wb);
   const transposeB = o?.transposeB ?? false;
   const { m, k, n } = matmulShape(a.shape, b.shape, transposeB);
   const key = `${m}x${k} @ ${transposeB ? `${n}x${k}^T` : `${k}x${n}`}`;
@@ -227,7 +233,7 @@ const forwardWith = (mm: Backend['matmul'], att: Backend['attention']) => async 
   patched.attention = att;
   backend.dispose(await model.forward(tokens));
 };
-const naiveForward = forwardWith((a, b, o) => naiveMatmul(a, b, o?.transposeB ?? false), naiveAttention);
+const naiveForward = forwardWith((a, b, o) => naiveMatmul(a, f32Weight(b), o?.transposeB ?? false), naiveAttention);
 const currentForward = forwardWith(kernels.matmul, kernels.attention);
 const forwardTimes = [Infinity, Infinity];
 for (let r = 0; r < Math.max(3, Math.ceil(reps / 3)); r++) {

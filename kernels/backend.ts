@@ -1,4 +1,5 @@
-import type { AnyTypedArray, BackendKind, DType, Tensor, TypedArrayFor } from './tensor';
+import type { AnyTypedArray, BackendKind, DType, FloatDType, Tensor, TypedArrayFor } from './tensor';
+import type { WeightArray } from './weight-dtype';
 
 /** Options of causal grouped-query attention. */
 export interface AttentionOptions {
@@ -251,15 +252,17 @@ export interface AdamUpdateResult {
 
 /**
  * How a backend holds weights that a checkpoint stores as 16-bit floats (README "Precision").
- * Both backends convert F16 and BF16 to float32 once, at load (exact: every f16 and bf16 value is
- * a float32), and keep only that float32 tensor.
+ * Both backends keep F16 and BF16 weight matrices and embeddings 16-bit, as stored (the CPU in a
+ * Uint16Array, WebGPU two to a u32 word), and decode them inside the kernels that read weights
+ * (matmul's b, embedding's table); small vectors (norm scales, biases) are float32.
  */
 export interface WeightPrecision {
-  /** Element type of weight tensors on this backend: 'f32' on both today. */
-  readonly storage: 'f32';
+  /** Weight tensors keep the element type the checkpoint stored (f32, f16 or bf16). */
+  readonly storage: 'as stored';
   /**
    * WebGPU: whether the device has the `shader-f16` feature (requested whenever the adapter offers
-   * it); no kernel stores weights in f16 yet, so this is reported, not used. Always false on the CPU.
+   * it); the kernels decode with core WGSL (`unpack2x16float`, a shift for bf16), so it is
+   * reported, not needed. Always false on the CPU.
    */
   readonly shaderF16: boolean;
 }
@@ -297,6 +300,22 @@ export interface Backend {
   adoptTensor(data: Int32Array, shape: readonly number[]): Tensor<'i32'>;
   adoptTensor<D extends DType>(data: TypedArrayFor<D>, shape: readonly number[]): Tensor<D>;
   adoptTensor(data: AnyTypedArray, shape: readonly number[]): Tensor;
+  /**
+   * Upload a weight as the host holds it: float32 values become an f32 tensor, 16-bit bits
+   * (kernels/weight-dtype.ts) an f16 / bf16 tensor of the same bits, never widened. With `adopt`,
+   * ownership passes as with `adoptTensor` (the CPU keeps the array itself). Only matmul's b and
+   * embedding's table accept 16-bit tensors.
+   *
+   * @example
+   * const wq = b.weightTensor(halfArray('bf16', bits), [dim, dim], { adopt: true }); // 2 bytes a value
+   */
+  weightTensor(data: WeightArray, shape: readonly number[], opts?: { adopt?: boolean }): Tensor<FloatDType>;
+  /**
+   * Bytes of the largest tensor one kernel can read (WebGPU: the device's
+   * maxStorageBufferBindingSize, capped by maxBufferSize; CPU: unlimited). A model splits a larger
+   * embedding / unembedding by rows (runtime/model/row-chunks.ts).
+   */
+  readonly maxTensorBytes: number;
   zeros(shape: readonly number[], dtype?: DType): Tensor;
   /** Copy back to the host. */
   read<D extends DType>(t: Tensor<D>): Promise<TypedArrayFor<D>>;
@@ -315,7 +334,7 @@ export interface Backend {
    */
   matmul(
     a: Tensor<'f32'>,
-    b: Tensor<'f32'>,
+    b: Tensor<FloatDType>,
     opts?: { transposeA?: boolean; transposeB?: boolean; bias?: Tensor<'f32'> },
   ): Tensor<'f32'>;
   /**
@@ -364,8 +383,13 @@ export interface Backend {
   softmax(x: Tensor<'f32'>): Tensor<'f32'>;
   /** silu(gate) * up, elementwise. */
   swiglu(gate: Tensor<'f32'>, up: Tensor<'f32'>): Tensor<'f32'>;
-  /** table [V, D], ids i32 [T] → [T, D]; an id outside [0, V) throws (cpu) or yields zeros (gpu). */
-  embedding(table: Tensor<'f32'>, ids: Tensor<'i32'>): Tensor<'f32'>;
+  /**
+   * table [V, D] (f32, or 16-bit decoded as it is read), ids i32 [T] → [T, D]; an id outside
+   * [0, V) throws (cpu) or yields zeros (gpu). With `rowOffset`, the table is rows rowOffset..
+   * rowOffset + V − 1 of a larger one (a split embedding): ids in that range gather their row, all
+   * others give a zero row on both backends, so the chunks' results sum to the whole gather.
+   */
+  embedding(table: Tensor<FloatDType>, ids: Tensor<'i32'>, opts?: { rowOffset?: number }): Tensor<'f32'>;
   /**
    * Pruned copy of a weight: w with every entry whose bit in `mask` is 0 set to 0. `mask` is i32
    * [ceil(w.size / 32)], entry i at bit i & 31 of word i >> 5 (`packMask`); w is not modified.
@@ -377,6 +401,11 @@ export interface Backend {
   topk(x: Tensor<'f32'>, k: number): TopKResult;
   /** Copy src [T, D] into rows rowOffset..rowOffset+T of dst [N, D] in place (KV cache). */
   writeRows(dst: Tensor<'f32'>, src: Tensor<'f32'>, rowOffset: number): void;
+  /**
+   * Copy src [R, n] into columns colOffset..colOffset+n of dst [R, N] in place (the logits of a
+   * split unembedding, chunk by chunk).
+   */
+  writeColumns(dst: Tensor<'f32'>, src: Tensor<'f32'>, colOffset: number): void;
   /**
    * MoE routing of router logits [T, E]: probabilities, top-k experts and their gate weights.
    *

@@ -19,6 +19,8 @@ import { swigluCpu } from './swiglu.cpu';
 import { topkCpu } from './topk.cpu';
 import { patternProbeCpu } from './pattern-probe.cpu';
 import { writeRowsCpu } from './write-rows.cpu';
+import { writeColumnsCpu } from './write-columns.cpu';
+import { isHalf, isHalfDType, type WeightArray } from './weight-dtype';
 import { adamUpdateCpu } from './adam.cpu';
 import { rowAffineCpu } from './row-affine.cpu';
 import { saeBackwardCpu } from './sae-backward.cpu';
@@ -31,7 +33,8 @@ export function createCpuBackend(): Backend {
   return {
     kind: 'cpu',
     description: 'CPU (JavaScript reference kernels)',
-    weightPrecision: { storage: 'f32', shaderF16: false },
+    weightPrecision: { storage: 'as stored', shaderF16: false },
+    maxTensorBytes: Infinity,
     tensor(data: AnyTypedArray, shape: readonly number[]) {
       return new CpuTensor(data.slice(), shape);
     },
@@ -39,8 +42,14 @@ export function createCpuBackend(): Backend {
     adoptTensor(data: AnyTypedArray, shape: readonly number[]) {
       return new CpuTensor(data, shape);
     },
+    // 16-bit weights keep their bits (adopted: the array itself, else a copy); decoded in the kernels.
+    weightTensor(data: WeightArray, shape: readonly number[], opts?: { adopt?: boolean }) {
+      if (!isHalf(data)) return new CpuTensor(opts?.adopt ? data : data.slice(), shape);
+      return new CpuTensor(opts?.adopt ? data.bits : data.bits.slice(), shape, data.dtype);
+    },
     zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
       const n = sizeOf(shape);
+      if (isHalfDType(dtype)) return new CpuTensor(new Uint16Array(n), shape, dtype);
       return new CpuTensor(dtype === 'f32' ? new Float32Array(n) : new Int32Array(n), shape);
     },
     read(t) {
@@ -65,6 +74,7 @@ export function createCpuBackend(): Backend {
     applyMask: applyMaskCpu,
     topk: topkCpu,
     writeRows: writeRowsCpu,
+    writeColumns: writeColumnsCpu,
     moeRoute: moeRouteCpu,
     moeCombine: moeCombineCpu,
     patternProbe: patternProbeCpu,

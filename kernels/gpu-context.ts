@@ -2,8 +2,9 @@ import { DeviceLostError } from './backend';
 import { BufferPool } from './buffer-pool';
 import { formatBytes, GpuLimitError, GpuValidationError, type GpuErrorFilter } from './gpu-errors';
 import { GpuTensor, gpu } from './gpu-tensor';
-import type { DType, Tensor } from './tensor';
+import type { DType, Tensor, TypedArrayFor } from './tensor';
 import { sizeOf } from './tensor';
+import { storageBytes, type HalfDType } from './weight-dtype';
 
 /** Uniform values of one dispatch: u32 (integers) and f32 (reals), packed in declaration order. */
 export type UniformValue = { u32: number } | { f32: number } | { i32: number };
@@ -173,7 +174,7 @@ export class GpuContext {
 
   createTensor<D extends DType>(shape: readonly number[], dtype: D): GpuTensor<D> {
     this.checkAlive();
-    const bytes = sizeOf(shape) * 4;
+    const bytes = storageBytes(dtype, sizeOf(shape));
     this.checkBufferSize(bytes, `a ${dtype} tensor of shape [${shape.join(', ')}]`);
     const buffer = this.pool.acquire(bytes);
     if (!this.bufferEpoch.has(buffer)) this.bufferEpoch.set(buffer, this.epoch);
@@ -192,10 +193,24 @@ export class GpuContext {
     return t;
   }
 
+  /**
+   * A 16-bit weight's bits as an f16 / bf16 tensor, two values to a u32 word (kernels/
+   * weight-wgsl.ts). writeBuffer copies whole words: an odd last value goes in a word of its own.
+   */
+  uploadHalf<D extends HalfDType>(bits: Uint16Array, shape: readonly number[], dtype: D): GpuTensor<D> {
+    const t = this.createTensor(shape, dtype);
+    this.flush();
+    t.writtenEpoch = this.epoch;
+    const even = bits.length & ~1;
+    if (even > 0) this.device.queue.writeBuffer(t.buffer, 0, bits.buffer, bits.byteOffset, even * 2);
+    if (even < bits.length) this.device.queue.writeBuffer(t.buffer, even * 2, Uint16Array.of(bits[even]!, 0));
+    return t;
+  }
+
   /** A tensor of zeros, cleared on the GPU (no host array of its size is made). */
   zeros<D extends DType>(shape: readonly number[], dtype: D): GpuTensor<D> {
     const t = this.createTensor(shape, dtype);
-    const bytes = t.size * 4;
+    const bytes = storageBytes(dtype, t.size);
     if (bytes > 0) {
       this.currentEncoder().clearBuffer(t.buffer, 0, bytes);
       this.pendingPasses++;
@@ -248,7 +263,7 @@ export class GpuContext {
     const entries: GPUBindGroupEntry[] = tensors.map((t, i) => {
       if (t.buffer.size <= maxBinding) return { binding: i, resource: { buffer: t.buffer } };
       // The pooled buffer is larger than one binding may be: bind just the tensor's data.
-      const bytes = Math.max(4, t.size * 4);
+      const bytes = Math.max(4, storageBytes(t.dtype, t.size));
       if (bytes > maxBinding) {
         throw new GpuLimitError(
           'maxStorageBufferBindingSize',
@@ -308,11 +323,11 @@ export class GpuContext {
     if (rotate) this.rotate();
   }
 
-  async read<D extends DType>(t: Tensor<D>): Promise<D extends 'f32' ? Float32Array : Int32Array> {
+  async read<D extends DType>(t: Tensor<D>): Promise<TypedArrayFor<D>> {
     this.checkAlive();
     const src = gpu(t);
     const since = this.clearedBefore;
-    const bytes = src.size * 4;
+    const bytes = storageBytes(src.dtype, src.size);
     const staging = this.device.createBuffer({
       size: Math.max(bytes, 4),
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -338,6 +353,7 @@ export class GpuContext {
     const copy = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
+    if (src.dtype === 'f16' || src.dtype === 'bf16') return new Uint16Array(copy, 0, src.size) as never;
     return (src.dtype === 'f32' ? new Float32Array(copy) : new Int32Array(copy)) as never;
   }
 

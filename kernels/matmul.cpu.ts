@@ -1,5 +1,5 @@
-import type { Tensor } from './tensor';
-import { cpu, f32 } from './cpu-tensor';
+import type { FloatDType, Tensor } from './tensor';
+import { cpu, f32, weightRows, type CpuTensor } from './cpu-tensor';
 import { matmulShape } from './shapes';
 
 /** Throws unless the bias holds one value per output column (shared with the WebGPU dispatcher). */
@@ -15,10 +15,14 @@ export function checkMatmulBias(bias: Tensor<'f32'> | undefined, n: number): voi
  * f64 sum over p = 0..K-1 in order (then + bias[j], still in f64, rounded once), so the blocking
  * below changes speed, not results. No product is skipped: 0 · ∞ gives NaN in both layouts, as on
  * the GPU.
+ *
+ * A 16-bit b (f16 / bf16 weights) is decoded as it is read: with transposeB, a slab of its rows at
+ * a time into a small scratch buffer, so no float32 copy of the weight exists; the sums are the
+ * same as over the float32 conversion (decoding is exact).
  */
 export function matmulCpu(
   a: Tensor<'f32'>,
-  b: Tensor<'f32'>,
+  b: Tensor<FloatDType>,
   transposeB = false,
   transposeA = false,
   bias?: Tensor<'f32'>,
@@ -26,12 +30,48 @@ export function matmulCpu(
   const { m, k, n } = matmulShape(a.shape, b.shape, transposeB, transposeA);
   checkMatmulBias(bias, n);
   const A = transposeA ? transpose(cpu(a).data, k, m) : cpu(a).data;
-  // One kernel for both layouts: it wants the rows of b as [N, K] (a weight matrix's layout).
-  const Bt = transposeB ? cpu(b).data : transpose(cpu(b).data, k, n);
+  const biasData = bias ? cpu(bias).data : new Float32Array(n);
   const out = new Float32Array(m * n);
+  const B = cpu(b);
+  if (transposeB && B.dtype !== 'f32') {
+    matmulHalfRows(A, B, biasData, out, m, k, n);
+    return f32(out, [m, n]);
+  }
+  // One kernel for both layouts: it wants the rows of b as [N, K] (a weight matrix's layout).
+  const bData = weightRows(B, 1, 0, B.size, new Float32Array(B.dtype === 'f32' ? 0 : B.size));
+  const Bt = transposeB ? bData : transpose(bData, k, n);
   // Without a bias the epilogue adds +0, which changes no sum (they start at +0, so none is −0).
-  matmulRows(A, Bt, bias ? cpu(bias).data : new Float32Array(n), out, m, k, n);
+  matmulRows(A, Bt, biasData, out, m, k, n);
   return f32(out, [m, n]);
+}
+
+/** Values of b a 16-bit matmul decodes at once (a slab of its rows; 256 KiB of float32). */
+const SLAB_VALUES = 1 << 16;
+
+/**
+ * out = A · Btᵀ + bias for a 16-bit Bt [N, K], slab by slab of its rows: each slab is decoded
+ * into scratch and multiplied by `matmulRows` into a slab of columns, which is then copied into
+ * place. Every output is the same ordered sum as in the float32 path.
+ */
+function matmulHalfRows(
+  A: Float32Array,
+  B: CpuTensor<FloatDType>,
+  bias: Float32Array,
+  out: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  const slab = Math.max(4, Math.floor(SLAB_VALUES / Math.max(k, 1) / 4) * 4);
+  const scratch = new Float32Array(Math.min(slab, n) * k);
+  const part = new Float32Array(m * Math.min(slab, n));
+  for (let j0 = 0; j0 < n; j0 += slab) {
+    const cols = Math.min(slab, n - j0);
+    const rows = weightRows(B, k, j0, cols, scratch);
+    const o = part.subarray(0, m * cols);
+    matmulRows(A, rows, bias.subarray(j0, j0 + cols), o, m, k, cols);
+    for (let i = 0; i < m; i++) out.set(o.subarray(i * cols, (i + 1) * cols), i * n + j0);
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Tensor } from './tensor';
+import type { FloatDType, Tensor } from './tensor';
 import { assertDType } from './tensor';
 import { gpu } from './gpu-tensor';
 import type { GpuContext } from './gpu-context';
@@ -6,6 +6,7 @@ import { grid } from './gpu-context';
 import { matmulShape } from './shapes';
 import { checkMatmulBias } from './matmul.cpu';
 import { specialize } from './wgsl';
+import { withWeight } from './weight-wgsl';
 import source from './matmul.wgsl?raw';
 
 /** One of the kernels in matmul.wgsl, with its compile-time sizes. */
@@ -57,12 +58,12 @@ export function matmulVariant(device: GPUDevice, m: number): MatmulVariant {
 /**
  * WebGPU dispatcher of `matmul`, with an optional bias [N] added to every row in the kernels'
  * epilogue (a separate pipeline, so the bias-free kernels are unchanged); `variant` overrides the
- * choice (tests, benchmarks).
+ * choice (tests, benchmarks). b may be a 16-bit weight (f16 / bf16), decoded as it is read.
  */
 export function matmulGpu(
   ctx: GpuContext,
   a: Tensor<'f32'>,
-  b: Tensor<'f32'>,
+  b: Tensor<FloatDType>,
   transposeB: boolean,
   variant?: MatmulVariant,
   transposeA = false,
@@ -70,7 +71,10 @@ export function matmulGpu(
 ): Tensor<'f32'> {
   const { m, k, n } = matmulShape(a.shape, b.shape, transposeB, transposeA);
   checkMatmulBias(bias, n);
-  for (const t of [a, b, bias]) if (t) assertDType(gpu(t), 'f32', 'matmul');
+  for (const t of [a, bias]) if (t) assertDType(gpu(t), 'f32', 'matmul');
+  const bType = gpu(b).dtype;
+  if (bType !== 'f32' && bType !== 'f16' && bType !== 'bf16')
+    throw new Error(`matmul: b must be f32, f16 or bf16, got ${String(bType)}`);
   const out = ctx.createTensor([m, n], 'f32');
   if (m === 0 || n === 0) return out;
   const v = variant ?? matmulVariant(ctx.device, m);
@@ -87,7 +91,7 @@ export function matmulGpu(
     groups = Math.ceil((rowBlocks * Math.ceil(n / 4)) / v.wg);
   }
   ctx.dispatch({
-    key: `matmul:${transposeA ? 'at' : 'a'}:${transposeB ? 'bt' : 'b'}:${v.kernel}:${consts.WG}:${consts.SM}x${consts.SN}x${consts.TK}${bias ? ':bias' : ''}`,
+    key: `matmul:${transposeA ? 'at' : 'a'}:${transposeB ? 'bt' : 'b'}:${bType}:${v.kernel}:${consts.WG}:${consts.SM}x${consts.SN}x${consts.TK}${bias ? ':bias' : ''}`,
     code: () => {
       let code = source
         .replaceAll('{{KERNEL}}', v.kernel)
@@ -96,6 +100,7 @@ export function matmulGpu(
       for (const [name, value] of Object.entries(consts)) {
         code = code.replaceAll(`{{${name}}}`, String(value));
       }
+      code = withWeight(code, 'B', 'loadB', 'b', bType);
       return specialize(code, {}, { BIAS: bias !== undefined });
     },
     tensors: bias ? [a, b, out, bias] : [a, b, out],

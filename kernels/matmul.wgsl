@@ -6,10 +6,12 @@
 //           (CPU emulations such as SwiftShader pay dearly for barriers);
 // - gemv:   M < 4 (generation), each thread a 1 × 4 block.
 // With BIAS, bias [N] is added to every row in the shared epilogue (store4), before the one store.
+// b may be a 16-bit weight (B_TYPE u32, two values a word): every read goes through loadB, which
+// decodes (kernels/weight-wgsl.ts).
 struct Params { m: u32, n: u32, k: u32, tilesN: u32 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<{{B_TYPE}}>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 // #if BIAS
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
@@ -94,11 +96,11 @@ fn tiled(tile: u32, lid: u32) {
       if (TRANS_B) {
         r = l / TK;
         c = l % TK;
-        if (n0 + r < N && k0 + c < K) { v = b[(n0 + r) * K + k0 + c]; }
+        if (n0 + r < N && k0 + c < K) { v = loadB((n0 + r) * K + k0 + c); }
       } else {
         c = l / TN;
         r = l % TN;
-        if (n0 + r < N && k0 + c < K) { v = b[(k0 + c) * N + n0 + r]; }
+        if (n0 + r < N && k0 + c < K) { v = loadB((k0 + c) * N + n0 + r); }
       }
       tileB[c * SN + r / 4u][r % 4u] = v;
     }
@@ -179,7 +181,7 @@ fn direct(group: u32, lid: u32) {
     }
     for (; p < K; p++) {
       let x = vec4<f32>(a[r0 + p], a[r1 + p], a[r2 + p], a[r3 + p]);
-      let y = vec4<f32>(b[s0 + p], b[s1 + p], b[s2 + p], b[s3 + p]);
+      let y = vec4<f32>(loadB(s0 + p), loadB(s1 + p), loadB(s2 + p), loadB(s3 + p));
       c00.x += x.x * y.x; c01.x += x.x * y.y; c02.x += x.x * y.z; c03.x += x.x * y.w;
       c10.x += x.y * y.x; c11.x += x.y * y.y; c12.x += x.y * y.z; c13.x += x.y * y.w;
       c20.x += x.z * y.x; c21.x += x.z * y.y; c22.x += x.z * y.z; c23.x += x.z * y.w;
@@ -202,7 +204,7 @@ fn direct(group: u32, lid: u32) {
     o3 = vec4<f32>(0.0);
     for (var p = 0u; p < K; p++) {
       let bo = p * N;
-      let y = vec4<f32>(b[bo + s0], b[bo + s1], b[bo + s2], b[bo + s3]);
+      let y = vec4<f32>(loadB(bo + s0), loadB(bo + s1), loadB(bo + s2), loadB(bo + s3));
       o0 += a[r0 + p] * y;
       o1 += a[r1 + p] * y;
       o2 += a[r2 + p] * y;
@@ -224,18 +226,20 @@ fn loadBRow(j0: u32, p: u32) -> vec4<f32> {
   let s3 = min(j0 + 3u, N - 1u);
   if (TRANS_B) {
     let K = params.k;
-    return vec4<f32>(b[s0 * K + p], b[s1 * K + p], b[s2 * K + p], b[s3 * K + p]);
+    return vec4<f32>(loadB(s0 * K + p), loadB(s1 * K + p), loadB(s2 * K + p), loadB(s3 * K + p));
   }
   let bo = p * N;
-  return vec4<f32>(b[bo + s0], b[bo + s1], b[bo + s2], b[bo + s3]);
+  return vec4<f32>(loadB(bo + s0), loadB(bo + s1), loadB(bo + s2), loadB(bo + s3));
 }
+
+// {{B_LOAD}}
 
 fn load4a(o: u32) -> vec4<f32> {
   return vec4<f32>(a[o], a[o + 1u], a[o + 2u], a[o + 3u]);
 }
 
 fn load4b(o: u32) -> vec4<f32> {
-  return vec4<f32>(b[o], b[o + 1u], b[o + 2u], b[o + 3u]);
+  return vec4<f32>(loadB(o), loadB(o + 1u), loadB(o + 2u), loadB(o + 3u));
 }
 
 // ---- gemv -----------------------------------------------------------------------------------
@@ -271,10 +275,10 @@ fn gemv(group: u32, lid: u32) {
     }
     for (; p < K; p++) {
       let x = a[r + p];
-      c0.x += x * b[s0 + p];
-      c1.x += x * b[s1 + p];
-      c2.x += x * b[s2 + p];
-      c3.x += x * b[s3 + p];
+      c0.x += x * loadB(s0 + p);
+      c1.x += x * loadB(s1 + p);
+      c2.x += x * loadB(s2 + p);
+      c3.x += x * loadB(s3 + p);
     }
     let one = vec4<f32>(1.0);
     o = vec4<f32>(dot(c0, one), dot(c1, one), dot(c2, one), dot(c3, one));
@@ -286,7 +290,7 @@ fn gemv(group: u32, lid: u32) {
     o = vec4<f32>(0.0);
     for (var p = 0u; p < K; p++) {
       let bo = p * N;
-      o += a[r + p] * vec4<f32>(b[bo + s0], b[bo + s1], b[bo + s2], b[bo + s3]);
+      o += a[r + p] * vec4<f32>(loadB(bo + s0), loadB(bo + s1), loadB(bo + s2), loadB(bo + s3));
     }
   }
   store4(i, j0, o);

@@ -1,7 +1,21 @@
-/** Element types a tensor can hold. Token ids and indices are i32. */
-export type DType = 'f32' | 'i32';
+import type { HalfDType } from './weight-dtype';
 
-export type TypedArrayFor<D extends DType> = D extends 'f32' ? Float32Array : Int32Array;
+/**
+ * Element types a tensor can hold. Token ids and indices are i32; f16 and bf16 are weights kept
+ * as a checkpoint stored them (kernels/weight-dtype.ts), which only the kernels that read weights
+ * accept (matmul's b, embedding's table); every activation and result is f32.
+ */
+export type DType = 'f32' | 'i32' | HalfDType;
+
+/** Float element types a weight tensor may have. */
+export type FloatDType = 'f32' | HalfDType;
+
+/** What `read` returns: 16-bit tensors come back as their stored bits. */
+export type TypedArrayFor<D extends DType> = D extends 'f32'
+  ? Float32Array
+  : D extends 'i32'
+    ? Int32Array
+    : Uint16Array;
 export type AnyTypedArray = Float32Array | Int32Array;
 
 export type BackendKind = 'cpu' | 'webgpu';
@@ -28,7 +42,7 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
-export function dtypeOf(data: AnyTypedArray): DType {
+export function dtypeOf(data: AnyTypedArray): 'f32' | 'i32' {
   if (data instanceof Float32Array) return 'f32';
   if (data instanceof Int32Array) return 'i32';
   throw new Error('unsupported typed array: expected Float32Array or Int32Array');

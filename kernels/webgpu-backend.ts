@@ -21,7 +21,9 @@ import type {
   SaeReconStatsResult,
   WeightPrecision,
 } from './backend';
-import type { AnyTypedArray, DType, Tensor, TypedArrayFor } from './tensor';
+import type { AnyTypedArray, DType, FloatDType, Tensor, TypedArrayFor } from './tensor';
+import { isHalf, type WeightArray } from './weight-dtype';
+import { writeColumnsGpu } from './write-columns';
 import { dtypeOf, sizeOf } from './tensor';
 import { acquireDevice } from './device';
 import { GpuContext } from './gpu-context';
@@ -79,16 +81,32 @@ export class WebGpuBackend implements Backend {
     return this.tensor(data, shape);
   }
 
-  /** f32 weights; whether the device has shader-f16 (requested when the adapter offers it). */
+  /** A 16-bit weight is uploaded as its bits (two to a word); `adopt` changes nothing here. */
+  weightTensor(data: WeightArray, shape: readonly number[]): Tensor<FloatDType> {
+    if (!isHalf(data)) return this.tensor(data, shape);
+    const n = sizeOf(shape);
+    if (data.bits.length !== n) {
+      throw new Error(`tensor data has ${data.bits.length} elements but shape [${shape.join(', ')}] needs ${n}`);
+    }
+    return this.ctx.uploadHalf(data.bits, shape, data.dtype);
+  }
+
+  /** The largest binding: a kernel reads a tensor through one. */
+  get maxTensorBytes(): number {
+    const { maxStorageBufferBindingSize, maxBufferSize } = this.ctx.limits;
+    return Math.min(maxStorageBufferBindingSize, maxBufferSize);
+  }
+
+  /** Weights as stored; whether the device has shader-f16 (requested when the adapter offers it). */
   get weightPrecision(): WeightPrecision {
-    return { storage: 'f32', shaderF16: this.ctx.device.features.has('shader-f16') };
+    return { storage: 'as stored', shaderF16: this.ctx.device.features.has('shader-f16') };
   }
 
   zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
     return this.ctx.zeros(shape, dtype);
   }
 
-  read<D extends DType>(t: Tensor<D>): Promise<D extends 'f32' ? Float32Array : Int32Array> {
+  read<D extends DType>(t: Tensor<D>): Promise<TypedArrayFor<D>> {
     return this.ctx.read(t);
   }
 
@@ -106,7 +124,7 @@ export class WebGpuBackend implements Backend {
 
   matmul(
     a: Tensor<'f32'>,
-    b: Tensor<'f32'>,
+    b: Tensor<FloatDType>,
     opts?: { transposeA?: boolean; transposeB?: boolean; bias?: Tensor<'f32'> },
   ): Tensor<'f32'> {
     return matmulGpu(
@@ -163,8 +181,8 @@ export class WebGpuBackend implements Backend {
   swiglu(gate: Tensor<'f32'>, up: Tensor<'f32'>): Tensor<'f32'> {
     return swigluGpu(this.ctx, gate, up);
   }
-  embedding(table: Tensor<'f32'>, ids: Tensor<'i32'>): Tensor<'f32'> {
-    return embeddingGpu(this.ctx, table, ids);
+  embedding(table: Tensor<FloatDType>, ids: Tensor<'i32'>, opts?: { rowOffset?: number }): Tensor<'f32'> {
+    return embeddingGpu(this.ctx, table, ids, opts);
   }
   applyMask(w: Tensor<'f32'>, mask: Tensor<'i32'>): Tensor<'f32'> {
     return applyMaskGpu(this.ctx, w, mask);
@@ -175,6 +193,9 @@ export class WebGpuBackend implements Backend {
   }
   topk(x: Tensor<'f32'>, k: number): TopKResult {
     return topkGpu(this.ctx, x, k);
+  }
+  writeColumns(dst: Tensor<'f32'>, src: Tensor<'f32'>, colOffset: number): void {
+    writeColumnsGpu(this.ctx, dst, src, colOffset);
   }
   writeRows(dst: Tensor<'f32'>, src: Tensor<'f32'>, rowOffset: number): void {
     writeRowsGpu(this.ctx, dst, src, rowOffset);

@@ -2,6 +2,7 @@
  * The element types a safetensors file may declare, their sizes, and the float conversions the
  * reader and writer share (half and bfloat16 ↔ float32, round-to-nearest-even like PyTorch).
  */
+import { decodeInto } from '../../kernels/weight-dtype';
 
 /** Bytes per element of every dtype in the safetensors spec (F8 variants included). */
 export const SAFETENSORS_DTYPE_BYTES = {
@@ -48,26 +49,6 @@ export function isSafetensorsDtype(s: unknown): s is SafetensorsDtype {
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);
 
-let halfTable: Float32Array | undefined;
-
-/** All 65,536 half-precision values as float32 (256 KB, built on first use). */
-function halfToFloatTable(): Float32Array {
-  if (halfTable) return halfTable;
-  halfTable = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    let v: number;
-    if (exp === 0)
-      v = frac * 2 ** -24; // subnormal (or zero)
-    else if (exp === 31) v = frac ? NaN : Infinity;
-    else v = (1 + frac / 1024) * 2 ** (exp - 15);
-    halfTable[h] = sign * v;
-  }
-  return halfTable;
-}
-
 /** IEEE half bits → float32 array. */
 export function f16ToF32(src: Uint16Array): Float32Array {
   const out = new Float32Array(src.length);
@@ -84,14 +65,12 @@ export function bf16ToF32(src: Uint16Array): Float32Array {
 
 /** IEEE half bits → float32, written into out[at..at + src.length) (chunked conversions). */
 export function f16IntoF32(src: Uint16Array, out: Float32Array, at: number): void {
-  const table = halfToFloatTable();
-  for (let i = 0; i < src.length; i++) out[at + i] = table[src[i]!]!;
+  decodeInto('f16', src, 0, src.length, out, at);
 }
 
 /** bfloat16 bits → float32, written into out[at..at + src.length) (chunked conversions). */
 export function bf16IntoF32(src: Uint16Array, out: Float32Array, at: number): void {
-  const bits = new Uint32Array(out.buffer, out.byteOffset + at * 4, src.length);
-  for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
+  decodeInto('bf16', src, 0, src.length, out, at);
 }
 
 /** float32 → bfloat16 bits, round to nearest even; NaN stays a (quiet) NaN. */
