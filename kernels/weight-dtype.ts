@@ -106,3 +106,24 @@ export function toFloat32(x: WeightArray): Float32Array {
   decodeInto(x.dtype, x.bits, 0, x.bits.length, out, 0);
   return out;
 }
+
+/** Index of the first NaN or ±Infinity among 16-bit bits (all-ones exponent), or −1. */
+export function firstNonFiniteHalf(x: HalfArray): number {
+  const mask = x.dtype === 'f16' ? 0x7c00 : 0x7f80;
+  const { bits } = x;
+  for (let i = 0; i < bits.length; i++) if ((bits[i]! & mask) === mask) return i;
+  return -1;
+}
+
+/** The value at index i, as a number (messages). */
+export function weightValueAt(x: WeightArray, i: number): number {
+  if (!isHalf(x)) return x[i]!;
+  const one = new Float32Array(1);
+  decodeInto(x.dtype, x.bits, i, 1, one, 0);
+  return one[0]!;
+}
+
+/** A copy of the weight in a fresh array (same element type). */
+export function copyWeight(x: WeightArray): WeightArray {
+  return isHalf(x) ? halfArray(x.dtype, x.bits.slice()) : x.slice();
+}

@@ -5,7 +5,8 @@
  * from bit-packed masks (1/32 of the weight's size); SparseGPT's re-fitted values are uploaded.
  */
 import { maskWords, packMask } from '../../kernels/apply-mask.cpu';
-import type { Tensor } from '../../kernels/tensor';
+import type { Backend } from '../../kernels/backend';
+import type { FloatDType, Tensor } from '../../kernels/tensor';
 import type { LayerWeightOverrides, LinearWeightName, LlamaModel } from '../../runtime/model/llama';
 import type { PrunedWeight } from './prune-block';
 
@@ -23,8 +24,11 @@ export class PrunedUpload {
         t = b.tensor<'f32'>(p.values, [p.rows, p.cols]);
       } else {
         const mask = b.tensor<'i32'>(packMask(p.mask), [maskWords(p.mask.length)]);
-        t = b.applyMask(this.model.weight(p.layer, p.name), mask);
-        b.dispose(mask);
+        const w = this.model.weight(p.layer, p.name);
+        // A 16-bit weight is decoded on the device first (an exact gather of all its rows).
+        const dense = w.dtype === 'f32' ? (w as Tensor<'f32'>) : decodeRows(b, w);
+        t = b.applyMask(dense, mask);
+        b.dispose(mask, dense === w ? undefined : dense);
       }
       const layer = this.tensors.get(p.layer) ?? {};
       b.dispose(layer[p.name]);
@@ -42,4 +46,13 @@ export class PrunedUpload {
     for (const layer of this.tensors.values()) this.model.backend.dispose(...Object.values(layer));
     this.tensors.clear();
   }
+}
+
+/** A 16-bit weight [rows, cols] as float32 on its backend: embedding's gather of every row. */
+function decodeRows(b: Backend, w: Tensor<FloatDType>): Tensor<'f32'> {
+  const rows = w.shape[0]!;
+  const ids = b.tensor<'i32'>(Int32Array.from({ length: rows }, (_, i) => i), [rows]);
+  const out = b.embedding(w, ids);
+  b.dispose(ids);
+  return out;
 }

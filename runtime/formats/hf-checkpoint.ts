@@ -7,35 +7,44 @@
  * Rotary layout: HF checkpoints keep q/k rows in the rotate_half order their own forward uses, and
  * so does the runtime (rope style 'half'), so q/k are loaded as stored and the hook values match HF.
  *
- * Precision (README "Precision"): F32, F16 and BF16 weights all become float32 here, once, as each
- * tensor is read (exact: every f16 and bf16 value is a float32); `storedDtypes` records what the
- * file held and `LlamaModel.weightPrecision` reports the path. With `LlamaModel.load(…,
- * { transfer: true })` that float32 array IS the CPU backend's tensor (no other copy survives the
- * load) and WebGPU keeps no host copy. Memory: from a lazily read file (`openSafetensorsFile`,
- * Node) the loader holds the weights once plus one tensor in flight; from bytes in memory it also
- * holds the file until the caller drops it.
+ * Precision (README "Precision"): F16 and BF16 matrices and embeddings stay 16-bit, as stored
+ * (`SafetensorsFile.weight`; the backends decode them inside the kernels), norm scales and biases
+ * become float32 as they are placed; `{ float32: true }` converts everything instead (tools that
+ * edit or compare weights). `storedDtypes` records what the file held and
+ * `LlamaModel.weightPrecision` reports the path. With `LlamaModel.load(…, { transfer: true })` the
+ * array IS the CPU backend's tensor (no other copy survives the load) and WebGPU keeps no host
+ * copy. Memory: from a lazily read file (`openSafetensorsFile`, Node) the loader holds the weights
+ * once plus one tensor in flight; from bytes in memory it also holds the file until the caller
+ * drops it.
  */
 import { formatCount, ModelFormatError } from '../errors';
 import { firstNonFinite } from '../numeric';
 import { LLAMA } from '../model/arch/llama-family';
-import { emptyWeights, type TensorEntry } from '../model/arch/tensor-table';
+import { emptyWeights, type StoredWeights, type TensorEntry } from '../model/arch/tensor-table';
+import {
+  firstNonFiniteHalf,
+  isHalf,
+  toFloat32,
+  weightValueAt,
+  type WeightArray,
+} from '../../kernels/weight-dtype';
 import type { LlamaConfig, LlamaWeights } from '../model/llama-config';
 import type { HfArchitecture, HfModelConfig } from './hf-config';
 import type { SafetensorsFile, SafetensorsTensorInfo } from './safetensors';
 import type { SafetensorsDtype } from './safetensors-dtypes';
 
-/** A mapped HF checkpoint, ready for `LlamaModel.load`. */
-export interface HfCheckpoint {
+/** A mapped HF checkpoint, ready for `LlamaModel.load`; `W` float32 with `{ float32: true }`. */
+export interface HfCheckpoint<W extends StoredWeights = StoredWeights> {
   architecture: HfArchitecture;
   config: LlamaConfig;
-  weights: LlamaWeights;
+  weights: W;
   /** The weights file name(s), for messages. */
   fileName: string;
   /** The dtypes the weights were stored in (distinct, in first-seen order), e.g. ['BF16']. */
   storedDtypes: SafetensorsDtype[];
 }
 
-/** Dtypes accepted for weights (converted to float32 as each tensor is read; see "Precision" above). */
+/** Dtypes accepted for weights (see "Precision" above). */
 const WEIGHT_DTYPES = ['F32', 'F16', 'BF16'] as const;
 
 /** How many names an error lists before "and N more". */
@@ -155,12 +164,12 @@ export function planHfCheckpoint(
  *
  * @throws ModelFormatError naming `fileName`.
  */
-export function checkTensorValues(data: Float32Array, stored: string, fileName: string): void {
-  const bad = firstNonFinite(data);
+export function checkTensorValues(data: WeightArray, stored: string, fileName: string): void {
+  const bad = isHalf(data) ? firstNonFiniteHalf(data) : firstNonFinite(data);
   if (bad >= 0) {
     throw new ModelFormatError(
       fileName,
-      `tensor "${stored}" holds a non-finite value (${data[bad]}) at index ${formatCount(bad)}`,
+      `tensor "${stored}" holds a non-finite value (${weightValueAt(data, bad)}) at index ${formatCount(bad)}`,
     );
   }
 }
@@ -178,12 +187,24 @@ export function checkTensorValues(data: Float32Array, stored: string, fileName: 
 export function hfCheckpoint(
   parsed: HfModelConfig,
   files: readonly SafetensorsFile[],
+  configFileName?: string,
+): HfCheckpoint;
+export function hfCheckpoint(
+  parsed: HfModelConfig,
+  files: readonly SafetensorsFile[],
+  configFileName: string | undefined,
+  opts: { float32: true },
+): HfCheckpoint<LlamaWeights>;
+export function hfCheckpoint(
+  parsed: HfModelConfig,
+  files: readonly SafetensorsFile[],
   configFileName = 'config.json',
+  opts: { float32?: boolean } = {},
 ): HfCheckpoint {
   const plan = planHfCheckpoint(parsed, files, configFileName);
-  const weights = emptyWeights(plan.config);
+  const weights: StoredWeights = emptyWeights(plan.config);
   for (const { entry, file, stored } of plan.tensors) {
-    const data = file.float32(stored);
+    const data = opts.float32 ? toFloat32(file.weight(stored)) : file.weight(stored);
     checkTensorValues(data, stored, file.fileName);
     entry.place(data, weights);
   }

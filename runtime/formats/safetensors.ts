@@ -12,6 +12,7 @@
  * for (`openSafetensorsFile` in safetensors-node.ts), so a checkpoint never sits in memory whole.
  */
 import { formatCount, ModelFormatError } from '../errors';
+import { halfArray, type WeightArray } from '../../kernels/weight-dtype';
 import {
   bf16IntoF32,
   bf16ToF32,
@@ -142,6 +143,27 @@ export class SafetensorsFile {
       default:
         return Float32Array.from(new Float64Array(buffer, byteOffset, t.size));
     }
+  }
+
+  /**
+   * The tensor as a weight is held (kernels/weight-dtype.ts): F16 and BF16 keep their 16-bit bits
+   * (a view into the file's buffer when in memory and 2-byte aligned, else a new array; read
+   * straight into a new array from a lazily read file), so no float32 copy is made; F32 and F64
+   * come back as `float32`.
+   *
+   * @example
+   * const w = file.weight('model.layers.0.mlp.up_proj.weight'); // { dtype: 'bf16', bits } for a BF16 file
+   */
+  weight(name: string): WeightArray {
+    const t = this.info(name);
+    if (t.dtype !== 'F16' && t.dtype !== 'BF16') return this.float32(name);
+    const dtype = t.dtype === 'F16' ? 'f16' : 'bf16';
+    const { bytes } = this.source;
+    if (bytes && (bytes.byteOffset + t.begin) % 2 === 0)
+      return halfArray(dtype, new Uint16Array(bytes.buffer, bytes.byteOffset + t.begin, t.size));
+    const bits = new Uint16Array(t.size);
+    this.source.readInto(new Uint8Array(bits.buffer), t.begin);
+    return halfArray(dtype, bits);
   }
 
   /** float32 of a tensor of a lazily read file: one output array, a bounded scratch buffer. */

@@ -7,7 +7,8 @@
  */
 import type { Backend, MoeRouteOptions } from '../../kernels/backend';
 import type { AttentionProbeOptions } from './llama';
-import type { Tensor } from '../../kernels/tensor';
+import type { FloatDType, Tensor } from '../../kernels/tensor';
+import { weightLength, type WeightArray } from '../../kernels/weight-dtype';
 import { patternOfScores, runHook, type Hooks } from '../hooks';
 import type { BlockSpec } from './block-spec';
 import {
@@ -28,21 +29,32 @@ type SharedKey = 'wq' | 'wk' | 'wv' | 'wo';
  * A block's weights uploaded to a backend: attention and norms (absent where the architecture has
  * none), optional biases and extra norms, then a dense or an MoE FFN (w3 absent for a plain FFN).
  */
-export type DeviceLayerWeights = { readonly [K in SharedKey]: Tensor<'f32'> } & {
+export type DeviceLayerWeights = { readonly [K in SharedKey]: Tensor<FloatDType> } & {
   readonly attentionNorm?: Tensor<'f32'>;
   readonly ffnNorm?: Tensor<'f32'>;
 } & { readonly [K in OptionalLayerPart]?: Tensor<'f32'> } & (
     | {
         readonly kind: 'dense';
-        readonly w1: Tensor<'f32'>;
-        readonly w2: Tensor<'f32'>;
-        readonly w3?: Tensor<'f32'>;
+        readonly w1: Tensor<FloatDType>;
+        readonly w2: Tensor<FloatDType>;
+        readonly w3?: Tensor<FloatDType>;
       }
     | { readonly kind: 'moe'; readonly moe: DeviceMoeWeights }
   );
 
-/** How a host weight array becomes a backend tensor: `b.tensor` (a copy) or `b.adoptTensor`. */
-export type WeightUpload = (data: Float32Array, shape: number[]) => Tensor<'f32'>;
+/**
+ * How a host weight array becomes a backend tensor: `b.weightTensor`, copied or adopted. Float32
+ * data (norm scales, biases, f32 checkpoints) give f32 tensors; matrices may be 16-bit.
+ */
+export interface WeightUpload {
+  (data: Float32Array, shape: number[]): Tensor<'f32'>;
+  (data: WeightArray, shape: number[]): Tensor<FloatDType>;
+}
+
+/** `b.weightTensor` as a WeightUpload (a copy, or the array handed over with `adopt`). */
+export function weightUpload(b: Backend, adopt = false): WeightUpload {
+  return ((data: WeightArray, shape: number[]) => b.weightTensor(data, shape, { adopt })) as WeightUpload;
+}
 
 /**
  * Upload one layer's weights (copies, unless `upload` adopts them). With `config.moe` the experts
@@ -52,13 +64,13 @@ export type WeightUpload = (data: Float32Array, shape: number[]) => Tensor<'f32'
 export function uploadLayerWeights(
   b: Backend,
   c: LlamaConfig,
-  l: LlamaLayerWeights,
+  l: LlamaLayerWeights<WeightArray>,
   upload?: WeightUpload,
 ): DeviceLayerWeights {
-  const up: WeightUpload = upload ?? ((data, shape) => b.tensor<'f32'>(data, shape));
+  const up: WeightUpload = upload ?? weightUpload(b);
   const block = blockOf(c);
   const qDim = qDimOf(c);
-  const parts: Partial<Record<string, Tensor<'f32'>>> = {
+  const parts: Partial<Record<string, Tensor<FloatDType>>> = {
     wq: up(l.wq, [qDim, c.dim]),
     wk: up(l.wk, [c.kvDim, c.dim]),
     wv: up(l.wv, [c.kvDim, c.dim]),
@@ -85,12 +97,12 @@ export function uploadLayerWeights(
  * Throw a clear error when layer `index` does not match the config (FFN kind, sizes, the parts
  * the architecture needs), before anything is uploaded.
  */
-export function checkLayerWeights(c: LlamaConfig, l: LlamaLayerWeights, index: number): void {
+export function checkLayerWeights(c: LlamaConfig, l: LlamaLayerWeights<WeightArray>, index: number): void {
   const block = blockOf(c);
   const qDim = qDimOf(c);
-  const expect = (what: string, a: Float32Array | undefined, n: number) => {
-    if (a?.length !== n)
-      throw new Error(`layer ${index}: ${what} has ${a?.length ?? 'no'} values, expected ${n}`);
+  const expect = (what: string, a: WeightArray | undefined, n: number) => {
+    const length = a ? weightLength(a) : undefined;
+    if (length !== n) throw new Error(`layer ${index}: ${what} has ${length ?? 'no'} values, expected ${n}`);
   };
   expect('wq', l.wq, qDim * c.dim);
   expect('wk', l.wk, c.kvDim * c.dim);
@@ -111,9 +123,9 @@ export function checkLayerWeights(c: LlamaConfig, l: LlamaLayerWeights, index: n
 }
 
 /** Every tensor of a layer, for dispose. */
-export function layerTensors(w: DeviceLayerWeights): Tensor<'f32'>[] {
+export function layerTensors(w: DeviceLayerWeights): Tensor<FloatDType>[] {
   const { kind: _kind, ...rest } = w;
-  const own = Object.entries(rest).flatMap(([k, v]) => (k === 'moe' ? [] : [v as Tensor<'f32'>]));
+  const own = Object.entries(rest).flatMap(([k, v]) => (k === 'moe' ? [] : [v as Tensor<FloatDType>]));
   return w.kind === 'moe' ? [...own, ...moeTensors(w.moe)] : own;
 }
 
@@ -142,7 +154,7 @@ interface Ops {
   scope: TensorScope;
   hook: Hook;
   /** x · Wᵀ (+ bias), owned by the scope. */
-  linear: (x: Tensor<'f32'>, w: Tensor<'f32'>, bias?: Tensor<'f32'>) => Tensor<'f32'>;
+  linear: (x: Tensor<'f32'>, w: Tensor<FloatDType>, bias?: Tensor<'f32'>) => Tensor<'f32'>;
   norm: (x: Tensor<'f32'>, w: Tensor<'f32'>, bias?: Tensor<'f32'>) => Tensor<'f32'>;
 }
 

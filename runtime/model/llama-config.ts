@@ -5,6 +5,7 @@
  * these; `LlamaModel` consumes them.
  */
 import { llamaBlockSpec, type BlockSpec } from './block-spec';
+import type { WeightArray } from '../../kernels/weight-dtype';
 
 /** Hyper-parameters of a dense Llama model (llama2.c `Config` plus the derived sizes). */
 export interface LlamaConfig {
@@ -92,32 +93,34 @@ export function llamaConfig(d: LlamaDims): LlamaConfig {
 
 /**
  * Weights of one transformer block, row-major, each matrix stored [out, in] as in PyTorch and
- * llama2.c (so `y = x · Wᵀ`).
+ * llama2.c (so `y = x · Wᵀ`). `M` is how the matrices are held on the host: float32 (the default;
+ * what tools build and write) or, for a checkpoint loaded to run, 16-bit bits kept as stored
+ * (kernels/weight-dtype.ts). Norm scales and biases are always float32.
  */
-export interface LlamaLayerWeights {
+export interface LlamaLayerWeights<M extends WeightArray = Float32Array> {
   /** [dim] RMSNorm scale before attention. */
   attentionNorm: Float32Array;
   /** [dim, dim] */
-  wq: Float32Array;
+  wq: M;
   /** [kvDim, dim] */
-  wk: Float32Array;
+  wk: M;
   /** [kvDim, dim] */
-  wv: Float32Array;
+  wv: M;
   /** [dim, dim] */
-  wo: Float32Array;
+  wo: M;
   /** [dim] RMSNorm scale before the FFN. */
   ffnNorm: Float32Array;
   /** [hiddenDim, dim] gate projection. */
-  w1: Float32Array;
+  w1: M;
   /** [dim, hiddenDim] down projection. */
-  w2: Float32Array;
+  w2: M;
   /** [hiddenDim, dim] up projection. */
-  w3: Float32Array;
+  w3: M;
   /**
    * Sparse MoE FFN weights when `config.moe` is set; then w1/w2/w3 above are empty (length 0)
    * and the experts' own matrices are used instead. A plain (ungated) FFN has an empty w3.
    */
-  moe?: MoeLayerWeights;
+  moe?: MoeLayerWeights<M>;
   /** Optional parts some architectures have (see `OPTIONAL_LAYER_PARTS` for their shapes). */
   bq?: Float32Array;
   bk?: Float32Array;
@@ -139,6 +142,9 @@ export interface LlamaLayerWeights {
 
 /** The optional per-layer vectors, each with its length for a config. */
 export type OptionalLayerPart = Exclude<keyof LlamaLayerWeights, LlamaLayerMatrixKey | 'moe'>;
+
+/** The linear maps of a block (held 16-bit when the checkpoint stored them so). */
+export const LAYER_MATRICES = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
 
 export function optionalPartLength(c: LlamaConfig, part: OptionalLayerPart): number {
   const qDim = qDimOf(c);
@@ -180,35 +186,38 @@ export type LlamaLayerMatrixKey =
   'attentionNorm' | 'wq' | 'wk' | 'wv' | 'wo' | 'ffnNorm' | 'w1' | 'w2' | 'w3';
 
 /** One expert's SwiGLU FFN, shaped like the dense FFN (`hiddenDim` = expert width). */
-export interface ExpertWeights {
+export interface ExpertWeights<M extends WeightArray = Float32Array> {
   /** [hiddenDim, dim] gate projection (HF `experts.{e}.w1`). */
-  w1: Float32Array;
+  w1: M;
   /** [dim, hiddenDim] down projection (HF `experts.{e}.w2`). */
-  w2: Float32Array;
+  w2: M;
   /** [hiddenDim, dim] up projection (HF `experts.{e}.w3`). */
-  w3: Float32Array;
+  w3: M;
 }
 
 /** A sparse MoE block's weights. */
-export interface MoeLayerWeights {
+export interface MoeLayerWeights<M extends WeightArray = Float32Array> {
   /** [nExperts, dim] router (HF `block_sparse_moe.gate.weight`). */
-  router: Float32Array;
-  experts: ExpertWeights[];
+  router: M;
+  experts: ExpertWeights<M>[];
   /** Qwen2-MoE: the shared expert (inner width `moe.sharedExpert.hiddenDim`) and its [1, dim] gate. */
-  shared?: { expert: ExpertWeights; gate: Float32Array };
+  shared?: { expert: ExpertWeights<M>; gate: M };
 }
 
-/** All weights of a Llama model on the host. */
-export interface LlamaWeights {
+/**
+ * All weights of a Llama model on the host; `M` as in `LlamaLayerWeights` (the embeddings and the
+ * classifier are matrices too).
+ */
+export interface LlamaWeights<M extends WeightArray = Float32Array> {
   /** [vocabSize, dim] */
-  tokEmbeddings: Float32Array;
-  layers: LlamaLayerWeights[];
+  tokEmbeddings: M;
+  layers: LlamaLayerWeights<M>[];
   /** [dim] final RMSNorm scale. */
   norm: Float32Array;
   /** [vocabSize, dim] classifier, or null when it is shared with `tokEmbeddings`. */
-  output: Float32Array | null;
+  output: M | null;
   /** [seqLen, dim] learned position embeddings (GPT-2). */
-  posEmbeddings?: Float32Array;
+  posEmbeddings?: M;
   /** [dim] final LayerNorm bias. */
   normBias?: Float32Array;
 }

@@ -4,7 +4,15 @@
  * KV cache and, for MoE models, routing interventions.
  */
 import type { Backend, PatternProbeOptions, PatternProbeResult } from '../../kernels/backend';
-import { sizeOf, type Tensor } from '../../kernels/tensor';
+import { sizeOf, type FloatDType, type Tensor } from '../../kernels/tensor';
+import {
+  isHalf,
+  toFloat32,
+  weightDTypeOf,
+  weightLength,
+  type WeightArray,
+  type WeightDType,
+} from '../../kernels/weight-dtype';
 import { runHook, validateHooks, type Hooks } from '../hooks';
 import { blockOf, qDimOf } from './llama-config';
 import { KvCache } from './kv-cache';
@@ -13,11 +21,20 @@ import {
   layerTensors,
   llamaBlock,
   uploadLayerWeights,
+  weightUpload,
   type DeviceLayerWeights,
   type WeightUpload,
 } from './llama-block';
 import { requiredOptionalParts, type LlamaConfig, type LlamaWeights } from './llama-config';
-import { emptyLayer, emptyWeights } from './arch/tensor-table';
+import { emptyLayer, emptyWeights, type StoredWeights } from './arch/tensor-table';
+import {
+  chunkTensors,
+  embedRows,
+  rowBlockStarts,
+  unembedRows,
+  uploadRowChunks,
+  type RowChunks,
+} from './row-chunks';
 import { resolveMoeRouting, type MoeInterventions } from './moe-interventions';
 import { TensorScope } from './tensor-scope';
 
@@ -70,36 +87,48 @@ export interface LoadOptions {
    * edited later.
    */
   transfer?: boolean;
+  /**
+   * Split the embedding / unembedding into row blocks of at most this many bytes (default: the
+   * backend's `maxTensorBytes`, which it may not exceed). Tests force small blocks with it.
+   */
+  maxTensorBytes?: number;
 }
 
 /** How a loaded model holds its weights, for display (README "Precision"). */
 export interface ModelWeightPrecision {
   /** Dtypes the checkpoint stored the weights in (llama2.c: F32). */
   readonly stored: readonly string[];
-  /** Element type the backend holds them in. */
-  readonly held: 'f32';
+  /** Element types the backend holds the weight matrices and embeddings in (norms are f32). */
+  readonly held: readonly WeightDType[];
   /**
-   * Which path ran, in one line: `f32 (stored f32)`, `f32 (converted from bf16 at load)`, plus on
-   * WebGPU whether the adapter has shader-f16 (which no kernel uses yet).
+   * Which path ran, in one line: `f32 (stored f32)`, `bf16 (kept 16-bit, decoded in the kernels;
+   * norms and biases f32)`, plus on WebGPU whether the adapter has shader-f16 (not needed).
    */
   readonly path: string;
 }
 
 /** Weights handed over with `transfer`; loading them again is an error, not an empty model. */
-const transferred = new WeakSet<LlamaWeights>();
+const transferred = new WeakSet<StoredWeights>();
 
-/** What `ModelWeightPrecision.path` says for these stored dtypes on this backend. */
-export function weightPrecisionOf(backend: Backend, stored: readonly string[]): ModelWeightPrecision {
-  const converted = stored.filter((d) => d !== 'F32').map((d) => d.toLowerCase());
-  let path = converted.length
-    ? `f32 (converted from ${converted.join(' and ')} at load)`
-    : 'f32 (stored f32)';
+/** What `ModelWeightPrecision` says for weights held in `held`, stored as `stored`, on this backend. */
+export function weightPrecisionOf(
+  backend: Backend,
+  stored: readonly string[],
+  held: readonly WeightDType[] = ['f32'],
+): ModelWeightPrecision {
+  const half = held.filter((d) => d !== 'f32');
+  const converted = stored.filter((d) => d !== 'F32' && !(half as string[]).includes(d.toLowerCase()));
+  let path = half.length
+    ? `${half.join(' and ')} (kept 16-bit, decoded in the kernels; norms and biases f32)`
+    : converted.length
+      ? `f32 (converted from ${converted.map((d) => d.toLowerCase()).join(' and ')} at load)`
+      : 'f32 (stored f32)';
   if (backend.kind === 'webgpu') {
     path += backend.weightPrecision.shaderF16
-      ? '; shader-f16 available, f16 weight storage not implemented'
-      : '; no shader-f16 on this adapter';
+      ? '; shader-f16 available (not needed)'
+      : '; no shader-f16 on this adapter (not needed)';
   }
-  return { stored: [...stored], held: 'f32', path };
+  return { stored: [...stored], held: [...held], path };
 }
 
 /** The linear layers of a block that can be replaced (`ForwardOptions.weights`). */
@@ -124,22 +153,26 @@ export interface IncrementalLoad {
 /** A model's weights on the backend, before they become a LlamaModel. */
 interface UploadedWeights {
   layers: DeviceLayerWeights[];
-  emb: Tensor<'f32'>;
-  output: Tensor<'f32'>;
+  emb: RowChunks;
+  output: RowChunks;
   norm: Tensor<'f32'>;
-  extra: { posEmbeddings?: Tensor<'f32'>; normBias?: Tensor<'f32'> };
+  extra: { posEmbeddings?: Tensor<FloatDType>; normBias?: Tensor<'f32'> };
 }
 
+/** How the embedding and the classifier ([vocab, dim], maybe split by rows) are uploaded. */
+type RowsUpload = (data: WeightArray, rows: number, cols: number) => RowChunks;
+
 /**
- * Upload every weight of `w` with `up`, always in the same order for a config (the layers, then
- * embeddings, classifier, final norm, positions and the final norm's bias), which is what lets
- * `LlamaModel.incremental` number the weights.
+ * Upload every weight of `w` with `up` (`upRows` for the embedding and classifier), always in the
+ * same order for a config (the layers, then embeddings, classifier, final norm, positions and the
+ * final norm's bias), which is what lets `LlamaModel.incremental` number the weights.
  */
 function uploadWeights(
   backend: Backend,
   c: LlamaConfig,
-  w: LlamaWeights,
+  w: StoredWeights,
   up: WeightUpload,
+  upRows: RowsUpload,
   afterLayer?: (i: number) => void,
 ): UploadedWeights {
   const block = blockOf(c);
@@ -148,8 +181,8 @@ function uploadWeights(
     afterLayer?.(i);
     return uploaded;
   });
-  const emb = up(w.tokEmbeddings, [c.vocabSize, c.dim]);
-  const output = w.output ? up(w.output, [c.vocabSize, c.dim]) : emb;
+  const emb = upRows(w.tokEmbeddings, c.vocabSize, c.dim);
+  const output = w.output ? upRows(w.output, c.vocabSize, c.dim) : emb;
   const norm = up(w.norm, [c.dim]);
   const extra = {
     ...(block.positions.kind === 'learned' ? { posEmbeddings: up(w.posEmbeddings!, [c.seqLen, c.dim]) } : {}),
@@ -187,7 +220,8 @@ function blankWeights(c: LlamaConfig): LlamaWeights {
  * Free a host array the backend has copied (WebGPU): detaching its buffer releases the memory now
  * instead of at the next garbage collection. Only an array that owns its whole buffer is detached.
  */
-export function releaseHostArray(a: Float32Array): void {
+export function releaseHostArray(w: WeightArray): void {
+  const a = isHalf(w) ? w.bits : w;
   const buffer = a.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
   // Empty or already detached (byteLength 0), a view into a larger buffer, or no `transfer`: leave it.
   if (buffer.byteLength === 0 || a.byteOffset !== 0 || a.byteLength !== buffer.byteLength) return;
@@ -204,21 +238,22 @@ export class LlamaModel {
     /** Where the weights came from (a file name), for messages. */
     readonly name: string,
     readonly config: LlamaConfig,
-    private readonly tokEmbeddings: Tensor<'f32'>,
+    /** [vocab, dim], split by rows when larger than one tensor may be (row-chunks.ts). */
+    private readonly tokEmbeddings: RowChunks,
     private readonly layers: DeviceLayerWeights[],
     private readonly norm: Tensor<'f32'>,
-    /** The classifier; the same tensor as tokEmbeddings when shared. */
-    private readonly output: Tensor<'f32'>,
+    /** The classifier; the same blocks as tokEmbeddings when shared. */
+    private readonly output: RowChunks,
     /** Learned positions (GPT-2) and the final LayerNorm's bias, where the architecture has them. */
-    private readonly extra: { posEmbeddings?: Tensor<'f32'>; normBias?: Tensor<'f32'> },
+    private readonly extra: { posEmbeddings?: Tensor<FloatDType>; normBias?: Tensor<'f32'> },
     /** How the weights are held and which conversion ran (README "Precision"). */
     readonly weightPrecision: ModelWeightPrecision,
   ) {}
 
   /**
    * Upload a parsed checkpoint's weights to `backend`: copies by default, or handed over with
-   * `{ transfer: true }` (see `LoadOptions`). 16-bit checkpoints arrive here already converted to
-   * float32 by the format reader; `storedDtypes` only feeds `weightPrecision`.
+   * `{ transfer: true }` (see `LoadOptions`). 16-bit matrices stay 16-bit on the backend (the
+   * kernels decode them); `storedDtypes` feeds `weightPrecision`.
    *
    * @example
    * const model = LlamaModel.load(createCpuBackend(), parseLlama2c(bytes, 'stories260K.bin'));
@@ -230,7 +265,7 @@ export class LlamaModel {
     backend: Backend,
     checkpoint: {
       config: LlamaConfig;
-      weights: LlamaWeights;
+      weights: StoredWeights;
       fileName?: string;
       storedDtypes?: readonly string[];
     },
@@ -244,19 +279,25 @@ export class LlamaModel {
     }
     const block = blockOf(c);
     const transfer = options.transfer === true;
-    const up = (data: Float32Array, shape: number[]) =>
-      transfer ? backend.adoptTensor<'f32'>(data, shape) : backend.tensor<'f32'>(data, shape);
+    const up = weightUpload(backend, transfer);
+    const maxBytes = tensorLimit(backend, options.maxTensorBytes);
+    const upRows: RowsUpload = (data, rows, cols) => uploadRowChunks(up, data, rows, cols, maxBytes);
     w.layers.forEach((l, i) => checkLayerWeights(c, l, i));
-    if (block.positions.kind === 'learned' && w.posEmbeddings?.length !== c.seqLen * c.dim) {
+    const lengthOf = (a: WeightArray | undefined) => (a ? weightLength(a) : undefined);
+    if (block.positions.kind === 'learned' && lengthOf(w.posEmbeddings) !== c.seqLen * c.dim) {
       throw new Error(`the position embeddings must be [${c.seqLen}, ${c.dim}]`);
     }
     if (block.norm === 'layer' && w.normBias?.length !== c.dim)
       throw new Error(`the final norm needs a [${c.dim}] bias`);
+    const held = heldDTypes(w);
+    // Refuse a classifier that cannot be split before anything is uploaded (nothing to free).
+    for (const m of [w.tokEmbeddings, w.output]) if (m) rowBlockStarts(c.vocabSize, c.dim, weightDTypeOf(m), maxBytes);
     const uploaded = uploadWeights(
       backend,
       c,
       w,
       up,
+      upRows,
       transfer ? (i) => (w.layers[i] = emptyLayer()) : undefined,
     );
     if (transfer) {
@@ -268,7 +309,7 @@ export class LlamaModel {
       delete w.normBias;
       transferred.add(w);
     }
-    return LlamaModel.assemble(backend, checkpoint.fileName ?? 'model', c, uploaded, checkpoint.storedDtypes);
+    return LlamaModel.assemble(backend, checkpoint.fileName ?? 'model', c, uploaded, checkpoint.storedDtypes, held);
   }
 
   /**
@@ -288,55 +329,75 @@ export class LlamaModel {
   static incremental(
     backend: Backend,
     config: LlamaConfig,
-    meta: { fileName: string; storedDtypes?: readonly string[] },
+    meta: { fileName: string; storedDtypes?: readonly string[]; maxTensorBytes?: number },
   ): IncrementalLoad {
-    const slots: (Tensor<'f32'> | undefined)[] = [];
+    type Slot = Tensor<FloatDType> | RowChunks;
+    const slots: (Slot | undefined)[] = [];
+    const held = new Set<WeightDType>();
     let state: 'open' | 'finished' | 'disposed' = 'open';
     const open = () => {
       if (state !== 'open') throw new Error(`${meta.fileName}: this incremental load is ${state}`);
     };
-    const unused = undefined as unknown as Tensor<'f32'>;
+    const maxBytes = tensorLimit(backend, meta.maxTensorBytes);
+    const adopt = weightUpload(backend, true);
+    const unused = undefined as never;
+    const slotsTensors = (x: Slot | undefined) => (!x ? [] : 'parts' in x ? chunkTensors(x) : [x]);
     return {
       add(place) {
         open();
         const w = blankWeights(config);
         place(w);
         let k = 0;
-        uploadWeights(backend, config, w, (data, shape) => {
+        // Weight k of the upload order: adopted by the backend (its host array freed on WebGPU).
+        const take = (data: WeightArray, shape: number[], make: () => Slot) => {
           const i = k++;
-          if (data.length === 0) return unused;
+          const n = weightLength(data);
+          if (n === 0) return unused;
           if (slots[i]) throw new Error(`${meta.fileName}: weight ${i} [${shape.join(', ')}] arrived twice`);
-          if (data.length !== sizeOf(shape)) {
-            throw new Error(
-              `${meta.fileName}: weight ${i} has ${data.length} values, expected [${shape.join(', ')}]`,
-            );
+          if (n !== sizeOf(shape)) {
+            throw new Error(`${meta.fileName}: weight ${i} has ${n} values, expected [${shape.join(', ')}]`);
           }
-          slots[i] = backend.adoptTensor<'f32'>(data, shape);
+          slots[i] = make();
+          if (shape.length > 1) held.add(weightDTypeOf(data));
           if (backend.kind !== 'cpu') releaseHostArray(data);
           return unused;
-        });
+        };
+        uploadWeights(
+          backend,
+          config,
+          w,
+          ((data: WeightArray, shape: number[]) => take(data, shape, () => adopt(data, shape))) as WeightUpload,
+          (data, rows, cols) => take(data, [rows, cols], () => uploadRowChunks(adopt, data, rows, cols, maxBytes)),
+        );
       },
       finish() {
         open();
         let k = 0;
         const missing: string[] = [];
-        const uploaded = uploadWeights(backend, config, blankWeights(config), (_, shape) => {
+        const next = (shape: number[]) => {
           const t = slots[k++];
           if (!t) missing.push(`[${shape.join(', ')}]`);
-          return t ?? unused;
-        });
+          return (t ?? unused) as never;
+        };
+        const uploaded = uploadWeights(
+          backend,
+          config,
+          blankWeights(config),
+          ((_: WeightArray, shape: number[]) => next(shape)) as WeightUpload,
+          (_, rows, cols) => next([rows, cols]),
+        );
         if (missing.length > 0) {
           throw new Error(
             `${meta.fileName}: ${missing.length} weight${missing.length === 1 ? '' : 's'} never arrived (${missing.slice(0, 5).join(', ')})`,
           );
         }
         state = 'finished';
-        return LlamaModel.assemble(backend, meta.fileName, config, uploaded, meta.storedDtypes);
+        return LlamaModel.assemble(backend, meta.fileName, config, uploaded, meta.storedDtypes, [...held]);
       },
       dispose() {
         if (state !== 'open') return;
         state = 'disposed';
-        backend.dispose(...slots);
+        backend.dispose(...slots.flatMap(slotsTensors));
         slots.length = 0;
       },
     };
@@ -344,16 +405,18 @@ export class LlamaModel {
 
   /**
    * The shape of every weight tensor a model of `config` holds on its backend, in upload order
-   * (memory planning before a download: bytes per tensor, the total).
+   * (memory planning before a download: bytes per tensor, the total), before any split by rows.
    */
   static weightShapes(config: LlamaConfig): number[][] {
     const shapes: number[][] = [];
-    const none = undefined as unknown as Tensor<'f32'>;
-    // The backend is never called: `up` records the shapes.
-    uploadWeights(undefined as unknown as Backend, config, blankWeights(config), (_, shape) => {
-      shapes.push(shape);
-      return none;
-    });
+    // The backend is never called: the uploads record the shapes.
+    uploadWeights(
+      undefined as unknown as Backend,
+      config,
+      blankWeights(config),
+      ((_: WeightArray, shape: number[]) => (shapes.push(shape), undefined)) as unknown as WeightUpload,
+      (_, rows, cols) => (shapes.push([rows, cols]), undefined as never),
+    );
     return shapes;
   }
 
@@ -363,8 +426,9 @@ export class LlamaModel {
     c: LlamaConfig,
     d: UploadedWeights,
     storedDtypes: readonly string[] = ['F32'],
+    held: readonly WeightDType[] = ['f32'],
   ): LlamaModel {
-    const precision = weightPrecisionOf(backend, storedDtypes);
+    const precision = weightPrecisionOf(backend, storedDtypes, held.length ? held : ['f32']);
     return new LlamaModel(backend, name, c, d.emb, d.layers, d.norm, d.output, d.extra, precision);
   }
 
@@ -432,7 +496,7 @@ export class LlamaModel {
     const ctx = { layer: null, pos0, backend: b };
     const onReplaced = (o: Tensor, r: Tensor) => scope.replace(o, r);
     const idTensor = scope.own(b.tensor<'i32'>(ids, [ids.length]));
-    let x = scope.own(b.embedding(this.tokEmbeddings, idTensor));
+    let x = embedRows(b, this.tokEmbeddings, idTensor, scope);
     scope.drop(idTensor);
     if (block.embedScale !== undefined && block.embedScale !== 1) {
       const scaled = scope.own(b.rowAffine(x, { scale: block.embedScale }));
@@ -470,7 +534,7 @@ export class LlamaModel {
     );
     scope.drop(x);
     normed = await runHook(hooks, 'ln_final.hook_normalized', normed, ctx, onReplaced);
-    let logits = scope.own(b.matmul(normed, this.output, { transposeB: true }));
+    let logits = unembedRows(b, normed, this.output, scope);
     scope.drop(normed);
     if (block.logitScale !== undefined && block.logitScale !== 1) {
       const scaled = scope.own(b.rowAffine(logits, { scale: block.logitScale }));
@@ -513,7 +577,7 @@ export class LlamaModel {
   /** The loaded (dense) weight `name` of block `layer`, read back to the host, [out, in] row-major. */
   async readWeight(layer: number, name: LinearWeightName): Promise<Float32Array> {
     this.assertUsable();
-    return this.backend.read(this.weight(layer, name));
+    return readFloat32(this.backend, this.weight(layer, name));
   }
 
   /**
@@ -528,7 +592,7 @@ export class LlamaModel {
         if (w.kind !== 'dense') throw new Error('readWeights: only dense models can be read back');
         const { kind: _kind, ...parts } = w;
         const read = await Promise.all(
-          Object.entries(parts).map(async ([k, t]) => [k, await b.read(t as Tensor<'f32'>)] as const),
+          Object.entries(parts).map(async ([k, t]) => [k, await readFloat32(b, t as Tensor<FloatDType>)] as const),
         );
         const layer = emptyLayer();
         for (const [k, data] of read) (layer as unknown as Record<string, Float32Array>)[k] = data;
@@ -538,23 +602,23 @@ export class LlamaModel {
     const shared = this.output === this.tokEmbeddings;
     const { posEmbeddings, normBias } = this.extra;
     return {
-      tokEmbeddings: await b.read(this.tokEmbeddings),
+      tokEmbeddings: await readRows(b, this.tokEmbeddings),
       layers,
       norm: await b.read(this.norm),
-      output: shared ? null : await b.read(this.output),
-      ...(posEmbeddings ? { posEmbeddings: await b.read(posEmbeddings) } : {}),
+      output: shared ? null : await readRows(b, this.output),
+      ...(posEmbeddings ? { posEmbeddings: await readFloat32(b, posEmbeddings) } : {}),
       ...(normBias ? { normBias: await b.read(normBias) } : {}),
     };
   }
 
   /** The loaded (dense) device tensor of a block's linear weight, borrowed: do not dispose it. */
-  weight(layer: number, name: LinearWeightName): Tensor<'f32'> {
+  weight(layer: number, name: LinearWeightName): Tensor<FloatDType> {
     const w = this.layers[layer];
     if (!w) throw new RangeError(`layer ${layer} does not exist (the model has ${this.config.nLayers})`);
     if (w.kind === 'moe' && (name === 'w1' || name === 'w2' || name === 'w3')) {
       throw new Error(`${name} exists only in dense models; this model's FFN is a mixture of experts`);
     }
-    const t = (w as Partial<Record<LinearWeightName, Tensor<'f32'>>>)[name];
+    const t = (w as Partial<Record<LinearWeightName, Tensor<FloatDType>>>)[name];
     if (!t) throw new Error(`${name} does not exist in this model: its FFN is not gated (w1, w2 only)`);
     return t;
   }
@@ -565,7 +629,7 @@ export class LlamaModel {
     const out = [...this.layers];
     for (const [key, replaced] of Object.entries(overrides)) {
       const layer = Number(key);
-      for (const [name, t] of Object.entries(replaced) as [LinearWeightName, Tensor<'f32'> | undefined][]) {
+      for (const [name, t] of Object.entries(replaced) as [LinearWeightName, Tensor<FloatDType> | undefined][]) {
         if (!t) continue;
         if (!(LINEAR_WEIGHTS as readonly string[]).includes(name)) {
           throw new Error(`weights: "${name}" is not a replaceable weight (${LINEAR_WEIGHTS.join(', ')})`);
@@ -587,7 +651,8 @@ export class LlamaModel {
     if (this.disposed) return;
     this.disposed = true;
     const shared = this.output === this.tokEmbeddings;
-    this.backend.dispose(this.tokEmbeddings, this.norm, shared ? undefined : this.output);
+    this.backend.dispose(...chunkTensors(this.tokEmbeddings), this.norm);
+    if (!shared) this.backend.dispose(...chunkTensors(this.output));
     this.backend.dispose(this.extra.posEmbeddings, this.extra.normBias);
     for (const l of this.layers) this.backend.dispose(...layerTensors(l));
   }
@@ -688,4 +753,33 @@ export class LlamaModel {
     }
     return pos0;
   }
+}
+
+/** The largest tensor a model may put on `backend`: its limit, or a smaller one asked for (tests). */
+function tensorLimit(backend: Backend, asked: number | undefined): number {
+  if (asked !== undefined && !(asked > 0)) throw new RangeError(`maxTensorBytes ${asked} must be positive`);
+  return Math.min(backend.maxTensorBytes, asked ?? Infinity);
+}
+
+/** Element types of a checkpoint's matrices and embeddings (norms and biases are f32 anyway). */
+function heldDTypes(w: StoredWeights): WeightDType[] {
+  const all: WeightArray[] = [w.tokEmbeddings, ...(w.output ? [w.output] : [])];
+  for (const l of w.layers) {
+    all.push(l.wq, l.wk, l.wv, l.wo, l.w1, l.w2, l.w3);
+    if (l.moe) all.push(l.moe.router, ...l.moe.experts.flatMap((x) => [x.w1, x.w2, x.w3]));
+  }
+  return [...new Set(all.filter((a) => weightLength(a) > 0).map(weightDTypeOf))];
+}
+
+/** A weight read back as float32 (16-bit ones decoded). */
+async function readFloat32(b: Backend, t: Tensor<FloatDType>): Promise<Float32Array> {
+  const data = await b.read(t);
+  return t.dtype === 'f32' ? (data as Float32Array) : toFloat32({ dtype: t.dtype, bits: data as Uint16Array });
+}
+
+/** A weight held in row blocks, read back whole as float32. */
+async function readRows(b: Backend, w: RowChunks): Promise<Float32Array> {
+  const out = new Float32Array(w.rows * w.cols);
+  for (const { row0, tensor } of w.parts) out.set(await readFloat32(b, tensor), row0 * w.cols);
+  return out;
 }

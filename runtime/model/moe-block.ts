@@ -11,40 +11,44 @@
  * experts never race on a token and the sum order is fixed.
  */
 import type { ActivationKind, Backend, MoeRouteOptions } from '../../kernels/backend';
-import type { Tensor } from '../../kernels/tensor';
+import type { FloatDType, Tensor } from '../../kernels/tensor';
 import { runIndexHook, type Hooks } from '../hooks';
-import type { LlamaConfig, MoeLayerWeights } from './llama-config';
+import type { ExpertWeights, LlamaConfig, MoeLayerWeights } from './llama-config';
+import { weightLength, type WeightArray } from '../../kernels/weight-dtype';
 import type { TensorScope } from './tensor-scope';
 
 /** One expert's SwiGLU matrices on a backend (same layout as the dense FFN). */
 export interface DeviceExpert {
-  readonly w1: Tensor<'f32'>;
-  readonly w2: Tensor<'f32'>;
-  readonly w3: Tensor<'f32'>;
+  readonly w1: Tensor<FloatDType>;
+  readonly w2: Tensor<FloatDType>;
+  readonly w3: Tensor<FloatDType>;
 }
 
 /** A MoE layer's weights on a backend. */
 export interface DeviceMoeWeights {
   /** [nExperts, dim] */
-  readonly router: Tensor<'f32'>;
+  readonly router: Tensor<FloatDType>;
   readonly experts: readonly DeviceExpert[];
   /** Qwen2-MoE's shared expert and its [1, dim] sigmoid gate. */
-  readonly shared?: { readonly expert: DeviceExpert; readonly gate: Tensor<'f32'> };
+  readonly shared?: { readonly expert: DeviceExpert; readonly gate: Tensor<FloatDType> };
 }
 
 /**
  * Throw a clear error unless layer `l`'s host MoE weights fit `config` (checked for every layer
  * before anything is uploaded, so a bad checkpoint leaks no tensors).
  */
-export function checkMoeWeights(config: LlamaConfig, moe: MoeLayerWeights | undefined, l: number): void {
+export function checkMoeWeights(
+  config: LlamaConfig,
+  moe: MoeLayerWeights<WeightArray> | undefined,
+  l: number,
+): void {
   const { dim, hiddenDim } = config;
   const E = config.moe!.nExperts;
   if (!moe)
     throw new Error(`layer ${l}: the config is a mixture of experts but the layer has no MoE weights`);
-  const expect = (what: string, a: Float32Array | undefined, n: number) => {
-    if (a?.length !== n) {
-      throw new Error(`layer ${l}: ${what} has ${a?.length ?? 'no'} elements, expected ${n}`);
-    }
+  const expect = (what: string, a: WeightArray | undefined, n: number) => {
+    const length = a ? weightLength(a) : undefined;
+    if (length !== n) throw new Error(`layer ${l}: ${what} has ${length ?? 'no'} elements, expected ${n}`);
   };
   expect('the router', moe.router, E * dim);
   if (moe.experts.length !== E) {
@@ -70,12 +74,12 @@ export function checkMoeWeights(config: LlamaConfig, moe: MoeLayerWeights | unde
 export function uploadMoeWeights(
   b: Backend,
   config: LlamaConfig,
-  moe: MoeLayerWeights,
-  upload?: (data: Float32Array, shape: number[]) => Tensor<'f32'>,
+  moe: MoeLayerWeights<WeightArray>,
+  upload?: (data: WeightArray, shape: number[]) => Tensor<FloatDType>,
 ): DeviceMoeWeights {
   const { dim, hiddenDim } = config;
-  const up = upload ?? ((data: Float32Array, shape: number[]) => b.tensor<'f32'>(data, shape));
-  const expert = (x: { w1: Float32Array; w2: Float32Array; w3: Float32Array }, h: number) => ({
+  const up = upload ?? ((data: WeightArray, shape: number[]) => b.weightTensor(data, shape));
+  const expert = (x: ExpertWeights<WeightArray>, h: number) => ({
     w1: up(x.w1, [h, dim]),
     w2: up(x.w2, [dim, h]),
     w3: up(x.w3, [h, dim]),
@@ -96,7 +100,7 @@ export function uploadMoeWeights(
 }
 
 /** Every tensor of a MoE layer, for dispose. */
-export function moeTensors(w: DeviceMoeWeights): Tensor<'f32'>[] {
+export function moeTensors(w: DeviceMoeWeights): Tensor<FloatDType>[] {
   const experts = w.shared ? [...w.experts, w.shared.expert] : w.experts;
   return [w.router, ...experts.flatMap((x) => [x.w1, x.w2, x.w3]), ...(w.shared ? [w.shared.gate] : [])];
 }
@@ -162,7 +166,7 @@ export async function moeFfn(h: Tensor<'f32'>, c: MoeFfnContext): Promise<Tensor
   const [T, dim] = h.shape as [number, number];
   const E = w.experts.length;
   const k = route.topK;
-  const mm = (a: Tensor<'f32'>, weight: Tensor<'f32'>) =>
+  const mm = (a: Tensor<'f32'>, weight: Tensor<FloatDType>) =>
     scope.own(b.matmul(a, weight, { transposeB: true }));
 
   // A replaced logits tensor is what gets routed (interventions still apply on top of it).
@@ -202,7 +206,7 @@ export async function moeFfn(h: Tensor<'f32'>, c: MoeFfnContext): Promise<Tensor
 /** One expert's gated FFN on its rows x: w2(act(w1 x) · w3 x), owned by the scope. */
 function expertFfn(x: Tensor<'f32'>, e: DeviceExpert, c: MoeFfnContext): Tensor<'f32'> {
   const { backend: b, scope } = c;
-  const mm = (a: Tensor<'f32'>, weight: Tensor<'f32'>) =>
+  const mm = (a: Tensor<'f32'>, weight: Tensor<FloatDType>) =>
     scope.own(b.matmul(a, weight, { transposeB: true }));
   const gate = mm(x, e.w1);
   const up = mm(x, e.w3);

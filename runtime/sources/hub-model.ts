@@ -10,7 +10,8 @@
  *    config, and the memory the weights will take against the device's limits and budget, all
  *    before any tensor data is downloaded;
  * 3. the tensor data, by Range requests, several at a time, in chunks of at most `chunkBytes`:
- *    each chunk is converted into its tensor's float32 array as it arrives, and each tensor, once
+ *    each chunk is copied into its tensor's array as it arrives (F16 / BF16 kept as their 16-bit
+ *    bits, no float32 copy: the backends decode them in the kernels), and each tensor, once
  *    complete, is checked and handed to the backend (`LlamaModel.incremental`), so the host holds
  *    one tensor plus the chunks in flight. A server without Range support is read as one streamed
  *    GET instead (with a note).
@@ -27,7 +28,13 @@ import { formatCount, ModelFormatError } from '../errors';
 import { checkTensorValues, planHfCheckpoint, type HfCheckpointPlan } from '../formats/hf-checkpoint';
 import { parseHfConfig } from '../formats/hf-config';
 import type { SafetensorsTensorInfo } from '../formats/safetensors';
-import { bf16IntoF32, f16IntoF32 } from '../formats/safetensors-dtypes';
+import {
+  halfArray,
+  storageBytes,
+  type HalfDType,
+  type WeightArray,
+  type WeightDType,
+} from '../../kernels/weight-dtype';
 import { modelInfo, type LoadedModel } from '../index';
 import { LlamaModel, releaseHostArray, type IncrementalLoad } from '../model/llama';
 import { HfTokenizer } from '../tokenizers/hf-tokenizer';
@@ -46,7 +53,7 @@ import { readSafetensorsHeader, shardNames, type RemoteSafetensorsHeader } from 
 
 /**
  * Largest Range request for tensor data. The requests in flight hold at most a quarter of the
- * largest tensor's float32 bytes (and this much each), so the host peaks near 1.25× that tensor.
+ * largest tensor's bytes (and this much each), so the host peaks near 1.25× that tensor.
  */
 export const HUB_CHUNK_BYTES = 8 << 20;
 /** Smallest Range request (many tiny requests cost more than the memory they save). */
@@ -56,7 +63,10 @@ export const HUB_PARALLEL = 4;
 
 /** What the device can hold, checked before anything is downloaded. */
 export interface HubMemoryLimits {
-  /** WebGPU: the largest buffer, and the largest storage binding (a weight must fit one). */
+  /**
+   * WebGPU: the largest buffer, and the largest storage binding: a weight must fit one, except
+   * the embedding and the classifier ([vocab, dim]), which are split by rows when they do not.
+   */
   maxBufferSize?: number;
   maxStorageBufferBindingSize?: number;
   /** Bytes all the weights may take on the backend. */
@@ -91,12 +101,14 @@ export interface HubLoadOptions extends HubFetchOptions {
   onProgress?: (p: HubLoadProgress) => void;
   memory?: HubMemoryLimits;
   /**
-   * Bytes per Range request (default: a quarter of the largest tensor's float32 bytes over the
+   * Bytes per Range request (default: a quarter of the largest tensor's bytes over the
    * requests in flight, between 256 KiB and HUB_CHUNK_BYTES) and requests in flight (default
    * HUB_PARALLEL).
    */
   chunkBytes?: number;
   parallel?: number;
+  /** Test-only: split the embedding / classifier into row blocks of at most this many bytes. */
+  maxTensorBytes?: number;
 }
 
 /** One file a hub load read, and where from. */
@@ -478,35 +490,44 @@ function streamCursor(reader: ReadableStreamDefaultReader<Uint8Array>, onBytes: 
 
 // ── memory plan ─────────────────────────────────────────────────────────────
 
+/** The element type a stored tensor is held in: matrices as stored, vectors (norms, biases) f32. */
+function heldDType(info: SafetensorsTensorInfo): WeightDType {
+  if (info.shape.length < 2) return 'f32';
+  return info.dtype === 'F16' ? 'f16' : info.dtype === 'BF16' ? 'bf16' : 'f32';
+}
+
 function checkMemory(plan: HfCheckpointPlan, m: HubMemoryLimits): void {
   const fail = (problem: string): never => {
     throw new HubMemoryError(plan.fileName, `${problem}. Nothing was downloaded.`);
   };
+  const { vocabSize, dim } = plan.config;
+  const oneTensor = Math.min(m.maxStorageBufferBindingSize ?? Infinity, m.maxBufferSize ?? Infinity);
+  let total = 0;
+  const alloc = m.allocated ?? ((n: number) => n);
   for (const { stored, info } of plan.tensors) {
-    const bytes = info.size * 4;
+    const dtype = heldDType(info);
+    const bytes = storageBytes(dtype, info.size);
+    // The embedding and the classifier are split by rows (runtime/model/row-chunks.ts): one row must fit.
+    const rowSplit = info.shape.length === 2 && info.shape[0] === vocabSize && info.shape[1] === dim;
+    const need = rowSplit ? storageBytes(dtype, dim) : bytes;
+    total += rowSplit && bytes > oneTensor ? Math.ceil(bytes / oneTensor) * alloc(oneTensor) : alloc(bytes);
     for (const [limit, value, what] of [
       ['maxStorageBufferBindingSize', m.maxStorageBufferBindingSize, 'one storage binding'],
       ['maxBufferSize', m.maxBufferSize, 'one buffer'],
     ] as const) {
-      if (value !== undefined && bytes > value) {
+      if (value !== undefined && need > value) {
         fail(
-          `tensor "${stored}" [${info.shape.join(', ')}] (${info.dtype}) needs ${formatBytes(bytes)} as float32, ${formatBytes(bytes - value)} more than this GPU's ${limit} of ${formatBytes(value)} (${what}); splitting a tensor across bindings is not implemented, so this model cannot run on this GPU (try the CPU backend or a smaller model)`,
+          `tensor "${stored}" [${info.shape.join(', ')}] (${info.dtype}) needs ${formatBytes(need)}${rowSplit ? ' per row' : ''} as ${dtype}, ${formatBytes(need - value)} more than this GPU's ${limit} of ${formatBytes(value)} (${what}), so this model cannot run on this GPU (try the CPU backend or a smaller model)`,
         );
       }
     }
   }
-  if (m.budgetBytes !== undefined) {
-    const alloc = m.allocated ?? ((n: number) => n);
-    const total = LlamaModel.weightShapes(plan.config).reduce(
-      (n, s) => n + alloc(4 * s.reduce((a, b) => a * b, 1)),
-      0,
+  if (m.budgetBytes !== undefined && total > m.budgetBytes) {
+    const params = plan.tensors.reduce((n, t) => n + t.info.size, 0);
+    const held = [...new Set(plan.tensors.map((t) => heldDType(t.info)))].join(' and ');
+    fail(
+      `the weights need ${formatBytes(total)} on the backend (${formatCount(params)} parameters held as ${held}${m.allocated ? ', buffers rounded up as the backend allocates them' : ''}), ${formatBytes(total - m.budgetBytes)} over the budget of ${formatBytes(m.budgetBytes)}${m.budgetSource ? ` (${m.budgetSource})` : ''}`,
     );
-    if (total > m.budgetBytes) {
-      const params = plan.tensors.reduce((n, t) => n + t.info.size, 0);
-      fail(
-        `the weights need ${formatBytes(total)} on the backend (${formatCount(params)} parameters held as float32${m.allocated ? ', buffers rounded up as the backend allocates them' : ''}), ${formatBytes(total - m.budgetBytes)} over the budget of ${formatBytes(m.budgetBytes)}${m.budgetSource ? ` (${m.budgetSource})` : ''}`,
-      );
-    }
   }
 }
 
@@ -519,15 +540,16 @@ function formatBytes(n: number): string {
 
 // ── tensor data ─────────────────────────────────────────────────────────────
 
-/** A needed tensor being filled: its float32 array is allocated when its first bytes arrive. */
+/**
+ * A needed tensor being filled: its array (float32, or the 16-bit bits as stored) is allocated
+ * when its first bytes arrive.
+ */
 interface Pending {
   t: HfCheckpointPlan['tensors'][number];
   info: SafetensorsTensorInfo;
-  out: Float32Array | undefined;
+  out: WeightArray | undefined;
   /** Bytes of the tensor received so far. */
   got: number;
-  /** An odd trailing byte of a 16-bit tensor, waiting for the next piece (-1: none). */
-  carry: number;
   /** Checked and handed to the backend. */
   done: boolean;
 }
@@ -545,10 +567,11 @@ async function streamWeights(
   const load = LlamaModel.incremental(backend, plan.config, {
     fileName: plan.fileName,
     storedDtypes: plan.storedDtypes,
+    ...(o.maxTensorBytes !== undefined ? { maxTensorBytes: o.maxTensorBytes } : {}),
   });
   const total = files.reduce((n, f) => n + f.info.size, 0);
   const parallel = o.parallel ?? HUB_PARALLEL;
-  const largest = plan.tensors.reduce((n, t) => Math.max(n, t.info.size * 4), 0);
+  const largest = plan.tensors.reduce((n, t) => Math.max(n, t.info.end - t.info.begin), 0);
   const chunkBytes =
     o.chunkBytes ?? Math.min(HUB_CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, Math.floor(largest / 4 / parallel)));
   const meter = rateMeter();
@@ -576,7 +599,7 @@ async function streamWeights(
       const needed = plan.tensors
         .filter((t) => t.file === file.header.file)
         .sort((a, b) => a.info.begin - b.info.begin)
-        .map((t): Pending => ({ t, info: t.info, out: undefined, got: 0, carry: -1, done: false }));
+        .map((t): Pending => ({ t, info: t.info, out: undefined, got: 0, done: false }));
       let next = 0; // first needed tensor not complete yet
       const consume = async (begin: number, bytes: Uint8Array) => {
         if (file.writer) {
@@ -690,31 +713,18 @@ function fetchPlan(file: WeightsFile, needed: Pending[], chunk: number): [number
   return out;
 }
 
-/** Append a piece of a tensor's bytes, converting it into the tensor's float32 array. */
+/**
+ * Append a piece of a tensor's bytes to its array: the bytes as they are (float32 values, or
+ * 16-bit bits kept as stored). F64 (never a weight dtype the plan accepts) cannot arrive here.
+ */
 function feed(p: Pending, piece: Uint8Array): void {
   const { dtype, size } = p.info;
-  p.out ??= new Float32Array(size);
-  if (dtype === 'F32') {
-    new Uint8Array(p.out.buffer).set(piece, p.got);
-    p.got += piece.byteLength;
-    return;
+  if (!p.out) {
+    const half: HalfDType | undefined = dtype === 'F16' ? 'f16' : dtype === 'BF16' ? 'bf16' : undefined;
+    p.out = half ? halfArray(half, new Uint16Array(size)) : new Float32Array(size);
   }
-  let src = piece;
-  if (p.carry >= 0) {
-    src = new Uint8Array(piece.byteLength + 1);
-    src[0] = p.carry;
-    src.set(piece, 1);
-    p.carry = -1;
-  }
-  const whole = src.byteLength & ~1;
-  if (whole > 0) {
-    const aligned = src.byteOffset % 2 === 0 ? src : src.slice(0, whole);
-    const u16 = new Uint16Array(aligned.buffer, aligned.byteOffset, whole / 2);
-    const at = (p.got + (src === piece ? 0 : -1)) / 2;
-    if (dtype === 'F16') f16IntoF32(u16, p.out, at);
-    else bf16IntoF32(u16, p.out, at);
-  }
-  if (src.byteLength & 1) p.carry = src[src.byteLength - 1]!;
+  const bytes = p.out instanceof Float32Array ? p.out : p.out.bits;
+  new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).set(piece, p.got);
   p.got += piece.byteLength;
 }
 

@@ -1,21 +1,19 @@
 /**
- * The precision policy on WebGPU (README "Precision"), in Chromium: BF16 weights become float32 at
- * load, the model reports which path ran, including whether the adapter has shader-f16 (SwiftShader
- * has not: then the f32 fallback must be what is reported; nothing is skipped), and a transferred
+ * The precision policy on WebGPU (README "Precision"), in Chromium: BF16 weights stay 16-bit on
+ * the device (decoded in the kernels), the model reports which path ran, including whether the
+ * adapter has shader-f16 (not needed; SwiftShader has none; nothing is skipped), and a transferred
  * load keeps no host copy of the weights. Plus `adoptTensor` on both backends.
  */
+import { fetchRepoFile } from './shared-files';
 import { describe, expect, it } from 'vitest';
 import { cpu } from '../../kernels/cpu-tensor';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { LlamaModel } from '../../runtime/model/llama';
 import { fixtureLogits, readArchFixture } from '../helpers/arch-fixtures';
 import { maxAbsDiff, webGpuSuite } from '../kernels/harness';
+import { weightLength } from '../../kernels/weight-dtype';
 
-async function read(relative: string): Promise<Uint8Array> {
-  const res = await fetch(`/${relative}`);
-  if (!res.ok) throw new Error(`could not fetch ${relative} from the test server: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
+const read = fetchRepoFile;
 
 describe('weight precision on WebGPU', () => {
   const webgpu = webGpuSuite();
@@ -25,12 +23,12 @@ describe('weight precision on WebGPU', () => {
     expect(adapter).not.toBeNull();
     const offered = adapter!.features.has('shader-f16');
     const gpu = webgpu();
-    expect(gpu.weightPrecision).toEqual({ storage: 'f32', shaderF16: offered });
+    expect(gpu.weightPrecision).toEqual({ storage: 'as stored', shaderF16: offered });
     expect(gpu.ctx.device.features.has('shader-f16')).toBe(offered);
     console.log(`adapter ${gpu.description}: shader-f16 ${offered ? 'available' : 'absent'}`);
   });
 
-  it('a BF16 checkpoint: f32 weights, the path reported, no host copy kept, the reference logits', async () => {
+  it('a BF16 checkpoint: bf16 weights on the device, the path reported, no host copy kept, the reference logits', async () => {
     const f = await readArchFixture('qwen3', read);
     expect(f.checkpoint.storedDtypes).toEqual(['BF16']);
     const gpu = webgpu();
@@ -38,12 +36,13 @@ describe('weight precision on WebGPU', () => {
     const model = LlamaModel.load(gpu, f.checkpoint, { transfer: true });
     try {
       const expected = gpu.weightPrecision.shaderF16
-        ? 'f32 (converted from bf16 at load); shader-f16 available, f16 weight storage not implemented'
-        : 'f32 (converted from bf16 at load); no shader-f16 on this adapter';
-      expect(model.weightPrecision).toEqual({ stored: ['BF16'], held: 'f32', path: expected });
+        ? 'bf16 (kept 16-bit, decoded in the kernels; norms and biases f32); shader-f16 available (not needed)'
+        : 'bf16 (kept 16-bit, decoded in the kernels; norms and biases f32); no shader-f16 on this adapter (not needed)';
+      expect(model.weightPrecision).toEqual({ stored: ['BF16'], held: ['bf16'], path: expected });
+      expect(model.weight(0, 'wq').dtype).toBe('bf16');
       // Handed over: the host arrays are gone from the checkpoint once uploaded.
-      expect(weights.tokEmbeddings.length).toBe(0);
-      expect(weights.layers.every((l) => l.wq.length === 0 && l.w1.length === 0)).toBe(true);
+      expect(weightLength(weights.tokEmbeddings)).toBe(0);
+      expect(weights.layers.every((l) => weightLength(l.wq) === 0 && weightLength(l.w1) === 0)).toBe(true);
       const logits = await gpu.ctx.checked(() => fixtureLogits(model, f.tokens));
       expect(maxAbsDiff(logits, f.logits).diff).toBeLessThanOrEqual(1e-3);
     } finally {
@@ -58,10 +57,8 @@ describe('weight precision on WebGPU', () => {
     try {
       expect(model.weightPrecision.stored).toEqual(f.checkpoint.storedDtypes);
       const converted = f.checkpoint.storedDtypes.filter((d) => d !== 'F32');
-      expect(
-        model.weightPrecision.path.startsWith(converted.length ? 'f32 (converted from' : 'f32 (stored f32)'),
-      ).toBe(true);
-      expect(model.weightPrecision.path).toMatch(/; (no shader-f16 on this adapter|shader-f16 available)/);
+      expect(model.weightPrecision.path.startsWith(converted.length ? 'f16' : 'f32 (stored f32)')).toBe(true);
+      expect(model.weightPrecision.path).toMatch(/; (no shader-f16 on this adapter|shader-f16 available) \(not needed\)/);
     } finally {
       model.dispose();
     }
@@ -80,7 +77,7 @@ describe('adoptTensor', () => {
     const copied = b.tensor(d, [37]);
     expect(cpu(copied).data === d).toBe(false);
     expect(await b.read(adopted)).toEqual(data());
-    expect(b.weightPrecision).toEqual({ storage: 'f32', shaderF16: false });
+    expect(b.weightPrecision).toEqual({ storage: 'as stored', shaderF16: false });
     expect(() => b.adoptTensor(d, [36])).toThrow(/37 elements but shape \[36\] needs 36/);
   });
 

@@ -165,7 +165,7 @@ describe('loadHfModel: a dense model exported the HF way', () => {
       writeSafetensors([...hfTensors(c, w), { name: 'lm_head.weight', dtype: 'F32', shape: [1], data: [0] }]),
       'm.safetensors',
     );
-    const ckpt = hfCheckpoint(parseHfConfig(hfConfigJson(c), 'config.json'), [st]);
+    const ckpt = hfCheckpoint(parseHfConfig(hfConfigJson(c), 'config.json'), [st], undefined, { float32: true });
     expect(ckpt.weights.output).toBeNull();
     sameWeights(c, ckpt.weights, w);
   });
@@ -175,7 +175,7 @@ describe('loadHfModel: a dense model exported the HF way', () => {
     const a = parseSafetensors(writeSafetensors(all.slice(0, 7)), 'model-00001-of-00002.safetensors');
     const b = parseSafetensors(writeSafetensors(all.slice(7)), 'model-00002-of-00002.safetensors');
     const parsed = parseHfConfig(hfConfigJson(dense), 'config.json');
-    sameWeights(dense, hfCheckpoint(parsed, [a, b]).weights, denseWeights);
+    sameWeights(dense, hfCheckpoint(parsed, [a, b], undefined, { float32: true }).weights, denseWeights);
     const dup = parseSafetensors(writeSafetensors(all.slice(5, 8)), 'model-00003.safetensors');
     expect(() => hfCheckpoint(parsed, [a, b, dup])).toThrow(/tensor "model\.layers\.0\..*" appears in both/);
   });
@@ -186,9 +186,12 @@ describe('Mixtral names', () => {
     const c = moeConfig;
     const w = randomWeights(c, 3);
     const files = toHf(c, w);
-    const ckpt = hfCheckpoint(parseHfConfig(files.config, 'config.json'), [
-      parseSafetensors(files.weights, 'model.safetensors'),
-    ]);
+    const ckpt = hfCheckpoint(
+      parseHfConfig(files.config, 'config.json'),
+      [parseSafetensors(files.weights, 'model.safetensors')],
+      undefined,
+      { float32: true },
+    );
     expect(ckpt.architecture).toBe('MixtralForCausalLM');
     expect(ckpt.config).toMatchObject(c);
     sameWeights(c, ckpt.weights, w);

@@ -228,13 +228,13 @@ describe('loadHubModel through the hub stand-in', () => {
     const cache = memoryHubCache();
     const tooWide = await load('hf:test/gpt2', {
       cache,
-      memory: { maxStorageBufferBindingSize: 20_000, maxBufferSize: 1 << 30 },
+      memory: { maxStorageBufferBindingSize: 10_000, maxBufferSize: 1 << 30 },
     }).catch((e: unknown) => e);
     expect([...cache.files.keys()].some((k) => k.includes('.safetensors#'))).toBe(false);
     expect(tooWide).toBeInstanceOf(HubMemoryError);
-    // wte [305, 32] F32: 39,040 bytes, 19,040 over.
+    // wte [305, 32] F32 (39,040 bytes) would be split by rows; wpe [96, 32] is not: 12,288 bytes, 2,288 over.
     expect((tooWide as Error).message).toMatch(
-      /tensor "wte\.weight" \[305, 32\] \(F32\) needs 39\.0 kB as float32, 19\.0 kB more than this GPU's maxStorageBufferBindingSize of 20\.0 kB.*Nothing was downloaded/,
+      /tensor "wpe\.weight" \[96, 32\] \(F32\) needs 12\.3 kB as f32, 2\.3 kB more than this GPU's maxStorageBufferBindingSize of 10\.0 kB.*Nothing was downloaded/,
     );
     const overBudget = await load('hf:test/gpt2', {
       memory: {
@@ -244,7 +244,7 @@ describe('loadHubModel through the hub stand-in', () => {
       },
     }).catch((e: unknown) => e);
     expect((overBudget as Error).message).toMatch(
-      /the weights need .* on the backend \(.* parameters held as float32, buffers rounded up .*\), .* over the budget of 100\.0 kB \(a test budget\)/,
+      /the weights need .* on the backend \(.* parameters held as f32, buffers rounded up .*\), .* over the budget of 100\.0 kB \(a test budget\)/,
     );
     // Only the headers were read: the 8-byte length field and the header itself, twice.
     const gets = weightGets('test/gpt2');

@@ -14,6 +14,7 @@ import { LlamaModel } from '../../runtime/model/llama';
 import { countParameters } from '../../runtime/model/llama-config';
 import { ARCH_FIXTURES } from '../helpers/arch-fixtures';
 import { trackingBackend } from './tracking-backend';
+import { copyWeight } from '../../kernels/weight-dtype';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -36,7 +37,7 @@ describe('LlamaModel.incremental', () => {
         storedDtypes: plan.storedDtypes,
       });
       for (const t of [...plan.tensors].reverse()) {
-        const data = new Float32Array(t.file.float32(t.stored)); // a copy: the file's bytes stay intact
+        const data = copyWeight(t.file.weight(t.stored)); // a copy: the file's bytes stay intact
         load.add((w) => t.entry.place(data, w));
       }
       const streamed = load.finish();

@@ -16,7 +16,12 @@ import { parseSafetensors } from '../../runtime/formats/safetensors';
 import { openSafetensorsFile, readHfCheckpoint } from '../../runtime/formats/safetensors-node';
 import { writeSafetensors } from '../../runtime/formats/safetensors-write';
 import { LlamaModel } from '../../runtime/model/llama';
+import type { RowChunks } from '../../runtime/model/row-chunks';
+import { isHalf, weightLength, type WeightArray } from '../../kernels/weight-dtype';
 import { ARCH_FIXTURES, readArchFixture } from '../helpers/arch-fixtures';
+
+/** The array a weight is held in: float32 values or 16-bit bits. */
+const bitsOf = (w: WeightArray): ArrayBufferView => (isHalf(w) ? w.bits : w);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sparsebook-st-node-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -130,7 +135,7 @@ describe('readHfCheckpoint', () => {
     st.close();
     const lazy = readHfCheckpoint(`${folder}/config.json`, weights);
     expect(lazy.storedDtypes).toEqual(['BF16']);
-    expect(sameBits(lazy.weights.tokEmbeddings, explicit.weights.tokEmbeddings)).toBe(true);
+    expect(sameBits(bitsOf(lazy.weights.tokEmbeddings), bitsOf(explicit.weights.tokEmbeddings))).toBe(true);
   });
 });
 
@@ -147,13 +152,15 @@ describe('the lean load path on every architecture fixture', () => {
       const emb = ckpt.weights.tokEmbeddings;
       const lean = LlamaModel.load(b, ckpt, { transfer: true });
       // Handed over: the checkpoint keeps nothing, and the embedding tensor IS the array read.
-      expect(ckpt.weights.tokEmbeddings.length).toBe(0);
-      expect(ckpt.weights.layers.every((l) => l.wq.length === 0 && l.w2.length === 0)).toBe(true);
+      expect(weightLength(ckpt.weights.tokEmbeddings)).toBe(0);
+      expect(ckpt.weights.layers.every((l) => weightLength(l.wq) === 0 && weightLength(l.w2) === 0)).toBe(true);
       const [a, c] = [await copied.forward(fixture.tokens), await lean.forward(fixture.tokens)];
       expect(sameBits(cpu(c).data, cpu(a).data)).toBe(true);
       expect(() => LlamaModel.load(b, ckpt, { transfer: true })).toThrow(/handed to a model already/);
-      const embTensor = (lean as unknown as { tokEmbeddings: { data: Float32Array } }).tokEmbeddings;
-      expect(embTensor.data === emb).toBe(true);
+      // One row block (nothing to split on the CPU), holding the very array read (16-bit bits kept).
+      const embTensor = (lean as unknown as { tokEmbeddings: RowChunks }).tokEmbeddings.parts;
+      expect(embTensor).toHaveLength(1);
+      expect(cpu(embTensor[0]!.tensor).data === bitsOf(emb)).toBe(true);
       expect(lean.weightPrecision.stored).toEqual(ckpt.storedDtypes);
     },
   );

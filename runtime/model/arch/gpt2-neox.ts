@@ -7,7 +7,17 @@ import type { LlamaConfig } from '../llama-config';
 import { activationOf, coreDims, uniformLayers, type ArchitectureSpec } from './common';
 import { blockSpec } from '../block-spec';
 import type { ConfigReader } from './config-reader';
-import { layerEntry, layerlessEntry, transpose, transposeColumns, type TensorEntry } from './tensor-table';
+import { toFloat32, type WeightArray } from '../../../kernels/weight-dtype';
+import {
+  layerEntry,
+  layerlessEntry,
+  putLayerPart,
+  relayout,
+  rows,
+  transpose,
+  transposeColumns,
+  type TensorEntry,
+} from './tensor-table';
 
 const GPT2_KEYS = {
   dim: 'n_embd',
@@ -59,8 +69,8 @@ function gpt2Tensors(c: LlamaConfig): TensorEntry[] {
   for (let l = 0; l < c.nLayers; l++) {
     const p = `h.${l}.`;
     // Conv1D stores [in, out]: transposed once here into the runtime's [out, in].
-    const qkv = (i: number) => (x: Float32Array) => transposeColumns(x, dim, 3 * dim, i * dim, dim);
-    const qkvBias = (i: number) => (x: Float32Array) => x.slice(i * dim, (i + 1) * dim);
+    const qkv = (i: number) => (x: WeightArray) => transposeColumns(x, dim, 3 * dim, i * dim, dim);
+    const qkvBias = (i: number) => (x: WeightArray) => rows(x, dim, i, 1);
     out.push(
       layerEntry(`${p}ln_1.weight`, [dim], l, 'attentionNorm'),
       layerEntry(`${p}ln_1.bias`, [dim], l, 'attentionNormBias'),
@@ -85,8 +95,8 @@ function gpt2Tensors(c: LlamaConfig): TensorEntry[] {
     );
   }
   out.push(
-    layerlessEntry('ln_f.weight', [dim], (w, d) => (w.norm = d)),
-    layerlessEntry('ln_f.bias', [dim], (w, d) => (w.normBias = d)),
+    layerlessEntry('ln_f.weight', [dim], (w, d) => (w.norm = toFloat32(d))),
+    layerlessEntry('ln_f.bias', [dim], (w, d) => (w.normBias = toFloat32(d))),
   );
   return out;
 }
@@ -98,13 +108,13 @@ function fanOut(
   name: string,
   shape: readonly number[],
   l: number,
-  parts: readonly (readonly [LayerPart, (x: Float32Array) => Float32Array])[],
+  parts: readonly (readonly [LayerPart, (x: WeightArray) => WeightArray])[],
 ): TensorEntry {
   return {
     name,
     shape,
     place: (d, w) => {
-      for (const [part, map] of parts) w.layers[l]![part] = map(d);
+      for (const [part, map] of parts) putLayerPart(w, l, part, map(d));
     },
   };
 }
@@ -150,14 +160,16 @@ function neoxConfig(r: ConfigReader): LlamaConfig {
 }
 
 /** Rows of head h's q (i = 0), k (1) or v (2) in query_key_value's [nHeads, 3, headDim] layout. */
-function neoxPart(x: Float32Array, c: LlamaConfig, i: number, cols: number): Float32Array {
+function neoxPart(x: WeightArray, c: LlamaConfig, i: number, cols: number): WeightArray {
   const hd = c.headDim;
-  const out = new Float32Array(c.nHeads * hd * cols);
-  for (let h = 0; h < c.nHeads; h++) {
-    const src = (h * 3 + i) * hd * cols;
-    out.set(x.subarray(src, src + hd * cols), h * hd * cols);
-  }
-  return out;
+  return relayout(x, (e, make) => {
+    const out = make(c.nHeads * hd * cols);
+    for (let h = 0; h < c.nHeads; h++) {
+      const src = (h * 3 + i) * hd * cols;
+      out.set(e.subarray(src, src + hd * cols), h * hd * cols);
+    }
+    return out;
+  });
 }
 
 function neoxTensors(c: LlamaConfig): TensorEntry[] {
@@ -168,7 +180,7 @@ function neoxTensors(c: LlamaConfig): TensorEntry[] {
   ];
   for (let l = 0; l < c.nLayers; l++) {
     const p = `gpt_neox.layers.${l}.`;
-    const split = (cols: number) => (i: number) => (x: Float32Array) => neoxPart(x, c, i, cols);
+    const split = (cols: number) => (i: number) => (x: WeightArray) => neoxPart(x, c, i, cols);
     out.push(
       layerEntry(`${p}input_layernorm.weight`, [dim], l, 'attentionNorm'),
       layerEntry(`${p}input_layernorm.bias`, [dim], l, 'attentionNormBias'),
@@ -197,8 +209,8 @@ function neoxTensors(c: LlamaConfig): TensorEntry[] {
     }
   }
   out.push(
-    layerlessEntry('gpt_neox.final_layer_norm.weight', [dim], (w, d) => (w.norm = d)),
-    layerlessEntry('gpt_neox.final_layer_norm.bias', [dim], (w, d) => (w.normBias = d)),
+    layerlessEntry('gpt_neox.final_layer_norm.weight', [dim], (w, d) => (w.norm = toFloat32(d))),
+    layerlessEntry('gpt_neox.final_layer_norm.bias', [dim], (w, d) => (w.normBias = toFloat32(d))),
   );
   if (!c.sharedClassifier)
     out.push(layerlessEntry('embed_out.weight', [vocabSize, dim], (w, d) => (w.output = d)));

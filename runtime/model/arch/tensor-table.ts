@@ -2,9 +2,17 @@
  * Tensor tables: which stored tensor (HF name, stored shape) plays which role in the runtime's
  * weights, and the layout change on the way (Conv1D transposes, fused q/k/v splits, Gemma's 1 + w).
  * The graph reads roles, never names (llama.cpp's `llama-arch.cpp` does the same).
+ *
+ * Data arrive as the checkpoint stored them: float32, or 16-bit bits (kernels/weight-dtype.ts).
+ * Layout changes move elements without looking at them, so matrices stay 16-bit; norm scales and
+ * biases (small vectors) become float32 as they are placed.
  */
+import { halfArray, isHalf, toFloat32, type WeightArray } from '../../../kernels/weight-dtype';
 import type { ExpertWeights, LlamaConfig, LlamaLayerWeights, LlamaWeights } from '../llama-config';
-import { blockOf, qDimOf } from '../llama-config';
+import { blockOf, LAYER_MATRICES, qDimOf } from '../llama-config';
+
+/** Weights as a checkpoint is read into them: matrices float32 or 16-bit. */
+export type StoredWeights = LlamaWeights<WeightArray>;
 
 /** One stored tensor and where its data goes. */
 export interface TensorEntry {
@@ -12,60 +20,62 @@ export interface TensorEntry {
   readonly name: string;
   /** Shape as stored. */
   readonly shape: readonly number[];
-  /** Put the (float32) data, or the parts of it, into the weights being built. */
-  place(data: Float32Array, w: LlamaWeights): void;
+  /** Put the data (float32 or 16-bit, as stored), or the parts of it, into the weights being built. */
+  place(data: WeightArray, w: StoredWeights): void;
+}
+
+/** A weight's elements: float32 values or 16-bit bits. */
+type Elements = Float32Array | Uint16Array;
+
+/** Rebuild x's elements with `f` (a layout change), keeping its element type. */
+export function relayout<A extends WeightArray>(x: A, f: <E extends Elements>(e: E, make: (n: number) => E) => E): A {
+  if (isHalf(x)) return halfArray(x.dtype, f(x.bits, (n) => new Uint16Array(n))) as A;
+  return f(x as Float32Array, (n) => new Float32Array(n)) as A;
 }
 
 /** x [rows, cols] → xᵀ [cols, rows]. */
-export function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let r = 0; r < rows; r++) {
-    const src = r * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = x[src + c]!;
-  }
-  return out;
+export function transpose<A extends WeightArray>(x: A, rows: number, cols: number): A {
+  return transposeColumns(x, rows, cols, 0, cols);
 }
 
 /** Columns [start, start + count) of x [rows, cols]. */
-export function columns(
-  x: Float32Array,
-  rows: number,
-  cols: number,
-  start: number,
-  count: number,
-): Float32Array {
-  const out = new Float32Array(rows * count);
-  for (let r = 0; r < rows; r++) out.set(x.subarray(r * cols + start, r * cols + start + count), r * count);
-  return out;
+export function columns<A extends WeightArray>(x: A, rows: number, cols: number, start: number, count: number): A {
+  return relayout(x, (e, make) => {
+    const out = make(rows * count);
+    for (let r = 0; r < rows; r++) out.set(e.subarray(r * cols + start, r * cols + start + count), r * count);
+    return out;
+  });
 }
 
 /**
  * Columns [start, start + count) of x [rows, cols], transposed: [count, rows]. One pass and one
  * new array (GPT-2's fused c_attn, stored [in, 3·out], into q/k/v [out, in]).
  */
-export function transposeColumns(
-  x: Float32Array,
+export function transposeColumns<A extends WeightArray>(
+  x: A,
   rows: number,
   cols: number,
   start: number,
   count: number,
-): Float32Array {
-  const out = new Float32Array(rows * count);
-  for (let r = 0; r < rows; r++) {
-    const src = r * cols + start;
-    for (let c = 0; c < count; c++) out[c * rows + r] = x[src + c]!;
-  }
-  return out;
+): A {
+  return relayout(x, (e, make) => {
+    const out = make(rows * count);
+    for (let r = 0; r < rows; r++) {
+      const src = r * cols + start;
+      for (let c = 0; c < count; c++) out[c * rows + r] = e[src + c]!;
+    }
+    return out;
+  });
 }
 
 /** Rows [start, start + count) of x [*, cols], copied. */
-export function rows(x: Float32Array, cols: number, start: number, count: number): Float32Array {
-  return x.slice(start * cols, (start + count) * cols);
+export function rows<A extends WeightArray>(x: A, cols: number, start: number, count: number): A {
+  return relayout(x, (e) => e.slice(start * cols, (start + count) * cols) as typeof e);
 }
 
-/** 1 + w (Gemma's RMSNorm scale, folded once at load; HF computes it in float32 too). */
-export function plusOne(w: Float32Array): Float32Array {
-  return w.map((v) => 1 + v);
+/** 1 + w (Gemma's RMSNorm scale, folded once at load, in float32 as HF computes it). */
+export function plusOne(w: WeightArray): Float32Array {
+  return toFloat32(w).map((v) => 1 + v);
 }
 
 /** An empty layer (every part length 0) that a table fills in. */
@@ -86,18 +96,27 @@ export function emptyWeights(c: LlamaConfig): LlamaWeights {
 
 type LayerVector = Exclude<keyof LlamaLayerWeights, 'moe'>;
 
+/**
+ * Store `data` as layer l's `part`: a matrix as it comes, a norm scale or bias as float32.
+ */
+export function putLayerPart(w: StoredWeights, l: number, part: LayerVector, data: WeightArray): void {
+  const layer = w.layers[l]!;
+  if ((LAYER_MATRICES as readonly string[]).includes(part)) layer[part as (typeof LAYER_MATRICES)[number]] = data;
+  else layer[part as Exclude<LayerVector, (typeof LAYER_MATRICES)[number]>] = toFloat32(data);
+}
+
 /** An entry that stores the data as layer l's `part` (after `map`). */
 export function layerEntry(
   name: string,
   shape: readonly number[],
   l: number,
   part: LayerVector,
-  map: (x: Float32Array) => Float32Array = (x) => x,
+  map: (x: WeightArray) => WeightArray = (x) => x,
 ): TensorEntry {
-  return { name, shape, place: (d, w) => void (w.layers[l]![part] = map(d)) };
+  return { name, shape, place: (d, w) => putLayerPart(w, l, part, map(d)) };
 }
 
-function moeOf(w: LlamaWeights, l: number, nExperts: number) {
+function moeOf(w: StoredWeights, l: number, nExperts: number) {
   const layer = w.layers[l]!;
   layer.moe ??= {
     router: new Float32Array(0),
@@ -116,15 +135,15 @@ export function moeEntry(
   shape: readonly number[],
   l: number,
   nExperts: number,
-  put: (moe: NonNullable<LlamaLayerWeights['moe']>, data: Float32Array) => void,
+  put: (moe: NonNullable<LlamaLayerWeights<WeightArray>['moe']>, data: WeightArray) => void,
 ): TensorEntry {
   return { name, shape, place: (d, w) => put(moeOf(w, l, nExperts), d) };
 }
 
 /** The shared expert slot of an MoE layer, created on first use. */
-export function sharedOf(moe: NonNullable<LlamaLayerWeights['moe']>): {
-  expert: ExpertWeights;
-  gate: Float32Array;
+export function sharedOf(moe: NonNullable<LlamaLayerWeights<WeightArray>['moe']>): {
+  expert: ExpertWeights<WeightArray>;
+  gate: WeightArray;
 } {
   const e = new Float32Array(0);
   moe.shared ??= { expert: { w1: e, w2: e, w3: e }, gate: e };
@@ -152,7 +171,7 @@ export function llamaStyleTensors(c: LlamaConfig, names: LlamaStyleNames): Tenso
   const { dim, kvDim, hiddenDim, vocabSize } = c;
   const qDim = qDimOf(c);
   const block = blockOf(c);
-  const norm = names.normPlusOne ? plusOne : (x: Float32Array) => x;
+  const norm = names.normPlusOne ? plusOne : toFloat32;
   const headNorm = block.qkNorm === 'head';
   const out: TensorEntry[] = [
     {
@@ -210,7 +229,7 @@ export function llamaStyleTensors(c: LlamaConfig, names: LlamaStyleNames): Tenso
 export function layerlessEntry(
   name: string,
   shape: readonly number[],
-  put: (w: LlamaWeights, d: Float32Array) => void,
+  put: (w: StoredWeights, d: WeightArray) => void,
 ): TensorEntry {
   return { name, shape, place: (d, w) => put(w, d) };
 }
