@@ -694,8 +694,10 @@ export class LlamaModel {
     this.assertUsable();
     const b = this.backend;
     const block = blockOf(this.config);
-    const ids = b.tensor<'i32'>(Int32Array.from(tokenIds), [tokenIds.length]);
-    const rows = b.embedding(this.output, ids);
+    const scope = new TensorScope(b);
+    const ids = scope.own(b.tensor<'i32'>(Int32Array.from(tokenIds), [tokenIds.length]));
+    // Rows of the (possibly split, possibly 16-bit) unembedding, gathered as float32.
+    const rows = embedRows(b, this.output, ids, scope);
     try {
       return {
         norm: block.norm === 'layer' ? 'layer' : 'rms',
@@ -707,7 +709,7 @@ export class LlamaModel {
         unembedding: await b.read(rows),
       };
     } finally {
-      b.dispose(ids, rows);
+      scope.disposeAll();
     }
   }
 
