@@ -216,6 +216,11 @@ describe('a pretrained SAE opened by hub id', () => {
     expect(r.summary.hub).toMatchObject({ release: rel.label, neuronpedia: 'gpt2-small/8-res-jb' });
     expect(r.summary.hub!.conventions.join('\n')).toMatch(/center_writing_weights/);
     expect(r.summary.evaluation!.explained_variance).toBeCloseTo(1, 5);
+    const ref = { saeCell: 'hub', saeId: r.summary.saeId };
+    await saeBrowseJob(tokenizer, store, { ...ref, text: TEXT, maxWindows: 2, topN: 3 });
+    expect((await saeFeatureJob(tokenizer, store, { ...ref, feature: 2 })).neuronpedia).toBe(
+      'https://www.neuronpedia.org/gpt2-small/8-res-jb/2',
+    );
     // Without the override, the release's hook is not in this 2-block model: a clear error.
     await expect(open({ sae: rel.id })).rejects.toThrow(/blocks\.8\.hook_resid_pre/);
   });
