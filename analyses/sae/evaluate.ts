@@ -9,6 +9,9 @@
  * cross-entropy over every target of the windows evaluated.
  *
  * loss_recovered = (zero − spliced) / (zero − clean) (`lossRecovered`): 1 = the SAE costs nothing.
+ * SAELens's scores beside it: ce_loss_score (the same ratio under SAELens's name) and
+ * kl_div_score = (KL_ablation − KL_sae) / KL_ablation, where KL_x is the mean over tokens of
+ * KL(clean next-token distribution ‖ the distribution with x spliced in) (SAELens `evals.py`).
  */
 import type { Hook } from '../../runtime/hooks';
 import { crossEntropyRows } from '../../runtime/eval/loss';
@@ -50,6 +53,13 @@ export interface SaeEvaluation {
   loss_spliced: number;
   loss_zero_ablated: number;
   loss_recovered: number;
+  /** SAELens's CE loss score: (zero − spliced) / (zero − clean), = loss_recovered. */
+  ce_loss_score: number;
+  /** Mean over tokens of KL(clean ‖ spliced) and KL(clean ‖ zero-ablated), nats. */
+  kl_div_with_sae: number;
+  kl_div_with_ablation: number;
+  /** SAELens's KL score: (KL_ablation − KL_sae) / KL_ablation; 1 = the SAE costs nothing. */
+  kl_div_score: number;
   /** Histogram of log10 firing frequency; dead latents counted apart. */
   density_histogram: { edges: number[]; counts: number[]; dead: number };
   /** [d_sae] each latent's firing frequency on the evaluated tokens. */
@@ -91,11 +101,21 @@ export async function evaluateSae(
   const sums = { clean: 0, spliced: 0, zero: 0 };
   let targets = 0;
   const maybeYield = createYielder();
-  const run = async (inputs: Int32Array, targetIds: Int32Array, h: Hook) => {
+  const V = model.config.vocabSize;
+  const kl = { sae: 0, zero: 0 };
+  /** Summed loss of a window with the hook; `cleanLp` (the clean run's log-probabilities) adds the KL. */
+  const run = async (
+    inputs: Int32Array,
+    targetIds: Int32Array,
+    h: Hook,
+    against?: Float32Array,
+    into?: 'sae' | 'zero',
+  ) => {
     const logits = await model.forward(inputs, { hooks: { [hook]: h } });
     try {
       const data = await backend.read(logits);
-      return crossEntropyRows(data, model.config.vocabSize, targetIds).reduce((a, b) => a + b, 0);
+      if (against && into) kl[into] += klRows(against, logSoftmaxRows(data, V), V);
+      return { loss: crossEntropyRows(data, V, targetIds).reduce((a, b) => a + b, 0), data };
     } finally {
       backend.dispose(logits);
     }
@@ -106,17 +126,27 @@ export async function evaluateSae(
     const inputs = stream.tokens.subarray(w.start, w.start + w.length);
     const targetIds = stream.tokens.subarray(w.start + 1, w.start + w.length + 1);
     let recon: Float32Array | undefined;
-    sums.clean += await run(inputs, targetIds, async (t) => {
+    const cleanRun = await run(inputs, targetIds, async (t) => {
       const x = await backend.read(t);
       const f = codec.run(x);
       acc.add(x, f.reconstruction, f.latents);
       recon = f.reconstruction;
     });
+    sums.clean += cleanRun.loss;
+    const cleanLp = logSoftmaxRows(cleanRun.data, V);
     const r = recon!;
-    sums.spliced += await run(inputs, targetIds, (t) => backend.tensor<'f32'>(r, t.shape));
-    sums.zero += await run(inputs, targetIds, (t) =>
-      backend.tensor<'f32'>(new Float32Array(r.length), t.shape),
-    );
+    sums.spliced += (
+      await run(inputs, targetIds, (t) => backend.tensor<'f32'>(r, t.shape), cleanLp, 'sae')
+    ).loss;
+    sums.zero += (
+      await run(
+        inputs,
+        targetIds,
+        (t) => backend.tensor<'f32'>(new Float32Array(r.length), t.shape),
+        cleanLp,
+        'zero',
+      )
+    ).loss;
     targets += targetIds.length;
     opts.onProgress?.({ done: i + 1, total: windows.length });
     await maybeYield();
@@ -140,9 +170,41 @@ export async function evaluateSae(
     loss_spliced: spliced,
     loss_zero_ablated: zero,
     loss_recovered: lossRecovered(clean, spliced, zero),
+    ce_loss_score: lossRecovered(clean, spliced, zero),
+    kl_div_with_sae: kl.sae / targets,
+    kl_div_with_ablation: kl.zero / targets,
+    kl_div_score: kl.zero > 0 ? (kl.zero - kl.sae) / kl.zero : 1,
     density_histogram: histogramJson(m.densityHistogram),
     firing_frequency: m.firingFrequency,
   };
+}
+
+/** Row-wise log-softmax of [T × V] logits. */
+export function logSoftmaxRows(logits: Float32Array, V: number): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let r = 0; r < logits.length / V; r++) {
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) max = Math.max(max, logits[r * V + v]!);
+    let sum = 0;
+    for (let v = 0; v < V; v++) sum += Math.exp(logits[r * V + v]! - max);
+    const lse = max + Math.log(sum);
+    for (let v = 0; v < V; v++) out[r * V + v] = logits[r * V + v]! - lse;
+  }
+  return out;
+}
+
+/** Σ over rows of KL(p ‖ q) for row-wise log-probabilities, nats (float64 accumulation). */
+export function klRows(logP: Float32Array, logQ: Float32Array, V: number): number {
+  let total = 0;
+  for (let r = 0; r < logP.length / V; r++) {
+    let kl = 0;
+    for (let v = 0; v < V; v++) {
+      const lp = logP[r * V + v]!;
+      kl += Math.exp(lp) * (lp - logQ[r * V + v]!);
+    }
+    total += Math.max(0, kl);
+  }
+  return total;
 }
 
 function histogramJson(h: DensityHistogram) {

@@ -54,7 +54,9 @@ sparsebook sae releases [--json]
   The bundled table of well-known pretrained SAEs (release id, label, hub id, hook, Neuronpedia).
 
 With --json the last line is one JSON object with explained_variance, mse, l0, dead_fraction,
-loss_clean, loss_spliced, loss_zero_ablated, loss_recovered.`;
+loss_clean, loss_spliced, loss_zero_ablated, loss_recovered, and SAELens's scores ce_loss_score,
+kl_div_with_sae, kl_div_with_ablation and kl_div_score (KL of the spliced next-token distribution
+from the clean one, against zero ablation's).`;
 
 /** Extra cfg.json key marking an ITDA dictionary (encode with matching pursuit, k atoms). */
 const ITDA_KEY = 'sparsebook_itda';
@@ -307,6 +309,9 @@ function report(j: Record<string, unknown>, json: boolean, print: (line: string)
     'loss_spliced',
     'loss_zero_ablated',
     'loss_recovered',
+    'kl_div_with_sae',
+    'kl_div_with_ablation',
+    'kl_div_score',
   ]) {
     if (key in j) print(`${key.padEnd(20)} ${n(j[key])}`);
   }

@@ -64,6 +64,10 @@ export function evaluationRows(s: SaeSummary): { label: string; value: string; k
     { key: 'loss_spliced', label: 'Loss, SAE spliced in', value: f(e.loss_spliced) },
     { key: 'loss_zero_ablated', label: 'Loss, hook zero-ablated', value: f(e.loss_zero_ablated) },
     { key: 'loss_recovered', label: 'Loss recovered', value: pct(e.loss_recovered) },
+    // Evaluations cached before the KL score existed lack it.
+    ...(e.kl_div_score === undefined
+      ? []
+      : [{ key: 'kl_div_score', label: 'KL score (SAELens)', value: pct(e.kl_div_score) }]),
   ];
 }
 

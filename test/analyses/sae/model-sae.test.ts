@@ -21,7 +21,7 @@ import {
   shuffleActivations,
   type ActivationTypes,
 } from '../../../analyses/sae/collect';
-import { evaluateSae } from '../../../analyses/sae/evaluate';
+import { evaluateSae, klRows, logSoftmaxRows } from '../../../analyses/sae/evaluate';
 import {
   browseFeatures,
   clampHook,
@@ -153,6 +153,24 @@ describe('evaluateSae', () => {
     expect(r.loss_zero_ablated).toBeGreaterThan(r.loss_clean + 1);
     expect(r.loss_recovered).toBeCloseTo(1, 3);
     expect(r.l0).toBeGreaterThan(60);
+    // SAELens's scores: an exact SAE leaves the next-token distribution unchanged.
+    expect(r.ce_loss_score).toBe(r.loss_recovered);
+    expect(r.kl_div_with_sae).toBeLessThan(1e-6);
+    expect(r.kl_div_with_ablation).toBeGreaterThan(0.5);
+    expect(r.kl_div_score).toBeCloseTo(1, 5);
+  });
+
+  it('a lossy SAE scores below 1 on KL, and its KL agrees with a direct computation', async () => {
+    const sae = exactSae(64);
+    // Halve the decoder: the reconstruction is x/2 (+ half the bias), a real loss of information.
+    sae.params.wDec = sae.params.wDec.map((w) => w / 2);
+    const r = await evaluateSae(model, tokenizer, text, sae, { maxWindows: 1 });
+    expect(r.kl_div_score).toBeLessThan(0.999);
+    expect(r.kl_div_score).toBeGreaterThan(0);
+    expect(r.kl_div_with_sae).toBeGreaterThan(1e-4);
+    expect(
+      klRows(logSoftmaxRows(Float32Array.of(0, 0), 2), logSoftmaxRows(Float32Array.of(Math.log(3), 0), 2), 2),
+    ).toBeCloseTo(0.5 * Math.log(0.5 / 0.75) + 0.5 * Math.log(0.5 / 0.25), 6);
   });
 
   it('a d_in mismatch is a clear error', async () => {

@@ -52,6 +52,10 @@ const summary = (over: Partial<SaeSummary> = {}): SaeSummary => ({
     loss_spliced: 1.35,
     loss_zero_ablated: 3.1,
     loss_recovered: 0.97,
+    ce_loss_score: 0.97,
+    kl_div_with_sae: 0.02,
+    kl_div_with_ablation: 1.9,
+    kl_div_score: 0.99,
     density_histogram: { edges: [-3, -2, -1, 0], counts: [5, 100, 402], dead: 5 },
   },
   ...over,
@@ -220,7 +224,10 @@ describe('SAE cell kind', () => {
       },
       saeImport: async (r: SaeImportRequest) => {
         request = r;
-        return { summary: summary({ saeId: 'sae#2', evaluation: undefined }), tables: { files: r.files as never } };
+        return {
+          summary: summary({ saeId: 'sae#2', evaluation: undefined }),
+          tables: { files: r.files as never },
+        };
       },
     };
     const restored: CellResult = {
