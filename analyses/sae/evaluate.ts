@@ -13,13 +13,15 @@
  * kl_div_score = (KL_ablation − KL_sae) / KL_ablation, where KL_x is the mean over tokens of
  * KL(clean next-token distribution ‖ the distribution with x spliced in) (SAELens `evals.py`).
  */
-import type { Hook } from '../../runtime/hooks';
+import type { Hook, Hooks } from '../../runtime/hooks';
 import { crossEntropyRows } from '../../runtime/eval/loss';
 import type { LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
 import { buildTokenStream } from '../../runtime/text';
 import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import { saeCodec, type LoadedSae } from './codec';
+import { applyInputTransforms } from './input-transform';
+import { transcoderForward, type LoadedTranscoder } from './pretrained';
 import { checkSaeHook, collectWindows } from './collect';
 import { lossRecovered, SaeEvalAccumulator, type DensityHistogram } from './metrics';
 import { CompatibilityError } from '../../runtime/errors';
@@ -39,7 +41,10 @@ export interface EvaluateSaeOptions {
 
 /** What `evaluateSae` measures (snake_case, as the CLI prints it). */
 export interface SaeEvaluation {
+  /** Where the reconstruction is spliced in (a transcoder's output hook). */
   hook: string;
+  /** A transcoder's input hook. */
+  hook_in?: string;
   d_in: number;
   d_sae: number;
   windows: number;
@@ -79,39 +84,133 @@ export async function evaluateSae(
   sae: LoadedSae,
   opts: EvaluateSaeOptions = {},
 ): Promise<SaeEvaluation> {
-  const hook = sae.cfg.hookName;
-  checkSaeHook(model.config, hook);
   const codec = saeCodec(sae);
-  const { dIn, dSae } = codec;
-  const backend = model.backend;
-  const stream = buildTokenStream(tokenizer, text, opts.fileName);
-  const width = await widthAt(model, hook, stream.tokens);
-  if (width !== dIn) {
+  const hook = sae.cfg.hookName;
+  return evaluateSplice(
+    model,
+    tokenizer,
+    text,
+    {
+      hookIn: hook,
+      hookOut: hook,
+      dIn: codec.dIn,
+      dOut: codec.dIn,
+      dSae: codec.dSae,
+      file: 'cfg.json',
+      run: (x) => {
+        const f = codec.run(x);
+        return { output: f.reconstruction, latents: f.latents };
+      },
+    },
+    opts,
+  );
+}
+
+/**
+ * A transcoder spliced in: its prediction from the activation at `hookIn` replaces the one at
+ * `hookOut` (e.g. ln2.hook_normalized → hook_mlp_out: the MLP replaced by the transcoder).
+ * explained_variance and mse compare the prediction with the real activation at `hookOut`.
+ *
+ * @example
+ * const r = await evaluateTranscoder(model, tok, text, transcoder, { maxWindows: 4 });
+ * r.loss_recovered; // with the MLP replaced, against zero-ablating its output
+ * @throws CompatibilityError when d_in / d_out are not the hooks' widths.
+ */
+export async function evaluateTranscoder(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  text: string,
+  t: LoadedTranscoder,
+  opts: EvaluateSaeOptions = {},
+): Promise<SaeEvaluation> {
+  const input = t.input ?? [];
+  if (input.length > 0 && t.dIn !== t.dOut) {
     throw new CompatibilityError(
       'cfg.json',
-      `d_in is ${dIn} but the activations at ${hook} have width ${width}`,
+      `input normalisation of a transcoder with d_in ${t.dIn} ≠ d_out ${t.dOut} is not supported`,
     );
+  }
+  return evaluateSplice(
+    model,
+    tokenizer,
+    text,
+    {
+      hookIn: t.hookIn,
+      hookOut: t.hookOut,
+      dIn: t.dIn,
+      dOut: t.dOut,
+      dSae: t.dSae,
+      file: 'cfg.json',
+      run: (x) => {
+        if (input.length === 0) {
+          const f = transcoderForward(t, x);
+          return { output: f.output, latents: f.latents };
+        }
+        const a = applyInputTransforms(input, x, t.dIn);
+        const f = transcoderForward(t, a.y);
+        return { output: a.undo(f.output), latents: f.latents };
+      },
+    },
+    opts,
+  );
+}
+
+/** What is spliced: read at `hookIn`, replace at `hookOut` (the same point for an SAE). */
+interface Splice {
+  hookIn: string;
+  hookOut: string;
+  dIn: number;
+  dOut: number;
+  dSae: number;
+  /** File named when a width does not fit. */
+  file: string;
+  run(x: Float32Array): { output: Float32Array; latents: Float32Array };
+}
+
+async function evaluateSplice(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  text: string,
+  splice: Splice,
+  opts: EvaluateSaeOptions,
+): Promise<SaeEvaluation> {
+  const { hookIn, hookOut, dIn, dOut, dSae } = splice;
+  checkSaeHook(model.config, hookIn);
+  checkSaeHook(model.config, hookOut);
+  const backend = model.backend;
+  const stream = buildTokenStream(tokenizer, text, opts.fileName);
+  for (const [hook, d, name] of [
+    [hookIn, dIn, 'd_in'],
+    [hookOut, dOut, 'd_out'],
+  ] as const) {
+    const width = await widthAt(model, hook, stream.tokens);
+    if (width !== d) {
+      throw new CompatibilityError(
+        splice.file,
+        `${name} is ${d} but the activations at ${hook} have width ${width}`,
+      );
+    }
   }
   const windows = collectWindows(stream.tokens.length, model.config.seqLen, {
     firstWindow: opts.firstWindow,
     maxWindows: opts.maxWindows ?? 8,
   });
   if (windows.length === 0) throw new Error('no window to evaluate (the text is too short for firstWindow)');
-  const acc = new SaeEvalAccumulator(dIn, dSae, opts.denseThreshold ?? 0.1);
+  const acc = new SaeEvalAccumulator(dOut, dSae, opts.denseThreshold ?? 0.1);
   const sums = { clean: 0, spliced: 0, zero: 0 };
   let targets = 0;
   const maybeYield = createYielder();
   const V = model.config.vocabSize;
   const kl = { sae: 0, zero: 0 };
-  /** Summed loss of a window with the hook; `cleanLp` (the clean run's log-probabilities) adds the KL. */
+  /** Summed loss of a window with these hooks; `against` (clean log-probabilities) adds the KL. */
   const run = async (
     inputs: Int32Array,
     targetIds: Int32Array,
-    h: Hook,
+    hooks: Hooks,
     against?: Float32Array,
     into?: 'sae' | 'zero',
   ) => {
-    const logits = await model.forward(inputs, { hooks: { [hook]: h } });
+    const logits = await model.forward(inputs, { hooks });
     try {
       const data = await backend.read(logits);
       if (against && into) kl[into] += klRows(against, logSoftmaxRows(data, V), V);
@@ -125,28 +224,30 @@ export async function evaluateSae(
     opts.signal?.throwIfAborted();
     const inputs = stream.tokens.subarray(w.start, w.start + w.length);
     const targetIds = stream.tokens.subarray(w.start + 1, w.start + w.length + 1);
-    let recon: Float32Array | undefined;
-    const cleanRun = await run(inputs, targetIds, async (t) => {
-      const x = await backend.read(t);
-      const f = codec.run(x);
-      acc.add(x, f.reconstruction, f.latents);
-      recon = f.reconstruction;
-    });
+    // Clean: read the input (and the real output) and run the splice on them. Upstream of hookOut
+    // nothing changes when splicing, so the spliced run replaces hookOut with this same output.
+    let x: Float32Array | undefined;
+    let output: Float32Array | undefined;
+    const readOut: Hook = async (t) => {
+      if (!x) throw new Error(`${hookIn} runs after ${hookOut}: a transcoder must read before it writes`);
+      const f = splice.run(x);
+      acc.add(await backend.read(t), f.output, f.latents);
+      output = f.output;
+    };
+    const readIn: Hook = async (t) => void (x = await backend.read(t));
+    const cleanHooks: Hooks =
+      hookIn === hookOut
+        ? { [hookIn]: async (t, ctx) => (await readIn(t, ctx), readOut(t, ctx)) }
+        : { [hookIn]: readIn, [hookOut]: readOut };
+    const cleanRun = await run(inputs, targetIds, cleanHooks);
     sums.clean += cleanRun.loss;
     const cleanLp = logSoftmaxRows(cleanRun.data, V);
-    const r = recon!;
+    const out = output!;
     sums.spliced += (
-      await run(inputs, targetIds, (t) => backend.tensor<'f32'>(r, t.shape), cleanLp, 'sae')
+      await run(inputs, targetIds, { [hookOut]: (t) => backend.tensor<'f32'>(out, t.shape) }, cleanLp, 'sae')
     ).loss;
-    sums.zero += (
-      await run(
-        inputs,
-        targetIds,
-        (t) => backend.tensor<'f32'>(new Float32Array(r.length), t.shape),
-        cleanLp,
-        'zero',
-      )
-    ).loss;
+    const zeros: Hook = (t) => backend.tensor<'f32'>(new Float32Array(out.length), t.shape);
+    sums.zero += (await run(inputs, targetIds, { [hookOut]: zeros }, cleanLp, 'zero')).loss;
     targets += targetIds.length;
     opts.onProgress?.({ done: i + 1, total: windows.length });
     await maybeYield();
@@ -156,7 +257,8 @@ export async function evaluateSae(
   const spliced = sums.spliced / targets;
   const zero = sums.zero / targets;
   return {
-    hook,
+    hook: hookOut,
+    ...(hookIn !== hookOut ? { hook_in: hookIn } : {}),
     d_in: dIn,
     d_sae: dSae,
     windows: windows.length,

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadedSae } from '../../analyses/sae/codec';
 import { checkSaeHook } from '../../analyses/sae/collect';
-import { evaluateSae, type SaeEvaluation } from '../../analyses/sae/evaluate';
+import { evaluateSae, evaluateTranscoder, type SaeEvaluation } from '../../analyses/sae/evaluate';
 import {
   adaptPretrainedToModel,
   checkPretrainedForModel,
@@ -235,19 +235,20 @@ async function saeEval(argv: string[], print: (line: string) => void): Promise<v
     const t0 = performance.now();
     const load = adaptPretrainedToModel(loaded, model.config);
     await checkPretrainedForModel(model, load, tokenizer.encode('', { bos: true }));
-    if (load.type === 'transcoder') {
-      const i = load.info;
-      throw new Error(
-        `${src.name}: a ${i.architecture} (reads ${i.hookIn} [d_in ${i.dIn}], writes ${i.hookOut} [d_out ${i.dOut}], ${i.dSae} latents); it loads and fits the model, but evaluating a transcoder (splicing its output at ${i.hookOut}) is not supported yet: sparsebook sae info reports it`,
-      );
-    }
-    const sae = withItda(load.sae, src);
-    const e = await evaluateSae(model, tokenizer, text, sae, {
+    const evalOptions = {
       firstWindow,
       maxWindows,
       fileName: path.basename(textFile),
-      onProgress: f.json ? undefined : ({ done, total }) => process.stderr.write(`\rwindow ${done}/${total}`),
-    });
+      onProgress: f.json
+        ? undefined
+        : ({ done, total }: { done: number; total: number }) =>
+            process.stderr.write(`\rwindow ${done}/${total}`),
+    };
+    const sae = load.type === 'sae' ? withItda(load.sae, src) : undefined;
+    const e =
+      load.type === 'transcoder'
+        ? await evaluateTranscoder(model, tokenizer, text, load.transcoder, evalOptions)
+        : await evaluateSae(model, tokenizer, text, sae!, evalOptions);
     if (!f.json) process.stderr.write('\n');
     const seconds = (performance.now() - t0) / 1000;
     report(
@@ -255,7 +256,7 @@ async function saeEval(argv: string[], print: (line: string) => void): Promise<v
         model: source,
         backend: backend.kind,
         sae: src.name,
-        kind: sae.itda ? 'itda' : sae.cfg.kind,
+        kind: load.type === 'transcoder' ? 'transcoder' : sae!.itda ? 'itda' : sae!.cfg.kind,
         ...infoJson(load.info),
         seconds,
         ...evalJson(e),

@@ -213,7 +213,7 @@ describe('sparsebook sae info and releases', () => {
     ).toBe('hf:google/gemma-scope-2b-pt-res/layer_20/width_16k/average_l0_71');
   });
 
-  it('a transcoder loads with both hooks and fits the model; eval says splicing it is not supported yet', async () => {
+  it('a transcoder loads with both hooks and fits the model; eval splices its output in place of the MLP', async () => {
     const dIn = 32;
     const dSae = 16;
     const rnd = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i));
@@ -250,11 +250,28 @@ describe('sparsebook sae info and releases', () => {
       d_sae: 16,
       fits_model: true,
     });
-    const ev = await sparsebook(['eval', '--model', GPT2, '--text', textFile, '--sae', dir]);
-    expect(ev.code).toBe(1);
-    expect(ev.stderr).toMatch(
-      /a skip_transcoder \(reads blocks\.1\.ln2\.hook_normalized \[d_in 32\], writes blocks\.1\.hook_mlp_out/,
-    );
-    expect(ev.stderr).toMatch(/evaluating a transcoder .* is not supported yet/);
+    const ev = await sparsebook([
+      'eval',
+      '--model',
+      GPT2,
+      '--text',
+      textFile,
+      '--sae',
+      dir,
+      '--max-windows',
+      '1',
+      '--json',
+    ]);
+    expect(ev.code, ev.stderr).toBe(0);
+    const e = lastJson(ev.stdout) as Record<string, number | string>;
+    expect(e).toMatchObject({
+      kind: 'transcoder',
+      hook: 'blocks.1.hook_mlp_out',
+      hook_in: 'blocks.1.ln2.hook_normalized',
+    });
+    // Random weights predict the MLP badly: splicing them in moves the loss and the distribution.
+    expect(Math.abs((e.loss_spliced as number) - (e.loss_clean as number))).toBeGreaterThan(1e-3);
+    expect(e.kl_div_with_sae as number).toBeGreaterThan(0);
+    expect(Number.isFinite(e.explained_variance)).toBe(true);
   });
 });

@@ -21,7 +21,9 @@ import {
   shuffleActivations,
   type ActivationTypes,
 } from '../../../analyses/sae/collect';
-import { evaluateSae, klRows, logSoftmaxRows } from '../../../analyses/sae/evaluate';
+import { evaluateSae, evaluateTranscoder, klRows, logSoftmaxRows } from '../../../analyses/sae/evaluate';
+import { transcoderForward, type LoadedTranscoder } from '../../../analyses/sae/pretrained';
+import { crossEntropyRows } from '../../../runtime/eval/loss';
 import {
   browseFeatures,
   clampHook,
@@ -171,6 +173,65 @@ describe('evaluateSae', () => {
     expect(
       klRows(logSoftmaxRows(Float32Array.of(0, 0), 2), logSoftmaxRows(Float32Array.of(Math.log(3), 0), 2), 2),
     ).toBeCloseTo(0.5 * Math.log(0.5 / 0.75) + 0.5 * Math.log(0.5 / 0.25), 6);
+  });
+
+  it('a transcoder spliced in: an exact one recovers everything; a real one matches splicing by hand', async () => {
+    // Exact: read and write blocks.2.hook_mlp_out through the ±identity dictionary.
+    const exact = exactSae(64);
+    const tc = (
+      hookIn: string,
+      hookOut: string,
+      p: LoadedTranscoder['params'],
+      dSae: number,
+    ): LoadedTranscoder => ({
+      kind: 'relu',
+      dIn: 64,
+      dOut: 64,
+      dSae,
+      hookIn,
+      hookOut,
+      params: p,
+    });
+    const same = await evaluateTranscoder(
+      model,
+      tokenizer,
+      text,
+      tc('blocks.2.hook_mlp_out', 'blocks.2.hook_mlp_out', exact.params, 128),
+      { maxWindows: 1 },
+    );
+    expect(same.explained_variance).toBeCloseTo(1, 6);
+    expect(same.loss_recovered).toBeCloseTo(1, 3);
+    expect(same.kl_div_score).toBeCloseTo(1, 5);
+    // A transcoder from the MLP's input to its output (random weights): the spliced loss equals
+    // replacing hook_mlp_out by transcoderForward of ln2.hook_normalized by hand.
+    const rnd = (n: number, seed: number) =>
+      Float32Array.from({ length: n }, (_, i) => 0.1 * Math.sin(seed * 1000 + i * 1.7));
+    const real = tc(
+      'blocks.1.ln2.hook_normalized',
+      'blocks.1.hook_mlp_out',
+      { wEnc: rnd(64 * 32, 1), bEnc: rnd(32, 2), wDec: rnd(32 * 64, 3), bDec: rnd(64, 4) },
+      32,
+    );
+    const r = await evaluateTranscoder(model, tokenizer, text, real, { maxWindows: 1 });
+    expect(r.hook_in).toBe('blocks.1.ln2.hook_normalized');
+    const stream = buildTokenStream(tokenizer, text);
+    const S = model.config.seqLen;
+    let x!: Float32Array;
+    const logits = await model.forward(stream.tokens.subarray(0, S), {
+      hooks: {
+        'blocks.1.ln2.hook_normalized': async (t) => void (x = await model.backend.read(t)),
+        'blocks.1.hook_mlp_out': (t) =>
+          model.backend.tensor<'f32'>(transcoderForward(real, x).output, t.shape),
+      },
+    });
+    const byHand = crossEntropyRows(
+      await model.backend.read(logits),
+      model.config.vocabSize,
+      stream.tokens.subarray(1, S + 1),
+    );
+    model.backend.dispose(logits);
+    expect(r.loss_spliced).toBeCloseTo(byHand.reduce((a, b) => a + b, 0) / byHand.length, 5);
+    expect(r.loss_spliced).toBeGreaterThan(r.loss_clean);
   });
 
   it('a d_in mismatch is a clear error', async () => {
