@@ -9,7 +9,6 @@ import {
   gatedActivationCpu,
 } from '../../kernels/activation.cpu';
 import { cpu, f32 } from '../../kernels/cpu-tensor';
-import { OPS } from '../../kernels';
 import { describeBackends, expectClose, randn } from './harness';
 import { expectRelClose } from './rel-close';
 
@@ -294,11 +293,3 @@ describeBackends('activation', ({ b, checked }) => {
   });
 });
 
-describe('activation registry', () => {
-  it('lists activation and gatedActivation in OPS', () => {
-    for (const op of [OPS.activation, OPS.gatedActivation]) {
-      expect(op.cpu).toBeTypeOf('function');
-      expect(op.webgpu).toBeTypeOf('function');
-    }
-  });
-});

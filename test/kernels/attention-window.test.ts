@@ -126,7 +126,7 @@ function probeStats(rows: Float32Array, width: number): Float32Array {
   return out;
 }
 
-describeBackends('attention scale / softcap / window', ({ b, ref, checked }) => {
+describeBackends('attention scale / softcap / window', ({ b, itVsCpu, checked }) => {
   const shapes: Case[] = [
     { t: 9, tk: 9, nHeads: 4, nKvHeads: 2, headDim: 8 },
     // KV cache: queries at positions 7..11 of a 16-row cache.
@@ -311,12 +311,12 @@ describeBackends('attention scale / softcap / window', ({ b, ref, checked }) => 
     });
   }
 
-  it('the CPU reference and this backend agree on a longer windowed, capped sequence', async () => {
+  itVsCpu('the CPU kernels and this backend agree on a longer windowed, capped sequence', async (ref) => {
     const c: Case = { t: 40, tk: 40, nHeads: 4, nKvHeads: 2, headDim: 16, softcap: 5, window: 7, scale: 0.2 };
     const { q, k, v } = inputs(c, 31);
     const probe = { ks: [1, 4, 8], nSink: 2, nBuckets: bucketCount(c.t) };
     const opts = { ...c, returnRowStats: true, probe };
-    const expected = await run(ref(), q, k, v, opts);
+    const expected = await run(ref, q, k, v, opts);
     const got = await checked(() => run(b(), q, k, v, opts));
     expectClose(got.out, expected.out, TOL_ELEMENTWISE, 'out');
     expectClose(got.rowStats!, expected.rowStats!, TOL_REDUCTION, 'row stats');

@@ -1,8 +1,13 @@
 /**
  * Shared harness for kernel tests: the same cases run on both backends, in headless Chromium.
  * A missing WebGPU adapter FAILS the webgpu suite (createWebGpuBackend throws); nothing is skipped.
+ *
+ * Correctness comes from references written in the tests (plain loops, hand-checked values,
+ * analyses/ code that does not go through kernels/), run on both backends. Cases that compare a
+ * backend with the CPU kernels (`itVsCpu`) exist only in the webgpu suite: in the cpu suite they
+ * would compare the CPU kernel with itself and could not fail.
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../kernels/backend';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { createWebGpuBackend, type WebGpuBackend } from '../../kernels/webgpu-backend';
@@ -13,8 +18,13 @@ export const TOL_REDUCTION = 1e-3;
 export interface BackendCase {
   /** The backend under test. */
   b: () => Backend;
-  /** The CPU reference backend (same object as b() in the cpu suite). */
-  ref: () => Backend;
+  /** Which backend the suite tests. */
+  kind: 'cpu' | 'webgpu';
+  /**
+   * A case comparing the backend under test with the CPU kernels (`ref`), registered in the
+   * webgpu suite only. Pair it with a test-written reference that runs on both backends.
+   */
+  itVsCpu: (name: string, fn: (ref: Backend) => Promise<void>, timeout?: number) => void;
   /** Run fn inside WebGPU validation/OOM error scopes (a no-op scope on the CPU). */
   checked: <T>(fn: () => T | Promise<T>) => Promise<T>;
 }
@@ -38,7 +48,10 @@ export function describeBackends(name: string, body: (c: BackendCase) => void): 
       });
       body({
         b: () => backend,
-        ref: () => ref,
+        kind,
+        itVsCpu: (name, fn, timeout) => {
+          if (kind === 'webgpu') it(`${name} (vs the CPU kernels)`, () => fn(ref), timeout);
+        },
         checked: (fn) =>
           kind === 'webgpu' ? (backend as WebGpuBackend).ctx.checked(fn) : Promise.resolve(fn()),
       });

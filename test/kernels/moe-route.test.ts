@@ -50,7 +50,7 @@ function naiveRoute(logits: Float32Array, E: number, o: MoeRouteOptions) {
   return { experts, gates, probs };
 }
 
-describeBackends('moeRoute', ({ b, ref, checked }) => {
+describeBackends('moeRoute', ({ b, checked }) => {
   const softmax = (v: number[]) => {
     const ex = v.map((x) => Math.exp(x - Math.max(...v)));
     const s = ex.reduce((a, c) => a + c, 0);
@@ -157,18 +157,14 @@ describeBackends('moeRoute', ({ b, ref, checked }) => {
     [9, 3, 3],
   ] as const) {
     for (const normTopKProb of [false, true]) {
-      it(`matches the reference [${rows}, ${E}] k=${k} renorm=${normTopKProb}`, async () => {
+      it(`matches plain loops [${rows}, ${E}] k=${k} renorm=${normTopKProb}`, async () => {
         const logits = randn(rows * E + k, rows * E, 2);
         const o: MoeRouteOptions = { topK: k, normTopKProb, temperature: 0.7, bias: randn(E, E, 0.05) };
-        const want = await route(ref(), logits, [rows, E], o);
+        const want = naiveRoute(logits, E, o);
         const got = await checked(() => route(b(), logits, [rows, E], o));
         expect(got.experts).toEqual(want.experts);
         expectClose(got.gates, want.gates, TOL_ELEMENTWISE, 'gates');
         expectClose(got.probs, want.probs, TOL_ELEMENTWISE, 'probs');
-        // Independent of the reference.
-        const naive = naiveRoute(logits, E, o);
-        expect(got.experts).toEqual(naive.experts);
-        expectClose(got.gates, naive.gates, TOL_ELEMENTWISE, 'naive gates');
       });
     }
   }

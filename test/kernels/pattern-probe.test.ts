@@ -1,6 +1,5 @@
 import { expect, it } from 'vitest';
 import type { Backend } from '../../kernels/backend';
-import { OPS } from '../../kernels';
 import { bucketCount, MASS_EPS, MASS_THRESHOLDS, patternProbeLayout } from '../../kernels/pattern-probe.cpu';
 import { describeBackends, randn, rng } from './harness';
 
@@ -199,8 +198,4 @@ describeBackends('patternProbe', ({ b, checked }) => {
     b().dispose(u);
   });
 
-  it('is registered in OPS', () => {
-    expect(OPS.patternProbe.cpu).toBeTypeOf('function');
-    expect(OPS.patternProbe.webgpu).toBeTypeOf('function');
-  });
 });

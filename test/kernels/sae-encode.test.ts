@@ -121,7 +121,7 @@ describe('matmul transposeA kernels [webgpu]', () => {
   }
 });
 
-describeBackends('saeEncode', ({ b, ref, checked }) => {
+describeBackends('saeEncode', ({ b, itVsCpu, checked }) => {
   const dIn = 16;
   const dSae = 64;
   const n = 40;
@@ -136,18 +136,24 @@ describeBackends('saeEncode', ({ b, ref, checked }) => {
     ['topk', { k: dSae }],
     ['jumprelu', { logThreshold: Float32Array.from(randn(5, dSae), (v) => Math.log(0.1 + Math.abs(v))) }],
   ] as const) {
-    it(`${kind}${'k' in extra ? ` k=${extra.k}` : ''}: matches the reference and analyses/sae encode`, async () => {
+    const params = {
+      wEnc: w,
+      bEnc: bE,
+      bDec: bD,
+      wDec: new Float32Array(0),
+      ...('logThreshold' in extra ? { logThreshold: extra.logThreshold } : {}),
+    };
+    const name = `${kind}${'k' in extra ? ` k=${extra.k}` : ''}`;
+    it(`${name}: matches analyses/sae encode`, async () => {
       const got = await checked(() => encodeOn(b(), kind, x, w, bE, bD, dIn, dSae, extra));
-      const want = await encodeOn(ref(), kind, x, w, bE, bD, dIn, dSae, extra);
+      const sae = encode(params, { kind, dIn, dSae, k: 'k' in extra ? extra.k : undefined }, x);
+      expectClose(got.latents, sae.latents, TOL_REDUCTION, 'latents vs analyses/sae');
+    });
+    itVsCpu(`${name}: matches the CPU kernel, which equals analyses/sae exactly`, async (ref) => {
+      const got = await checked(() => encodeOn(b(), kind, x, w, bE, bD, dIn, dSae, extra));
+      const want = await encodeOn(ref, kind, x, w, bE, bD, dIn, dSae, extra);
       expectClose(got.pre, want.pre, TOL_REDUCTION, 'pre');
       expectClose(got.latents, want.latents, TOL_REDUCTION, 'latents');
-      const params = {
-        wEnc: w,
-        bEnc: bE,
-        bDec: bD,
-        wDec: new Float32Array(0),
-        ...('logThreshold' in extra ? { logThreshold: extra.logThreshold } : {}),
-      };
       const sae = encode(params, { kind, dIn, dSae, k: 'k' in extra ? extra.k : undefined }, x);
       expectClose(want.latents, sae.latents, 0, 'cpu reference vs analyses/sae');
     });

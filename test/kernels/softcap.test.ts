@@ -1,7 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cpu, f32 } from '../../kernels/cpu-tensor';
 import { softcapCpu } from '../../kernels/softcap.cpu';
-import { OPS } from '../../kernels';
 import { describeBackends, expectClose, randn } from './harness';
 import { expectRelClose } from './rel-close';
 
@@ -89,9 +88,3 @@ describeBackends('softcap', ({ b, checked }) => {
   });
 });
 
-describe('softcap registry', () => {
-  it('is listed in OPS', () => {
-    expect(OPS.softcap.cpu).toBeTypeOf('function');
-    expect(OPS.softcap.webgpu).toBeTypeOf('function');
-  });
-});

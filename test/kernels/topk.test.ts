@@ -34,7 +34,7 @@ function naiveTopk(x: Float32Array, cols: number, k: number): { values: number[]
   return { values, indices };
 }
 
-describeBackends('topk', ({ b, ref, checked }) => {
+describeBackends('topk', ({ b, checked }) => {
   it('picks [3, 3] at [0, 2] from [3, 1, 3, 2] (ties go to the lower index)', async () => {
     const r = await checked(() => topk(b(), new Float32Array([3, 1, 3, 2]), [1, 4], 2));
     expect(Array.from(r.values)).toEqual([3, 3]);
@@ -98,9 +98,9 @@ describeBackends('topk', ({ b, ref, checked }) => {
   });
 
   for (const [name, rows, cols, k] of cases) {
-    it(`matches the reference exactly: ${name} [${rows}, ${cols}] k=${k}`, async () => {
+    it(`matches plain-loop selection exactly: ${name} [${rows}, ${cols}] k=${k}`, async () => {
       const x = randn(rows * 31 + cols + k, rows * cols);
-      const expected = await topk(ref(), x, [rows, cols], k);
+      const expected = naiveTopk(x, cols, k);
       const got = await checked(() => topk(b(), x, [rows, cols], k));
       expect(got.shape).toEqual([rows, k]);
       expect(Array.from(got.indices)).toEqual(Array.from(expected.indices));
@@ -115,7 +115,7 @@ describeBackends('topk', ({ b, ref, checked }) => {
       [2, 600, 280],
     ] as const) {
       const x = Float32Array.from(randInt(rows + cols, rows * cols, 5), (v) => v - 2);
-      const expected = await topk(ref(), x, [rows, cols], k);
+      const expected = naiveTopk(x, cols, k);
       const got = await checked(() => topk(b(), x, [rows, cols], k));
       expect(Array.from(got.indices)).toEqual(Array.from(expected.indices));
       expect(Array.from(got.values)).toEqual(Array.from(expected.values));
