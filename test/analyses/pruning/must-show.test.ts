@@ -4,7 +4,7 @@
  * the orderings are checked, the numbers printed (bench/pruning-sweep.ts measures the full curves).
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   collectBlockStats,
   evaluatePruned,
@@ -60,22 +60,24 @@ const CASES: Case[] = [
 
 for (const c of CASES) {
   describe(`must show: ${c.name}`, () => {
+    // Shared fixtures, built once; every `it` computes and asserts its own results.
     let model: LlamaModel;
     let prepared: PruningText;
     let dense: Awaited<ReturnType<typeof evaluateTokens>>;
-    const losses = new Map<string, number>();
-
-    it('loads, splits calibration from the scored text and evaluates dense', async () => {
+    beforeAll(async () => {
       const loaded = await c.load();
       model = loaded.model;
       prepared = preparePruningText(model, loaded.tokenizer, c.text(), {
         calibrationWindows: 2,
         maxWindows: 2,
       });
+      dense = await evaluateTokens(model, prepared.tokens);
+    }, 120_000);
+
+    it('splits calibration from the scored text; the dense model agrees with itself', () => {
       expect(prepared.calibrationInfo.source).toMatch(
         /^first \d+ documents? of text \(left out of the scored text\)$/,
       );
-      dense = await evaluateTokens(model, prepared.tokens);
       expect(dense.agreement).toBe(1);
     });
 
@@ -95,6 +97,7 @@ for (const c of CASES) {
     });
 
     it('50 % unstructured and 2:4 for each method: exact N:M groups, Wanda and SparseGPT beat magnitude, 2:4 costs more', async () => {
+      const losses = new Map<string, number>();
       for (const pattern of ['unstructured', ...c.nm]) {
         for (const method of METHODS) {
           const pruned = await pruneModel(model, {
