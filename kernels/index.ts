@@ -48,6 +48,8 @@ import { topkCpu } from './topk.cpu';
 import { topkGpu } from './topk';
 import { writeRowsCpu } from './write-rows.cpu';
 import { writeRowsGpu } from './write-rows';
+import { writeColumnsCpu } from './write-columns.cpu';
+import { writeColumnsGpu } from './write-columns';
 
 export const OPS = {
   activation: { cpu: activationCpu, webgpu: activationGpu },
@@ -76,6 +78,7 @@ export const OPS = {
   softmax: { cpu: softmaxCpu, webgpu: softmaxGpu },
   swiglu: { cpu: swigluCpu, webgpu: swigluGpu },
   topk: { cpu: topkCpu, webgpu: topkGpu },
+  writeColumns: { cpu: writeColumnsCpu, webgpu: writeColumnsGpu },
   writeRows: { cpu: writeRowsCpu, webgpu: writeRowsGpu },
 } as const;
 
