@@ -52,10 +52,10 @@ export function nodeHubCache(root: string = cacheRoot()): HubCache {
       mkdirSync(path.dirname(file), { recursive: true });
       const partial = `${file}.${randomBytes(4).toString('hex')}.partial`;
       const fh = await open(partial, 'w');
-      let open_ = true;
+      let isOpen = true;
       const close = async () => {
-        if (open_) await fh.close();
-        open_ = false;
+        if (isOpen) await fh.close();
+        isOpen = false;
       };
       return {
         async write(bytes, at) {

@@ -229,7 +229,7 @@ export function saeLensFolder(
       { name: 'b_mag', dtype: 'F32', shape: [e.dSae], data: g.bMag },
     );
   } else tensors.push({ name: 'b_enc', dtype: 'F32', shape: [e.dSae], data: e.bEnc });
-  if (arch === 'jumprelu')
+  if (arch === 'jumprelu' || arch === 'jumprelu_transcoder')
     tensors.push({ name: 'threshold', dtype: 'F32', shape: [e.dSae], data: e.threshold });
   if (opts.scaling !== undefined) {
     const s = new Float32Array(e.dSae).fill(opts.scaling);

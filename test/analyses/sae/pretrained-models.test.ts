@@ -23,6 +23,7 @@ import { HookError } from '../../../runtime/hooks';
 import { buildTokenStream } from '../../../runtime/text';
 import type { LlamaModel } from '../../../runtime/model/llama';
 import type { Tokenizer } from '../../../runtime/tokenizers/tokenizer';
+import { ARCH_FIXTURES, type ArchFixtureName } from '../../helpers/arch-fixtures';
 import { loadArchFolder } from '../../helpers/arch-folders';
 import {
   centerRows,
@@ -41,8 +42,9 @@ const TEXT = [
   'He said the crow had the finest voice of all the birds, and asked for a song.',
 ].join('<|endoftext|>');
 
-const FAMILIES = ['gpt2', 'gemma3', 'qwen3'] as const;
-type Family = (typeof FAMILIES)[number];
+/** One tiny model per architecture the runtime has a spec for (MoEs included). */
+const FAMILIES = ARCH_FIXTURES;
+type Family = ArchFixtureName;
 
 interface Built {
   files: Record<string, Uint8Array>;
