@@ -2,6 +2,7 @@ import js from '@eslint/js';
 import ts from 'typescript-eslint';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
+import layers from './eslint/layers.js';
 
 export default ts.config(
   { ignores: ['node_modules', 'dist', 'test-artifacts', 'public/models'] },
@@ -17,6 +18,12 @@ export default ts.config(
         { selector: "CallExpression[callee.name='eval']", message: 'never eval untrusted text' },
       ],
     },
+  },
+  {
+    // ARCHITECTURE.md's import table (eslint/layers.js).
+    files: ['{kernels,runtime,analyses,workers,app,cli}/**/*.{ts,js,mjs,svelte}'],
+    plugins: { sparsebook: layers },
+    rules: { 'sparsebook/layers': ['error', { root: import.meta.dirname }] },
   },
   {
     files: ['**/*.svelte', '**/*.svelte.ts'],

@@ -271,4 +271,4 @@ export interface PruningProgress extends JobProgress {
 export type MoeRoutingSummary = MoeStatsSummary & { model: string; ms: number };
 
 /** Most tokens per domain a `moeRouting` request may route (bounds the job's length). */
-export const MAX_MOE_TOKENS = 1 << 16;
+export { MAX_MOE_TOKENS } from '../analyses/moe/catalogue';

@@ -9,7 +9,8 @@
  * Arrow table (`saeFilesTable`): the cell's result keeps them, so the notebook's cache restores the
  * trained SAE after a reload without training again, and Export hands them to the user.
  */
-import { Binary, Field, Schema, Utf8, type Table } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
+import { ITDA_FILE, saeFilesTable } from '../analyses/sae/catalogue';
 import { browseFeatures, type FeatureBrowser, type FeatureContext } from '../analyses/sae/features';
 import {
   clampHook,
@@ -38,30 +39,6 @@ import { trainSae, widthAt, type TrainKind, type TrainProgress } from '../analys
 import type { LlamaModel, Tokenizer } from '../runtime/index';
 import { buildTokenStream } from '../runtime/text';
 import type { SaeHubInfo } from './sae-hub';
-import { TABLE_KIND_KEY, tableFromRows, tableRows } from '../runtime/tables';
-
-/** Columns of the SAE files table (`sparsebook.table` = `sae-files`): one row per file. */
-export const SAE_FILES_SCHEMA = new Schema(
-  [new Field('name', new Utf8(), false), new Field('bytes', new Binary(), false)],
-  new Map([[TABLE_KIND_KEY, 'sae-files']]),
-);
-
-/** File of the ITDA atoms' matching-pursuit width, beside the SAELens pair (ITDA SAEs only). */
-export const ITDA_FILE = 'itda.json';
-
-/** The SAE files as a table (and back), so a cell result carries the trained SAE. */
-export function saeFilesTable(files: Record<string, Uint8Array>): Table {
-  return tableFromRows(
-    SAE_FILES_SCHEMA,
-    Object.entries(files).map(([name, bytes]) => ({ name, bytes })),
-  );
-}
-
-export function saeFilesFromTable(table: Table): Record<string, Uint8Array> {
-  const out: Record<string, Uint8Array> = {};
-  for (const r of tableRows<{ name: string; bytes: Uint8Array }>(table)) out[r.name] = r.bytes;
-  return out;
-}
 
 /** What the SAE cell asks to train. */
 export interface SaeTrainRequest {

@@ -41,7 +41,10 @@ import type { LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
 import { TABLE_KIND_KEY } from '../../runtime/tables';
 import { patternWindows, type WindowInfo } from '../attention/collect-patterns';
+import { NOT_ROWWISE } from './catalogue';
 import { mulberry32 } from './prng';
+
+export { collectableHookPoints } from './catalogue';
 
 export const ACTIVATION_COLUMNS = {
   activation: 'activation',
@@ -59,22 +62,6 @@ export type ActivationTypes = {
   window: Int32;
   doc: Int32;
 };
-
-/** Hook points whose activation is not one [T, width] f32 row per token (not collectable). */
-const NOT_ROWWISE = new Set([
-  'attn.hook_attn_scores',
-  'attn.hook_pattern',
-  'attn.hook_row_stats',
-  'moe.hook_selected_experts',
-]);
-
-/** The hook points of a model whose activations can be collected (one f32 row per token). */
-export function collectableHookPoints(config: HookModelShape): string[] {
-  const points = blockHookPoints(config).filter((p) => !NOT_ROWWISE.has(p));
-  const out: string[] = [];
-  for (let l = 0; l < config.nLayers; l++) for (const p of points) out.push(`blocks.${l}.${p}`);
-  return [...out, ...FINAL_HOOK_POINTS];
-}
 
 /**
  * Throw a HookError listing the valid names unless `hook` is a collectable hook point of the model.

@@ -11,13 +11,13 @@
  */
 import { CompatibilityError, ModelFormatError } from '../../runtime/errors';
 import { writeSafetensors } from '../../runtime/formats/safetensors-write';
+import { SAELENS_CFG_FILE, SAELENS_WEIGHTS_FILE } from './catalogue';
 import type { SaeSource } from './codec';
+
+export { SAELENS_CFG_FILE, SAELENS_WEIGHTS_FILE };
 import type { SaeInputTransform } from './input-transform';
 import { readSaeLensFiles } from './pretrained';
 import { resolveConfig, type SaeConfig, type SaeKind, type SaeParams } from './types';
-
-export const SAELENS_CFG_FILE = 'cfg.json';
-export const SAELENS_WEIGHTS_FILE = 'sae_weights.safetensors';
 
 const ARCHITECTURE: Record<SaeKind, string> = { relu: 'standard', topk: 'topk', jumprelu: 'jumprelu' };
 const DTYPE_NAME = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;

@@ -6,6 +6,7 @@
 import type { RuntimeClient } from '../../workers/runtime-client';
 import type { BackendInfo } from '../../workers/runtime-types';
 import type { CellDoc, ParamValue } from '../notebook/document';
+import type { OptionSchema, OptionValue } from '../../analyses/options';
 import type { CellResult, Json } from '../notebook/cell-runtime';
 
 /** One input a kind reads: a role name and the kinds of cell that can fill it. */
@@ -96,4 +97,125 @@ export interface CellKind {
   needsLive?: boolean;
   /** The cell's run can be paused and resumed (the frame shows Pause / Resume while it runs). */
   pausable?: boolean;
+}
+
+// ── typed kinds ──────────────────────────────────────────────────────────
+
+/**
+ * An input a typed kind reads, carrying the upstream kind's param and result types: the run sees
+ * `inputs[role].params` parsed by that kind's schema and `inputs[role].meta` as its result type.
+ */
+export interface TypedInput<R extends string, P, M> extends InputSpec {
+  role: R;
+  /** The upstream kind's param schema (readers parse the upstream params through it). */
+  upstream: { params: OptionSchema<P & Record<string, OptionValue>> };
+  /** Type-only: the upstream result meta. */
+  readonly meta?: M;
+}
+
+/** What a run sees of one typed input. */
+export interface TypedResolvedInput<P, M> extends ResolvedInput {
+  params: P;
+  meta: M;
+}
+
+type AnyInput = TypedInput<string, unknown, unknown>;
+
+export type TypedInputs<I extends readonly AnyInput[]> = {
+  [S in I[number] as S['role']]: S extends TypedInput<string, infer P, infer M>
+    ? TypedResolvedInput<P, M>
+    : never;
+};
+
+/** A typed kind's result: the meta is its own type, not loose JSON. */
+export interface TypedResult<M> {
+  meta: M;
+  tables: CellResult['tables'];
+}
+
+export interface TypedRunContext<P, I extends readonly AnyInput[]> extends Omit<RunContext, 'inputs'> {
+  /** The cell's params, parsed once through the kind's schema. */
+  params: P;
+  inputs: TypedInputs<I>;
+}
+
+/** A cell kind declared with its param schema, input types and result type. */
+export interface CellKindSpec<
+  P extends Record<string, OptionValue>,
+  M extends object,
+  I extends readonly AnyInput[],
+> extends Omit<CellKind, 'defaults' | 'run' | 'waitingFor' | 'inputs' | 'viewParams'> {
+  /** The schema, usually exported by the analysis that owns these options (its catalogue). */
+  params: OptionSchema<P>;
+  inputs: I;
+  viewParams?: readonly (keyof P & string)[];
+  run?(ctx: TypedRunContext<P, I>): Promise<TypedResult<M>>;
+  waitingFor?(params: P): string | undefined;
+}
+
+/** A typed kind: a CellKind the scheduler runs, plus typed readers for views and dependents. */
+export interface TypedCellKind<P extends Record<string, OptionValue>, M extends object> extends CellKind {
+  params: OptionSchema<P>;
+  /** The cell's params for a view: invalid values read as defaults (the run reports them). */
+  paramsOf(cell: CellDoc): P;
+  /** A result of this kind, typed. */
+  metaOf(result: CellResult | undefined): M | undefined;
+  /** This kind as the input `role` of another kind. */
+  asInput<R extends string>(role: R, label: string): TypedInput<R, P, M>;
+}
+
+/**
+ * Declare a cell kind: params parsed once through `spec.params` before `run` (an invalid param in
+ * a loaded notebook is the cell's error, naming the param — never a crash), inputs typed by the
+ * kinds that fill them.
+ *
+ * @example
+ * export const lossKind = defineCellKind({
+ *   kind: 'loss', title: 'Loss', description: '…', params: LOSS_OPTIONS,
+ *   inputs: [modelKind.asInput('model', 'Model'), textKind.asInput('text', 'Text')] as const,
+ *   async run({ params, inputs }) { … inputs.model.meta.key … },
+ * });
+ */
+export function defineCellKind<
+  P extends Record<string, OptionValue>,
+  M extends object,
+  const I extends readonly AnyInput[] = readonly [],
+>(spec: CellKindSpec<P, M, I>): TypedCellKind<P, M> {
+  const { run, waitingFor, params: schema, ...rest } = spec;
+  const kind: TypedCellKind<P, M> = {
+    ...rest,
+    params: schema,
+    defaults: () => schema.defaults(),
+    paramsOf: (cell) => schema.read(cell.params),
+    // The one place a result's JSON is read as this kind's meta: results are only ever made by
+    // this kind's own run (or restored from its cache or a report under the same kind and version).
+    metaOf: (result) => result?.meta as M | undefined,
+    asInput: (role, label) => ({ role, label, kinds: [spec.kind], upstream: { params: schema } }),
+  };
+  if (waitingFor)
+    kind.waitingFor = (cell) => {
+      try {
+        return waitingFor(schema.parse(cell.params));
+      } catch {
+        return undefined; // invalid params: the run reports them
+      }
+    };
+  if (run)
+    kind.run = async (ctx) => {
+      const params = schema.parse(ctx.cell.params);
+      const inputs: Record<string, TypedResolvedInput<unknown, unknown>> = {};
+      for (const input of spec.inputs) {
+        const resolved = ctx.inputs[input.role];
+        if (!resolved) throw new Error(`the ${input.label.toLowerCase()} input is not connected`);
+        inputs[input.role] = {
+          ...resolved,
+          params: input.upstream.params.parse(resolved.cell.params),
+          meta: resolved.result.meta,
+        };
+      }
+      const result = await run({ ...ctx, params, inputs: inputs as TypedInputs<I> });
+      // Plain JSON for the cache, reports and links (typed metas are interfaces, not Json).
+      return { meta: JSON.parse(JSON.stringify(result.meta)) as Json, tables: result.tables };
+    };
+  return kind;
 }

@@ -174,13 +174,3 @@ describe('through the runtime client', () => {
     }
   }, 60_000);
 });
-
-describe("the mask cell's family picker", () => {
-  it('lists every registered family in order, with the right budget kind', async () => {
-    const { MASK_FAMILIES } = await import('../../analyses/attention/masks/index');
-    const { FAMILY_CHOICES } = await import('../../app/cells/attention-mask/attention-mask-kind');
-    expect(FAMILY_CHOICES.map((f) => [f.id, f.keys])).toEqual(
-      MASK_FAMILIES.map((f) => [f.id, f.budget === 'share-or-keys']),
-    );
-  });
-});

@@ -11,12 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { loadLlama2c } from '../../runtime';
 import { storiesClient } from '../helpers/local-runtime';
+import { ITDA_FILE, saeFilesFromTable } from '../../analyses/sae/catalogue';
 import {
-  ITDA_FILE,
   saeAblateJob,
   saeBrowseJob,
   saeFeatureJob,
-  saeFilesFromTable,
   saeImportJob,
   saePromptJob,
   SaeStore,

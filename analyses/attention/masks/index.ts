@@ -3,6 +3,12 @@
  * `buildMask`. Every family is a pure function of one layer's q/k (after rope) and a budget; none
  * runs the model. Budget rule: see `rowBudgets` in common.ts (the diagonal is always kept and counted).
  */
+import {
+  MASK_FAMILY_CATALOGUE,
+  type BudgetKind,
+  type MaskFamilyEntry,
+  type MaskFamilyId,
+} from '../catalogue';
 import type { HeadMasks, LayerPattern, LayerQK } from '../types';
 import { blockMask } from './block';
 import { blockPermutedMask } from './block-permuted';
@@ -15,20 +21,7 @@ import { mustafarMask } from './mustafar';
 import { topkMask } from './topk';
 import { windowSinkMask } from './window-sink';
 
-export type MaskFamilyId =
-  | 'window-sink'
-  | 'topk'
-  | 'hip'
-  | 'block'
-  | 'block-permuted'
-  | 'chunk'
-  | 'channel'
-  | 'moa'
-  | 'kv-norm-evict'
-  | 'mustafar';
-
-/** How a family reads its budget: a share of causal entries only, or also an absolute key count > 1. */
-export type BudgetKind = 'share' | 'share-or-keys';
+export type { BudgetKind, MaskFamilyId };
 
 /** Options of every family in one object; each family reads only its own fields. */
 export interface MaskOptions {
@@ -48,29 +41,23 @@ export interface MaskOptions {
   pattern?: LayerPattern;
 }
 
-export interface MaskFamily {
-  id: MaskFamilyId;
-  label: string;
-  budget: BudgetKind;
-  /** Density rule the family meets: every row within one entry, or only the global total. */
-  densityRule: 'per-row' | 'global';
-  /**
-   * What the budget removes: attention entries (the mask), or K and V elements inside each cached
-   * token's vectors (Mustafar: the mask keeps every causal entry, `maskedLoss` prunes K and V).
-   */
-  prunes: 'entries' | 'kv-elements';
-  /**
-   * An oracle needs what a deployed kernel does not have before it attends: the full scores of
-   * every key (exact top-k), or the window's own dense attention (MoA's per-head windows chosen on
-   * the scored text, the permuted blocks' key importance). Its points are references, never the
-   * best deployable configuration (`bestConfig`).
-   */
-  oracle: boolean;
+export interface MaskFamily extends MaskFamilyEntry {
   build: (input: LayerQK, budget: number, options: MaskOptions) => HeadMasks;
 }
 
-const family = (f: Omit<MaskFamily, 'prunes' | 'oracle'> & Partial<MaskFamily>): MaskFamily =>
-  Object.freeze({ prunes: 'entries', oracle: false, ...f });
+/** Each family's builder; ids, labels, budget rules and oracle marks come from the catalogue. */
+const BUILDERS: Readonly<Record<MaskFamilyId, MaskFamily['build']>> = {
+  'window-sink': windowSinkMask,
+  topk: (i, b) => topkMask(i, b),
+  hip: (i, b) => hipMask(i, b),
+  block: blockMask,
+  'block-permuted': blockPermutedMask,
+  chunk: chunkMask,
+  channel: channelMask,
+  moa: moaMask,
+  'kv-norm-evict': (i, b) => kvNormEvictMask(i, b),
+  mustafar: (i, b) => mustafarMask(i, b),
+};
 
 /**
  * All families, in the order of issue 5.
@@ -78,76 +65,9 @@ const family = (f: Omit<MaskFamily, 'prunes' | 'oracle'> & Partial<MaskFamily>):
  * @example
  * MASK_FAMILIES.map((f) => f.id); // ['window-sink', 'topk', 'hip', …]
  */
-export const MASK_FAMILIES: readonly MaskFamily[] = Object.freeze([
-  family({
-    id: 'window-sink',
-    label: 'Sliding window + sinks (StreamingLLM)',
-    budget: 'share-or-keys',
-    densityRule: 'per-row',
-    build: windowSinkMask,
-  }),
-  family({
-    id: 'topk',
-    label: 'Exact top-k (oracle)',
-    budget: 'share-or-keys',
-    densityRule: 'per-row',
-    oracle: true,
-    build: (i, b) => topkMask(i, b),
-  }),
-  family({
-    id: 'hip',
-    label: 'Hierarchical top-k (HiP)',
-    budget: 'share',
-    densityRule: 'per-row',
-    build: (i, b) => hipMask(i, b),
-  }),
-  family({ id: 'block', label: 'Block-sparse', budget: 'share', densityRule: 'per-row', build: blockMask }),
-  family({
-    id: 'block-permuted',
-    label: 'Block-sparse, permuted keys (PBS)',
-    budget: 'share',
-    densityRule: 'per-row',
-    oracle: true,
-    build: blockPermutedMask,
-  }),
-  family({
-    id: 'chunk',
-    label: 'Chunk similarity (DHSA)',
-    budget: 'share',
-    densityRule: 'per-row',
-    build: chunkMask,
-  }),
-  family({
-    id: 'channel',
-    label: 'Channel-approximate top-k (Double Sparsity)',
-    budget: 'share',
-    densityRule: 'per-row',
-    build: channelMask,
-  }),
-  family({
-    id: 'moa',
-    label: 'Per-head windows (MoA)',
-    budget: 'share',
-    densityRule: 'global',
-    oracle: true,
-    build: moaMask,
-  }),
-  family({
-    id: 'kv-norm-evict',
-    label: 'Key-norm token eviction',
-    budget: 'share-or-keys',
-    densityRule: 'per-row',
-    build: (i, b) => kvNormEvictMask(i, b),
-  }),
-  family({
-    id: 'mustafar',
-    label: 'K/V element magnitude pruning (Mustafar)',
-    budget: 'share',
-    densityRule: 'per-row',
-    prunes: 'kv-elements',
-    build: (i, b) => mustafarMask(i, b),
-  }),
-]);
+export const MASK_FAMILIES: readonly MaskFamily[] = Object.freeze(
+  MASK_FAMILY_CATALOGUE.map((f) => Object.freeze({ ...f, build: BUILDERS[f.id] })),
+);
 
 /**
  * Look a family up by id.

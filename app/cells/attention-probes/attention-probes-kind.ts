@@ -6,45 +6,31 @@
  * shared and undoable, but out of the cell's key, so recolouring the grid or picking a head never
  * re-runs the model.
  */
-import type { ModelHandle, ProbeJobSummary } from '../../../workers/runtime-types';
-import type { CellKind } from '../cell-kind';
+import { PROBE_OPTIONS } from '../../../analyses/attention/catalogue';
+import type { ProbeJobSummary } from '../../../workers/runtime-types';
+import { defineCellKind } from '../cell-kind';
+import { MODEL_INPUT } from '../model/model-kind';
+import { TEXT_INPUT } from '../text/text-kind';
 
-/** Most windows a cell may ask for (each is one forward pass with every pattern read back). */
-export const MAX_PROBE_WINDOWS = 256;
-
-export const attentionProbesKind: CellKind = {
+export const attentionProbesKind = defineCellKind({
   kind: 'attention-probes',
   title: 'Attention probes',
   description: 'Which heads are sparse: entropy, sink mass, locality, vertical/slash per head',
-  defaults: () => ({ maxWindows: 8, metric: 'entropy', layer: 0, head: 0 }),
+  params: PROBE_OPTIONS,
   viewParams: ['metric', 'layer', 'head'],
-  inputs: [
-    { role: 'model', label: 'Model', kinds: ['model'] },
-    { role: 'text', label: 'Text', kinds: ['text'] },
-  ],
-  async run({ cell, inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as ModelHandle;
-    const { text, name } = inputs.text!.cell.params;
-    const maxWindows = Number(cell.params.maxWindows);
-    if (!Number.isInteger(maxWindows) || maxWindows < 1 || maxWindows > MAX_PROBE_WINDOWS)
-      throw new RangeError(
-        `windows must be an integer in [1, ${MAX_PROBE_WINDOWS}], got ${cell.params.maxWindows}`,
-      );
+  inputs: [MODEL_INPUT, TEXT_INPUT],
+  async run({ params, inputs, signal, services, progress }) {
+    const { text, name } = inputs.text.params;
     progress(0, 'Probing…');
     const r = await services.runtime.attentionProbes(
-      { text: String(text ?? ''), maxWindows, fileName: String(name || 'text') },
+      { text, maxWindows: params.maxWindows, fileName: name || 'text' },
       {
         signal,
-        model: model.key,
+        model: inputs.model.meta.key,
         onProgress: (p) => progress(p.total ? p.done / p.total : undefined, `Window ${p.done} of ${p.total}`),
       },
     );
-    const s: ProbeJobSummary = r.summary;
-    const meta = {
-      ...s,
-      sinkHeads: s.sinkHeads.map((h) => ({ ...h })),
-      localHeads: s.localHeads.map((h) => ({ ...h })),
-    };
+    const meta: ProbeJobSummary = r.summary;
     return { meta, tables: r.tables };
   },
-};
+});

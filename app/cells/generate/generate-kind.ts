@@ -2,41 +2,45 @@
  * Generate cell: continue a prompt with the model (greedy or sampled, seeded), streaming tokens
  * into the cell's progress as they come.
  */
-import type { GenerateSummary, ModelHandle } from '../../../workers/runtime-types';
-import type { CellKind } from '../cell-kind';
+import { option, optionSchema } from '../../../analyses/options';
+import type { GenerateSummary } from '../../../workers/runtime-types';
+import { defineCellKind, type TypedResult } from '../cell-kind';
+import { MODEL_INPUT } from '../model/model-kind';
 
-/** Largest number of new tokens a cell asks for (the model's context may stop it earlier). */
 export const MAX_STEPS = 512;
 
 export interface GenerateMeta extends GenerateSummary {
   prompt: string;
 }
 
-export const generateKind: CellKind = {
+/** The prompt and how to continue it (temperature 0: greedy). */
+export const GENERATE_PARAMS = optionSchema({
+  prompt: option.string('Call me Ishmael.'),
+  steps: option.integer(64, { min: 1, max: MAX_STEPS }),
+  temperature: option.number(0, { min: 0 }),
+  seed: option.integer(42),
+});
+
+export const generateKind = defineCellKind({
   kind: 'generate',
   title: 'Generate',
   description: 'Continue a prompt (greedy or sampled with a seed)',
-  defaults: () => ({ prompt: 'Call me Ishmael.', steps: 64, temperature: 0, seed: 42 }),
-  inputs: [{ role: 'model', label: 'Model', kinds: ['model'] }],
-  async run({ cell, inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as ModelHandle;
-    const prompt = String(cell.params.prompt ?? '');
-    const steps = Number(cell.params.steps);
-    if (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS)
-      throw new RangeError(`steps must be an integer in [1, ${MAX_STEPS}], got ${cell.params.steps}`);
+  params: GENERATE_PARAMS,
+  inputs: [MODEL_INPUT],
+  async run({ params, inputs, signal, services, progress }): Promise<TypedResult<GenerateMeta>> {
+    const { prompt, steps, temperature, seed } = params;
     let text = '';
     const { summary } = await services.runtime.generate(
-      { prompt, steps, temperature: Number(cell.params.temperature), seed: Number(cell.params.seed) },
+      { prompt, steps, temperature, seed },
       {
         signal,
-        model: model.key,
+        model: inputs.model.meta.key,
         onProgress: (t) => {
           text += t.text;
           progress((t.index + 1) / steps, `${t.index + 1} tokens: …${text.slice(-40)}`);
         },
       },
     );
-    const meta: GenerateMeta = { ...summary, prompt };
-    return { meta: { ...meta }, tables: {} };
+    return { meta: { ...summary, prompt }, tables: {} };
   },
-};
+});

@@ -2,27 +2,26 @@
  * Loss cell: mean cross-entropy and perplexity of a model over a whole text (ARCHITECTURE.md "Loss
  * over a text"), window by window in the worker with progress.
  */
-import type { ModelHandle, LossSummary } from '../../../workers/runtime-types';
-import type { CellKind } from '../cell-kind';
+import { optionSchema } from '../../../analyses/options';
+import type { LossSummary } from '../../../workers/runtime-types';
+import { defineCellKind } from '../cell-kind';
+import { MODEL_INPUT } from '../model/model-kind';
+import { TEXT_INPUT } from '../text/text-kind';
 
-export const lossKind: CellKind = {
+export const lossKind = defineCellKind({
   kind: 'loss',
   title: 'Loss',
   description: 'Loss and perplexity of a model over a whole text',
-  defaults: () => ({}),
-  inputs: [
-    { role: 'model', label: 'Model', kinds: ['model'] },
-    { role: 'text', label: 'Text', kinds: ['text'] },
-  ],
+  params: optionSchema({}),
+  inputs: [MODEL_INPUT, TEXT_INPUT],
   async run({ inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as ModelHandle;
-    const { text, name } = inputs.text!.cell.params;
-    const request = { text: String(text ?? ''), fileName: String(name || 'text') };
+    const { text, name } = inputs.text.params;
+    const request = { text, fileName: name || 'text' };
     const { summary }: { summary: LossSummary } = await services.runtime.loss(request, {
       signal,
-      model: model.key,
+      model: inputs.model.meta.key,
       onProgress: (p) => progress(p.total ? p.done / p.total : undefined, `Window ${p.done} of ${p.total}`),
     });
-    return { meta: { ...summary }, tables: {} };
+    return { meta: summary, tables: {} };
   },
-};
+});

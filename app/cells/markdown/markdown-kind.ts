@@ -1,10 +1,11 @@
 /** Markdown cell: prose between analyses. It has no run; its source renders (sanitized) as it is typed. */
-import type { CellKind } from '../cell-kind';
+import { option, optionSchema } from '../../../analyses/options';
+import { defineCellKind } from '../cell-kind';
 
-export const markdownKind: CellKind = {
+export const markdownKind = defineCellKind({
   kind: 'markdown',
   title: 'Markdown',
   description: 'Notes, headings, links and lists between analyses',
-  defaults: () => ({ source: '## Notes\n\nWrite *markdown* here.' }),
+  params: optionSchema({ source: option.string('## Notes\n\nWrite *markdown* here.') }),
   inputs: [],
-};
+});

@@ -3,9 +3,10 @@
  * distribution after a chosen token, and the attention head grid of a chosen layer — one forward
  * pass in the worker (workers/inspect.ts).
  */
-import type { ModelHandle } from '../../../workers/runtime-types';
-import type { CellKind } from '../cell-kind';
-import { documentsOf } from '../text/text-kind';
+import { option, optionSchema } from '../../../analyses/options';
+import { defineCellKind } from '../cell-kind';
+import { MODEL_INPUT } from '../model/model-kind';
+import { documentsOf, TEXT_INPUT } from '../text/text-kind';
 
 export interface ModelViewMeta {
   document: number;
@@ -17,43 +18,40 @@ export interface ModelViewMeta {
   nHeads: number;
 }
 
-export const modelViewKind: CellKind = {
+/** Which document, layer and token to inspect (token −1: the last), and how many candidates. */
+export const MODEL_VIEW_PARAMS = optionSchema({
+  document: option.integer(0, { min: 0 }),
+  layer: option.integer(0, { min: 0 }),
+  token: option.integer(-1, { min: -1 }),
+  topK: option.integer(10, { min: 1 }),
+});
+
+export const modelViewKind = defineCellKind({
   kind: 'model-view',
   title: 'Model view',
   description: 'Next-token distribution, per-token loss and the attention heads of a layer',
-  defaults: () => ({ document: 0, layer: 0, token: -1, topK: 10 }),
-  inputs: [
-    { role: 'model', label: 'Model', kinds: ['model'] },
-    { role: 'text', label: 'Text', kinds: ['text'] },
-  ],
-  async run({ cell, inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as ModelHandle;
-    const docs = documentsOf(inputs.text!.cell.params);
-    const document = Number(cell.params.document);
-    if (!Number.isInteger(document) || document < 0 || document >= docs.length) {
-      throw new RangeError(
-        `document must be an integer in [0, ${docs.length - 1}], got ${cell.params.document}`,
-      );
-    }
+  params: MODEL_VIEW_PARAMS,
+  inputs: [MODEL_INPUT, TEXT_INPUT],
+  async run({ params, inputs, signal, services, progress }) {
+    const model = inputs.model.meta;
+    const docs = documentsOf(inputs.text.params);
+    const { document, layer, token, topK } = params;
+    if (document >= docs.length)
+      throw new RangeError(`document must be an integer in [0, ${docs.length - 1}], got ${document}`);
     progress(undefined, 'Running the model…');
     const r = await services.runtime.inspect(
-      {
-        text: docs[document]!,
-        layer: Number(cell.params.layer),
-        position: Number(cell.params.token),
-        topK: Number(cell.params.topK),
-      },
+      { text: docs[document]!, layer, position: token, topK },
       { signal, model: model.key },
     );
     const meta: ModelViewMeta = {
       document,
-      layer: Number(cell.params.layer),
+      layer,
       position: r.summary.position,
       truncated: r.summary.truncated,
       totalTokens: r.summary.totalTokens,
       nLayers: model.shape.nLayers,
       nHeads: model.shape.nHeads,
     };
-    return { meta: { ...meta }, tables: r.tables };
+    return { meta, tables: r.tables };
   },
-};
+});

@@ -8,47 +8,73 @@
  * browser's settings (app/state/hub-settings.ts), never part of the notebook.
  */
 import type { ModelHandle, ModelFile } from '../../../workers/runtime-types';
-import type { ParamValue } from '../../notebook/document';
+import { option, optionSchema, OptionError, type OptionsOf } from '../../../analyses/options';
 import { hashBytes } from '../../notebook/hash';
 import { fileNameOfUrl } from '../../state/format';
-import type { CellResult } from '../../notebook/cell-runtime';
-import type { CellKind, RunContext } from '../cell-kind';
+import { defineCellKind, type TypedResult, type TypedRunContext } from '../cell-kind';
 import { normalizeHubId, type HubLoadProgress } from '../../../workers/hub-types';
 import { BUNDLED_MODELS, bundledUrl, DEFAULT_BUNDLED } from './bundled';
 
 /** A picked file as remembered in params (its bytes live in the blob store under `hash`). */
-export interface PickedFile {
+export type PickedFile = {
   name: string;
   hash: string;
   size: number;
+};
+
+export const MODEL_SOURCES = ['bundled', 'url', 'files', 'hub'] as const;
+export type ModelSourceKind = (typeof MODEL_SOURCES)[number];
+
+/** Picked files as params record them; anything else is named as the problem. */
+function pickedFiles(raw: unknown, name: string): PickedFile[] {
+  if (!Array.isArray(raw)) throw new OptionError(name, 'expected a list of picked files');
+  return raw.map((f, i) => {
+    const ok =
+      typeof f === 'object' &&
+      f !== null &&
+      typeof f.name === 'string' &&
+      typeof f.hash === 'string' &&
+      typeof f.size === 'number';
+    if (!ok) throw new OptionError(`${name}[${i}]`, 'expected {name, hash, size}');
+    return { name: f.name, hash: f.hash, size: f.size };
+  });
 }
 
-export type ModelSourceKind = 'bundled' | 'url' | 'files' | 'hub';
+/** Where the model comes from; only the fields of the chosen source are read. */
+export const MODEL_PARAMS = optionSchema({
+  source: option.choice(MODEL_SOURCES, 'bundled'),
+  bundled: option.string(DEFAULT_BUNDLED),
+  modelUrl: option.string(''),
+  tokenizerUrl: option.string(''),
+  files: option.json<PickedFile[]>([], pickedFiles),
+  hubId: option.string(''),
+});
+export type ModelParams = OptionsOf<typeof MODEL_PARAMS.fields>;
 
-export const modelKind: CellKind = {
+/** A model cell's result: the worker key, the model's shape, and the hashes of what was loaded. */
+export interface ModelMeta extends ModelHandle {
+  modelHash: string | null;
+  tokenizerHash: string | null;
+}
+
+type ModelRun = TypedRunContext<ModelParams, readonly []>;
+
+export const modelKind = defineCellKind({
   kind: 'model',
   title: 'Model',
   description: 'Load a model: bundled, from URLs, local files, or the Hugging Face hub',
-  defaults: () => ({
-    source: 'bundled',
-    bundled: DEFAULT_BUNDLED,
-    modelUrl: '',
-    tokenizerUrl: '',
-    files: [],
-  }),
+  params: MODEL_PARAMS,
   inputs: [],
   needsLive: true,
-  waitingFor(cell) {
-    const p = cell.params;
-    if (p.source === 'files' && !(Array.isArray(p.files) && p.files.length > 0))
-      return 'pick a model and its tokenizer';
-    if (p.source === 'url' && !(String(p.modelUrl ?? '').trim() && String(p.tokenizerUrl ?? '').trim()))
+  waitingFor(p) {
+    if (p.source === 'files' && p.files.length === 0) return 'pick a model and its tokenizer';
+    if (p.source === 'url' && !(p.modelUrl.trim() && p.tokenizerUrl.trim()))
       return 'give a model URL and a tokenizer URL';
-    if (p.source === 'hub' && !String(p.hubId ?? '').trim()) return 'give a Hugging Face model id';
+    if (p.source === 'hub' && !p.hubId.trim()) return 'give a Hugging Face model id';
     return undefined;
   },
-  async run(ctx) {
-    if (ctx.cell.params.source === 'hub') return runHub(ctx);
+  async run(ctx): Promise<TypedResult<ModelMeta>> {
+    if (ctx.params.source === 'hub') return runHub(ctx);
     const files = await modelFiles(ctx);
     ctx.progress(undefined, 'Parsing and uploading weights…');
     // Hashed before the upload: the worker may take (transfer) the buffers.
@@ -61,16 +87,19 @@ export const modelKind: CellKind = {
       modelHash: hashes.get(loaded.modelName) ?? null,
       tokenizerHash: hashes.get(loaded.tokenizerName) ?? null,
     };
-    return { meta: { ...loadedMeta(loaded), ...fileHashes }, tables: {} };
+    return { meta: { ...loaded, ...fileHashes }, tables: {} };
   },
-};
+});
+
+/** The model input of an analysis cell. */
+export const MODEL_INPUT = modelKind.asInput('model', 'Model');
 
 /**
  * Load the hub model the params name, with the bytes, rate and time left as the cell's progress.
  * The signal cancels the transfer at once; the model loaded before stays in the worker.
  */
-async function runHub(ctx: RunContext): Promise<CellResult> {
-  const id = normalizeHubId(String(ctx.cell.params.hubId ?? ''));
+async function runHub(ctx: ModelRun): Promise<TypedResult<ModelMeta>> {
+  const id = normalizeHubId(ctx.params.hubId);
   const settings = ctx.services.hub?.();
   if (!settings) {
     throw new RangeError(
@@ -91,7 +120,7 @@ async function runHub(ctx: RunContext): Promise<CellResult> {
   const weights = loaded.hub.files.filter((f) => f.file.endsWith('.safetensors'));
   // The hub's ETag of an LFS file is the SHA-256 of its content: the provenance hash, for one file.
   const sha = weights.length === 1 && /^[0-9a-f]{64}$/.test(weights[0]!.etag) ? weights[0]!.etag : null;
-  return { meta: { ...loadedMeta(loaded), modelHash: sha, tokenizerHash: null }, tables: {} };
+  return { meta: { ...loaded, modelHash: sha, tokenizerHash: null }, tables: {} };
 }
 
 /** The cell's progress for a hub load: fraction, and a line with bytes, rate and time left. */
@@ -121,17 +150,11 @@ function hostOf(url: string): string {
   }
 }
 
-/** What a model cell's result carries (and readers use): the worker key and the model's shape. */
-export function loadedMeta(l: ModelHandle): { [k: string]: ParamValue } {
-  return JSON.parse(JSON.stringify(l)) as { [k: string]: ParamValue };
-}
-
 /** The files to load, from whichever source the params name. */
-async function modelFiles({ cell, services, signal, progress }: RunContext): Promise<ModelFile[]> {
-  const p = cell.params;
-  const source = String(p.source) as ModelSourceKind;
+async function modelFiles({ params: p, services, signal, progress }: ModelRun): Promise<ModelFile[]> {
+  const source = p.source;
   if (source === 'files') {
-    const picked = (p.files ?? []) as unknown as PickedFile[];
+    const picked = p.files;
     if (picked.length === 0) throw new RangeError('no files picked: choose a model and its tokenizer');
     const out: ModelFile[] = [];
     for (const f of picked) {
@@ -147,8 +170,8 @@ async function modelFiles({ cell, services, signal, progress }: RunContext): Pro
   }
   const urls =
     source === 'bundled'
-      ? bundledFiles(String(p.bundled))
-      : [String(p.modelUrl ?? '').trim(), String(p.tokenizerUrl ?? '').trim()].map((url) => ({
+      ? bundledFiles(p.bundled)
+      : [p.modelUrl.trim(), p.tokenizerUrl.trim()].map((url) => ({
           url,
           name: fileNameOfUrl(url),
         }));

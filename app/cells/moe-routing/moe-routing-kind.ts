@@ -7,11 +7,10 @@
  * `maxTokens` (per domain) decides what is computed; `layer` and `view` are view-only params: saved,
  * shared and undoable, but out of the cell's key, so switching layer or heatmap never re-runs.
  */
-import { MAX_MOE_TOKENS, type ModelHandle } from '../../../workers/runtime-types';
-import type { Json } from '../../notebook/cell-runtime';
-import type { CellKind } from '../cell-kind';
+import { ROUTING_OPTIONS } from '../../../analyses/moe/catalogue';
+import { defineCellKind } from '../cell-kind';
+import { MODEL_INPUT } from '../model/model-kind';
 
-/** The domains of the bundled corpus, in display order (public/models/corpus/valid-<domain>.txt). */
 export const MOE_DOMAINS = ['literature', 'speeches', 'email', 'code'] as const;
 
 /**
@@ -25,20 +24,14 @@ export function corpusUrl(domain: string, base: string = import.meta.env?.BASE_U
   return `${base.replace(/\/?$/, '/')}models/corpus/valid-${encodeURIComponent(domain)}.txt`;
 }
 
-export const moeRoutingKind: CellKind = {
+export const moeRoutingKind = defineCellKind({
   kind: 'moe-routing',
   title: 'MoE routing',
   description: 'Expert load, router entropy and domain specialisation of a mixture-of-experts model',
-  defaults: () => ({ maxTokens: 2048, layer: 0, view: 'usage' }),
+  params: ROUTING_OPTIONS,
   viewParams: ['layer', 'view'],
-  inputs: [{ role: 'model', label: 'Model', kinds: ['model'] }],
-  async run({ cell, inputs, signal, services, progress }) {
-    const model = inputs.model!.result.meta as unknown as ModelHandle;
-    const maxTokens = Number(cell.params.maxTokens);
-    if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > MAX_MOE_TOKENS)
-      throw new RangeError(
-        `tokens per domain must be an integer in [1, ${MAX_MOE_TOKENS}], got ${cell.params.maxTokens}`,
-      );
+  inputs: [MODEL_INPUT],
+  async run({ params, inputs, signal, services, progress }) {
     const domains = [];
     for (const [i, domain] of MOE_DOMAINS.entries()) {
       progress(undefined, `Fetching the ${domain} text (${i + 1} of ${MOE_DOMAINS.length})…`);
@@ -47,21 +40,17 @@ export const moeRoutingKind: CellKind = {
     }
     progress(0, 'Routing…');
     const r = await services.runtime.moeRouting(
-      { domains, maxTokensPerDomain: maxTokens },
+      { domains, maxTokensPerDomain: params.maxTokens },
       {
         signal,
-        model: model.key,
+        model: inputs.model.meta.key,
         onProgress: (p) => progress(p.total ? p.done / p.total : undefined, `Window ${p.done} of ${p.total}`),
       },
     );
-    return {
-      meta: r.summary as unknown as Json,
-      tables: r.tables,
-    };
+    return { meta: r.summary, tables: r.tables };
   },
-};
+});
 
-/** Strict UTF-8 (a corrupt corpus file is an error naming it, not silently replaced characters). */
 function decodeText(bytes: ArrayBuffer, url: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);

@@ -3,26 +3,18 @@
  * s_t = s_f + (s_i − s_f)(1 − (t − t₀)/(nΔt))³ as a staircase over training steps
  * (analyses/pruning/schedule.ts). Pure: it runs in the main thread, no worker and no inputs.
  */
-import { gradualSchedule } from '../../../analyses/pruning/schedule';
-import type { Json } from '../../notebook/cell-runtime';
-import type { CellKind } from '../cell-kind';
+import { gradualSchedule, SCHEDULE_OPTIONS } from '../../../analyses/pruning/catalogue';
+import { defineCellKind } from '../cell-kind';
 import { scheduleOptions, staircase } from './schedule-data';
 
-export const pruningScheduleKind: CellKind = {
+export const pruningScheduleKind = defineCellKind({
   kind: 'pruning-schedule',
   title: 'Pruning schedule',
   description: 'Gradual (cubic) pruning schedule of Zhu & Gupta: sparsity over training steps',
-  defaults: () => ({
-    initial: 0,
-    final: 0.8,
-    startStep: 1000,
-    steps: 10,
-    frequency: 500,
-    totalSteps: 10000,
-  }),
+  params: SCHEDULE_OPTIONS,
   inputs: [],
-  async run({ cell }) {
-    const options = scheduleOptions(cell.params);
+  async run({ params }) {
+    const options = scheduleOptions(params);
     const trajectory = gradualSchedule(options);
     const stairs = staircase(trajectory);
     const meta = {
@@ -30,7 +22,7 @@ export const pruningScheduleKind: CellKind = {
       endStep: options.startStep + options.steps * options.frequency,
       trajectory: { steps: trajectory.steps, sparsity: trajectory.sparsity },
       stairs: { steps: stairs.steps, sparsity: stairs.sparsity },
-    } satisfies Json;
+    };
     return { meta, tables: {} };
   },
-};
+});

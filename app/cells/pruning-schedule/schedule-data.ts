@@ -3,29 +3,19 @@
  * staircase a straight-line chart draws: the sparsity set at each pruning step holds until the
  * next. Pure.
  */
-import type { GradualScheduleOptions, ScheduleTrajectory } from '../../../analyses/pruning/schedule';
+import type {
+  GradualScheduleOptions,
+  ScheduleTrajectory,
+  SCHEDULE_OPTIONS,
+} from '../../../analyses/pruning/catalogue';
+import type { OptionsOf } from '../../../analyses/options';
 
 export type ResolvedSchedule = Required<GradualScheduleOptions> & { from: number; to: number };
 
-/**
- * @throws RangeError naming a bad param (the schedule itself checks sparsities, n and Δt).
- */
-export function scheduleOptions(params: Record<string, unknown>): ResolvedSchedule {
-  const num = (k: string) => Number(params[k]);
-  const o = {
-    initial: num('initial'),
-    final: num('final'),
-    startStep: num('startStep'),
-    steps: num('steps'),
-    frequency: num('frequency'),
-  };
-  for (const [k, v] of Object.entries(o))
-    if (!Number.isFinite(v)) throw new RangeError(`${k} must be a number, got ${String(params[k])}`);
-  if (o.startStep < 0) throw new RangeError(`start step must be ≥ 0, got ${o.startStep}`);
-  const end = o.startStep + o.steps * o.frequency;
-  const total = params.totalSteps === undefined ? end : num('totalSteps');
-  if (!(total > 0)) throw new RangeError(`total steps must be > 0, got ${String(params.totalSteps)}`);
-  return { ...o, from: 0, to: Math.max(total, 1) };
+/** The schedule drawn from step 0 to the total steps (at least one step). */
+export function scheduleOptions(params: OptionsOf<typeof SCHEDULE_OPTIONS.fields>): ResolvedSchedule {
+  const { totalSteps, ...o } = params;
+  return { ...o, from: 0, to: Math.max(totalSteps, 1) };
 }
 
 /** Step-after points: (t_k, s_k), (t_{k+1}, s_k), (t_{k+1}, s_{k+1}), … */

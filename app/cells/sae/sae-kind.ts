@@ -7,11 +7,11 @@
  * SAE is uploaded again from the cache instead of being trained again.
  */
 import { tableFromIPC } from 'apache-arrow';
-import { collectableHookPoints } from '../../../analyses/sae/collect';
+import { collectableHookPoints, saeFilesFromTable } from '../../../analyses/sae/catalogue';
 import type { TrainKind, TrainProgress } from '../../../analyses/sae/train';
 import type { JobAnswer } from '../../../workers/runtime-client';
 import type { ModelHandle, ModelShape } from '../../../workers/runtime-types';
-import { saeFilesFromTable, type SaeSummary, type SaeTrainRequest } from '../../../workers/sae-jobs';
+import type { SaeSummary, SaeTrainRequest } from '../../../workers/sae-jobs';
 import type { CellResult, Json } from '../../notebook/cell-runtime';
 import type { CellKind, RunContext } from '../cell-kind';
 import { hubProgress, type PickedFile } from '../model/model-kind';

@@ -6,10 +6,10 @@
 import { tableFromArrays, tableFromIPC, type Table } from 'apache-arrow';
 import { unzipSync } from 'fflate';
 import type { TrainProgress } from '../../../analyses/sae/train';
-import { SAELENS_CFG_FILE, SAELENS_WEIGHTS_FILE } from '../../../analyses/sae/saelens';
+import { ITDA_FILE, SAELENS_CFG_FILE, SAELENS_WEIGHTS_FILE } from '../../../analyses/sae/catalogue';
 import { formatCount, ModelFormatError } from '../../../runtime/errors';
 import type { CellRuntime } from '../../notebook/cell-runtime';
-import { ITDA_FILE, type SaeSummary } from '../../../workers/sae-jobs';
+import type { SaeSummary } from '../../../workers/sae-jobs';
 import type { SaePartial } from './sae-kind';
 
 /** The curves drawn while training, with their axis titles. */

@@ -3,7 +3,8 @@
  * run only checks and counts the documents (no worker); readers take the text from its params.
  */
 import { END_OF_TEXT, splitDocuments } from '../../../workers/text';
-import type { CellKind } from '../cell-kind';
+import { option, optionSchema } from '../../../analyses/options';
+import { defineCellKind } from '../cell-kind';
 
 /** Largest text a cell keeps (it is saved with the notebook and may travel in a link). */
 export const MAX_TEXT_CHARS = 1_000_000;
@@ -26,15 +27,21 @@ export interface TextSummary {
   notes: string[];
 }
 
-export const textKind: CellKind = {
+/** The text itself and the name it is shown and reported under. */
+export const TEXT_PARAMS = optionSchema({
+  text: option.string(SAMPLE_TEXT),
+  name: option.string('sample'),
+});
+
+export const textKind = defineCellKind({
   kind: 'text',
   title: 'Text',
   description: 'Text to analyse: type, paste or load a .txt (documents split on <|endoftext|>)',
-  defaults: () => ({ text: SAMPLE_TEXT, name: 'sample' }),
+  params: TEXT_PARAMS,
   inputs: [],
-  async run({ cell }) {
-    const text = String(cell.params.text ?? '');
-    const name = String(cell.params.name || 'text');
+  async run({ params }) {
+    const { text } = params;
+    const name = params.name || 'text';
     if (text.length > MAX_TEXT_CHARS) {
       throw new RangeError(
         `${name}: ${text.length.toLocaleString('en-US')} characters; a text cell holds at most ${MAX_TEXT_CHARS.toLocaleString('en-US')}`,
@@ -48,11 +55,14 @@ export const textKind: CellKind = {
       lengths: split.documents.map((d) => d.length),
       notes: split.notes,
     };
-    return { meta: { ...summary }, tables: {} };
+    return { meta: summary, tables: {} };
   },
-};
+});
 
 /** The documents of a text cell's params (for readers of a text input). */
-export function documentsOf(params: Record<string, unknown>): string[] {
-  return splitDocuments(String(params.text ?? ''), String(params.name || 'text')).documents;
+export function documentsOf(params: { text: string; name: string }): string[] {
+  return splitDocuments(params.text, params.name || 'text').documents;
 }
+
+/** The text input of an analysis cell. */
+export const TEXT_INPUT = textKind.asInput('text', 'Text');

@@ -67,7 +67,7 @@ describe('moe-routing kind', () => {
     expect(moeRoutingKind.title).toBe('MoE routing');
     expect(moeRoutingKind.defaults()).toEqual({ maxTokens: 2048, layer: 0, view: 'usage' });
     expect(moeRoutingKind.viewParams).toEqual(['layer', 'view']);
-    expect(moeRoutingKind.inputs).toEqual([{ role: 'model', label: 'Model', kinds: ['model'] }]);
+    expect(moeRoutingKind.inputs).toMatchObject([{ role: 'model', label: 'Model', kinds: ['model'] }]);
   });
 
   it('builds corpus URLs under any base path', () => {
@@ -103,7 +103,7 @@ describe('moe-routing kind', () => {
     } as unknown as CellServices;
     const ctx = {
       cell: { id: 'c1', kind: 'moe-routing', params: { ...moeRoutingKind.defaults(), maxTokens: 512 } },
-      inputs: { model: { cell: {}, result: { meta: { key: 'moe-model' }, tables: {} } } },
+      inputs: { model: { cell: { params: {} }, result: { meta: { key: 'moe-model' }, tables: {} } } },
       signal: new AbortController().signal,
       progress: (_f: number | undefined, p?: string) => phases.push(p),
       services,
@@ -127,7 +127,7 @@ describe('moe-routing kind', () => {
   it('names a corpus file that is not UTF-8', async () => {
     const ctx = {
       cell: { id: 'c1', kind: 'moe-routing', params: moeRoutingKind.defaults() },
-      inputs: { model: { cell: {}, result: { meta: { key: 'k' }, tables: {} } } },
+      inputs: { model: { cell: { params: {} }, result: { meta: { key: 'k' }, tables: {} } } },
       signal: new AbortController().signal,
       progress: () => {},
       services: { fetchBytes: async () => new Uint8Array([0xff, 0xfe]).buffer } as unknown as CellServices,

@@ -10,12 +10,8 @@ import type { CellServices, RunContext } from '../../../app/cells/cell-kind';
 import { kindOf } from '../../../app/cells/kinds';
 import { pruningScheduleKind } from '../../../app/cells/pruning-schedule/pruning-schedule-kind';
 import { scheduleOptions, staircase } from '../../../app/cells/pruning-schedule/schedule-data';
-import {
-  choiceList,
-  phase,
-  pointCount,
-  pruningSweepKind,
-} from '../../../app/cells/pruning-sweep/pruning-sweep-kind';
+import { phase, pruningSweepKind } from '../../../app/cells/pruning-sweep/pruning-sweep-kind';
+import { pointCount, SCHEDULE_OPTIONS, SWEEP_OPTIONS } from '../../../analyses/pruning/catalogue';
 import {
   curveTable,
   denseReference,
@@ -96,7 +92,7 @@ describe('pruning sweep kind', () => {
       kind: 'pruning-sweep',
       params: {
         ...pruningSweepKind.defaults(),
-        methods: ['wanda', 'magnitude', 'x'],
+        methods: ['wanda', 'magnitude'],
         patterns: ['2:4', 'unstructured'],
         sparsities: '0.5, 0.3',
         maxWindows: 1,
@@ -107,7 +103,7 @@ describe('pruning sweep kind', () => {
     const ctx = {
       cell,
       inputs: {
-        model: { cell: {}, result: { meta: { key: 'default' }, tables: {} } },
+        model: { cell: { params: {} }, result: { meta: { key: 'default' }, tables: {} } },
         text: { cell: { params: { text: 'Once.', name: 'valid' } }, result: { meta: {}, tables: {} } },
       },
       signal: new AbortController().signal,
@@ -130,7 +126,16 @@ describe('pruning sweep kind', () => {
     expect(r.meta).toEqual({ sweepId: 's', cliffs: [] });
 
     cell.params.methods = [];
-    await expect(pruningSweepKind.run!(ctx)).rejects.toThrow(/at least one method/);
+    await expect(pruningSweepKind.run!(ctx)).rejects.toThrow(/methods \(methods\): pick at least 1/);
+    cell.params.methods = ['magnitude', 'x'];
+    await expect(pruningSweepKind.run!(ctx)).rejects.toThrow(
+      /methods \(methods\): expected items among magnitude, wanda, sparsegpt, got "x"/,
+    );
+    cell.params.methods = ['magnitude'];
+    cell.params.sparsities = '0.5, half';
+    await expect(pruningSweepKind.run!(ctx)).rejects.toThrow(
+      /sparsities\[1\]: expected a number in \[0, 1\], got "half"/,
+    );
     cell.params.methods = ['magnitude', 'wanda', 'sparsegpt'];
     cell.params.patterns = ['unstructured', 'channels', 'heads', '2:4'];
     cell.params.sparsities = Array.from({ length: 20 }, (_, i) => (i + 1) / 25);
@@ -139,11 +144,11 @@ describe('pruning sweep kind', () => {
 
   it('counts points, filters choices and names phases', () => {
     expect(pointCount(2, ['unstructured', '2:4', '4:8'], 7)).toBe(2 * (7 + 1 + 1));
-    expect(choiceList(['sparsegpt', 'nope', 'magnitude'], ['magnitude', 'wanda', 'sparsegpt'])).toEqual([
+    expect(SWEEP_OPTIONS.parse({ methods: ['sparsegpt', 'magnitude', 'sparsegpt'] }).methods).toEqual([
       'magnitude',
       'sparsegpt',
     ]);
-    expect(choiceList('magnitude', ['magnitude'])).toEqual([]);
+    expect(SWEEP_OPTIONS.parse({ methods: 'wanda' }).methods).toEqual(['wanda']);
     expect(phase(0, 5, 'dense')).toBe('Dense loss…');
     expect(phase(5, 5, 'done')).toBe('Done');
   });
@@ -214,7 +219,7 @@ describe('pruning schedule kind', () => {
       pruningScheduleKind.run!({
         cell: { ...cell, params: { ...params, steps: 0 } },
       } as unknown as RunContext),
-    ).rejects.toThrow(/steps must be an integer/);
+    ).rejects.toThrow(/steps: expected an integer ≥ 1, got 0/);
   });
 
   it('holds each level until the next pruning step', () => {
@@ -222,9 +227,17 @@ describe('pruning schedule kind', () => {
       steps: [0, 10, 10, 20, 20],
       sparsity: [0, 0, 0.5, 0.5, 0.6],
     });
-    expect(() => scheduleOptions({ initial: 0, final: 'x', startStep: 0, steps: 1, frequency: 1 })).toThrow(
-      /final must be a number/,
+    expect(() => SCHEDULE_OPTIONS.parse({ initial: 0, final: 'x' })).toThrow(
+      /final: expected a number in \[0, 1\], got "x"/,
     );
-    expect(scheduleOptions({ initial: 0, final: 0.5, startStep: 10, steps: 2, frequency: 5 }).to).toBe(20);
+    const o = SCHEDULE_OPTIONS.parse({
+      initial: 0,
+      final: 0.5,
+      startStep: 10,
+      steps: 2,
+      frequency: 5,
+      totalSteps: 20,
+    });
+    expect(scheduleOptions(o).to).toBe(20);
   });
 });

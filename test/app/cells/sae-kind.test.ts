@@ -22,8 +22,8 @@ import { zipSync } from 'fflate';
 import type { CellResult, CellRuntime, Json } from '../../../app/notebook/cell-runtime';
 import type { CellDoc } from '../../../app/notebook/document';
 import type { JobAnswer } from '../../../workers/runtime-client';
+import { saeFilesTable } from '../../../analyses/sae/catalogue';
 import {
-  saeFilesTable,
   type SaeImportRequest,
   type SaeSummary,
   type SaeTrainRequest,
