@@ -97,6 +97,12 @@ export interface CellKind {
   needsLive?: boolean;
   /** The cell's run can be paused and resumed (the frame shows Pause / Resume while it runs). */
   pausable?: boolean;
+  /**
+   * A report opened from a file (`file:`) is made live where nothing can be fetched: the params
+   * this cell switches to there (a model cell asks for picked files instead of downloading), or
+   * undefined to keep its own.
+   */
+  offline?(cell: CellDoc): Record<string, ParamValue> | undefined;
 }
 
 // ── typed kinds ──────────────────────────────────────────────────────────
@@ -144,13 +150,14 @@ export interface CellKindSpec<
   P extends Record<string, OptionValue>,
   M extends object,
   I extends readonly AnyInput[],
-> extends Omit<CellKind, 'defaults' | 'run' | 'waitingFor' | 'inputs' | 'viewParams'> {
+> extends Omit<CellKind, 'defaults' | 'run' | 'waitingFor' | 'inputs' | 'viewParams' | 'offline'> {
   /** The schema, usually exported by the analysis that owns these options (its catalogue). */
   params: OptionSchema<P>;
   inputs: I;
   viewParams?: readonly (keyof P & string)[];
   run?(ctx: TypedRunContext<P, I>): Promise<TypedResult<M>>;
   waitingFor?(params: P): string | undefined;
+  offline?(params: P): Partial<P> | undefined;
 }
 
 /** A typed kind: a CellKind the scheduler runs, plus typed readers for views and dependents. */
@@ -181,7 +188,7 @@ export function defineCellKind<
   M extends object,
   const I extends readonly AnyInput[] = readonly [],
 >(spec: CellKindSpec<P, M, I>): TypedCellKind<P, M> {
-  const { run, waitingFor, params: schema, ...rest } = spec;
+  const { run, waitingFor, offline, params: schema, ...rest } = spec;
   const kind: TypedCellKind<P, M> = {
     ...rest,
     params: schema,
@@ -199,6 +206,14 @@ export function defineCellKind<
       } catch {
         return undefined; // invalid params: the run reports them
       }
+    };
+  if (offline)
+    kind.offline = (cell) => {
+      const patch = offline(schema.read(cell.params));
+      if (!patch) return undefined;
+      const out: Record<string, ParamValue> = {};
+      for (const [k, v] of Object.entries(patch)) if (v !== undefined) out[k] = v as ParamValue;
+      return out;
     };
   if (run)
     kind.run = async (ctx) => {

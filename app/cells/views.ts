@@ -1,7 +1,7 @@
 /** Each cell kind's view component (the kind definitions themselves are in kinds.ts). */
 import type { Component } from 'svelte';
 import type { CellDoc } from '../notebook/document';
-import type { NotebookState } from '../state/notebook.svelte';
+import type { CellContext } from '../state/cell-context';
 import AttentionMaskCell from './attention-mask/AttentionMaskCell.svelte';
 import AttentionProbesCell from './attention-probes/AttentionProbesCell.svelte';
 import AttentionSweepCell from './attention-sweep/AttentionSweepCell.svelte';
@@ -17,7 +17,7 @@ import SaeCell from './sae/SaeCell.svelte';
 import SaeFeaturesCell from './sae-features/SaeFeaturesCell.svelte';
 import TextCell from './text/TextCell.svelte';
 
-export type CellView = Component<{ nb: NotebookState; cell: CellDoc }>;
+export type CellView = Component<{ nb: CellContext; cell: CellDoc }>;
 
 export const CELL_VIEWS: Readonly<Record<string, CellView>> = Object.freeze({
   markdown: MarkdownCell,

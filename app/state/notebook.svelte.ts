@@ -12,7 +12,6 @@ import { IDLE, type CellRuntime } from '../notebook/cell-runtime';
 import { type CellDoc, type NotebookDoc, type ParamValue } from '../notebook/document';
 import * as edits from '../notebook/edit';
 import { History } from '../notebook/history';
-import { hashBytes } from '../notebook/hash';
 import {
   chooseStartupNotebook,
   newEntry,
@@ -21,34 +20,25 @@ import {
   type NotebookLocks,
   type OpenedNotebook,
 } from '../notebook/library';
-import { parseNotebookFile, serializeNotebook, notebookFileName } from '../notebook/notebook-file';
+import { parseNotebookFile } from '../notebook/notebook-file';
 import { Scheduler } from '../notebook/scheduler';
-import { decodeShareHash, encodeShareHash, hasShareHash } from '../notebook/share-link';
+import { decodeShareHash } from '../notebook/share-link';
 import { storeResultCache } from '../notebook/result-cache';
 import { openNotebookStore, type NotebookStore, type NotebookSummary } from '../notebook/store';
-import { embedCode } from '../report/embed-code';
 import { embedOptions, type EmbedOptions } from '../report/page-options';
-import { buildProvenance } from '../report/provenance';
-import {
-  collectReportCells,
-  decodeReport,
-  encodeReport,
-  type ReportCell,
-  type ReportData,
-} from '../report/report-data';
-import { reportFileName, reportHtml } from '../report/report-html';
+import { decodeReport, type ReportCell, type ReportData } from '../report/report-data';
+import type { CellContext } from './cell-context';
 import { reportResult, withRuntime } from './cell-runtimes';
 import { defaultNotebook } from './default-notebook';
 import { describeError, type ErrorView } from './errors';
 import { fetchBytes } from './fetch-bytes';
 import { readHubSettings } from './hub-settings';
+import { embedCodeFor, exportReport, notebookFile, shareLinkFor, type ReportFile } from './exports';
+import { copyNotice, errorNotice, type Notice } from './notices';
+import { readOpening } from './opening';
 import { isParamLocked, lockedKeys, type NotebookMode } from './param-lock';
-
-/** sessionStorage key: the notebook this tab has open, so a reload reopens it (not the newest). */
-const TAB_NOTEBOOK = 'sparsebook.notebook';
-
-/** Query parameters that open something as a new notebook; dropped from the URL once opened. */
-const OPENING_PARAMS = ['demo', 'model', 'tokenizer'];
+import { PickedFiles } from './picked-files';
+import { setTabNotebook, tabNotebook } from './tab-session';
 
 /** What autosave writes: the document and the id of the record it belongs to. */
 interface SaveEntry {
@@ -56,46 +46,12 @@ interface SaveEntry {
   doc: NotebookDoc;
 }
 
-function copyNotice(title: string): Notice {
-  return {
-    kind: 'info',
-    title: 'Opened a copy',
-    message: `“${title}” is open in another tab, so this tab edits a copy of it (saved once you change it).`,
-  };
-}
-
-function sessionGet(key: string): string | null {
-  try {
-    return globalThis.sessionStorage?.getItem(key) ?? null;
-  } catch {
-    return null; // storage disabled: every reload opens the newest notebook
-  }
-}
-
-function sessionSet(key: string, value: string): void {
-  try {
-    globalThis.sessionStorage?.setItem(key, value);
-  } catch {
-    // as above
-  }
-}
-
 /** What this page is: the workbench, an embed (`embed.html`), or a report carrying its data. */
 export type PageKind = { kind: 'app' } | { kind: 'embed' } | { kind: 'report'; packed: Uint8Array };
 
-async function fetchText(url: string): Promise<string> {
-  const bytes = await fetchBytes(url, { signal: new AbortController().signal });
-  return new TextDecoder().decode(bytes);
-}
+export type { Notice };
 
-/** A page-level message: an error that refused an action, or information. */
-export interface Notice {
-  kind: 'error' | 'info';
-  title: string;
-  message: string;
-}
-
-export class NotebookState {
+export class NotebookState implements CellContext {
   /** The notebook's document history; the open document is always its present. */
   history = $state.raw<History<NotebookDoc>>(History.start(defaultNotebook()));
   readonly doc: NotebookDoc = $derived(this.history.present);
@@ -152,10 +108,8 @@ export class NotebookState {
   /** Results that came with a report, by cell id: the result cache serves them first. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- not reactive; replaced whole by a report
   private reportCells: ReadonlyMap<string, ReportCell> = new Map();
-  /** Files picked in this page, by hash: used when IndexedDB is unavailable (a report from file://). */
-  // Not reactive state: only the model cell's run reads it.
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  private readonly pickedBlobs = new Map<string, Uint8Array>();
+  /** Files picked in this page (the model cell's run reads them). */
+  private readonly picked = new PickedFiles(() => this.store);
 
   constructor(client: RuntimeClient = createRuntimeClient()) {
     this.client = client;
@@ -163,7 +117,7 @@ export class NotebookState {
     const services: CellServices = {
       runtime: client,
       backend: () => this.backend,
-      getBlob: async (hash) => this.pickedBlobs.get(hash) ?? (await this.store?.getBlob(hash))?.bytes,
+      getBlob: (hash) => this.picked.get(hash),
       fetchBytes: (url, { signal, onProgress }) => fetchBytes(url, { signal, onProgress }),
       hub: () => readHubSettings(),
     };
@@ -181,6 +135,11 @@ export class NotebookState {
 
   runtime(id: string): CellRuntime {
     return this.runtimes.get(id) ?? IDLE;
+  }
+
+  inputCell(cell: CellDoc, role: string): CellDoc | undefined {
+    const id = cell.inputs[role];
+    return id === undefined ? undefined : this.doc.cells.find((c) => c.id === id);
   }
 
   /**
@@ -237,37 +196,15 @@ export class NotebookState {
       this.showError(e, 'Notebooks will not be saved');
     }
     // Whatever the page was opened with becomes a new notebook; nothing stored is replaced.
-    let incoming: NotebookDoc | undefined;
-    if (hasShareHash(location.hash)) {
-      try {
-        incoming = decodeShareHash(location.hash, { knownKinds: KNOWN_KINDS });
-        this.notice = {
-          kind: 'info',
-          title: 'Opened from a link',
-          message: `“${incoming.title}” (${incoming.cells.length} cells), as a new notebook`,
-        };
-      } catch (e) {
-        this.showError(e, 'This link could not be opened');
-      }
-    }
-    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- read once, never observed
-    const query = new URLSearchParams(location.search);
-    const demo = query.get('demo');
-    if (demo) incoming = (await this.loadDemo(demo)) ?? incoming;
-    if (!incoming && query.get('model') && query.get('tokenizer'))
-      incoming = defaultNotebook(location.search);
-    if (query.get('backend') === 'cpu') this.backendKind = 'cpu';
-    // A reload must reopen the notebook made from the link, not make another one.
-    if (hasShareHash(location.hash) || OPENING_PARAMS.some((p) => query.has(p))) {
-      for (const p of OPENING_PARAMS) query.delete(p);
-      const rest = query.toString();
-      history.replaceState(null, '', rest ? `?${rest}` : window.location.pathname);
-    }
+    const opening = await readOpening(location);
+    for (const n of opening.notices) this.notice = n;
+    const incoming = opening.incoming;
+    if (opening.cpu) this.backendKind = 'cpu';
     const choice = await chooseStartupNotebook({
       store: this.store,
       locks: this.locks,
       incoming,
-      lastId: sessionGet(TAB_NOTEBOOK),
+      lastId: tabNotebook(),
       fallback: () => defaultNotebook(location.search),
       validate: { knownKinds: KNOWN_KINDS },
     });
@@ -341,16 +278,17 @@ export class NotebookState {
     }
     if (globalThis.location?.protocol === 'file:') {
       let doc = this.doc;
-      for (const c of doc.cells)
-        if (c.kind === 'model' && c.params.source !== 'files')
-          doc = edits.setParams(doc, c.id, { source: 'files', files: [] });
+      for (const c of doc.cells) {
+        const patch = kindOf(c.kind)?.offline?.(c);
+        if (patch) doc = edits.setParams(doc, c.id, patch);
+      }
       this.history = this.history.push(doc, { label: 'make live' });
     }
     this.notice = {
       kind: 'info',
       title: 'Live',
-      message: this.doc.cells.some((c) => c.kind === 'model' && c.params.source === 'files')
-        ? 'Pick the model files in the model cell; every cell then runs again.'
+      message: this.doc.cells.some((c) => kindOf(c.kind)?.waitingFor?.(c))
+        ? 'Some cells wait for you (pick the model files in the model cell); every cell then runs again.'
         : 'Every cell runs again.',
     };
     await this.setBackend(this.backendKind);
@@ -361,51 +299,15 @@ export class NotebookState {
    * The notebook and every current result as one self-contained HTML file. Cells without a
    * current result (never run, stale, failed) go in without one, and are named in `missing`.
    */
-  async exportReport(shell?: string): Promise<{ name: string; html: string; missing: string[] }> {
-    const { cells, results, missing } = collectReportCells(
-      this.doc,
-      (id) => this.runtime(id),
-      (kind) => !!kindOf(kind)?.run,
-    );
+  exportReport(shell?: string): Promise<ReportFile> {
     const backend = this.backend ??
       this.report?.provenance.backend ?? { kind: this.backendKind, description: '' };
-    const provenance = await buildProvenance(this.doc, results, backend, 'app');
-    const text = shell ?? this.reportShell ?? (await fetchText('report-shell.html'));
-    const html = reportHtml(text, encodeReport({ doc: this.doc, cells, provenance }), this.doc.title);
-    return { name: reportFileName(this.doc.title), html, missing };
+    return exportReport(this.doc, (id) => this.runtime(id), backend, shell ?? this.reportShell);
   }
 
   /** Code to embed cell `id` in another page (see app/report/embed-code.ts). */
   embedCode(id: string): string {
-    let shareHash: string | undefined;
-    try {
-      shareHash = this.mode === 'live' ? encodeShareHash(this.doc) : undefined;
-    } catch {
-      shareHash = undefined; // too large for a link: only the report form applies
-    }
-    const cell = this.doc.cells.find((c) => c.id === id);
-    return embedCode({
-      pageUrl: globalThis.location?.href ?? '',
-      mode: this.mode,
-      ...(shareHash ? { shareHash } : {}),
-      cellId: id,
-      title: `${this.doc.title}, ${kindOf(cell?.kind ?? '')?.title ?? 'cell'}`,
-      reportFile: reportFileName(this.doc.title),
-    });
-  }
-
-  /** A gallery demo (`?demo=find-the-cliff` opens public/demos/find-the-cliff.sparsebook.json). */
-  private async loadDemo(id: string): Promise<NotebookDoc | undefined> {
-    const name = `${id}.sparsebook.json`;
-    try {
-      if (!/^[a-z0-9-]{1,64}$/.test(id)) throw new RangeError(`"${id}" is not a demo name`);
-      const doc = parseNotebookFile(await fetchText(`demos/${name}`), name, { knownKinds: KNOWN_KINDS });
-      this.notice = { kind: 'info', title: 'Demo', message: `“${doc.title}”: press Run all` };
-      return doc;
-    } catch (e) {
-      this.showError(e, 'The demo could not be opened');
-      return undefined;
-    }
+    return embedCodeFor(this.doc, id, this.mode);
   }
 
   /** (Re)create the worker backend; every result computed on the other backend becomes stale. */
@@ -529,15 +431,7 @@ export class NotebookState {
    */
   async pickFiles(id: string, files: readonly File[], patch: Record<string, ParamValue> = {}): Promise<void> {
     try {
-      const picked = [];
-      for (const f of files) {
-        const bytes = new Uint8Array(await f.arrayBuffer());
-        const hash = await hashBytes(bytes);
-        this.pickedBlobs.set(hash, bytes);
-        await this.store?.putBlob(hash, f.name, bytes);
-        picked.push({ name: f.name, hash, size: f.size });
-      }
-      this.setParams(id, { ...patch, files: picked });
+      this.setParams(id, { ...patch, files: await this.picked.keep(files) });
     } catch (e) {
       this.showError(e, 'The files could not be stored');
     }
@@ -631,12 +525,12 @@ export class NotebookState {
 
   /** The notebook as a `.sparsebook.json` download. */
   saveFile(): { name: string; text: string } {
-    return { name: notebookFileName(this.doc.title), text: serializeNotebook(this.doc) };
+    return notebookFile(this.doc);
   }
 
   /** A URL that opens this notebook (compressed into the hash). */
   makeShareLink(base: string): string {
-    this.shareLink = base.split('#')[0] + encodeShareHash(this.doc);
+    this.shareLink = shareLinkFor(this.doc, base);
     return this.shareLink;
   }
 
@@ -699,7 +593,7 @@ export class NotebookState {
     this.releaseLock = opened.release;
     this.notebookId = this.store ? opened.id : undefined;
     this.remoteImages = false;
-    sessionSet(TAB_NOTEBOOK, opened.id);
+    setTabNotebook(opened.id);
     this.unloadLeaving(opened.doc);
     this.history = History.start(opened.doc);
     this.scheduler.setDocument(opened.doc);
@@ -756,7 +650,6 @@ export class NotebookState {
   }
 
   private showError(e: unknown, title: string): void {
-    const view = describeError(e);
-    this.notice = { kind: 'error', title, message: view.message };
+    this.notice = errorNotice(e, title);
   }
 }

@@ -73,6 +73,8 @@ export const modelKind = defineCellKind({
     if (p.source === 'hub' && !p.hubId.trim()) return 'give a Hugging Face model id';
     return undefined;
   },
+  // Opened from a file, the page cannot fetch bundled models or URLs: the user picks the files.
+  offline: (p) => (p.source === 'files' ? undefined : { source: 'files', files: [] }),
   async run(ctx): Promise<TypedResult<ModelMeta>> {
     if (ctx.params.source === 'hub') return runHub(ctx);
     const files = await modelFiles(ctx);

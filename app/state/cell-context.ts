@@ -1,0 +1,32 @@
+/**
+ * What a cell's view may use of the notebook: its own and its inputs' runtime state, its params
+ * (read-only in a report), run / cancel, picked files and the worker client for the view's own
+ * requests (a feature card, a pruned matrix). Views get this, not the whole NotebookState: a cell
+ * cannot reach the notebook library, the backend, exports or other cells' params.
+ */
+import type { RuntimeClient } from '../../workers/runtime-client';
+import type { CellRuntime } from '../notebook/cell-runtime';
+import type { CellDoc, ParamValue } from '../notebook/document';
+import type { NotebookMode } from './param-lock';
+
+export interface CellContext {
+  /** `report`: results come from the report and only view params can change. */
+  readonly mode: NotebookMode;
+  /** This page's own shell when it is a report (a report page cannot allow remote images). */
+  readonly reportShell: string | undefined;
+  /** Remote images in markdown are allowed for the open notebook. */
+  readonly remoteImages: boolean;
+  readonly client: RuntimeClient;
+  /** The runtime state of cell `id` (this cell, or one of its inputs). */
+  runtime(id: string): CellRuntime;
+  /** The cell connected to `cell`'s input `role`, if any. */
+  inputCell(cell: CellDoc, role: string): CellDoc | undefined;
+  /** Param `name` cannot change now (a report's compute params). */
+  paramLocked(cell: CellDoc, name: string): boolean;
+  setParams(id: string, patch: Record<string, ParamValue>, coalesceKey?: string): void;
+  run(id: string): void;
+  cancel(id: string): void;
+  pickFiles(id: string, files: readonly File[], patch?: Record<string, ParamValue>): Promise<void>;
+  pickModelFiles(id: string, files: readonly File[]): Promise<void>;
+  allowRemoteImages(): void;
+}
