@@ -1,11 +1,21 @@
 /**
- * The SAE studio's compute-free catalogue: file names, the files table and the hook points an SAE
- * can read. The page imports this (eslint/layers.js); the trainer, codecs and kernels stay in the
+ * The SAE studio's compute-free catalogue: file names, the files table, the hook points an SAE
+ * can read and the pretrained release table. The page imports this (eslint/layers.js); the trainer, codecs and kernels stay in the
  * worker's bundle.
  */
 import { Binary, Field, Schema, Utf8, type Table } from 'apache-arrow';
 import { blockHookPoints, FINAL_HOOK_POINTS, type HookModelShape } from '../../runtime/hooks';
 import { TABLE_KIND_KEY, tableFromRows, tableRows } from '../../runtime/tables';
+
+// The pretrained releases the SAE cell offers, and their Neuronpedia links.
+export {
+  findRelease,
+  neuronpediaFeatureUrl,
+  neuronpediaSaeUrl,
+  releaseHubId,
+  SAE_RELEASES,
+  type SaeRelease,
+} from './releases';
 
 /** SAELens' file pair, as SAELens and Neuronpedia name them. */
 export const SAELENS_CFG_FILE = 'cfg.json';
