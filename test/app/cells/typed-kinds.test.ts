@@ -50,7 +50,7 @@ describe('typed cell kinds', () => {
     const r = await generateKind.run!(
       context(cell, (req) => {
         sent = req;
-        return { text: ' upon', tokens: 1 };
+        return { summary: { text: ' upon', tokens: 1 }, tables: {} };
       }),
     );
     expect(sent).toEqual({ prompt: 'Once', steps: 64, temperature: 0, seed: 42 });
