@@ -23,11 +23,7 @@ import type { CellResult, CellRuntime, Json } from '../../../app/notebook/cell-r
 import type { CellDoc } from '../../../app/notebook/document';
 import type { JobAnswer } from '../../../workers/runtime-client';
 import { saeFilesTable } from '../../../analyses/sae/catalogue';
-import {
-  type SaeImportRequest,
-  type SaeSummary,
-  type SaeTrainRequest,
-} from '../../../workers/sae-jobs';
+import { type SaeImportRequest, type SaeSummary, type SaeTrainRequest } from '../../../workers/sae-jobs';
 
 const shape = { nLayers: 5, nExperts: null, dim: 64 };
 const summary = (over: Partial<SaeSummary> = {}): SaeSummary => ({
