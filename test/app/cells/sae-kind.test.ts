@@ -277,6 +277,7 @@ describe('SAE cell kind', () => {
       'loss_spliced',
       'loss_zero_ablated',
       'loss_recovered',
+      'kl_div_score',
     ]);
     expect(rows.find((r) => r.key === 'loss_recovered')!.value).toBe('97.0%');
     expect(evaluationRows(summary({ evaluation: undefined }))).toEqual([]);
