@@ -32,6 +32,14 @@ import {
 } from './attention-jobs';
 import { moeRoutingJob, type MoeRoutingRequest } from './moe-jobs';
 import {
+  moeBalanceJob,
+  moeInterventionJob,
+  moeLabJob,
+  type MoeBalanceRequest,
+  type MoeInterventionRequest,
+  type MoeLabRequest,
+} from './moe-lab-jobs';
+import {
   pruningExportJob,
   pruningMaskJob,
   pruningSweepJob,
@@ -390,6 +398,28 @@ export function createRuntimeApi(
         onProgress: ctx.onProgress,
       });
       return { summary, tables };
+    }),
+
+    /**
+     * The MoE lab's routing report (moe-lab-jobs.ts): the model over texts, or a routing log from
+     * Parquet files or URLs (no model needed), with every routing analysis: `usage`, `layers`,
+     * `coactivation`, `balance`, `chunks`, `tokenExpert`, `vocabulary`.
+     */
+    moeLab: jobs.define(async (request: MoeLabRequest, ctx: Ctx<JobProgress>) => {
+      const loaded = request.source.kind === 'texts' ? ctx.model() : undefined;
+      return moeLabJob(loaded, request, ctx);
+    }),
+
+    /** Aux-free balancing simulated on a text's routing, and the loss with the biases (`steps`). */
+    moeBalance: jobs.define(async (request: MoeBalanceRequest, ctx: Ctx<JobProgress>) => {
+      const l = ctx.model();
+      return moeBalanceJob(l.model, l.tokenizer, l.modelName, request, ctx);
+    }),
+
+    /** Loss with routing interventions, and the expert-pruning curve (`pruning`). */
+    moeInterventions: jobs.define(async (request: MoeInterventionRequest, ctx: Ctx<JobProgress>) => {
+      const l = ctx.model();
+      return moeInterventionJob(l.model, l.tokenizer, l.modelName, request, ctx);
     }),
 
     /**
