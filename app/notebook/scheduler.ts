@@ -85,7 +85,9 @@ export class Scheduler {
       toRun.add(id);
       for (const d of downstreamOf(doc, id)) {
         const s = this.runtime(d).status;
-        if (s === 'stale' || s === 'error' || s === 'done') toRun.add(d);
+        // A dependent running for its old key was just aborted (refresh): it runs again too.
+        const outdatedRun = s === 'running' && this.running.get(d)?.key !== this.keys.get(d);
+        if (s === 'stale' || s === 'error' || s === 'done' || outdatedRun) toRun.add(d);
       }
     }
     this.enqueue([...toRun]);

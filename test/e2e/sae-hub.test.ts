@@ -7,7 +7,8 @@
  * in the cell naming the file; the features cell lists the features, a feature card shows its
  * contexts and links to its Neuronpedia page; a page reload opens the SAE from the browser cache
  * (the stand-in sees ETag checks only); a release picked from the menu loads its folder with the
- * release's Neuronpedia id.
+ * release's Neuronpedia id; the features cell, re-running after the reload, runs again when the
+ * SAE changes under it.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -216,8 +217,12 @@ describe('a pretrained SAE opened by hub id in the SAE cell', () => {
         1,
         4,
       );
-      // The features browse again on the SAE opened from the cache.
-      await runFeatures(page);
+      // The features cell re-runs its browse after the reload; the SAE changing under it while it
+      // runs aborts that run and starts another (it is not left running with nothing queued).
+      await setSae(page, `${SAE_ID}/sae_weights.safetensors`);
+      await waitCell(page, 2, 'done', 120_000);
+      await waitCell(page, 3, 'done', 120_000);
+      expect(await cells(page).nth(3).getByTestId('sae-feature-row').count()).toBeGreaterThan(10);
 
       expect(errors).toEqual([]);
     } finally {

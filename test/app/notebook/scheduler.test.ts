@@ -163,6 +163,30 @@ describe('Scheduler', () => {
     expect(s.runtime('b').status).toBe('done');
   });
 
+  it('editing a cell whose dependent is running aborts that run and runs the dependent again', async () => {
+    let release!: () => void;
+    const gate = { wait: new Promise<void>((r) => (release = r)) as Promise<void> | undefined };
+    const { s, value, log } = setup(gate);
+    s.setDocument(base());
+    s.run('b');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(s.runtime('b').status).toBe('running');
+    // The input `a` changes while `b` runs: b's run is outdated; b must run again on the new a
+    // (it was neither stale, failed nor done, so it is not left 'running' with nothing queued).
+    const d2 = doc(cell('a', 'source', { n: 7 }), base().cells[1]!, base().cells[2]!);
+    gate.wait = undefined;
+    s.setDocument(d2, ['a']);
+    release();
+    await s.idle();
+    expect(s.runtime('b').status).toBe('done');
+    expect(value('b')).toBe(10);
+    expect(log.filter((l) => l === 'add:b')).toHaveLength(2);
+    // And it can be cancelled or run like any other cell afterwards.
+    s.run('b');
+    await s.idle();
+    expect(s.runtime('b').status).toBe('done');
+  });
+
   it('cancel stops a run and keeps the previous result marked stale', async () => {
     let release!: () => void;
     const gate: { wait?: Promise<void> } = {};
