@@ -104,7 +104,7 @@ describe('loadHubModel through the hub stand-in', () => {
     expect(got.modelName).toMatch(/model-00001-of-00003\.safetensors \+ .*00003-of-00003/);
   });
 
-  it('converts F16 and BF16 weights chunk by chunk, whatever the chunk boundaries', async () => {
+  it('keeps F16 and BF16 weights 16-bit, chunk by chunk, whatever the chunk boundaries', async () => {
     for (const [repo, name, dtype] of [
       ['test/gpt2-f16', 'gpt2-f16', 'F16'],
       ['test/qwen3-bf16', 'qwen3-bf16', 'BF16'],
@@ -113,7 +113,17 @@ describe('loadHubModel through the hub stand-in', () => {
       const got = await load(`hf:${repo}`, { chunkBytes: 997, parallel: 3 });
       await expectSameModel(got.model, path.join(work, name));
       expect(got.model.weightPrecision.stored).toEqual([dtype]);
+      expect(got.model.weightPrecision.held).toEqual([dtype.toLowerCase()]);
+      expect(got.model.weight(0, 'wq').dtype).toBe(dtype.toLowerCase());
     }
+  });
+
+  it('splits an embedding over the tensor limit into row blocks as it streams in, the same model', async () => {
+    // wte [305, 32] F16: 19,520 bytes; a 7,000-byte limit makes 3 blocks.
+    const got = await load('hf:test/gpt2-f16', { chunkBytes: 997, maxTensorBytes: 7000 });
+    const blocks = (got.model as unknown as { tokEmbeddings: { parts: unknown[] } }).tokEmbeddings.parts;
+    expect(blocks).toHaveLength(3);
+    await expectSameModel(got.model, path.join(work, 'gpt2-f16'));
   });
 
   it('an MoE checkpoint arrives tensor by tensor into the same model', async () => {
