@@ -5,6 +5,7 @@
  * is accepted and the result is sound: consistent (shapes match data, ids lie in the vocabulary),
  * free of non-finite weights and absurd sizes, and it re-serialises to the same thing.
  */
+import { toFloat32, type HalfArray } from '../../kernels/weight-dtype';
 import { expect } from 'vitest';
 import { exportSaeLens, importSaeLens, type SaeLensImport } from '../../analyses/sae/saelens';
 import { InputError } from '../../runtime/errors';
@@ -134,6 +135,9 @@ export function expectSoundSafetensors(file: SafetensorsFile, bytes: Uint8Array)
 /** Every Float32Array reachable from `weights`, with its path. */
 function* arrays(o: unknown, at = 'weights'): Generator<[string, Float32Array]> {
   if (o instanceof Float32Array) yield [at, o];
+  // A 16-bit weight kept as stored: checked through its decoded values.
+  else if (o && typeof o === 'object' && 'bits' in o && o.bits instanceof Uint16Array)
+    yield [at, toFloat32(o as HalfArray)];
   else if (o && typeof o === 'object') for (const [k, v] of Object.entries(o)) yield* arrays(v, `${at}.${k}`);
 }
 
