@@ -37,14 +37,14 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * The notebook with its keys in reading order (format, version, title, cells; a cell's id, kind,
- * params, inputs) and params/inputs keys sorted.
+ * The notebook with its keys in reading order (format, version, title, cells, selection; a cell's id,
+ * kind, params, inputs) and params/inputs keys sorted.
  *
  * @example
  * JSON.stringify(orderedNotebook(doc), null, 2);
  */
 export function orderedNotebook(doc: NotebookDoc): NotebookDoc {
-  return {
+  const ordered: NotebookDoc = {
     format: doc.format,
     version: doc.version,
     title: doc.title,
@@ -55,4 +55,6 @@ export function orderedNotebook(doc: NotebookDoc): NotebookDoc {
       inputs: sortKeysDeep(c.inputs) as Record<string, string>,
     })),
   };
+  if (doc.selection) ordered.selection = sortKeysDeep(doc.selection) as NotebookDoc['selection'];
+  return ordered;
 }

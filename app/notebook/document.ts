@@ -4,11 +4,16 @@
  * app/notebook/runtime-state and is never persisted.
  */
 
+import type { TokenSelection } from './selection';
+
 /** Identifies a Sparsebook notebook document (files, URL hashes, IndexedDB records). */
 export const NOTEBOOK_FORMAT = 'sparsebook-notebook';
 
 /** The schema version this build writes. Older versions are migrated on open (see schema.ts). */
 export const NOTEBOOK_VERSION = 2;
+
+/** Cell ids: short, URL- and file-safe. */
+export const CELL_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A cell parameter value: plain JSON only, so documents round-trip through files and URLs. */
 export type ParamValue = string | number | boolean | null | ParamValue[] | { [key: string]: ParamValue };
@@ -31,6 +36,8 @@ export interface NotebookDoc {
   version: typeof NOTEBOOK_VERSION;
   title: string;
   cells: CellDoc[];
+  /** The token selected anywhere in the notebook, which every cell shows its view of (selection.ts). */
+  selection?: TokenSelection;
 }
 
 /** A fresh random cell id (base-36, 8 characters). */

@@ -5,6 +5,7 @@
  */
 import type { InputSpec } from '../cells/cell-kind';
 import { newCellId, type CellDoc, type NotebookDoc, type ParamValue } from './document';
+import { sameToken, type TokenSelection } from './selection';
 
 /** A refused edit (the reason is shown to the user). */
 export class EditError extends Error {
@@ -35,9 +36,18 @@ export function addCell(
 
 /** Remove a cell; cells that read it lose that input (they show "choose a … cell"). */
 export function removeCell(doc: NotebookDoc, id: string): NotebookDoc {
+  // A selection in the removed text would dangle: it goes too. Picked in the removed cell, it stays
+  // (the token is still in its text) without naming where it was picked.
+  const sel = doc.selection;
+  let base = doc;
+  if (sel?.text === id) base = setSelection(doc, undefined);
+  else if (sel?.source === id) {
+    const { source: _picked, ...kept } = sel;
+    base = { ...doc, selection: kept };
+  }
   return {
-    ...doc,
-    cells: doc.cells
+    ...base,
+    cells: base.cells
       .filter((c) => c.id !== id)
       .map((c) =>
         Object.values(c.inputs).includes(id)
@@ -86,6 +96,20 @@ export function setInput(
     else inputs[role] = sourceId;
     return { ...c, inputs };
   });
+}
+
+/**
+ * Select a token (or clear the selection with undefined). A selection must name a text cell of the
+ * notebook; removing that cell clears it (see removeCell).
+ */
+export function setSelection(doc: NotebookDoc, selection: TokenSelection | undefined): NotebookDoc {
+  if (sameToken(selection, doc.selection) && selection?.source === doc.selection?.source) return doc;
+  if (!selection) {
+    const { selection: _dropped, ...rest } = doc;
+    return rest;
+  }
+  if (!doc.cells.some((c) => c.id === selection.text)) throw new EditError(`no cell ${selection.text}`);
+  return { ...doc, selection: { ...selection } };
 }
 
 export function setTitle(doc: NotebookDoc, title: string): NotebookDoc {

@@ -3,6 +3,10 @@
  * version-n document (already parsed JSON, not yet trusted) and returns a version n+1 one; the
  * result of the last step is validated by schema.ts. Steps never mutate their input.
  *
+ * Optional additions need no step: `selection` (the notebook's selected token, selection.ts) joined
+ * version 2 as an optional field, so every earlier version-2 document is valid as it is; a build
+ * from before it refuses a document with a selection as having an unknown field.
+ *
  * Adding version 3: write `v2ToV3`, add `2: v2ToV3` to MIGRATIONS, bump NOTEBOOK_VERSION, and add a
  * test that a version-2 fixture opens.
  */

@@ -5,6 +5,7 @@
  */
 
 import {
+  CELL_ID_PATTERN,
   NOTEBOOK_FORMAT,
   NOTEBOOK_VERSION,
   type CellDoc,
@@ -13,6 +14,7 @@ import {
 } from './document';
 import { NotebookError } from './notebook-error';
 import { isPlainObject, jsonCopier, type JsonBudget } from './json-copy';
+import { validateSelection } from './selection';
 
 export { NotebookError } from './notebook-error';
 
@@ -27,8 +29,7 @@ export const NOTEBOOK_LIMITS = Object.freeze({
   maxDepth: 32,
 });
 
-/** Cell ids: short, URL- and file-safe. */
-export const CELL_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export { CELL_ID_PATTERN } from './document';
 /** Input role names (`model`, `text`, `in0`, …). */
 export const ROLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
@@ -38,7 +39,7 @@ export interface ValidateOptions {
   knownKinds?: ReadonlySet<string>;
 }
 
-const DOC_KEYS = new Set(['format', 'version', 'title', 'cells']);
+const DOC_KEYS = new Set(['format', 'version', 'title', 'cells', 'selection']);
 const CELL_KEYS = new Set(['id', 'kind', 'params', 'inputs']);
 
 /**
@@ -89,7 +90,18 @@ export function validateNotebook(value: unknown, source: string, opts: ValidateO
   if (budget.bytes > NOTEBOOK_LIMITS.maxTotalBytes) {
     fail(`is too large (${mb(budget.bytes)} of content; the limit is ${mb(NOTEBOOK_LIMITS.maxTotalBytes)})`);
   }
-  return { format: NOTEBOOK_FORMAT, version: NOTEBOOK_VERSION, title, cells };
+  const doc: NotebookDoc = { format: NOTEBOOK_FORMAT, version: NOTEBOOK_VERSION, title, cells };
+  // The selection is optional (older version-2 documents have none). A selection naming a text cell
+  // that is not in the notebook is refused like a dangling input.
+  if (raw.selection !== undefined) {
+    const selection = validateSelection(raw.selection, fail);
+    if (!seen.has(selection.text)) fail(`has a "selection" in ${short(selection.text)}, which is not a cell`);
+    if (selection.source !== undefined && !seen.has(selection.source)) {
+      fail(`has a "selection" picked in ${short(selection.source)}, which is not a cell`);
+    }
+    doc.selection = selection;
+  }
+  return doc;
 }
 
 /**

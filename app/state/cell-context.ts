@@ -7,6 +7,7 @@
 import type { RuntimeClient } from '../../workers/runtime-client';
 import type { CellRuntime } from '../notebook/cell-runtime';
 import type { CellDoc, ParamValue } from '../notebook/document';
+import type { TokenSelection } from '../notebook/selection';
 import type { NotebookMode } from './param-lock';
 
 export interface CellContext {
@@ -17,6 +18,17 @@ export interface CellContext {
   /** Remote images in markdown are allowed for the open notebook. */
   readonly remoteImages: boolean;
   readonly client: RuntimeClient;
+  /**
+   * The notebook's selected token, if any (app/notebook/selection.ts). A view shows its own view of
+   * it — `selectionIn(ctx.selection, textCellId)` gives the document and position when it is in the
+   * text the cell reads.
+   */
+  readonly selection: TokenSelection | undefined;
+  /**
+   * Make a token the notebook's selection (undefined clears it). Allowed in reports too: it changes
+   * no result. Consecutive selections are one undo step.
+   */
+  select(selection: TokenSelection | undefined): void;
   /** The runtime state of cell `id` (this cell, or one of its inputs). */
   runtime(id: string): CellRuntime;
   /** The cell connected to `cell`'s input `role`, if any. */

@@ -22,6 +22,7 @@ import {
 } from '../notebook/library';
 import { parseNotebookFile } from '../notebook/notebook-file';
 import { Scheduler } from '../notebook/scheduler';
+import type { TokenSelection } from '../notebook/selection';
 import { decodeShareHash } from '../notebook/share-link';
 import { storeResultCache } from '../notebook/result-cache';
 import { openNotebookStore, type NotebookStore, type NotebookSummary } from '../notebook/store';
@@ -55,6 +56,7 @@ export class NotebookState implements CellContext {
   /** The notebook's document history; the open document is always its present. */
   history = $state.raw<History<NotebookDoc>>(History.start(defaultNotebook()));
   readonly doc: NotebookDoc = $derived(this.history.present);
+  readonly selection: TokenSelection | undefined = $derived(this.history.present.selection);
   /**
    * By cell id (a Map: ids such as `constructor` or `__proto__` are ordinary ids). Never mutated:
    * each change replaces it (withRuntime), which is what $state.raw tracks.
@@ -378,6 +380,11 @@ export class NotebookState implements CellContext {
 
   moveCell(id: string, delta: -1 | 1): void {
     this.guard(() => this.edit(edits.moveCell(this.doc, id, delta), 'move cell'));
+  }
+
+  select(selection: TokenSelection | undefined): void {
+    // No cell re-runs: views read the selection, runs never do.
+    this.guard(() => this.edit(edits.setSelection(this.doc, selection), 'select token', [], 'selection'));
   }
 
   setTitle(title: string): void {
