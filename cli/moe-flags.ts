@@ -11,6 +11,7 @@
  * messages that name the layer and the field.
  */
 import type { MoeIntervention, MoeInterventions } from '../runtime/model/moe-interventions';
+import { parseDisabledExperts } from '../analyses/moe/catalogue';
 import { UsageError } from './args';
 
 export const MOE_INTERVENTION_FLAGS = {
@@ -39,14 +40,18 @@ export function moeInterventionFlags(flags: Flags): MoeInterventions | undefined
   const layers: Record<number, MoeIntervention> = {};
   const at = (layer: number | null): MoeIntervention => (layer === null ? all : (layers[layer] ??= {}));
   let any = false;
-  for (const spec of (flags['disable-expert'] ?? []).flatMap((s) => s.split(','))) {
-    const m = /^(\*|\d+):(\d+)$/.exec(spec.trim());
-    if (!m)
-      throw new UsageError(
-        `--disable-expert wants LAYER:EXPERT (e.g. 0:3, or *:3 for every layer), got '${spec}'`,
-      );
-    const target = at(m[1] === '*' ? null : Number(m[1]));
-    target.disabledExperts = [...(target.disabledExperts ?? []), Number(m[2])];
+  for (const spec of flags['disable-expert'] ?? []) {
+    let parsed: ReturnType<typeof parseDisabledExperts>;
+    try {
+      parsed = parseDisabledExperts(spec);
+    } catch (e) {
+      throw new UsageError(`--disable-expert: ${(e as Error).message}`);
+    }
+    if (parsed.all.length) all.disabledExperts = [...(all.disabledExperts ?? []), ...parsed.all];
+    for (const [l, experts] of Object.entries(parsed.layers)) {
+      const target = at(Number(l));
+      target.disabledExperts = [...(target.disabledExperts ?? []), ...experts];
+    }
     any = true;
   }
   for (const spec of flags['force-top-k'] ?? []) {

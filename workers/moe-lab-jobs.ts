@@ -58,6 +58,8 @@ export interface MoeLabSummary {
   source: string;
   /** Display text of the first `mapTokens` tokens (ids as `#id` when no tokenizer is at hand). */
   pieces: string[];
+  /** Display text of the token ids in the vocabulary lists (when a tokenizer is at hand). */
+  tokenPieces?: Record<number, string>;
 }
 
 export interface MoeLabTables {
@@ -94,8 +96,19 @@ export async function moeLabJob(
   const pieces = Array.from(log.tokenId.subarray(0, mapTokens), (id) =>
     loaded && request.source.kind === 'texts' ? loaded.tokenizer.piece(id) : `#${id}`,
   );
+  const tokenPieces: Record<number, string> = {};
+  if (loaded && request.source.kind === 'texts') {
+    for (const l of report.log_layers)
+      for (const e of l.vocabulary.experts)
+        for (const t of e.tokens) tokenPieces[t.tokenId] ??= loaded.tokenizer.piece(t.tokenId);
+  }
   return {
-    summary: { report, source: log.source, pieces },
+    summary: {
+      report,
+      source: log.source,
+      pieces,
+      ...(Object.keys(tokenPieces).length ? { tokenPieces } : {}),
+    },
     tables: {
       usage: moeUsageTable(routingCountsFromLog(log)),
       layers: moeLayerTable(report),

@@ -12,6 +12,7 @@ import { markdownKind } from './markdown/markdown-kind';
 import { modelViewKind } from './model-view/model-view-kind';
 import { modelKind } from './model/model-kind';
 import { moeRoutingKind } from './moe-routing/moe-routing-kind';
+import { moeLabKind } from './moe-lab/moe-lab-kind';
 import { pruningScheduleKind } from './pruning-schedule/pruning-schedule-kind';
 import { pruningSweepKind } from './pruning-sweep/pruning-sweep-kind';
 import { saeKind } from './sae/sae-kind';
@@ -33,6 +34,7 @@ export const CELL_KINDS: readonly CellKind[] = Object.freeze([
   saeKind,
   saeFeaturesKind,
   moeRoutingKind,
+  moeLabKind,
 ]);
 
 const BY_KIND = new Map(CELL_KINDS.map((k) => [k.kind, k]));

@@ -1,0 +1,96 @@
+/**
+ * A MoE lab result decoded for display (shared by the MoE lab and routing-log cells): one
+ * layer's co-activation matrix, the token → expert grid, chunk-sparsity curves, vocabulary lists
+ * and the balance rows. Pure (Node-testable); the views only mount charts.
+ */
+import { tableFromArrays, tableFromIPC, type Table } from 'apache-arrow';
+import type { CellResult } from '../../notebook/cell-runtime';
+import type { MoeLabSummary } from '../../../workers/moe-lab-jobs';
+
+export interface MoeLabData {
+  summary: MoeLabSummary;
+  nLayers: number;
+  nExperts: number;
+  /** The model's layer index of each report layer. */
+  layerIds: number[];
+  tokenExpert: Table;
+  chunks: Table;
+}
+
+export function decodeMoeLab(result: CellResult, summary: MoeLabSummary): MoeLabData {
+  const r = summary.report;
+  return {
+    summary,
+    nLayers: r.log_layers.length,
+    nExperts: r.nExperts,
+    layerIds: r.log_layers.map((l) => l.layer),
+    tokenExpert: tableFromIPC(result.tables.tokenExpert!),
+    chunks: tableFromIPC(result.tables.chunks!),
+  };
+}
+
+/** Index into the report's layers, clamped (a view param from an old or edited notebook). */
+export function clampLabLayer(d: MoeLabData, layer: number): number {
+  return Math.min(Math.max(0, Math.trunc(layer) || 0), d.nLayers - 1);
+}
+
+/** Row-major [E × E] co-activation of one layer. */
+export function coactivationMatrix(d: MoeLabData, layer: number): Float32Array {
+  return Float32Array.from(d.summary.report.coactivation[layer]!.flat());
+}
+
+/** The token → expert grid: per layer, the first-choice expert and gate of each mapped token. */
+export function tokenExpertGrid(d: MoeLabData): { tokens: string[]; experts: number[][]; gates: number[][] } {
+  const T = d.summary.pieces.length;
+  const L = d.nLayers;
+  const experts = Array.from({ length: L }, () => new Array<number>(T).fill(-1));
+  const gates = Array.from({ length: L }, () => new Array<number>(T).fill(0));
+  const tok = d.tokenExpert.getChild('token')!.toArray() as Int32Array;
+  const layer = d.tokenExpert.getChild('layer')!.toArray() as Int32Array;
+  const expert = d.tokenExpert.getChild('expert')!.toArray() as Int32Array;
+  const gate = d.tokenExpert.getChild('gate')!.toArray() as Float32Array;
+  for (let i = 0; i < tok.length; i++) {
+    const l = d.layerIds.indexOf(layer[i]!);
+    if (l >= 0 && tok[i]! < T) {
+      experts[l]![tok[i]!] = expert[i]!;
+      gates[l]![tok[i]!] = gate[i]!;
+    }
+  }
+  return { tokens: d.summary.pieces, experts, gates };
+}
+
+/** CLS against chunk length, one series per layer (`layer` as "L0", …), for the line chart. */
+export function chunkCurves(d: MoeLabData): Table {
+  const layer = d.chunks.getChild('layer')!.toArray() as Int32Array;
+  return tableFromArrays({
+    chunk: Float64Array.from(d.chunks.getChild('chunk')!.toArray() as Int32Array),
+    cls: Float64Array.from(d.chunks.getChild('cls')!.toArray() as Float32Array),
+    layer: Array.from(layer, (l) => `L${l}`),
+  });
+}
+
+/** One expert's most specialised tokens at a layer, with the token's text where known. */
+export function vocabularyRows(
+  d: MoeLabData,
+  layer: number,
+): { expert: number; tokens: { text: string; share: number; count: number }[] }[] {
+  const names = d.summary.tokenPieces ?? {};
+  return d.summary.report.log_layers[layer]!.vocabulary.experts.map((e) => ({
+    expert: e.expert,
+    tokens: e.tokens.map((t) => ({
+      text: names[t.tokenId] ?? `#${t.tokenId}`,
+      share: t.share,
+      count: t.count,
+    })),
+  }));
+}
+
+/** The header line: tokens, documents, and the LBL at both scopes. */
+export function labLine(d: MoeLabData): string {
+  const r = d.summary.report;
+  const lbl =
+    r.lbl_micro === null
+      ? 'no router logits in the log: no LBL'
+      : `LBL micro (${r.micro_batch}) ${r.lbl_micro.toFixed(4)}, global ${r.lbl_global!.toFixed(4)}`;
+  return `${d.summary.source}: ${r.nExperts} experts, top-${r.topK}; ${r.tokens.toLocaleString('en-US')} tokens in ${r.documents} documents; ${lbl}`;
+}
