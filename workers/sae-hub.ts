@@ -18,6 +18,7 @@ import {
 import { findRelease, releaseHubId } from '../analyses/sae/releases';
 import { SAE_CONFIG_FILES, saeHubFolder, saeWeightCandidates } from '../analyses/sae/sae-folder';
 import { CompatibilityError } from '../runtime/errors';
+import { HookError } from '../runtime/hooks';
 import type { LlamaModel, Tokenizer } from '../runtime/index';
 import type { HubCache } from '../runtime/sources/hub-cache';
 import { HubFetchError } from '../runtime/sources/hub-fetch';
@@ -137,7 +138,7 @@ export async function readHubSae(
  * held-out windows (unless told not to) and keep it under the cell's id.
  *
  * @throws HubIdError for an id that is neither; HubFetchError naming the URL; ModelFormatError
- *   naming the file; HookError / CompatibilityError naming the file when the SAE's hook or d_in
+ *   naming the file; CompatibilityError naming the file when the SAE's hook or d_in
  *   does not fit the model (or it is a transcoder); an AbortError when `signal` fires.
  */
 export async function saeHubJob(
@@ -172,7 +173,17 @@ export async function saeHubJob(
     );
   }
   load = adaptPretrainedToModel(load, model.config);
-  await checkPretrainedForModel(model, load, tokenizer.encode('', { bos: true }));
+  try {
+    await checkPretrainedForModel(model, load, tokenizer.encode('', { bos: true }));
+  } catch (e) {
+    // A hook the model lacks: say which file (or release) named it, and how to pick another.
+    if (!(e instanceof HookError)) throw e;
+    const from = hook ? 'the Hook setting' : (load.info.files[0] ?? name);
+    throw new CompatibilityError(
+      from,
+      `the SAE reads ${load.info.hookIn}, which this model does not have (${e.message}); choose the hook it should read in the Hook menu`,
+    );
+  }
   if (load.type !== 'sae') throw new Error('unreachable: a transcoder was refused above');
   const { sae, info } = load;
   const evaluation = await requestedEvaluation(model, tokenizer, sae, request, opts.signal);

@@ -266,7 +266,9 @@ describe('bad input', () => {
     await expect(open({ sae: 'hf:test/saes/wide' })).rejects.toThrow(
       /hf:test\/saes\/wide\/cfg\.json: d_in is 48 but the activations at blocks\.0\.hook_resid_post have width 32/,
     );
-    await expect(open({ sae: 'hf:test/saes/deep' })).rejects.toThrow(/blocks\.9\.hook_resid_post/);
+    await expect(open({ sae: 'hf:test/saes/deep' })).rejects.toThrow(
+      /hf:test\/saes\/deep\/cfg\.json: the SAE reads blocks\.9\.hook_resid_post, which this model does not have \(invalid hook/,
+    );
     await expect(open({ sae: 'hf:test/saes/transcoder' })).rejects.toThrow(
       /cfg\.json.*transcoder.*not spliced into the model here/,
     );
