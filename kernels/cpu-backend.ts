@@ -2,31 +2,8 @@ import type { Backend } from './backend';
 import type { AnyTypedArray, DType, Tensor } from './tensor';
 import { sizeOf } from './tensor';
 import { CpuTensor, cpu } from './cpu-tensor';
-import { addCpu } from './add.cpu';
-import { applyMaskCpu } from './apply-mask.cpu';
-import { attentionApplyCpu, attentionCpu } from './attention.cpu';
-import { embeddingCpu } from './embedding.cpu';
-import { matmulCpu } from './matmul.cpu';
-import { moeCombineCpu } from './moe-combine.cpu';
-import { moeRouteCpu } from './moe-route.cpu';
-import { rmsnormCpu } from './rmsnorm.cpu';
-import { layernormCpu } from './layernorm.cpu';
-import { activationCpu, gatedActivationCpu } from './activation.cpu';
-import { softcapCpu } from './softcap.cpu';
-import { ropeCpu } from './rope.cpu';
-import { softmaxCpu } from './softmax.cpu';
-import { swigluCpu } from './swiglu.cpu';
-import { topkCpu } from './topk.cpu';
-import { patternProbeCpu } from './pattern-probe.cpu';
-import { writeRowsCpu } from './write-rows.cpu';
-import { writeColumnsCpu } from './write-columns.cpu';
+import { cpuKernels } from './registry';
 import { isHalf, isHalfDType, type WeightArray } from './weight-dtype';
-import { adamUpdateCpu } from './adam.cpu';
-import { rowAffineCpu } from './row-affine.cpu';
-import { saeBackwardCpu } from './sae-backward.cpu';
-import { normalizeRowsCpu, saeDecoderGradCpu } from './sae-decoder.cpu';
-import { saeAuxLatentsCpu, saeEncodeCpu } from './sae-encode.cpu';
-import { saeReconStatsCpu } from './sae-recon-stats.cpu';
 
 /** The CPU backend: plain TypedArray references. Deterministic, synchronous, the ground truth. */
 export function createCpuBackend(): Backend {
@@ -58,33 +35,6 @@ export function createCpuBackend(): Backend {
     dispose() {},
     sync: () => Promise.resolve(),
     destroy() {},
-    matmul: (a, b, o) => matmulCpu(a, b, o?.transposeB ?? false, o?.transposeA ?? false, o?.bias),
-    rmsnorm: rmsnormCpu,
-    layernorm: layernormCpu,
-    rope: (x, o) => ropeCpu(x, o),
-    activation: activationCpu,
-    gatedActivation: gatedActivationCpu,
-    softcap: softcapCpu,
-    attention: attentionCpu,
-    attentionApply: attentionApplyCpu,
-    softmax: softmaxCpu,
-    swiglu: swigluCpu,
-    embedding: embeddingCpu,
-    add: addCpu,
-    applyMask: applyMaskCpu,
-    topk: topkCpu,
-    writeRows: writeRowsCpu,
-    writeColumns: writeColumnsCpu,
-    moeRoute: moeRouteCpu,
-    moeCombine: moeCombineCpu,
-    patternProbe: patternProbeCpu,
-    saeEncode: saeEncodeCpu,
-    saeAuxLatents: saeAuxLatentsCpu,
-    rowAffine: rowAffineCpu,
-    saeReconStats: saeReconStatsCpu,
-    saeBackward: saeBackwardCpu,
-    saeDecoderGrad: saeDecoderGradCpu,
-    normalizeRows: normalizeRowsCpu,
-    adamUpdate: adamUpdateCpu,
+    ...cpuKernels(),
   } as Backend;
 }

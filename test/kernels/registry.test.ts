@@ -1,7 +1,7 @@
 /**
  * The kernel registry (`OPS`) against the backends: every kernel method of a backend is an OPS
- * entry and every OPS entry is a backend method, on both backends; on the CPU the method is the
- * registry's own function (or a thin adapter of it, named below).
+ * entry and every OPS entry is a backend method, on both backends (both are built from OPS); on
+ * the CPU the method is the registry's own function.
  */
 import { describe, expect, it } from 'vitest';
 import { OPS } from '../../kernels';
@@ -27,9 +27,6 @@ const NOT_KERNELS = new Set([
   'constructor',
 ]);
 
-/** CPU methods that adapt the registry function's arguments instead of being it. */
-const CPU_ADAPTERS = new Set(['matmul', 'rope']);
-
 function kernelMethods(names: Iterable<string>, has: (n: string) => boolean): string[] {
   return [...names].filter((n) => !NOT_KERNELS.has(n) && !n.startsWith('_') && has(n)).sort();
 }
@@ -40,10 +37,7 @@ describe('OPS registry', () => {
   it('the CPU backend runs exactly the registered ops, each the registry function itself', () => {
     const cpu = createCpuBackend() as unknown as Record<string, unknown>;
     expect(kernelMethods(Object.keys(cpu), (n) => typeof cpu[n] === 'function')).toEqual(ops);
-    for (const name of ops) {
-      if (CPU_ADAPTERS.has(name)) continue;
-      expect(cpu[name], name).toBe(OPS[name as keyof typeof OPS].cpu);
-    }
+    for (const name of ops) expect(cpu[name], name).toBe(OPS[name as keyof typeof OPS].cpu);
   });
 
   it('the WebGPU backend has a method for every registered op and no unregistered kernel', () => {
