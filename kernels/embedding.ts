@@ -3,7 +3,8 @@ import { assertDType } from './tensor';
 import type { GpuContext } from './gpu-context';
 import { gpu } from './gpu-tensor';
 import { grid } from './gpu-context';
-import { withWeight } from './weight-wgsl';
+import { weightFlags } from './weight-wgsl';
+import { specialize } from './wgsl';
 import source from './embedding.wgsl?raw';
 
 /**
@@ -31,7 +32,7 @@ export function embeddingGpu(
   const n = ids.size * d;
   ctx.dispatch({
     key: `embedding:${dtype}`,
-    code: () => withWeight(source, 'TABLE', 'loadTable', 'table', dtype),
+    code: () => specialize(source, {}, weightFlags('TABLE', dtype)),
     tensors: [table, ids, out],
     uniforms: [{ u32: n }, { u32: d }, { u32: v }, { u32: rowOffset }],
     workgroups: grid(Math.ceil(n / 256)),

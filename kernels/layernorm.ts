@@ -5,6 +5,7 @@ import type { GpuContext } from './gpu-context';
 import { grid } from './gpu-context';
 import { layernormDims } from './layernorm.cpu';
 import { rmsnormLayout } from './rmsnorm';
+import { specialize } from './wgsl';
 import source from './layernorm.wgsl?raw';
 
 /**
@@ -26,7 +27,7 @@ export function layernormGpu(
   const { wg, lanes } = layout;
   ctx.dispatch({
     key: `layernorm:${wg}:${lanes}`,
-    code: () => source.replaceAll('{{WG}}', String(wg)).replaceAll('{{LANES}}', String(lanes)),
+    code: () => specialize(source, { WG: wg, LANES: lanes }),
     tensors: [x, weight, bias ?? weight, out],
     uniforms: [{ u32: rows }, { u32: cols }, { f32: eps }, { u32: bias ? 1 : 0 }],
     workgroups: grid(Math.ceil(rows / (wg / lanes))),

@@ -13,8 +13,8 @@ struct Params { rows: u32, cols: u32, eps: f32, hasBias: u32 }
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-const WG: u32 = {{WG}}u;
-const LANES: u32 = {{LANES}}u;
+const WG: u32 = 64u;
+const LANES: u32 = 1u;
 
 var<workgroup> partialSum: array<f32, WG>;
 var<workgroup> partialSq: array<f32, WG>;

@@ -6,7 +6,7 @@ import { grid } from './gpu-context';
 import { matmulShape } from './shapes';
 import { checkMatmulBias } from './matmul.cpu';
 import { specialize } from './wgsl';
-import { withWeight } from './weight-wgsl';
+import { weightFlags } from './weight-wgsl';
 import source from './matmul.wgsl?raw';
 
 /** One of the kernels in matmul.wgsl, with its compile-time sizes. */
@@ -92,17 +92,18 @@ export function matmulGpu(
   }
   ctx.dispatch({
     key: `matmul:${transposeA ? 'at' : 'a'}:${transposeB ? 'bt' : 'b'}:${bType}:${v.kernel}:${consts.WG}:${consts.SM}x${consts.SN}x${consts.TK}${bias ? ':bias' : ''}`,
-    code: () => {
-      let code = source
-        .replaceAll('{{KERNEL}}', v.kernel)
-        .replaceAll('{{TRANS_A}}', String(transposeA))
-        .replaceAll('{{TRANS_B}}', String(transposeB));
-      for (const [name, value] of Object.entries(consts)) {
-        code = code.replaceAll(`{{${name}}}`, String(value));
-      }
-      code = withWeight(code, 'B', 'loadB', 'b', bType);
-      return specialize(code, {}, { BIAS: bias !== undefined });
-    },
+    code: () =>
+      specialize(
+        source,
+        { ...consts, TRANS_A: transposeA, TRANS_B: transposeB },
+        {
+          BIAS: bias !== undefined,
+          TILED: v.kernel === 'tiled',
+          DIRECT: v.kernel === 'direct',
+          GEMV: v.kernel === 'gemv',
+          ...weightFlags('B', bType),
+        },
+      ),
     tensors: bias ? [a, b, out, bias] : [a, b, out],
     uniforms: [{ u32: m }, { u32: n }, { u32: k }, { u32: tilesN }],
     workgroups: grid(groups),

@@ -1,17 +1,21 @@
 // Matmul: out [M, N] = a × b, with a [M, K] or, when TRANS_A, a [K, M] (weight gradients, Xᵀ·dY),
 // and b [K, N] or, when TRANS_B, b [N, K] (a weight matrix, the hot path). Three kernels share the bindings; matmul.ts picks one by adapter and shape and
-// substitutes its name for KERNEL below:
+// keeps its call below (flags TILED, DIRECT, GEMV):
 // - tiled:  shared-memory tiles, a workgroup of SN × SM threads per (4·SM) × (4·SN) output tile;
 // - direct: no shared memory and no barriers, each thread a 4 × 4 block straight from memory
 //           (CPU emulations such as SwiftShader pay dearly for barriers);
 // - gemv:   M < 4 (generation), each thread a 1 × 4 block.
 // With BIAS, bias [N] is added to every row in the shared epilogue (store4), before the one store.
-// b may be a 16-bit weight (B_TYPE u32, two values a word): every read goes through loadB, which
-// decodes (kernels/weight-wgsl.ts).
+// b may be a 16-bit weight (flag B_F16 or B_BF16: array<u32>, two values a word): every read goes
+// through loadB, which decodes (kernels/weight-wgsl.ts).
 struct Params { m: u32, n: u32, k: u32, tilesN: u32 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<{{B_TYPE}}>;
+// #if B_F32
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+// #else
+@group(0) @binding(1) var<storage, read> b: array<u32>;
+// #endif
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 // #if BIAS
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
@@ -20,12 +24,12 @@ struct Params { m: u32, n: u32, k: u32, tilesN: u32 }
 @group(0) @binding(3) var<uniform> params: Params;
 // #endif
 
-const TRANS_A: bool = {{TRANS_A}};
-const TRANS_B: bool = {{TRANS_B}};
-const WG: u32 = {{WG}}u; // threads per workgroup
-const SM: u32 = {{SM}}u; // tiled: thread rows (SM * SN = WG)
-const SN: u32 = {{SN}}u; // tiled: thread columns
-const TK: u32 = {{TK}}u; // tiled: K step
+const TRANS_A: bool = false;
+const TRANS_B: bool = false;
+const WG: u32 = 64u; // threads per workgroup
+const SM: u32 = 8u; // tiled: thread rows (SM * SN = WG)
+const SN: u32 = 8u; // tiled: thread columns
+const TK: u32 = 32u; // tiled: K step
 
 @compute @workgroup_size(WG)
 fn main(
@@ -34,7 +38,15 @@ fn main(
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
   // Workgroups are numbered row-major over the output and spread over x/y (65535 per dimension).
-  {{KERNEL}}(wid.x + wid.y * nwg.x, lid);
+  // #if TILED
+  tiled(wid.x + wid.y * nwg.x, lid);
+  // #endif
+  // #if DIRECT
+  direct(wid.x + wid.y * nwg.x, lid);
+  // #endif
+  // #if GEMV
+  gemv(wid.x + wid.y * nwg.x, lid);
+  // #endif
 }
 
 fn store4(row: u32, col: u32, acc: vec4<f32>) {
@@ -232,7 +244,18 @@ fn loadBRow(j0: u32, p: u32) -> vec4<f32> {
   return vec4<f32>(loadB(bo + s0), loadB(bo + s1), loadB(bo + s2), loadB(bo + s3));
 }
 
-// {{B_LOAD}}
+// #if B_F32
+fn loadB(i: u32) -> f32 { return b[i]; }
+// #endif
+// #if B_F16
+fn loadB(i: u32) -> f32 { return unpack2x16float(b[i >> 1u])[i & 1u]; }
+// #endif
+// #if B_BF16
+fn loadB(i: u32) -> f32 {
+  let w = b[i >> 1u];
+  return bitcast<f32>(select(w << 16u, w & 0xffff0000u, (i & 1u) == 1u));
+}
+// #endif
 
 fn load4a(o: u32) -> vec4<f32> {
   return vec4<f32>(a[o], a[o + 1u], a[o + 2u], a[o + 3u]);

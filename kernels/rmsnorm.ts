@@ -4,6 +4,7 @@ import { gpu } from './gpu-tensor';
 import type { GpuContext } from './gpu-context';
 import { grid } from './gpu-context';
 import { rmsnormDims } from './rmsnorm.cpu';
+import { specialize } from './wgsl';
 import source from './rmsnorm.wgsl?raw';
 
 /**
@@ -39,7 +40,7 @@ export function rmsnormGpu(
   const { wg, lanes } = layout ?? rmsnormLayout(cols);
   ctx.dispatch({
     key: `rmsnorm:${wg}:${lanes}`,
-    code: () => source.replaceAll('{{WG}}', String(wg)).replaceAll('{{LANES}}', String(lanes)),
+    code: () => specialize(source, { WG: wg, LANES: lanes }),
     tensors: [x, weight, out],
     uniforms: [{ u32: rows }, { u32: cols }, { f32: eps }],
     workgroups: grid(Math.ceil(rows / (wg / lanes))),

@@ -11,8 +11,8 @@ struct Params { rows: u32, cols: u32, eps: f32 }
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-const WG: u32 = {{WG}}u;
-const LANES: u32 = {{LANES}}u;
+const WG: u32 = 64u;
+const LANES: u32 = 1u;
 
 var<workgroup> partial: array<f32, WG>;
 

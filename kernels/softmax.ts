@@ -3,6 +3,7 @@ import { assertDType } from './tensor';
 import { gpu } from './gpu-tensor';
 import type { GpuContext } from './gpu-context';
 import { grid } from './gpu-context';
+import { specialize } from './wgsl';
 import source from './softmax.wgsl?raw';
 
 /**
@@ -30,7 +31,7 @@ export function softmaxGpu(
   const { wg, lanes } = layout;
   ctx.dispatch({
     key: `softmax:${wg}:${lanes}`,
-    code: () => source.replaceAll('{{WG}}', String(wg)).replaceAll('{{LANES}}', String(lanes)),
+    code: () => specialize(source, { WG: wg, LANES: lanes }),
     tensors: [x, out],
     uniforms: [{ u32: rows }, { u32: cols }],
     workgroups: grid(Math.ceil(rows / (wg / lanes))),

@@ -9,8 +9,8 @@ struct Params { rows: u32, cols: u32 }
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-const WG: u32 = {{WG}}u;
-const LANES: u32 = {{LANES}}u;
+const WG: u32 = 64u;
+const LANES: u32 = 1u;
 const LOWEST: f32 = -0x1.fffffep+127f; // the lowest finite f32
 
 var<workgroup> partMax: array<f32, WG>;

@@ -1,19 +1,28 @@
-/** Shader source specialisation shared by the dispatchers. */
+/**
+ * Shader source specialisation, the one templating style of every dispatcher: a WGSL file is valid
+ * WGSL as written (its constants carry defaults), and a dispatcher sets constants and keeps or
+ * drops flagged blocks.
+ */
 
 /**
- * Specialize a WGSL source: set `const NAME: u32 = …u;` declarations and keep or drop the lines
- * between `// #if FLAG`, `// #else` and `// #endif` (nesting allowed).
+ * Specialize a WGSL source: set `const NAME: u32 = …u;` (a number) and `const NAME: bool = …;` (a
+ * boolean) declarations, and keep or drop the lines between `// #if FLAG`, `// #else` and
+ * `// #endif` (nesting allowed).
+ *
+ * @example
+ * specialize(source, { WG: 256, TRANS_B: true }, { BIAS: false });
  */
 export function specialize(
   source: string,
-  consts: Record<string, number>,
+  consts: Record<string, number | boolean>,
   flags: Record<string, boolean> = {},
 ): string {
   let code = source;
   for (const [name, value] of Object.entries(consts)) {
-    const re = new RegExp(`const ${name}: u32 = \\d+u;`);
+    const bool = typeof value === 'boolean';
+    const re = new RegExp(bool ? `const ${name}: bool = (true|false);` : `const ${name}: u32 = \\d+u;`);
     if (!re.test(code)) throw new Error(`specialize: no constant ${name} in the shader`);
-    code = code.replace(re, `const ${name}: u32 = ${value}u;`);
+    code = code.replace(re, bool ? `const ${name}: bool = ${value};` : `const ${name}: u32 = ${value}u;`);
   }
   const out: string[] = [];
   let keep = [true];
