@@ -10,6 +10,7 @@ import path from 'node:path';
 import { pruningSweep, type PruningPointRow } from '../analyses/pruning';
 import { tableRows } from '../runtime/tables';
 import { loadModel, readText } from '../cli/session';
+import { parseSparsities } from '../analyses/pruning/sparsities';
 
 const shared = process.env.SPARSEBOOK_SHARED ?? path.resolve(import.meta.dirname, '../../shared');
 const { values: f } = parseArgs({
@@ -23,7 +24,7 @@ const { values: f } = parseArgs({
   },
 });
 
-const SPARSITIES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+const SPARSITIES = parseSparsities([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
 const text = await readText(f.text!);
 const result: Record<string, unknown> = {
   bench: 'pruning-sweep',

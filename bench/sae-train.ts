@@ -16,7 +16,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { activationRows, collectActivations } from '../analyses/sae/collect';
+import { activationRows, checkSaeHook, collectActivations } from '../analyses/sae/collect';
 import { evaluateSae } from '../analyses/sae/evaluate';
 import { trainSae, type TrainKind } from '../analyses/sae/train';
 import { BackendSaeTrainer } from '../analyses/sae/backend-trainer';
@@ -113,13 +113,14 @@ for (const kind of f.backends!.split(',') as ('cpu' | 'webgpu')[]) {
   }
   const { backend, model, tokenizer } = loaded;
   const stream = buildTokenStream(tokenizer, text);
+  const hook = checkSaeHook(model.config, f.hook!);
   // Warm-up window, then the timed windows.
-  for await (const _ of collectActivations(model, stream, { hook: f.hook!, maxWindows: 1 })) void _;
+  for await (const _ of collectActivations(model, stream, { hook, maxWindows: 1 })) void _;
   const t0 = performance.now();
   let rows = 0;
   const kept: Float32Array[] = [];
   for await (const b of collectActivations(model, stream, {
-    hook: f.hook!,
+    hook,
     firstWindow: 1,
     maxWindows: Number(f['collect-windows']),
   })) {

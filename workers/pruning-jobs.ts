@@ -18,6 +18,9 @@ import {
 } from '../analyses/pruning/index';
 import type { LinearWeightName, LlamaModel, Tokenizer } from '../runtime/index';
 import { tensorTable } from '../runtime/tensor-table';
+import { KeptByCell } from '../runtime/kept-by-cell';
+import type { Sparsities } from '../analyses/pruning/sparsities';
+import { prunedMatrix } from '../analyses/pruning/matrix-view';
 import type {
   PruningExportFiles,
   PruningMaskSummary,
@@ -33,8 +36,8 @@ export interface PruningSweepRequest {
   methods: string[];
   /** 'unstructured', 'N:M' (e.g. '2:4'), 'channels', 'heads'. */
   patterns: string[];
-  /** Levels for unstructured / channels / heads (N:M has its own, 1 − N/M). */
-  sparsities: number[];
+  /** Levels for unstructured / channels / heads (N:M has its own, 1 − N/M), parsed by the caller. */
+  sparsities: Sparsities;
   /** Calibration windows of seqLen tokens (Wanda, SparseGPT), ≥ 1. */
   calibrationWindows: number;
   /** Loss windows scored per point, ≥ 1. */
@@ -62,39 +65,19 @@ export interface PruningMaskRequest extends PruningPointRequest {
 export const MAX_KEPT_SWEEPS = 4;
 
 interface KeptSweep {
-  sweepId: string;
   model: LlamaModel;
   variants: PrunedModel[];
 }
 
-/**
- * Sweeps kept in worker memory by cell id: a cell's new sweep replaces its old one, at most
- * `MAX_KEPT_SWEEPS` are kept, and a model's sweeps go when it is unloaded.
- */
-export class PruningStore {
-  private readonly kept = new Map<string, KeptSweep>();
-  private counter = 0;
-
-  /** Keep `variants` for `cellId`; returns the new sweep id. */
-  keep(cellId: string, model: LlamaModel, variants: PrunedModel[]): string {
-    const sweepId = `${cellId}#${++this.counter}-${Date.now().toString(36)}`;
-    this.kept.delete(cellId);
-    this.kept.set(cellId, { sweepId, model, variants });
-    while (this.kept.size > MAX_KEPT_SWEEPS) this.kept.delete(this.kept.keys().next().value!);
-    return sweepId;
+/** Sweeps kept in worker memory by cell id (runtime/kept-by-cell.ts). */
+export class PruningStore extends KeptByCell<LlamaModel, KeptSweep> {
+  constructor() {
+    super(MAX_KEPT_SWEEPS, 'sweep');
   }
 
-  /**
-   * The kept point, or an error that says to run the cell again (after a reload, a newer run, or
-   * an eviction the worker no longer holds what the view shows).
-   */
+  /** The kept point a view names, or an error that says to run the cell again. */
   point(request: PruningPointRequest): { model: LlamaModel; pruned: PrunedModel } {
-    const k = this.kept.get(request.cellId);
-    if (!k || k.sweepId !== request.sweepId)
-      throw new Error('the worker no longer holds this sweep (reloaded or re-run): run the cell again');
-    // Most recently used last.
-    this.kept.delete(request.cellId);
-    this.kept.set(request.cellId, k);
+    const k = this.get(request.cellId, request.sweepId);
     const pruned = k.variants[request.variant];
     if (!Number.isInteger(request.variant) || !pruned)
       throw new RangeError(
@@ -102,26 +85,13 @@ export class PruningStore {
       );
     return { model: k.model, pruned };
   }
-
-  /** Forget every sweep of `model` (it was unloaded or replaced). */
-  dropModel(model: LlamaModel): void {
-    for (const [id, k] of this.kept) if (k.model === model) this.kept.delete(id);
-  }
-
-  clear(): void {
-    this.kept.clear();
-  }
-
-  get size(): number {
-    return this.kept.size;
-  }
 }
 
 /**
  * Run the sweep and keep its variants in `store` under the request's cell id.
  *
  * @example
- * const r = await pruningSweepJob(model, tok, store, { cellId: 'c1', text, methods: ['magnitude'], patterns: ['2:4'], sparsities: [0.5], calibrationWindows: 1, maxWindows: 1, allocation: 'uniform' });
+ * const r = await pruningSweepJob(model, tok, store, { cellId: 'c1', text, methods: ['magnitude'], patterns: ['2:4'], sparsities: parseSparsities([0.5]), calibrationWindows: 1, maxWindows: 1, allocation: 'uniform' });
  * r.points.numRows; // 1 dense + 1
  */
 export async function pruningSweepJob(
@@ -154,11 +124,7 @@ export async function pruningSweepJob(
     ...(options.signal ? { signal: options.signal } : {}),
     onProgress: (p) => options.onProgress?.(p),
   });
-  const sweepId = store.keep(
-    request.cellId,
-    model,
-    s.variants.map((v) => v.pruned),
-  );
+  const sweepId = store.keep(request.cellId, { model, variants: s.variants.map((v) => v.pruned) });
   return {
     points: s.points,
     layers: s.layers,
@@ -205,10 +171,7 @@ export async function pruningMaskJob(
   const [rows, cols] = model.weightShape(name);
   const dense = await model.readWeight(layer, name);
   const w = pruned.weights.find((p) => p.layer === layer && p.name === name);
-  const mask = w ? Float32Array.from(w.mask) : new Float32Array(rows * cols).fill(1);
-  const values = w?.values ? w.values.slice() : dense.map((x, i) => (mask[i] ? x : 0));
-  let nonzeros = 0;
-  for (const v of mask) nonzeros += v ? 1 : 0;
+  const { mask, values, nonzeros } = prunedMatrix(dense, w);
   const p = pruned.pattern;
   const label = `blocks.${layer}.${name}`;
   return {

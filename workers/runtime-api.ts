@@ -521,7 +521,7 @@ export function createRuntimeApi(
 
   /** The tokenizer of the model a kept SAE was made on (which must still be loaded). */
   function tokenizerOf(ref: SaeRef) {
-    const { model } = saes.get(ref);
+    const { model } = saes.sae(ref);
     const l = [...models.values()].find((m) => m.model === model);
     if (!l) throw new Error('the model of this SAE was unloaded or replaced: run the SAE cell again');
     return l.tokenizer;

@@ -189,7 +189,7 @@ export async function saeHubJob(
   const evaluation = await requestedEvaluation(model, tokenizer, sae, request, opts.signal);
   opts.signal?.throwIfAborted();
   // No files in the result: a reload opens the SAE from the hub again (from the cache).
-  const saeId = store.keep(request.cellId, model, sae, sae.cfg.kind);
+  const saeId = store.keep(request.cellId, { model, sae, kind: sae.cfg.kind });
   const summary = summaryOf(saeId, sae, sae.cfg.kind, evaluation);
   const hub: SaeHubInfo = {
     id: name,

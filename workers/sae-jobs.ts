@@ -5,12 +5,10 @@
  * steering, ablation). Plain functions over a loaded model, so Node tests call them directly on
  * the CPU backend.
  *
- * An SAE leaves the worker as its SAELens files (`cfg.json` + `sae_weights.safetensors`) inside an
- * Arrow table (`saeFilesTable`): the cell's result keeps them, so the notebook's cache restores the
- * trained SAE after a reload without training again, and Export hands them to the user.
+ * An SAE leaves the worker as its files inside an Arrow table (analyses/sae/catalogue.ts).
  */
 import type { Table } from 'apache-arrow';
-import { ITDA_FILE, saeFilesTable } from '../analyses/sae/catalogue';
+import { saeFilesTable } from '../analyses/sae/catalogue';
 import { browseFeatures, type FeatureBrowser, type FeatureContext } from '../analyses/sae/features';
 import {
   clampHook,
@@ -25,20 +23,15 @@ import {
   type Unembedding,
 } from '../analyses/sae/features';
 import type { LoadedSae } from '../analyses/sae/codec';
-import { collectWindows } from '../analyses/sae/collect';
+import { lossWindows } from '../runtime/windows';
 import { evaluateSae, type SaeEvaluation } from '../analyses/sae/evaluate';
 import { neuronpediaFeatureUrl } from '../analyses/sae/releases';
-import {
-  exportSaeLens,
-  importSaeLens,
-  readItdaK,
-  SAELENS_CFG_FILE,
-  SAELENS_WEIGHTS_FILE,
-} from '../analyses/sae/saelens';
-import { trainSae, widthAt, type TrainKind, type TrainProgress } from '../analyses/sae/train';
+import { saeFiles, loadSaeFiles } from '../analyses/sae/sae-files';
+import { trainSae, type TrainKind, type TrainProgress } from '../analyses/sae/train';
 import type { LlamaModel, Tokenizer } from '../runtime/index';
 import { buildTokenStream } from '../runtime/text';
 import type { SaeHubInfo } from './sae-hub';
+import { KeptByCell } from '../runtime/kept-by-cell';
 
 /** What the SAE cell asks to train. */
 export interface SaeTrainRequest {
@@ -100,7 +93,6 @@ export interface SaeSummary {
 }
 
 interface KeptSae {
-  saeId: string;
   model: LlamaModel;
   sae: LoadedSae;
   kind: TrainKind;
@@ -112,39 +104,15 @@ interface KeptSae {
 /** Most SAEs kept at once (the least recently used goes first). */
 export const MAX_KEPT_SAES = 6;
 
-/** SAEs kept in worker memory by the id of the cell that made them. */
-export class SaeStore {
-  private readonly kept = new Map<string, KeptSae>();
-  private counter = 0;
-
-  keep(cellId: string, model: LlamaModel, sae: LoadedSae, kind: TrainKind): string {
-    const saeId = `${cellId}#${++this.counter}-${Date.now().toString(36)}`;
-    this.kept.delete(cellId);
-    this.kept.set(cellId, { saeId, model, sae, kind });
-    while (this.kept.size > MAX_KEPT_SAES) this.kept.delete(this.kept.keys().next().value!);
-    return saeId;
+/** SAEs kept in worker memory by the id of the cell that made them (runtime/kept-by-cell.ts). */
+export class SaeStore extends KeptByCell<LlamaModel, KeptSae> {
+  constructor() {
+    super(MAX_KEPT_SAES, 'SAE', 'the SAE cell');
   }
 
-  /** The kept SAE, or an error saying to run its cell again. */
-  get(ref: SaeRef): KeptSae {
-    const k = this.kept.get(ref.saeCell);
-    if (!k || k.saeId !== ref.saeId)
-      throw new Error('the worker no longer holds this SAE (reloaded or re-run): run the SAE cell again');
-    this.kept.delete(ref.saeCell);
-    this.kept.set(ref.saeCell, k);
-    return k;
-  }
-
-  dropModel(model: LlamaModel): void {
-    for (const [id, k] of this.kept) if (k.model === model) this.kept.delete(id);
-  }
-
-  clear(): void {
-    this.kept.clear();
-  }
-
-  get size(): number {
-    return this.kept.size;
+  /** The kept SAE a view names, or an error saying to run its cell again. */
+  sae(ref: SaeRef): KeptSae {
+    return this.get(ref.saeCell, ref.saeId);
   }
 }
 
@@ -174,50 +142,6 @@ export interface SaeAblateRequest extends SaeFeatureRequest {
   maxWindows?: number;
 }
 
-/** SAELens files of an SAE (plus the ITDA width for ITDA dictionaries). */
-export function saeFiles(sae: LoadedSae, modelName: string): Record<string, Uint8Array> {
-  const { cfgJson, weights } = exportSaeLens(sae.cfg, sae.params, {
-    modelName,
-    ...(sae.source?.neuronpedia ? { neuronpedia: sae.source.neuronpedia } : {}),
-  });
-  const files: Record<string, Uint8Array> = {
-    [SAELENS_CFG_FILE]: new TextEncoder().encode(cfgJson),
-    [SAELENS_WEIGHTS_FILE]: weights,
-  };
-  if (sae.itda) files[ITDA_FILE] = new TextEncoder().encode(JSON.stringify({ k: sae.itda.k }));
-  return files;
-}
-
-/** Rebuild an SAE from `saeFiles`' output, checked against the model's width at its hook. */
-async function loadSaeFiles(
-  model: LlamaModel,
-  files: Record<string, Uint8Array>,
-  hook: string | undefined,
-): Promise<{ sae: LoadedSae; kind: TrainKind }> {
-  const cfgJson = files[SAELENS_CFG_FILE];
-  const weights = files[SAELENS_WEIGHTS_FILE];
-  if (!cfgJson || !weights)
-    throw new Error(
-      `an SAE needs ${SAELENS_CFG_FILE} and ${SAELENS_WEIGHTS_FILE}; got ${Object.keys(files).join(', ') || 'no files'}`,
-    );
-  // The hook is checked first on its own, so the width check below reads the right activation.
-  const probe = importSaeLens({ cfgJson, weights }, hook ? { hookName: hook } : {});
-  const dIn = await widthAt(model, probe.cfg.hookName, new Int32Array([1]));
-  const { cfg, params, source } = importSaeLens({ cfgJson, weights }, { dIn, hookName: probe.cfg.hookName });
-  const itda = files[ITDA_FILE];
-  if (itda) {
-    const k = readItdaK(itda, ITDA_FILE);
-    const dict = {
-      dIn: cfg.dIn,
-      size: cfg.dSae,
-      atoms: params.wDec,
-      sources: new Int32Array(cfg.dSae).fill(-1),
-    };
-    return { sae: { cfg, params, itda: { dict, k } }, kind: 'itda' };
-  }
-  return { sae: { cfg, params, ...(source ? { source } : {}) }, kind: cfg.kind };
-}
-
 /** Held-out evaluation windows: the first `evalWindows` of the text (at least one). */
 function evalWindowCount(
   model: LlamaModel,
@@ -227,7 +151,7 @@ function evalWindowCount(
   fileName?: string,
 ) {
   const stream = buildTokenStream(tokenizer, text, fileName);
-  const all = collectWindows(stream.tokens.length, model.config.seqLen, {}).length;
+  const all = lossWindows(stream.tokens.length, model.config.seqLen).length;
   if (!(Number.isInteger(want) && want >= 1))
     throw new RangeError(`evaluation windows must be an integer ≥ 1, got ${want}`);
   if (all <= want)
@@ -315,7 +239,7 @@ export async function saeTrainJob(
     fileName: request.fileName,
     signal,
   });
-  const saeId = store.keep(request.cellId, model, r.sae, request.kind);
+  const saeId = store.keep(request.cellId, { model, sae: r.sae, kind: request.kind });
   const summary = summaryOf(saeId, r.sae, request.kind, evaluation);
   summary.training = {
     steps: r.steps,
@@ -344,7 +268,7 @@ export async function saeImportJob(
 ): Promise<SaeJobResult> {
   const { sae, kind } = await loadSaeFiles(model, request.files, request.hook || undefined);
   const evaluation = await requestedEvaluation(model, tokenizer, sae, request, opts.signal);
-  const saeId = store.keep(request.cellId, model, sae, kind);
+  const saeId = store.keep(request.cellId, { model, sae, kind });
   return { summary: summaryOf(saeId, sae, kind, evaluation), files: saeFilesTable(request.files) };
 }
 
@@ -392,7 +316,7 @@ export async function saeBrowseJob(
   request: SaeBrowseRequest,
   opts: { signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void } = {},
 ): Promise<{ list: Table; summary: SaeBrowseSummary }> {
-  const kept = store.get(request);
+  const kept = store.sae(request);
   const browser = await browseFeatures(kept.model, tokenizer, request.text, kept.sae, {
     maxWindows: request.maxWindows ?? 8,
     topN: request.topN ?? 8,
@@ -430,7 +354,7 @@ export async function saeFeatureJob(
   store: SaeStore,
   request: SaeFeatureRequest,
 ): Promise<FeatureCard> {
-  const kept = store.get(request);
+  const kept = store.sae(request);
   const { feature } = request;
   const dSae = kept.sae.cfg.dSae;
   if (!(Number.isInteger(feature) && feature >= 0 && feature < dSae))
@@ -468,7 +392,7 @@ export async function saePromptJob(
   store: SaeStore,
   request: SaePromptRequest,
 ): Promise<PromptToken[]> {
-  const kept = store.get(request);
+  const kept = store.sae(request);
   return promptLatents(kept.model, tokenizer, kept.sae, request.prompt, { top: request.top ?? 6 });
 }
 
@@ -489,7 +413,7 @@ export async function saeSteerJob(
   request: SaeSteerRequest,
   opts: { signal?: AbortSignal } = {},
 ): Promise<{ baseline: string; steered: string }> {
-  const kept = store.get(request);
+  const kept = store.sae(request);
   const { feature, value } = request;
   if (!Number.isFinite(value)) throw new RangeError(`steering value must be a finite number, got ${value}`);
   const hook =
@@ -511,7 +435,7 @@ export async function saeAblateJob(
   request: SaeAblateRequest,
   opts: { signal?: AbortSignal } = {},
 ): Promise<{ lossClean: number; lossAblated: number; delta: number; fired: number; tokens: number }> {
-  const kept = store.get(request);
+  const kept = store.sae(request);
   return featureAblationLoss(kept.model, tokenizer, request.text, kept.sae, request.feature, {
     maxWindows: request.maxWindows ?? 2,
     fileName: request.fileName,

@@ -1,11 +1,11 @@
 /**
  * Run a model over the windows of a token stream and hand each layer's attention pattern (read
- * at `blocks.{l}.attn.hook_pattern`) to a callback. The windows are those of the loss evaluation
- * (ARCHITECTURE.md "Loss over a text"): window k's inputs are stream[kS, kS + S) — each starts
- * from fresh context, and the stream's last token (a target only) is never an input.
+ * at `blocks.{l}.attn.hook_pattern`) to a callback. The windows are the loss evaluation's
+ * (runtime/windows.ts): window k's inputs are stream[kS, kS + S) — each starts from fresh
+ * context, and the stream's last token (a target only) is never an input.
  */
 import type { ForwardOptions, LlamaModel } from '../../runtime/model/llama';
-import { createYielder } from '../../runtime/scheduling';
+import { eachWindow, lossWindows, type Window } from '../../runtime/windows';
 import type { Hooks } from '../../runtime/hooks';
 import type { PatternProbeOptions, PatternProbeResult } from '../../kernels/backend';
 import type { Tensor } from '../../kernels/tensor';
@@ -24,39 +24,6 @@ export interface CollectPatternsOptions {
   onProgress?: (p: { done: number; total: number }) => void;
 }
 
-/** Where a window sits in the stream. */
-export interface WindowInfo {
-  /** 0-based window number. */
-  index: number;
-  /** Stream index of its first input token. */
-  start: number;
-  /** Its number of input tokens (T). */
-  length: number;
-}
-
-/**
- * Input windows of a stream of `n` tokens for sequence length S, as the loss evaluation cuts them,
- * limited by `maxWindows` / `maxTokens`.
- *
- * @example
- * patternWindows(1025, 512); // [{index 0, start 0, length 512}, {index 1, start 512, length 512}]
- */
-export function patternWindows(
-  n: number,
-  S: number,
-  options: Pick<CollectPatternsOptions, 'maxWindows' | 'maxTokens'> = {},
-): WindowInfo[] {
-  const { maxWindows = Infinity, maxTokens = Infinity } = options;
-  if (!(maxWindows >= 1)) throw new Error(`maxWindows must be at least 1, got ${maxWindows}`);
-  if (!(maxTokens >= 1)) throw new Error(`maxTokens must be at least 1, got ${maxTokens}`);
-  const inputs = Math.min(Math.max(0, n - 1), maxTokens);
-  const out: WindowInfo[] = [];
-  for (let start = 0; start < inputs && out.length < maxWindows; start += S) {
-    out.push({ index: out.length, start, length: Math.min(S, inputs - start) });
-  }
-  return out;
-}
-
 /**
  * Call `consume(pattern, window)` for every layer of every window, layers in order. The pattern's
  * `probs` are [nHeads, T, T] and valid only during the call's synchronous part (copy to keep).
@@ -70,8 +37,8 @@ export async function forEachPattern(
   model: LlamaModel,
   tokens: Int32Array,
   options: CollectPatternsOptions,
-  consume: (pattern: LayerPattern, window: WindowInfo) => void,
-): Promise<WindowInfo[]> {
+  consume: (pattern: LayerPattern, window: Window) => void,
+): Promise<Window[]> {
   const { config, backend } = model;
   return forEachPatternTensor(model, tokens, options, async (l, t, w) => {
     const T = w.length;
@@ -100,8 +67,8 @@ export async function forEachProbe(
   tokens: Int32Array,
   options: CollectPatternsOptions,
   spec: PatternProbeOptions,
-  consume: (probe: LayerProbe, window: WindowInfo) => void,
-): Promise<WindowInfo[]> {
+  consume: (probe: LayerProbe, window: Window) => void,
+): Promise<Window[]> {
   const { config, backend } = model;
   // The probes are read back only after the window's forward pass: awaiting each layer's read
   // inside the pass would stall it once per layer. What is held meanwhile is one
@@ -148,8 +115,8 @@ async function forEachPatternTensor(
   model: LlamaModel,
   tokens: Int32Array,
   options: CollectPatternsOptions,
-  onPattern: (layer: number, t: Tensor<'f32'>, window: WindowInfo) => void | Promise<void>,
-): Promise<WindowInfo[]> {
+  onPattern: (layer: number, t: Tensor<'f32'>, window: Window) => void | Promise<void>,
+): Promise<Window[]> {
   const { config } = model;
   let seen = 0;
   return forEachWindow(
@@ -176,28 +143,23 @@ async function forEachPatternTensor(
 }
 
 /**
- * Run the forward pass over each window with the options `forwardOptions(window)` gives, then
- * `afterWindow(window)`; progress, yielding and the abort check between windows.
+ * Run the forward pass over each loss window (runtime/windows.ts, limited by `maxWindows` /
+ * `maxTokens`) with the options `forwardOptions(window)` gives, then `afterWindow(window)`.
  */
 async function forEachWindow(
   model: LlamaModel,
   tokens: Int32Array,
   options: CollectPatternsOptions,
-  forwardOptions: (window: WindowInfo) => ForwardOptions,
-  afterWindow: (window: WindowInfo) => Promise<void>,
-): Promise<WindowInfo[]> {
-  const { config, backend } = model;
-  const windows = patternWindows(tokens.length, config.seqLen, options);
-  const maybeYield = createYielder();
-  options.signal?.throwIfAborted();
-  options.onProgress?.({ done: 0, total: windows.length });
-  for (const w of windows) {
-    const out = await model.forward(tokens.subarray(w.start, w.start + w.length), forwardOptions(w));
-    backend.dispose(out);
-    await afterWindow(w);
-    options.onProgress?.({ done: w.index + 1, total: windows.length });
-    await maybeYield();
-    options.signal?.throwIfAborted();
+  forwardOptions: (window: Window) => ForwardOptions,
+  afterWindow: (window: Window) => Promise<void>,
+): Promise<Window[]> {
+  const { maxWindows, maxTokens } = options;
+  const windows = lossWindows(tokens.length, model.config.seqLen, { maxWindows, maxTokens });
+  for await (const w of eachWindow(tokens, windows, options)) {
+    const { index, start, length } = w;
+    const window = { index, start, length };
+    model.backend.dispose(await model.forward(w.inputs, forwardOptions(window)));
+    await afterWindow(window);
   }
   return windows;
 }

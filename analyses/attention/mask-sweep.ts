@@ -22,7 +22,8 @@ import {
   type MaskFamilyId,
   type MaskOptions,
 } from './masks';
-import { calibrateForChannels, prepareText } from './sweep-text';
+import { prepareText } from '../../runtime/scored-text';
+import { calibrateForChannels } from './sweep-text';
 import { sweepHeadTable, sweepTable, type SweepHeadRow, type SweepRow } from './sweep-tables';
 
 export interface MaskEvalOptions {

@@ -11,6 +11,7 @@
 import type { LlamaModel } from '../../runtime/model/llama';
 import { readIndices, type Hooks } from '../../runtime/hooks';
 import { createYielder } from '../../runtime/scheduling';
+import { inputWindows } from '../../runtime/windows';
 import type { CollectRoutingOptions, DomainTokens } from './collect-routing';
 import { ROUTER_PROBS_HOOK, SELECTED_EXPERTS_HOOK } from './collect-routing';
 import { RoutingLogBuilder, type RoutingLog } from './routing-log';
@@ -47,8 +48,9 @@ export async function collectRoutingLog(
   const S = config.seqLen;
   const limit = options.maxTokensPerDomain ?? Infinity;
   const builder = new RoutingLogBuilder({ nLayers: L, nExperts: E, topK, source: model.name });
-  const windows = streams.map((s) => Math.ceil(Math.min(s.tokens.length, limit) / S));
-  const total = windows.reduce((a, b) => a + b, 0);
+  // Routing reads no targets: input windows (runtime/windows.ts) over each stream's first tokens.
+  const windows = streams.map((s) => inputWindows(s.tokens.length, S, { maxTokens: limit }));
+  const total = windows.reduce((a, w) => a + w.length, 0);
   const maybeYield = createYielder();
   let done = 0;
   let documentBase = 0;
@@ -57,10 +59,9 @@ export async function collectRoutingLog(
   for (const [d, stream] of streams.entries()) {
     const tokens = stream.tokens.subarray(0, Math.min(stream.tokens.length, limit));
     const starts = documentIndexer(stream.documentStarts ?? [0], tokens.length);
-    for (let w = 0; w < windows[d]!; w++) {
+    for (const { index: w, start: from, length } of windows[d]!) {
       options.signal?.throwIfAborted();
-      const from = w * S;
-      const ids = tokens.subarray(from, Math.min(from + S, tokens.length));
+      const ids = tokens.subarray(from, from + length);
       const records = Array.from(
         { length: L },
         () => ({}) as { experts?: Int32Array; gates?: Float32Array; probs?: Float32Array },

@@ -7,6 +7,7 @@
 import type { LlamaModel } from '../../runtime/model/llama';
 import type { MoeInterventions } from '../../runtime/model/moe-interventions';
 import { readIndices, type Hooks } from '../../runtime/hooks';
+import { inputWindows } from '../../runtime/windows';
 import { addRouting, emptyRoutingCounts, type RoutingCounts } from './routing-stats';
 
 /** A token stream (e.g. `buildTokenStream(...).tokens`) and the domain label of its text. */
@@ -52,16 +53,17 @@ export async function collectRouting(
   const counts = emptyRoutingCounts(domains, config.nLayers, E, topK);
   const S = config.seqLen;
   const limit = options.maxTokensPerDomain ?? Infinity;
-  const windows = streams.map((s) => Math.ceil(Math.min(s.tokens.length, limit) / S));
-  const total = windows.reduce((a, b) => a + b, 0);
+  // Routing reads no targets: input windows (runtime/windows.ts) over each stream's first tokens.
+  const windows = streams.map((s) => inputWindows(s.tokens.length, S, { maxTokens: limit }));
+  const total = windows.reduce((a, w) => a + w.length, 0);
   let done = 0;
   options.onProgress?.({ done, total });
 
   for (let d = 0; d < streams.length; d++) {
-    const tokens = streams[d]!.tokens.subarray(0, Math.min(streams[d]!.tokens.length, limit));
-    for (let w = 0; w < windows[d]!; w++) {
+    const { tokens } = streams[d]!;
+    for (const w of windows[d]!) {
       options.signal?.throwIfAborted();
-      const ids = tokens.subarray(w * S, Math.min((w + 1) * S, tokens.length));
+      const ids = tokens.subarray(w.start, w.start + w.length);
       const hooks: Record<string, Hooks[string]> = {};
       for (let l = 0; l < config.nLayers; l++) {
         // Count a layer once both its probabilities and its choice are read, whichever comes first.

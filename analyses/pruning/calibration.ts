@@ -17,6 +17,7 @@ import type { Hooks } from '../../runtime/hooks';
 import type { LayerWeightOverrides, LinearWeightName, LlamaModel } from '../../runtime/model/llama';
 import { blockOf, type LlamaConfig } from '../../runtime/model/llama-config';
 import { createYielder } from '../../runtime/scheduling';
+import { inputWindows } from '../../runtime/windows';
 import { InputStats } from './scores';
 
 /** The hook point (inside `blocks.{l}.`) whose activation is each linear weight's input. */
@@ -71,11 +72,11 @@ export type BlockInputStats = ReadonlyMap<LinearInputHook, InputStats>;
  * of a token stream (the paper's "128 random 2048-token segments", cut deterministically here).
  */
 export function calibrationWindows(tokens: Int32Array, seqLen: number, count: number): Int32Array[] {
-  const out: Int32Array[] = [];
-  for (let s = 0; s < tokens.length && out.length < count; s += seqLen) {
-    const w = tokens.subarray(s, Math.min(s + seqLen, tokens.length));
-    if (w.length >= 2) out.push(w);
-  }
+  // Input windows (runtime/windows.ts): calibration reads activations only, so every token is an
+  // input; a last window of one token adds nothing worth a forward pass.
+  const out = inputWindows(tokens.length, seqLen, { maxWindows: count })
+    .filter((w) => w.length >= 2)
+    .map((w) => tokens.subarray(w.start, w.start + w.length));
   if (out.length === 0) throw new Error('calibration text has fewer than 2 tokens');
   return out;
 }

@@ -5,6 +5,7 @@
  * worker.
  */
 import { option, optionSchema } from '../options';
+import { sparsitiesOption } from './sparsities';
 
 export { gradualSchedule, type GradualScheduleOptions, type ScheduleTrajectory } from './schedule';
 
@@ -30,7 +31,7 @@ export const SWEEP_OPTIONS = optionSchema({
     'patterns',
     option.choices(PRUNING_PATTERNS, ['unstructured', '2:4'], { minItems: 1 }),
   ),
-  sparsities: option.numbers([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], { min: 0, max: 1 }),
+  sparsities: sparsitiesOption([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]),
   calibrationWindows: option.integer(4, { min: 1 }),
   maxWindows: option.integer(2, { min: 1 }),
   allocation: option.choice(ALLOCATIONS, 'uniform'),

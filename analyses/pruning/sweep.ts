@@ -14,7 +14,7 @@ import { checkCompatible } from '../../runtime/compatibility';
 import type { LlamaModel } from '../../runtime/model/llama';
 import { buildTokenStream } from '../../runtime/text';
 import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
-import { prepareText } from '../attention/sweep-text';
+import { prepareText } from '../../runtime/scored-text';
 import { calibrationWindows } from './calibration';
 import { findCliff, type Cliff } from './cliff';
 import { evaluateTokens, type PrunedEvaluation } from './evaluate';
@@ -26,15 +26,16 @@ import { sensitivityScan } from './sensitivity';
 import { csrBytes, denseBytes, linearFlops, nmCompressedBytes } from './storage';
 import { pruningLayerTable, pruningPointTable, type PruningLayerRow, type PruningPointRow } from './tables';
 import { PrunedUpload } from './upload';
+import { parseSparsities, type Sparsities } from './sparsities';
 
-export const DEFAULT_SPARSITIES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7];
+export const DEFAULT_SPARSITIES = parseSparsities([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]);
 
 export interface PruningSweepOptions {
   methods?: readonly PruningMethod[];
   /** Pattern names: 'unstructured', 'N:M', 'channels', 'heads' (default unstructured). */
   patterns?: readonly string[];
-  /** Levels for unstructured / channels / heads (N:M has its own). */
-  sparsities?: readonly number[];
+  /** Levels for unstructured / channels / heads (N:M has its own), parsed where they entered. */
+  sparsities?: Sparsities;
   calibrationText?: string | null;
   /** Calibration windows of seqLen tokens (default 8). */
   calibrationWindows?: number;
@@ -88,8 +89,7 @@ export async function pruningSweep(
     }
   }
   const patterns = (options.patterns ?? ['unstructured']).map(parsePattern);
-  const sparsities = [...new Set(options.sparsities ?? DEFAULT_SPARSITIES)].sort((a, b) => a - b);
-  for (const s of sparsities) if (!(s >= 0 && s < 1)) throw new Error(`sparsity ${s} is not in [0, 1)`);
+  const sparsities = [...(options.sparsities ?? DEFAULT_SPARSITIES)].sort((a, b) => a - b);
 
   checkPruningOptions({
     methods,

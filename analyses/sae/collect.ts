@@ -1,6 +1,6 @@
 /**
  * Activation collection for the SAE studio: run a model over the windows of a token stream (the
- * loss evaluation's windows, `patternWindows`: window k's inputs are stream[kS, kS + S), each from
+ * loss evaluation's windows, runtime/windows.ts: window k's inputs are stream[kS, kS + S), each from
  * fresh context) and stream the activation at one hook point out as Arrow record batches of at
  * most `chunkRows` rows — never one buffer of the whole corpus.
  *
@@ -38,9 +38,8 @@ import {
   type HookModelShape,
 } from '../../runtime/hooks';
 import type { LlamaModel } from '../../runtime/model/llama';
-import { createYielder } from '../../runtime/scheduling';
 import { TABLE_KIND_KEY } from '../../runtime/tables';
-import { patternWindows, type WindowInfo } from '../attention/collect-patterns';
+import { eachWindow, lossWindows } from '../../runtime/windows';
 import { NOT_ROWWISE } from './catalogue';
 import { mulberry32 } from './prng';
 
@@ -63,13 +62,22 @@ export type ActivationTypes = {
   doc: Int32;
 };
 
+declare const checked: unique symbol;
+
 /**
- * Throw a HookError listing the valid names unless `hook` is a collectable hook point of the model.
+ * A hook point name checked once (by `checkSaeHook`) to be collectable in the model: the SAE
+ * functions that take one read it without parsing it again.
+ */
+export type SaeHook = string & { readonly [checked]: true };
+
+/**
+ * `hook` as a checked SaeHook, or a HookError listing the valid names when it is not a collectable
+ * hook point of the model.
  *
  * @example
  * checkSaeHook(model.config, 'blocks.9.hook_resid_post'); // HookError: … layers 0–4 …
  */
-export function checkSaeHook(config: HookModelShape, hook: string): void {
+export function checkSaeHook(config: HookModelShape, hook: string): SaeHook {
   const parsed = parseHookName(hook);
   const ok =
     parsed !== null &&
@@ -77,7 +85,7 @@ export function checkSaeHook(config: HookModelShape, hook: string): void {
     (parsed.layer === null ||
       (parsed.layer < config.nLayers &&
         (blockHookPoints(config) as readonly string[]).includes(parsed.point)));
-  if (ok) return;
+  if (ok) return hook as SaeHook;
   const points = blockHookPoints(config).filter((p) => !NOT_ROWWISE.has(p));
   throw new HookError(
     `invalid hook "${hook}": expected blocks.L.POINT with L in 0–${config.nLayers - 1} and POINT one of ` +
@@ -192,8 +200,8 @@ class RowChunk {
 }
 
 export interface CollectOptions {
-  /** The hook point, e.g. `blocks.2.hook_resid_post` (see `collectableHookPoints`). */
-  hook: string;
+  /** The hook point, e.g. `blocks.2.hook_resid_post`, checked by `checkSaeHook`. */
+  hook: SaeHook;
   /** Skip this many windows first (default 0), e.g. to hold out the start of a text. */
   firstWindow?: number;
   /** Run at most this many windows (after `firstWindow`); default all. */
@@ -203,19 +211,6 @@ export interface CollectOptions {
   signal?: AbortSignal;
   /** Called before the first window and after each one. */
   onProgress?: (p: { done: number; total: number }) => void;
-}
-
-/** The windows `collectActivations` runs for a stream of n tokens. */
-export function collectWindows(
-  n: number,
-  seqLen: number,
-  opts: Pick<CollectOptions, 'firstWindow' | 'maxWindows'> = {},
-): WindowInfo[] {
-  const first = opts.firstWindow ?? 0;
-  if (!(Number.isInteger(first) && first >= 0))
-    throw new Error(`firstWindow must be an integer ≥ 0, got ${first}`);
-  const all = patternWindows(n, seqLen);
-  return all.slice(first, first + (opts.maxWindows ?? Infinity));
 }
 
 /** Document index of every stream position, from `buildTokenStream`'s documentStarts. */
@@ -241,7 +236,7 @@ function docIndex(n: number, documentStarts: readonly number[]): Int32Array {
  * for await (const batch of collectActivations(model, stream, { hook: 'blocks.2.hook_resid_post' })) {
  *   const { activation, n, d } = activationRows(batch);
  * }
- * @throws HookError for a hook that is not collectable; the signal's reason when aborted.
+ * @throws the signal's reason when aborted.
  */
 export async function* collectActivations(
   model: LlamaModel,
@@ -249,22 +244,19 @@ export async function* collectActivations(
   opts: CollectOptions,
 ): AsyncGenerator<RecordBatch<ActivationTypes>> {
   const { hook, signal, onProgress } = opts;
-  checkSaeHook(model.config, hook);
   const chunkRows = opts.chunkRows ?? 4096;
   if (!(Number.isInteger(chunkRows) && chunkRows >= 1))
     throw new Error(`chunkRows must be an integer ≥ 1, got ${chunkRows}`);
   const { tokens } = stream;
   const docs = docIndex(tokens.length, stream.documentStarts ?? [0]);
-  const windows = collectWindows(tokens.length, model.config.seqLen, opts);
+  const { firstWindow: first, maxWindows } = opts;
+  const windows = lossWindows(tokens.length, model.config.seqLen, { first, maxWindows });
   const backend = model.backend;
-  const maybeYield = createYielder();
   let chunk: RowChunk | undefined;
-  signal?.throwIfAborted();
-  onProgress?.({ done: 0, total: windows.length });
-  for (const w of windows) {
+  for await (const w of eachWindow(tokens, windows, { signal, onProgress })) {
     let act: Float32Array | undefined;
     let width = 0;
-    const inputs = tokens.subarray(w.start, w.start + w.length);
+    const { inputs } = w;
     const logits = await model.forward(inputs, {
       hooks: {
         [hook]: async (t: Tensor<'f32'>) => {
@@ -284,7 +276,7 @@ export async function* collectActivations(
       activation: act,
       token: inputs,
       position: Int32Array.from({ length: w.length }, (_, p) => p),
-      window: new Int32Array(w.length).fill(w.index + (opts.firstWindow ?? 0)),
+      window: new Int32Array(w.length).fill(w.index),
       doc: docs.subarray(w.start, w.start + w.length),
     };
     for (let i = 0; i < win.n; i++) {
@@ -295,9 +287,6 @@ export async function* collectActivations(
         chunk = undefined;
       }
     }
-    onProgress?.({ done: w.index + 1, total: windows.length });
-    await maybeYield();
-    signal?.throwIfAborted();
   }
   if (chunk && chunk.n > 0) yield activationBatch(chunk.rows(), hook);
 }

@@ -5,7 +5,7 @@
  * Each window runs three forward passes: clean (the hook only reads the activation), spliced (the
  * hook returns `backend.tensor(reconstruction)`), zero-ablated (the hook returns zeros). The hook
  * reads with `backend.read` and uploads with `backend.tensor`, so it works on the CPU and WebGPU
- * backends alike. Windows are the loss evaluation's (`patternWindows`), and the losses are mean
+ * backends alike. Windows are the loss evaluation's (runtime/windows.ts), and the losses are mean
  * cross-entropy over every target of the windows evaluated.
  *
  * loss_recovered = (zero − spliced) / (zero − clean) (`lossRecovered`): 1 = the SAE costs nothing.
@@ -16,13 +16,13 @@
 import type { Hook, Hooks } from '../../runtime/hooks';
 import { crossEntropyRows } from '../../runtime/eval/loss';
 import type { LlamaModel } from '../../runtime/model/llama';
-import { createYielder } from '../../runtime/scheduling';
 import { buildTokenStream } from '../../runtime/text';
+import { eachWindow, lossWindows } from '../../runtime/windows';
 import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import { saeCodec, type LoadedSae } from './codec';
 import { applyInputTransforms } from './input-transform';
 import { transcoderForward, type LoadedTranscoder } from './pretrained';
-import { checkSaeHook, collectWindows } from './collect';
+import { checkSaeHook } from './collect';
 import { lossRecovered, SaeEvalAccumulator, type DensityHistogram } from './metrics';
 import { CompatibilityError } from '../../runtime/errors';
 import { widthAt } from './train';
@@ -174,9 +174,9 @@ async function evaluateSplice(
   splice: Splice,
   opts: EvaluateSaeOptions,
 ): Promise<SaeEvaluation> {
-  const { hookIn, hookOut, dIn, dOut, dSae } = splice;
-  checkSaeHook(model.config, hookIn);
-  checkSaeHook(model.config, hookOut);
+  const { dIn, dOut, dSae } = splice;
+  const hookIn = checkSaeHook(model.config, splice.hookIn);
+  const hookOut = checkSaeHook(model.config, splice.hookOut);
   const backend = model.backend;
   const stream = buildTokenStream(tokenizer, text, opts.fileName);
   for (const [hook, d, name] of [
@@ -191,15 +191,14 @@ async function evaluateSplice(
       );
     }
   }
-  const windows = collectWindows(stream.tokens.length, model.config.seqLen, {
-    firstWindow: opts.firstWindow,
+  const windows = lossWindows(stream.tokens.length, model.config.seqLen, {
+    first: opts.firstWindow,
     maxWindows: opts.maxWindows ?? 8,
   });
   if (windows.length === 0) throw new Error('no window to evaluate (the text is too short for firstWindow)');
   const acc = new SaeEvalAccumulator(dOut, dSae, opts.denseThreshold ?? 0.1);
   const sums = { clean: 0, spliced: 0, zero: 0 };
   let targets = 0;
-  const maybeYield = createYielder();
   const V = model.config.vocabSize;
   const kl = { sae: 0, zero: 0 };
   /** Summed loss of a window with these hooks; `against` (clean log-probabilities) adds the KL. */
@@ -219,11 +218,7 @@ async function evaluateSplice(
       backend.dispose(logits);
     }
   };
-  opts.onProgress?.({ done: 0, total: windows.length });
-  for (const [i, w] of windows.entries()) {
-    opts.signal?.throwIfAborted();
-    const inputs = stream.tokens.subarray(w.start, w.start + w.length);
-    const targetIds = stream.tokens.subarray(w.start + 1, w.start + w.length + 1);
+  for await (const { inputs, targets: targetIds } of eachWindow(stream.tokens, windows, opts)) {
     // Clean: read the input (and the real output) and run the splice on them. Upstream of hookOut
     // nothing changes when splicing, so the spliced run replaces hookOut with this same output.
     let x: Float32Array | undefined;
@@ -249,8 +244,6 @@ async function evaluateSplice(
     const zeros: Hook = (t) => backend.tensor<'f32'>(new Float32Array(out.length), t.shape);
     sums.zero += (await run(inputs, targetIds, { [hookOut]: zeros }, cleanLp, 'zero')).loss;
     targets += targetIds.length;
-    opts.onProgress?.({ done: i + 1, total: windows.length });
-    await maybeYield();
   }
   const m = acc.result();
   const clean = sums.clean / targets;

@@ -19,16 +19,16 @@
  */
 import { Field, Float32, Float64, Int32, Schema, type Table } from 'apache-arrow';
 import type { Tensor } from '../../kernels/tensor';
-import { crossEntropyRows } from '../../runtime/eval/loss';
+import { windowLosses } from '../../runtime/eval/loss';
 import { generate, type GenerateOptions, type GenerateResult } from '../../runtime/generate';
 import type { Hook } from '../../runtime/hooks';
 import type { LlamaModel } from '../../runtime/model/llama';
-import { createYielder } from '../../runtime/scheduling';
 import { TABLE_KIND_KEY, tableFromRows } from '../../runtime/tables';
 import { buildTokenStream } from '../../runtime/text';
+import { eachWindow, lossWindows } from '../../runtime/windows';
 import { tokenPiece, type Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import { saeCodec, type LoadedSae, type SaeCodec } from './codec';
-import { checkSaeHook, collectWindows } from './collect';
+import { checkSaeHook, type SaeHook } from './collect';
 
 /** Columns of the feature list (`sparsebook.table` = `sae-features`), one row per latent. */
 export const FEATURE_LIST_SCHEMA = new Schema(
@@ -130,7 +130,11 @@ class TopN {
 }
 
 /** Run one window and read the activation at the SAE's hook. */
-async function windowActivations(model: LlamaModel, hook: string, inputs: Int32Array): Promise<Float32Array> {
+async function windowActivations(
+  model: LlamaModel,
+  hook: SaeHook,
+  inputs: Int32Array,
+): Promise<Float32Array> {
   let x: Float32Array | undefined;
   const logits = await model.forward(inputs, {
     hooks: {
@@ -170,15 +174,14 @@ export async function browseFeatures(
   sae: LoadedSae,
   opts: BrowseOptions = {},
 ): Promise<FeatureBrowser> {
-  const hook = sae.cfg.hookName;
-  checkSaeHook(model.config, hook);
+  const hook = checkSaeHook(model.config, sae.cfg.hookName);
   const codec = saeCodec(sae);
   const { dSae } = codec;
   const topN = opts.topN ?? 10;
   const ctx = opts.contextTokens ?? 8;
   const stream = buildTokenStream(tokenizer, text, opts.fileName);
-  const windows = collectWindows(stream.tokens.length, model.config.seqLen, {
-    firstWindow: opts.firstWindow,
+  const windows = lossWindows(stream.tokens.length, model.config.seqLen, {
+    first: opts.firstWindow,
     maxWindows: opts.maxWindows ?? 16,
   });
   const { lo, hi, bins } = ACTIVATION_HISTOGRAM;
@@ -188,12 +191,9 @@ export async function browseFeatures(
   const maxAct = new Float32Array(dSae);
   const hist = new Int32Array(dSae * bins);
   const heaps = Array.from({ length: dSae }, () => new TopN(topN));
-  const maybeYield = createYielder();
   let tokens = 0;
-  opts.onProgress?.({ done: 0, total: windows.length });
-  for (const [wi, w] of windows.entries()) {
-    opts.signal?.throwIfAborted();
-    const inputs = stream.tokens.subarray(w.start, w.start + w.length);
+  for await (const w of eachWindow(stream.tokens, windows, opts)) {
+    const { inputs } = w;
     const x = await windowActivations(model, hook, inputs);
     const { latents } = codec.run(x);
     const T = w.length;
@@ -214,7 +214,7 @@ export async function browseFeatures(
         const ids = Array.from(inputs.subarray(from, to));
         heap.push({
           activation: a,
-          window: w.index + (opts.firstWindow ?? 0),
+          window: w.index,
           position: t,
           streamIndex: w.start + t,
           tokenIds: ids,
@@ -225,8 +225,6 @@ export async function browseFeatures(
       }
     }
     tokens += T;
-    opts.onProgress?.({ done: wi + 1, total: windows.length });
-    await maybeYield();
   }
   const density = Float64Array.from(fired, (c) => (tokens ? c / tokens : 0));
   const list = tableFromRows(
@@ -370,10 +368,10 @@ export async function promptLatents(
   prompt: string,
   opts: { top?: number } = {},
 ): Promise<PromptToken[]> {
-  checkSaeHook(model.config, sae.cfg.hookName);
+  const hook = checkSaeHook(model.config, sae.cfg.hookName);
   const codec = saeCodec(sae);
   const ids = tokenizer.encode(prompt, { bos: true }).subarray(0, model.config.seqLen);
-  const x = await windowActivations(model, sae.cfg.hookName, ids);
+  const x = await windowActivations(model, hook, ids);
   const { latents } = codec.run(x);
   const top = opts.top ?? 8;
   const texts = pieces(tokenizer, ids, tokenizer.documentToken);
@@ -469,12 +467,11 @@ export async function featureAblationLoss(
   feature: number,
   opts: { firstWindow?: number; maxWindows?: number; fileName?: string; signal?: AbortSignal } = {},
 ): Promise<{ lossClean: number; lossAblated: number; delta: number; fired: number; tokens: number }> {
-  const hook = sae.cfg.hookName;
-  checkSaeHook(model.config, hook);
+  const hook = checkSaeHook(model.config, sae.cfg.hookName);
   const codec = saeCodec(sae);
   const stream = buildTokenStream(tokenizer, text, opts.fileName);
-  const windows = collectWindows(stream.tokens.length, model.config.seqLen, {
-    firstWindow: opts.firstWindow,
+  const windows = lossWindows(stream.tokens.length, model.config.seqLen, {
+    first: opts.firstWindow,
     maxWindows: opts.maxWindows ?? 4,
   });
   let clean = 0;
@@ -487,22 +484,12 @@ export async function featureAblationLoss(
     for (let i = 0; i < x.length / codec.dIn; i++) if (latents[i * codec.dSae + feature] !== 0) fired++;
   };
   const ablate = ablationHook(sae, feature);
-  for (const w of windows) {
-    opts.signal?.throwIfAborted();
-    const inputs = stream.tokens.subarray(w.start, w.start + w.length);
-    const tg = stream.tokens.subarray(w.start + 1, w.start + w.length + 1);
-    const lossOf = async (h: Hook) => {
-      const logits = await model.forward(inputs, { hooks: { [hook]: h } });
-      try {
-        const data = await model.backend.read(logits);
-        return crossEntropyRows(data, model.config.vocabSize, tg).reduce((a, b) => a + b, 0);
-      } finally {
-        model.backend.dispose(logits);
-      }
-    };
+  for await (const w of eachWindow(stream.tokens, windows, opts)) {
+    const lossOf = async (h: Hook) =>
+      (await windowLosses(model, w, { hooks: { [hook]: h } })).reduce((a, b) => a + b, 0);
     clean += await lossOf(counting);
     ablated += await lossOf(ablate);
-    targets += tg.length;
+    targets += w.targets.length;
   }
   return {
     lossClean: clean / targets,

@@ -265,8 +265,7 @@ export async function checkPretrainedForModel(
   const sides: [string, number, string][] = [[info.hookIn, info.dIn, 'd_in']];
   if (info.transcoder) sides.push([info.hookOut, info.dOut, 'd_out']);
   for (const [hook, width, what] of sides) {
-    checkSaeHook(model.config, hook);
-    const got = await widthAt(model, hook, probe);
+    const got = await widthAt(model, checkSaeHook(model.config, hook), probe);
     if (got !== width) {
       const z = hook.endsWith('attn.hook_z')
         ? ` (attn.hook_z is [T, n_heads·d_head] = [T, ${model.config.nHeads}·${model.config.headDim}])`

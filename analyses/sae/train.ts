@@ -18,14 +18,15 @@ import type { LlamaModel } from '../../runtime/model/llama';
 import { createYielder } from '../../runtime/scheduling';
 import { TABLE_KIND_KEY, tableFromRows } from '../../runtime/tables';
 import { buildTokenStream } from '../../runtime/text';
+import { lossWindows } from '../../runtime/windows';
 import type { Tokenizer } from '../../runtime/tokenizers/tokenizer';
 import type { LoadedSae } from './codec';
 import {
   activationBatches,
   activationRows,
   checkSaeHook,
+  type SaeHook,
   collectActivations,
-  collectWindows,
   shuffleActivations,
   type ActivationTypes,
 } from './collect';
@@ -152,7 +153,7 @@ export async function trainSae(
   opts: TrainSaeOptions,
 ): Promise<TrainSaeResult> {
   const t0 = performance.now();
-  const { hook, kind, signal } = opts;
+  const { kind, signal } = opts;
   if (!TRAIN_KINDS.includes(kind))
     throw new Error(`invalid SAE kind "${String(kind)}"; expected ${TRAIN_KINDS.join(', ')}`);
   const trainerChoice: TrainerChoice =
@@ -160,7 +161,7 @@ export async function trainSae(
   if (!TRAINER_CHOICES.includes(trainerChoice)) {
     throw new Error(`invalid SAE trainer "${String(trainerChoice)}"; expected ${TRAINER_CHOICES.join(', ')}`);
   }
-  checkSaeHook(model.config, hook);
+  const hook = checkSaeHook(model.config, opts.hook);
   checkKindOptions(kind, { l1Coefficient: opts.l1Coefficient, itdaThreshold: opts.itdaThreshold });
   const expansion = opts.expansion ?? 8;
   const steps = opts.steps ?? 1000;
@@ -179,7 +180,7 @@ export async function trainSae(
   const stream = buildTokenStream(tokenizer, text, opts.fileName);
   const S = model.config.seqLen;
   const wanted = opts.maxRows ?? Math.min(kind === 'itda' ? cacheRows : steps * batchSize, cacheRows);
-  const available = collectWindows(stream.tokens.length, S, { firstWindow: opts.firstWindow });
+  const available = lossWindows(stream.tokens.length, S, { first: opts.firstWindow });
   if (available.length === 0)
     throw new Error(`the text has no windows after window ${opts.firstWindow ?? 0}`);
   const maxWindows = opts.maxWindows ?? Math.max(1, Math.ceil(wanted / S));
@@ -349,8 +350,7 @@ export function curveTable(rows: readonly TrainProgress[]): Table {
 }
 
 /** Width of the activation at `hook`, from a one-token forward pass. */
-export async function widthAt(model: LlamaModel, hook: string, tokens: Int32Array): Promise<number> {
-  checkSaeHook(model.config, hook);
+export async function widthAt(model: LlamaModel, hook: SaeHook, tokens: Int32Array): Promise<number> {
   let width = 0;
   const logits = await model.forward(tokens.subarray(0, 1), {
     hooks: {

@@ -20,6 +20,7 @@
 import type { NotebookDoc } from './document';
 import type { ValidateOptions } from './schema';
 import type { NotebookStore, NotebookSummary } from './store';
+import { describeError } from '../state/errors';
 
 /** Exclusive ownership of a notebook id among this origin's tabs. */
 export interface NotebookLocks {
@@ -112,10 +113,7 @@ export class UnreadableNotebook extends Error {
     readonly summary: NotebookSummary | { id: string; title: string },
     readonly reason: unknown,
   ) {
-    super(
-      `“${summary.title}” could not be read: ${reason instanceof Error ? reason.message : String(reason)}`,
-      { cause: reason },
-    );
+    super(`“${summary.title}” could not be read: ${describeError(reason).message}`, { cause: reason });
   }
 }
 

@@ -21,6 +21,7 @@ import { inflateCapped, InflateLimitError } from './inflate-capped';
 import { loadNotebookValue } from './migrate';
 import { parseJson } from './notebook-file';
 import { NotebookError } from './notebook-error';
+import { describeError } from '../state/errors';
 import type { ValidateOptions } from './schema';
 
 /** The hash parameter that carries a notebook. */
@@ -114,7 +115,7 @@ export function decodeShareHash(hash: string, opts: ValidateOptions = {}): Noteb
     if (e instanceof InflateLimitError) {
       return fail(`decompresses to more than ${kb(MAX_SHARE_JSON_BYTES)}; refused`);
     }
-    return fail(`is damaged (could not decompress: ${e instanceof Error ? e.message : String(e)})`, e);
+    return fail(`is damaged (could not decompress: ${describeError(e).message})`, e);
   }
 
   let text: string;

@@ -24,6 +24,7 @@ import { inflateEach } from '../notebook/inflate-capped';
 import { isPlainObject, jsonCopier } from '../notebook/json-copy';
 import { loadNotebookValue } from '../notebook/migrate';
 import { NotebookError } from '../notebook/notebook-error';
+import { describeError } from '../state/errors';
 import type { ValidateOptions } from '../notebook/schema';
 import { validateProvenance, type ReportProvenance } from './provenance';
 
@@ -206,7 +207,7 @@ export function decodeReport(packed: Uint8Array, validate: ValidateOptions = {})
     inflateEach(packed.subarray(FRAME_BYTES), take, INFLATE_SLICE);
   } catch (e) {
     if (e instanceof NotebookError) throw e;
-    return fail(`is damaged (could not decompress: ${e instanceof Error ? e.message : String(e)})`, e);
+    return fail(`is damaged (could not decompress: ${describeError(e).message})`, e);
   }
   if (filled < 4) fail('report data is too short');
   if (!header) return fail('report header runs past the end of the data');

@@ -1,4 +1,5 @@
 /** Download a URL into an ArrayBuffer, reporting progress and honouring an AbortSignal. */
+import { describeError } from './errors';
 
 /** A download that failed; `file` is the URL, `problem` what went wrong (shown like an InputError). */
 export class FetchError extends Error {
@@ -31,7 +32,7 @@ export async function fetchBytes(
     response = await fetch(url, { signal });
   } catch (e) {
     if (signal?.aborted) throw e;
-    const why = e instanceof Error ? e.message : String(e);
+    const why = describeError(e).message;
     throw new FetchError(
       url,
       `could not fetch (${why}); check the URL and that the server allows cross-origin requests`,

@@ -6,10 +6,10 @@
 import { checkCompatible } from '../compatibility';
 import { formatCount, NonFiniteError } from '../errors';
 import type { Hooks } from '../hooks';
-import type { LayerWeightOverrides, LlamaModel } from '../model/llama';
+import type { ForwardOptions, LayerWeightOverrides, LlamaModel } from '../model/llama';
 import type { MoeInterventions } from '../model/moe-interventions';
-import { createYielder } from '../scheduling';
 import { buildTokenStream, decodeUtf8Strict } from '../text';
+import { eachWindow, lossWindows } from '../windows';
 import type { Tokenizer } from '../tokenizers/tokenizer';
 
 export interface LossOptions {
@@ -89,9 +89,8 @@ export async function perTokenLoss(
 }
 
 /**
- * Run every window k = stream[kS .. kS+S] (inputs all but the last token, targets all but the
- * first) and hand its per-target losses to `consume` with the index of its first target − 1.
- * Returns the number of windows. A trailing window with fewer than 2 tokens has no target.
+ * Run every loss window (runtime/windows.ts) and hand its per-target losses to `consume` with the
+ * stream index of its first input. Returns the number of windows.
  */
 async function forEachWindow(
   model: LlamaModel,
@@ -99,36 +98,39 @@ async function forEachWindow(
   options: Omit<LossOptions, 'fileName'>,
   consume: (start: number, losses: Float64Array) => void,
 ): Promise<number> {
-  const { signal, onProgress, hooks, weights, moe } = options;
-  const S = model.config.seqLen;
-  const total = Math.max(0, Math.ceil((tokens.length - 1) / S));
-  const maybeYield = createYielder();
-  signal?.throwIfAborted();
-  onProgress?.({ done: 0, total });
-  for (let k = 0; k < total; k++) {
-    const start = k * S;
-    const window = tokens.subarray(start, Math.min(start + S + 1, tokens.length));
-    const inputs = window.subarray(0, window.length - 1);
-    const logits = await model.forward(inputs, { hooks, weights, moe });
-    let data: Float32Array;
-    try {
-      data = await model.backend.read(logits);
-    } finally {
-      model.backend.dispose(logits);
-    }
-    const losses = crossEntropyRows(data, model.config.vocabSize, window.subarray(1));
+  const { hooks, weights, moe } = options;
+  const windows = lossWindows(tokens.length, model.config.seqLen);
+  for await (const w of eachWindow(tokens, windows, options)) {
+    const losses = await windowLosses(model, w, { hooks, weights, moe });
     const bad = losses.findIndex((l) => !Number.isFinite(l));
     if (bad >= 0) {
       throw new NonFiniteError(
-        `${model.name}: the loss at token ${formatCount(start + bad + 1)} (window ${formatCount(start / S)}) is ${losses[bad]}: the model produced non-finite logits`,
+        `${model.name}: the loss at token ${formatCount(w.start + bad + 1)} (window ${formatCount(w.index)}) is ${losses[bad]}: the model produced non-finite logits`,
       );
     }
-    consume(start, losses);
-    onProgress?.({ done: k + 1, total });
-    await maybeYield();
-    signal?.throwIfAborted();
+    consume(w.start, losses);
   }
-  return total;
+  return windows.length;
+}
+
+/**
+ * The per-target losses of one window: its forward pass (with `options`' hooks, weights, routing)
+ * and the cross-entropy of each target.
+ *
+ * @example
+ * for await (const w of eachWindow(tokens, lossWindows(tokens.length, S))) sum += (await windowLosses(model, w)).reduce((a, b) => a + b, 0);
+ */
+export async function windowLosses(
+  model: LlamaModel,
+  window: { inputs: Int32Array; targets: Int32Array },
+  options: ForwardOptions = {},
+): Promise<Float64Array> {
+  const logits = await model.forward(window.inputs, options);
+  try {
+    return crossEntropyRows(await model.backend.read(logits), model.config.vocabSize, window.targets);
+  } finally {
+    model.backend.dispose(logits);
+  }
 }
 
 /** Per-row −log softmax(logits)[target], in float64 with the max subtracted (log-sum-exp). */

@@ -29,6 +29,7 @@ import { SaeStore, saeTrainJob } from '../../workers/sae-jobs';
 import type { ArchFixtureName } from '../helpers/arch-fixtures';
 import { loadArchFolder } from '../helpers/arch-folders';
 import { sharedPath, TINYSTORIES_VALID } from '../helpers/shared-paths';
+import { parseSparsities } from '../../analyses/pruning/sparsities';
 
 const LABS = ['gpt2', 'gemma3', 'qwen2_moe'] as const satisfies readonly ArchFixtureName[];
 type Lab = (typeof LABS)[number];
@@ -130,7 +131,7 @@ describe.each(LABS)('%s', (name) => {
       text: stories,
       methods: ['magnitude', 'wanda'],
       patterns: ['unstructured', '2:4'],
-      sparsities: [0.5],
+      sparsities: parseSparsities([0.5]),
       calibrationWindows: 2,
       maxWindows: 2,
       allocation: 'uniform',

@@ -21,6 +21,7 @@ import {
 } from '../../workers/pruning-jobs';
 import { storiesClient } from '../helpers/local-runtime';
 import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
+import { parseSparsities } from '../../analyses/pruning/sparsities';
 
 const { model, tokenizer } = loadLlama2c(
   createCpuBackend(),
@@ -39,7 +40,7 @@ const tiny = (over: Partial<PruningSweepRequest> = {}): PruningSweepRequest => (
   text,
   methods: ['magnitude', 'wanda'],
   patterns: ['unstructured', '2:4'],
-  sparsities: [0.5],
+  sparsities: parseSparsities([0.5]),
   calibrationWindows: 1,
   maxWindows: 1,
   allocation: 'uniform',
@@ -102,7 +103,7 @@ describe('pruning jobs', () => {
 
   it('refuses stale sweeps, bad points and bad requests, and stops when aborted', async () => {
     const other = new PruningStore();
-    const id = other.keep('c1', model, []);
+    const id = other.keep('c1', { model, variants: [] });
     await expect(
       pruningMaskJob(other, { cellId: 'c1', sweepId: 'old', variant: 0, layer: 0, matrix: 'wq' }),
     ).rejects.toThrow(/run the cell again/);
@@ -112,7 +113,7 @@ describe('pruning jobs', () => {
     await expect(pruningExportJob(other, { cellId: 'c1', sweepId: id, variant: 0 })).rejects.toThrow(
       /point must be/,
     );
-    for (let i = 0; i < MAX_KEPT_SWEEPS + 2; i++) other.keep(`x${i}`, model, []);
+    for (let i = 0; i < MAX_KEPT_SWEEPS + 2; i++) other.keep(`x${i}`, { model, variants: [] });
     expect(other.size).toBe(MAX_KEPT_SWEEPS);
     other.dropModel(model);
     expect(other.size).toBe(0);

@@ -167,7 +167,7 @@ describe('SAE worker jobs', () => {
     await expect(
       saeTrainJob(model, tokenizer, store, 'm', request({ hook: 'blocks.9.hook_resid_post' })),
     ).rejects.toThrow(/blocks\.9/);
-    expect(() => store.get({ saeCell: 'nope', saeId: 'x' })).toThrow(/run the SAE cell again/);
+    expect(() => store.sae({ saeCell: 'nope', saeId: 'x' })).toThrow(/run the SAE cell again/);
     const r = await saeTrainJob(model, tokenizer, store, 'm', request({ cellId: 'bad', steps: 2 }));
     const files = saeFilesFromTable(r.files);
     // The user said another hook: the file's hook is refused by name.

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../kernels/cpu-backend';
-import { saeBrowseJob, saeFeatureJob, saeFiles, saeImportJob, SaeStore } from '../../workers/sae-jobs';
+import { saeBrowseJob, saeFeatureJob, saeImportJob, SaeStore } from '../../workers/sae-jobs';
+import { saeFiles } from '../../analyses/sae/sae-files';
 import { importSaeLens } from '../../analyses/sae/saelens';
 import { exactSae, saeLensFolder } from '../analyses/sae/exact-saes';
 import { loadArchFolder } from '../helpers/arch-folders';
@@ -35,7 +36,7 @@ describe('Neuronpedia links on feature cards', () => {
     const card = await saeFeatureJob(tokenizer, store, { ...ref, feature: 5 });
     expect(card.neuronpedia).toBe('https://www.neuronpedia.org/gpt2-small/0-res-jb/5');
     // Saved as SAELens files again, the id comes back.
-    const kept = store.get(ref);
+    const kept = store.sae(ref);
     const again = saeFiles(kept.sae, 'gpt2');
     expect(
       importSaeLens({ cfgJson: again['cfg.json']!, weights: again['sae_weights.safetensors']! }).source,

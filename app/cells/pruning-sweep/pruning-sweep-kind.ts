@@ -35,7 +35,7 @@ export const pruningSweepKind = defineCellKind({
     const { text, name } = inputs.text.params;
     if (sparsities.length === 0 && patterns.some((p) => !p.includes(':')))
       throw new RangeError('give at least one sparsity level, e.g. 0.3, 0.5, 0.7');
-    const n = pointCount(methods.length, patterns, new Set(sparsities.filter((s) => s > 0)).size);
+    const n = pointCount(methods.length, patterns, sparsities.filter((s) => s > 0).length);
     if (n > MAX_PRUNING_POINTS)
       throw new RangeError(`${n} points; a sweep runs at most ${MAX_PRUNING_POINTS}`);
     progress(0, 'Dense loss…');

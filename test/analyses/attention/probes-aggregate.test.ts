@@ -2,7 +2,6 @@ import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import {
   HEAD_PROBE_COLUMNS,
-  patternWindows,
   POSITION_PROBE_SCHEMA,
   ProbeAccumulator,
   probeResult,
@@ -10,20 +9,6 @@ import {
 import { attendTo, previousToken, stack, uniform } from './probes-synthetic';
 
 const H = (n: number) => Array.from({ length: n }, (_, k) => 1 / (k + 1)).reduce((a, b) => a + b, 0);
-
-describe('windows', () => {
-  it('are the loss evaluation windows: inputs stream[kS, kS + S), the last token never an input', () => {
-    expect(patternWindows(1025, 512).map((w) => [w.start, w.length])).toEqual([
-      [0, 512],
-      [512, 512],
-    ]);
-    expect(patternWindows(1026, 512).map((w) => w.length)).toEqual([512, 512, 1]);
-    expect(patternWindows(1, 512)).toEqual([]);
-    expect(patternWindows(2000, 512, { maxTokens: 600 }).map((w) => w.length)).toEqual([512, 88]);
-    expect(patternWindows(2000, 512, { maxWindows: 1 })).toHaveLength(1);
-    expect(() => patternWindows(2000, 512, { maxWindows: 0 })).toThrow(/maxWindows/);
-  });
-});
 
 describe('aggregation over windows', () => {
   // Window A (T = 4): head 0 uniform, head 1 previous-token. Window B (T = 2): head 0 on token 0, head 1 uniform.

@@ -13,6 +13,7 @@ import { tableRows } from '../../../runtime/tables';
 import { readFileSync } from 'node:fs';
 import { sharedPath, TINYSTORIES_VALID } from '../../helpers/shared-paths';
 import { loadStories260K } from '../../helpers/stories260k';
+import { parseSparsities } from '../../../analyses/pruning/sparsities';
 
 describe('findCliff', () => {
   it('marks the last point within tolerance and the first beyond it', () => {
@@ -48,7 +49,7 @@ describe('pruningSweep on stories260K (small)', () => {
     const s = await pruningSweep(model, tokenizer, text, {
       methods: ['magnitude', 'wanda'],
       patterns: ['unstructured', '2:4', 'channels'],
-      sparsities: [0.2, 0.6],
+      sparsities: parseSparsities([0.2, 0.6]),
       calibrationWindows: 1,
       maxWindows: 1,
     });
@@ -99,7 +100,7 @@ describe('pruningSweep on stories260K (small)', () => {
       const s = await pruningSweep(model, tokenizer, scored, {
         methods: ['magnitude'],
         patterns: ['unstructured'],
-        sparsities: [0.5],
+        sparsities: parseSparsities([0.5]),
         calibrationText,
         calibrationWindows: 1,
         maxWindows: 1,

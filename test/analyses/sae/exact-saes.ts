@@ -19,7 +19,7 @@
  * on rows of mean 0 (centred or layer-normed rows), firing K·|mean| on raw ones.
  */
 import { zipSync } from 'fflate';
-import { activationRows, collectActivations } from '../../../analyses/sae/collect';
+import { activationRows, checkSaeHook, collectActivations } from '../../../analyses/sae/collect';
 import { writeSafetensors } from '../../../runtime/formats/safetensors-write';
 import type { LlamaModel, Tokenizer } from '../../../runtime/index';
 import { buildTokenStream } from '../../../runtime/text';
@@ -33,7 +33,9 @@ export async function activationsAt(
 ): Promise<{ x: Float32Array; d: number }> {
   const parts: Float32Array[] = [];
   let d = 0;
-  for await (const b of collectActivations(model, buildTokenStream(tokenizer, text), { hook })) {
+  for await (const b of collectActivations(model, buildTokenStream(tokenizer, text), {
+    hook: checkSaeHook(model.config, hook),
+  })) {
     const r = activationRows(b);
     d = r.d;
     parts.push(r.activation.slice());

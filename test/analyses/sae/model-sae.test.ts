@@ -85,7 +85,11 @@ describe('collectActivations', () => {
   it('streams Arrow batches of at most chunkRows rows that keep each row’s token context', async () => {
     const stream = buildTokenStream(tokenizer, text);
     const batches: RecordBatch<ActivationTypes>[] = [];
-    for await (const b of collectActivations(model, stream, { hook: HOOK, maxWindows: 2, chunkRows: 300 }))
+    for await (const b of collectActivations(model, stream, {
+      hook: checkSaeHook(model.config, HOOK),
+      maxWindows: 2,
+      chunkRows: 300,
+    }))
       batches.push(b);
     expect(batches.map((b) => b.numRows)).toEqual([300, 300, 300, 124]);
     expect(batches[0]!.schema.fields.map((f) => f.name)).toEqual([
@@ -122,7 +126,12 @@ describe('collectActivations', () => {
 
   it('shuffles through a seeded buffer: every row once, reproducible, seed-dependent', async () => {
     const stream = buildTokenStream(tokenizer, text);
-    const src = () => collectActivations(model, stream, { hook: HOOK, maxWindows: 2, chunkRows: 256 });
+    const src = () =>
+      collectActivations(model, stream, {
+        hook: checkSaeHook(model.config, HOOK),
+        maxWindows: 2,
+        chunkRows: 256,
+      });
     const key = (rs: ReturnType<typeof activationRows>[]) =>
       rs.flatMap((r) => Array.from(r.window, (w, i) => w * 512 + r.position[i]!));
     const a = key(await collectAll(shuffleActivations(src(), { seed: 1, bufferRows: 200, chunkRows: 100 })));

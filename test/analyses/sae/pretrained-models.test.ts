@@ -9,7 +9,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RecordBatch } from 'apache-arrow';
 import { createCpuBackend } from '../../../kernels/cpu-backend';
-import { activationRows, collectActivations, type ActivationTypes } from '../../../analyses/sae/collect';
+import {
+  activationRows,
+  checkSaeHook,
+  collectActivations,
+  type ActivationTypes,
+} from '../../../analyses/sae/collect';
 import { evaluateSae, type SaeEvaluation } from '../../../analyses/sae/evaluate';
 import {
   adaptPretrainedToModel,
@@ -221,9 +226,9 @@ beforeAll(() => {
 async function activations(m: Loaded, hook: string): Promise<{ x: Float32Array; d: number }> {
   const stream = buildTokenStream(m.tokenizer, TEXT);
   const rows: ReturnType<typeof activationRows>[] = [];
-  for await (const b of collectActivations(m.model, stream, { hook }) as AsyncIterable<
-    RecordBatch<ActivationTypes>
-  >) {
+  for await (const b of collectActivations(m.model, stream, {
+    hook: checkSaeHook(m.model.config, hook),
+  }) as AsyncIterable<RecordBatch<ActivationTypes>>) {
     rows.push(activationRows(b));
   }
   const d = rows[0]!.d;

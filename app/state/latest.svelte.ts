@@ -3,7 +3,7 @@
  * request wins — starting one aborts the one before, and only the newest sets the value, the busy
  * flag or the error. Views call `abort()` when they unmount, so nothing runs for a closed view.
  */
-import { describeError, isAbort, type ErrorView } from '../../state/errors';
+import { describeError, isAbort, type ErrorView } from './errors';
 
 export class Latest<T> {
   value = $state.raw<T | undefined>(undefined);
