@@ -1,6 +1,6 @@
 /**
- * The registry of cell kinds, one explicit list. A new analysis adds its folder and one line here
- * (and one in views.ts for its component).
+ * The registry of cell kinds, one explicit list. A new analysis adds its folder (kind and view;
+ * views.ts finds the view by the folder) and one line here: see README.md.
  */
 import type { CellKind } from './cell-kind';
 import { attentionMaskKind } from './attention-mask/attention-mask-kind';

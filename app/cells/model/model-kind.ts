@@ -12,7 +12,7 @@ import { option, optionSchema, OptionError, type OptionsOf } from '../../../anal
 import { hashBytes } from '../../notebook/hash';
 import { fileNameOfUrl } from '../../state/format';
 import { defineCellKind, type TypedResult, type TypedRunContext } from '../cell-kind';
-import { normalizeHubId, type HubLoadProgress } from '../../../workers/hub-types';
+import { normalizeHubId, type HubLoadProgress, type HubModelHandle } from '../../../workers/hub-types';
 import { BUNDLED_MODELS, bundledUrl, DEFAULT_BUNDLED } from './bundled';
 
 /** A picked file as remembered in params (its bytes live in the blob store under `hash`). */
@@ -55,6 +55,8 @@ export type ModelParams = OptionsOf<typeof MODEL_PARAMS.fields>;
 export interface ModelMeta extends ModelHandle {
   modelHash: string | null;
   tokenizerHash: string | null;
+  /** A hub load's files, where they came from and the notes (hub models only). */
+  hub?: HubModelHandle['hub'];
 }
 
 type ModelRun = TypedRunContext<ModelParams, readonly []>;

@@ -6,6 +6,7 @@
 import { tableFromArrays, tableFromIPC, type Table } from 'apache-arrow';
 import type { CellResult } from '../../notebook/cell-runtime';
 import type { MoeRoutingSummary } from '../../../workers/runtime-types';
+import { moeRoutingKind } from './moe-routing-kind';
 
 /** What the heatmap shows: the rows of the usage table read one way or the other. */
 export const MOE_VIEWS = {
@@ -38,7 +39,7 @@ export interface MoeData {
 
 /** Decode a routing result; the tables' row counts must match the summary's shape. */
 export function decodeMoe(result: CellResult): MoeData {
-  const summary = result.meta as unknown as MoeRoutingSummary;
+  const summary = moeRoutingKind.metaOf(result)!;
   const usage = tableFromIPC(result.tables.usage!);
   const layers = tableFromIPC(result.tables.layers!);
   const load = tableFromIPC(result.tables.load!);
