@@ -58,9 +58,8 @@ export const MOE_LOG_OPTIONS = optionSchema({
   view: option.choice(LAB_VIEW_IDS, 'coactivation'),
 });
 
-/** Auxiliary-loss-free balancing simulated on a text's routing (the cell's text or the corpus). */
+/** Auxiliary-loss-free balancing simulated on the routing of the cell's input text. */
 export const MOE_BALANCE_OPTIONS = optionSchema({
-  text: option.string('', { maxLength: 1 << 22 }),
   maxTokens: option.labelled('tokens routed', option.integer(4096, { min: 16, max: MAX_MOE_TOKENS })),
   rate: option.labelled('update rate u', option.number(0.001, { min: 1e-6, max: 1 })),
   stepTokens: option.labelled('tokens per step', option.integer(64, { min: 1, max: 65536 })),
@@ -68,10 +67,11 @@ export const MOE_BALANCE_OPTIONS = optionSchema({
   layer: option.integer(0, { min: 0 }),
 });
 
-/** Routing interventions and the expert-pruning sweep. */
+/**
+ * Routing interventions, and the expert-pruning sweep (experts ranked on a calibration text, the
+ * loss measured on the evaluation text).
+ */
 export const MOE_INTERVENTION_OPTIONS = optionSchema({
-  text: option.string('', { maxLength: 1 << 22 }),
-  calibrationText: option.string('', { maxLength: 1 << 22 }),
   disabledExperts: option.labelled('disabled experts (L:E, *:E)', option.string('', { maxLength: 4096 })),
   forceTopK: option.labelled('force top-k (0 = the model’s)', option.integer(0, { min: 0, max: 1024 })),
   routerTemperature: option.labelled('router temperature', option.number(1, { min: 0.01, max: 100 })),

@@ -13,6 +13,9 @@ import { modelViewKind } from './model-view/model-view-kind';
 import { modelKind } from './model/model-kind';
 import { moeRoutingKind } from './moe-routing/moe-routing-kind';
 import { moeLabKind } from './moe-lab/moe-lab-kind';
+import { moeBalanceKind } from './moe-balance/moe-balance-kind';
+import { moeInterventionsKind } from './moe-interventions/moe-interventions-kind';
+import { moeLogKind } from './moe-log/moe-log-kind';
 import { pruningScheduleKind } from './pruning-schedule/pruning-schedule-kind';
 import { pruningSweepKind } from './pruning-sweep/pruning-sweep-kind';
 import { saeKind } from './sae/sae-kind';
@@ -35,6 +38,9 @@ export const CELL_KINDS: readonly CellKind[] = Object.freeze([
   saeFeaturesKind,
   moeRoutingKind,
   moeLabKind,
+  moeLogKind,
+  moeBalanceKind,
+  moeInterventionsKind,
 ]);
 
 const BY_KIND = new Map(CELL_KINDS.map((k) => [k.kind, k]));

@@ -26,7 +26,7 @@ export const MODEL_SOURCES = ['bundled', 'url', 'files', 'hub'] as const;
 export type ModelSourceKind = (typeof MODEL_SOURCES)[number];
 
 /** Picked files as params record them; anything else is named as the problem. */
-function pickedFiles(raw: unknown, name: string): PickedFile[] {
+export function pickedFiles(raw: unknown, name: string): PickedFile[] {
   if (!Array.isArray(raw)) throw new OptionError(name, 'expected a list of picked files');
   return raw.map((f, i) => {
     const ok =
