@@ -19,6 +19,8 @@ export class BufferPool {
   private live = 0;
   private liveByteCount = 0;
   private pooledBytes = 0;
+  /** Buffers from `acquireExact`: destroyed, not pooled, when released. */
+  private exact = new WeakSet<GPUBuffer>();
 
   constructor(
     private device: GPUDevice,
@@ -37,6 +39,22 @@ export class BufferPool {
   /** The size class `bytes` is served from on this pool. */
   sizeClassOf(bytes: number): number {
     return BufferPool.sizeClass(bytes, this.limits);
+  }
+
+  /**
+   * A buffer of exactly `bytes` (rounded up to 4) for a long-lived weight: not rounded up to a size
+   * class (which could nearly double a weight's memory) and never pooled: destroyed on release.
+   */
+  acquireExact(bytes: number): GPUBuffer {
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    this.live++;
+    this.liveByteCount += size;
+    const buffer = this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    this.exact.add(buffer);
+    return buffer;
   }
 
   acquire(bytes: number): GPUBuffer {
@@ -63,6 +81,10 @@ export class BufferPool {
   }
 
   release(buffer: GPUBuffer): void {
+    if (this.exact.has(buffer)) {
+      this.discard(buffer);
+      return;
+    }
     this.live--;
     this.liveByteCount -= buffer.size;
     const list = this.free.get(buffer.size) ?? [];

@@ -172,19 +172,25 @@ export class GpuContext {
     }
   }
 
-  createTensor<D extends DType>(shape: readonly number[], dtype: D): GpuTensor<D> {
+  /** A tensor's buffer: pooled by size class, or with `exact` its own buffer (weights). */
+  createTensor<D extends DType>(shape: readonly number[], dtype: D, exact = false): GpuTensor<D> {
     this.checkAlive();
     const bytes = storageBytes(dtype, sizeOf(shape));
     this.checkBufferSize(bytes, `a ${dtype} tensor of shape [${shape.join(', ')}]`);
-    const buffer = this.pool.acquire(bytes);
+    const buffer = exact ? this.pool.acquireExact(bytes) : this.pool.acquire(bytes);
     if (!this.bufferEpoch.has(buffer)) this.bufferEpoch.set(buffer, this.epoch);
     const t = new GpuTensor(buffer, shape, dtype);
     t.writtenEpoch = this.epoch;
     return t;
   }
 
-  upload<D extends DType>(data: Float32Array | Int32Array, shape: readonly number[], dtype: D): GpuTensor<D> {
-    const t = this.createTensor(shape, dtype);
+  upload<D extends DType>(
+    data: Float32Array | Int32Array,
+    shape: readonly number[],
+    dtype: D,
+    exact = false,
+  ): GpuTensor<D> {
+    const t = this.createTensor(shape, dtype, exact);
     // queue.writeBuffer runs before still-unsubmitted passes, which may read this recycled buffer.
     this.flush();
     t.writtenEpoch = this.epoch;
@@ -194,11 +200,12 @@ export class GpuContext {
   }
 
   /**
-   * A 16-bit weight's bits as an f16 / bf16 tensor, two values to a u32 word (kernels/
-   * weight-wgsl.ts). writeBuffer copies whole words: an odd last value goes in a word of its own.
+   * A 16-bit weight's bits as an f16 / bf16 tensor in a buffer of its own size, two values to a
+   * u32 word (kernels/weight-wgsl.ts). writeBuffer copies whole words: an odd last value goes in
+   * a word of its own.
    */
   uploadHalf<D extends HalfDType>(bits: Uint16Array, shape: readonly number[], dtype: D): GpuTensor<D> {
-    const t = this.createTensor(shape, dtype);
+    const t = this.createTensor(shape, dtype, true);
     this.flush();
     t.writtenEpoch = this.epoch;
     const even = bits.length & ~1;

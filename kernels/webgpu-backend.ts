@@ -37,15 +37,17 @@ export class WebGpuBackend implements Backend {
     return this.tensor(data, shape);
   }
 
-  /** A 16-bit weight is uploaded as its bits (two to a word); `adopt` changes nothing here. */
+  /**
+   * A weight in a buffer of its own size (not a pooled size class), a 16-bit one as its bits (two
+   * to a word); `adopt` changes nothing here.
+   */
   weightTensor(data: WeightArray, shape: readonly number[]): Tensor<FloatDType> {
-    if (!isHalf(data)) return this.tensor(data, shape);
     const n = sizeOf(shape);
-    if (data.bits.length !== n) {
-      throw new Error(
-        `tensor data has ${data.bits.length} elements but shape [${shape.join(', ')}] needs ${n}`,
-      );
+    const length = isHalf(data) ? data.bits.length : data.length;
+    if (length !== n) {
+      throw new Error(`tensor data has ${length} elements but shape [${shape.join(', ')}] needs ${n}`);
     }
+    if (!isHalf(data)) return this.ctx.upload(data, shape, 'f32', true);
     return this.ctx.uploadHalf(data.bits, shape, data.dtype);
   }
 

@@ -1,8 +1,8 @@
 /**
  * The runtime worker's side of loading a model from the Hugging Face hub (the request and progress
  * types are in hub-types.ts): `loadFromHub` runs `loadHubModel` with what the
- * worker knows: the backend's limits (WebGPU: `maxBufferSize`, `maxStorageBufferBindingSize`, the
- * buffer pool's size classes), a memory budget, and the worker's hub cache (the browser's OPFS, or
+ * worker knows: the backend's limits (WebGPU: `maxBufferSize`, `maxStorageBufferBindingSize`;
+ * weights get buffers of their own size, not pooled size classes), a memory budget, and the worker's hub cache (the browser's OPFS, or
  * the CLI's folder in a headless run).
  *
  * The access token travels in the request (a structured clone between two threads of the same
@@ -42,7 +42,6 @@ function memoryOf(backend: Backend, request: HubLoadRequest): HubMemoryLimits {
     const { ctx } = backend as WebGpuBackend;
     limits.maxBufferSize = ctx.limits.maxBufferSize;
     limits.maxStorageBufferBindingSize = ctx.limits.maxStorageBufferBindingSize;
-    limits.allocated = (bytes) => ctx.pool.sizeClassOf(bytes);
   }
   return limits;
 }
