@@ -3,7 +3,7 @@
  * (the SAE cell's hub settings point at it), on the bundled sparsebook-dense model in Chromium on
  * WebGPU. The SAELens folders are generated at test time: an SAE built to reconstruct exactly
  * (EV 1, L0 = d_in, loss recovered 1), one whose d_in does not fit, and the res-jb release's
- * folder. The SAE cell shows the download's progress and the metrics; a d_in mismatch is an error
+ * folder. The SAE cell shows the download's progress (Cancel stops it at once) and the metrics; a d_in mismatch is an error
  * in the cell naming the file; the features cell lists the features, a feature card shows its
  * contexts and links to its Neuronpedia page; a page reload opens the SAE from the browser cache
  * (the stand-in sees ETag checks only); a release picked from the menu loads its folder with the
@@ -138,7 +138,18 @@ describe('a pretrained SAE opened by hub id in the SAE cell', () => {
       await expect
         .poll(() => status(page), { timeout: 30_000 })
         .toMatch(/Downloading sae_weights\.safetensors · [\d.]+ of [\d.]+ MB/);
+      // Cancel stops the transfer at once (the requests in flight are dropped).
+      const t0 = Date.now();
+      await page.getByRole('button', { name: 'Cancel cell 3' }).click();
+      await expect.poll(() => sae.getAttribute('data-cell-status'), { timeout: 5000 }).not.toBe('running');
+      expect(Date.now() - t0).toBeLessThan(3000);
+      await expect
+        .poll(() => hub.log.some((q) => q.file.endsWith('sae_weights.safetensors') && q.aborted), {
+          timeout: 3000,
+        })
+        .toBe(true);
       hub.bytesPerSecond = 0;
+      await page.getByRole('button', { name: 'Run cell 3' }).click();
       await waitCell(page, 2, 'done', 120_000);
       const evaluation = sae.getByTestId('sae-evaluation');
       const ev = Number(await evaluation.getAttribute('data-ev'));
