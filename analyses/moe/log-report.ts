@@ -44,6 +44,11 @@ export interface MoeLogLayer {
   top_k_mass: number | null;
   lbl_micro: number | null;
   lbl_global: number | null;
+  /**
+   * Per domain, the coefficient N_E·f_i each scope puts on expert i's router probability in that
+   * domain's micro-batches (> 1: the scope pushes the expert down there); null without logits.
+   */
+  push: { domain: string; micro: number[]; global: number[] }[] | null;
   vocabulary: { score: number; uniform: number; experts: ExpertVocabulary[] };
   tls: number;
   cls: ChunkSparsityPoint[];
@@ -111,6 +116,7 @@ export function moeLogReport(log: RoutingLog, options: MoeLogReportOptions = {})
       top_k_mass: logits ? topKMass(log, l) : null,
       lbl_micro: balance?.layers[l]!.lblMicro ?? null,
       lbl_global: balance?.layers[l]!.lblGlobal ?? null,
+      push: balance?.layers[l]!.push ?? null,
       vocabulary: vocabularySpecialisation(log, l, {
         top: options.topTokens ?? 8,
         minCount: options.minCount ?? 4,

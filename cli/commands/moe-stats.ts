@@ -185,6 +185,11 @@ function printReadable(s: MoeLogReport, header: string, print: (line: string) =>
     print(
       `  ${'KL'.padEnd(width)} ${l.expertKl.map((k) => (k === null ? '    –' : k.toFixed(2).padStart(5))).join(' ')}`,
     );
+    for (const p of x.push ?? []) {
+      const fmt = (v: number[]) => v.map((n) => n.toFixed(2).padStart(5)).join(' ');
+      print(`  ${`push ${p.domain}`.padEnd(width)} micro ${fmt(p.micro)}`);
+      print(`  ${''.padEnd(width)} global ${fmt(p.global)}`);
+    }
     print(
       `  vocabulary specialisation ${x.vocabulary.score.toFixed(3)} (uniform ${x.vocabulary.uniform.toFixed(3)}); TLS ${x.tls.toFixed(3)}, CLS ${x.cls.map((c) => `L=${c.chunk} ${c.cls.toFixed(3)}`).join(', ')}`,
     );

@@ -94,6 +94,10 @@ describe('sparsebook moe-stats / moe-balance / moe-prune / eval interventions', 
     );
     expect(reread.lbl_micro).toBe(recorded.lbl_micro);
     expect(reread.coactivation).toEqual(recorded.coactivation);
+    // Which experts each scope pushes, per domain: global scope weighs every domain alike.
+    const push = (recorded.log_layers[0] as unknown as { push: { domain: string; global: number[] }[] }).push;
+    expect(push.map((p) => p.domain)).toEqual(['code', 'email']);
+    expect(push[0]!.global).toEqual(push[1]!.global);
 
     const split = path.join(dir, 'split');
     mkdirSync(split);
