@@ -20,7 +20,7 @@ import type { LayerPattern, LayerQK } from '../analyses/attention/types';
 import type { LlamaModel, Tokenizer } from '../runtime/index';
 import { tensorTable } from '../runtime/tensor-table';
 import type { JobProgress, MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
-import { tokenText } from './token-text';
+import { tokenText } from '../runtime/tokenizers/token-text';
 
 /** What the probes cell asks for. */
 export interface ProbeJobRequest {

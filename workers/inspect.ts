@@ -8,8 +8,8 @@ import type { LlamaModel, Tokenizer } from '../runtime/index';
 import { crossEntropyRows } from '../runtime/eval/loss';
 import { nextTokenTable, tokenLossTable } from '../runtime/tables';
 import { tensorTable } from '../runtime/tensor-table';
-import { topKDistribution } from './next-token';
-import { tokenText } from './token-text';
+import { topKDistribution } from '../runtime/next-token';
+import { tokenText } from '../runtime/tokenizers/token-text';
 
 export interface InspectRequest {
   text: string;

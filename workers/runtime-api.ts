@@ -19,8 +19,8 @@ import { loadFiles, type LoadedFiles } from './model-files';
 import { loadFromHub } from './hub-load';
 import type { HubModelHandle, HubLoadProgress, HubLoadRequest } from './hub-types';
 import { runtimeMemoryStats, type RuntimeMemoryStats } from './memory-stats';
-import { topKDistribution } from './next-token';
-import { tokenText } from './token-text';
+import { topKDistribution } from '../runtime/next-token';
+import { tokenText } from '../runtime/tokenizers/token-text';
 import { inspect, type InspectRequest } from './inspect';
 import {
   maskJob,

@@ -1,6 +1,5 @@
 /** How a single token reads in context, for tables and token strips. */
-import type { Tokenizer } from '../runtime/index';
-import { tokenPiece } from '../runtime/tokenizers/tokenizer';
+import { tokenPiece, type Tokenizer } from './tokenizer';
 
 /**
  * A token as text in context: special tokens as their piece (`<s>`, `<|endoftext|>`), a lone byte
