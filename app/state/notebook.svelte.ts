@@ -7,25 +7,16 @@ import { createRuntimeClient, type RuntimeClient } from '../../workers/runtime-c
 import type { BackendInfo, BackendKind } from '../../workers/runtime-types';
 import type { CellServices } from '../cells/cell-kind';
 import { KNOWN_KINDS, kindOf } from '../cells/kinds';
-import { createAutosave, type Autosave } from '../notebook/autosave';
 import { IDLE, type CellRuntime } from '../notebook/cell-runtime';
 import { type CellDoc, type NotebookDoc, type ParamValue } from '../notebook/document';
 import * as edits from '../notebook/edit';
 import { History } from '../notebook/history';
-import {
-  chooseStartupNotebook,
-  newEntry,
-  openStored,
-  webLocks,
-  type NotebookLocks,
-  type OpenedNotebook,
-} from '../notebook/library';
+import type { OpenedNotebook } from '../notebook/library';
 import { parseNotebookFile } from '../notebook/notebook-file';
 import { Scheduler } from '../notebook/scheduler';
 import type { TokenSelection } from '../notebook/selection';
 import { decodeShareHash } from '../notebook/share-link';
 import { storeResultCache } from '../notebook/result-cache';
-import { openNotebookStore, type NotebookStore, type NotebookSummary } from '../notebook/store';
 import { embedOptions, type EmbedOptions } from '../report/page-options';
 import { decodeReport, type ReportCell, type ReportData } from '../report/report-data';
 import type { CellContext } from './cell-context';
@@ -38,14 +29,8 @@ import { embedCodeFor, exportReport, notebookFile, shareLinkFor, type ReportFile
 import { copyNotice, errorNotice, type Notice } from './notices';
 import { readOpening } from './opening';
 import { isParamLocked, lockedKeys, type NotebookMode } from './param-lock';
+import { NotebookLibrary } from './library.svelte';
 import { PickedFiles } from './picked-files';
-import { setTabNotebook, tabNotebook } from './tab-session';
-
-/** What autosave writes: the document and the id of the record it belongs to. */
-interface SaveEntry {
-  id: string;
-  doc: NotebookDoc;
-}
 
 /** What this page is: the workbench, an embed (`embed.html`), or a report carrying its data. */
 export type PageKind = { kind: 'app' } | { kind: 'embed' } | { kind: 'report'; packed: Uint8Array };
@@ -69,11 +54,8 @@ export class NotebookState implements CellContext {
   notice = $state<Notice | undefined>(undefined);
   /** The last link made by Copy link (shown so it can be copied by hand too). */
   shareLink = $state<string | undefined>(undefined);
-  saveState = $state<'saved' | 'pending' | 'error' | 'off'>('off');
-  /** The stored notebook this tab edits (its IndexedDB id); undefined without storage. */
-  notebookId = $state<string | undefined>(undefined);
-  /** Saved notebooks, most recently modified first (refreshed on open, switch and save). */
-  recent = $state.raw<readonly NotebookSummary[]>([]);
+  /** Where notebooks are saved: the store, autosave, the saved list and this tab's lock. */
+  readonly library = new NotebookLibrary((e, title) => this.showError(e, title));
   /**
    * Remote images in markdown load only once the user allows them, for the notebook open in this
    * tab (a tracking pixel in a shared notebook must not report who opened it). Opening another
@@ -101,17 +83,12 @@ export class NotebookState implements CellContext {
   );
 
   readonly client: RuntimeClient;
-  private store: NotebookStore | undefined;
   private readonly scheduler: Scheduler;
-  private autosave: Autosave<SaveEntry> | undefined;
-  private readonly locks: NotebookLocks = webLocks();
-  /** Gives back the lock of the notebook this tab has open. */
-  private releaseLock: () => void = () => {};
   /** Results that came with a report, by cell id: the result cache serves them first. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- not reactive; replaced whole by a report
   private reportCells: ReadonlyMap<string, ReportCell> = new Map();
   /** Files picked in this page (the model cell's run reads them). */
-  private readonly picked = new PickedFiles(() => this.store);
+  private readonly picked = new PickedFiles(() => this.library.store);
 
   constructor(client: RuntimeClient = createRuntimeClient()) {
     this.client = client;
@@ -150,7 +127,7 @@ export class NotebookState implements CellContext {
    */
   private resultCache() {
     const stored = storeResultCache(
-      () => this.store,
+      () => this.library.store,
       (e) => this.showError(e, 'A result could not be saved'),
     );
     return {
@@ -178,38 +155,13 @@ export class NotebookState implements CellContext {
     this.embed = embedOptions(location.hash);
     if (page.kind === 'report') return this.startReport(page.packed);
     if (page.kind === 'embed') return this.startEmbed(location.hash);
-    try {
-      const store = await openNotebookStore();
-      this.store = store;
-      this.autosave = createAutosave((entry: SaveEntry) => store.saveNotebook(entry.id, entry.doc), {
-        delayMs: 250,
-        onSaved: () => {
-          this.saveState = this.autosave?.pending ? 'pending' : 'saved';
-          void this.refreshRecent();
-        },
-        onError: (e) => {
-          this.saveState = 'error';
-          this.showError(e, 'Autosave failed');
-        },
-      });
-      // 'saved' only once the notebook to show is chosen and stored (adopt), not before.
-    } catch (e) {
-      this.saveState = 'off';
-      this.showError(e, 'Notebooks will not be saved');
-    }
+    await this.library.open();
     // Whatever the page was opened with becomes a new notebook; nothing stored is replaced.
     const opening = await readOpening(location);
     for (const n of opening.notices) this.notice = n;
     const incoming = opening.incoming;
     if (opening.cpu) this.backendKind = 'cpu';
-    const choice = await chooseStartupNotebook({
-      store: this.store,
-      locks: this.locks,
-      incoming,
-      lastId: tabNotebook(),
-      fallback: () => defaultNotebook(location.search),
-      validate: { knownKinds: KNOWN_KINDS },
-    });
+    const choice = await this.library.chooseStartup(incoming, () => defaultNotebook(location.search));
     if (choice.listError) this.showError(choice.listError, 'The saved notebooks could not be listed');
     if (choice.unreadable)
       this.notice = {
@@ -273,11 +225,7 @@ export class NotebookState implements CellContext {
   async makeLive(): Promise<void> {
     if (this.mode !== 'report') return;
     this.mode = 'live';
-    try {
-      this.store ??= await openNotebookStore();
-    } catch {
-      // picked files are kept in memory for this page
-    }
+    await this.library.openForFiles();
     if (globalThis.location?.protocol === 'file:') {
       let doc = this.doc;
       for (const c of doc.cells) {
@@ -456,22 +404,31 @@ export class NotebookState implements CellContext {
       this.showError(e, 'The notebook file could not be opened');
       return;
     }
-    if (!(await this.settleCurrent())) return;
-    await this.adopt(await newEntry(this.locks, doc));
+    if (!(await this.library.settle())) return;
+    await this.adopt(await this.library.newEntry(doc));
     this.notice = { kind: 'info', title: 'Opened', message: `${file.name}: ${doc.cells.length} cells` };
     await this.scheduler.restore();
   }
 
   // ── the notebook library ────────────────────────────────────────────────
 
+  /** Saved notebooks, most recently modified first. */
+  get recent() {
+    return this.library.recent;
+  }
+
+  /** The stored notebook this tab edits (its IndexedDB id); undefined without storage. */
+  get notebookId() {
+    return this.library.notebookId;
+  }
+
+  get saveState() {
+    return this.library.saveState;
+  }
+
   /** Re-read the list of saved notebooks. */
-  async refreshRecent(): Promise<void> {
-    if (!this.store) return;
-    try {
-      this.recent = await this.store.listNotebooks();
-    } catch {
-      // the list keeps its last value; the failure itself shows where it matters (saving)
-    }
+  refreshRecent(): Promise<void> {
+    return this.library.refreshRecent();
   }
 
   /**
@@ -479,17 +436,16 @@ export class NotebookState implements CellContext {
    * notebook another tab is editing opens as a copy; one that cannot be read is left as it is.
    */
   async openSaved(id: string): Promise<void> {
-    const store = this.store;
-    if (!store || id === this.notebookId) return;
-    if (!(await this.settleCurrent())) return;
-    const title = this.recent.find((s) => s.id === id)?.title ?? id;
-    let opened: OpenedNotebook;
+    if (!this.library.store || id === this.library.notebookId) return;
+    if (!(await this.library.settle())) return;
+    let opened: OpenedNotebook | undefined;
     try {
-      opened = await openStored(store, this.locks, id, { knownKinds: KNOWN_KINDS }, title);
+      opened = await this.library.openStored(id);
     } catch (e) {
       this.showError(e, 'That notebook could not be opened');
       return;
     }
+    if (!opened) return;
     await this.adopt(opened);
     this.notice = opened.copyOf ? copyNotice(opened.copyOf.title) : undefined;
     await this.scheduler.restore();
@@ -497,32 +453,15 @@ export class NotebookState implements CellContext {
 
   /** Start a new notebook (the default one); the open one stays in the list. */
   async newNotebook(): Promise<void> {
-    if (!(await this.settleCurrent())) return;
-    await this.adopt(await newEntry(this.locks, defaultNotebook()));
+    if (!(await this.library.settle())) return;
+    await this.adopt(await this.library.newEntry(defaultNotebook()));
     await this.scheduler.restore();
   }
 
   /** Delete saved notebook `id` (not the open one, nor one another tab has open). */
   async deleteSaved(id: string): Promise<void> {
-    const store = this.store;
-    if (!store || id === this.notebookId) return;
-    const release = await this.locks.acquire(id);
-    if (!release) {
-      this.notice = {
-        kind: 'info',
-        title: 'Not deleted',
-        message: 'That notebook is open in another tab.',
-      };
-      return;
-    }
-    try {
-      await store.deleteNotebook(id);
-    } catch (e) {
-      this.showError(e, 'The notebook could not be deleted');
-    } finally {
-      release();
-    }
-    await this.refreshRecent();
+    if (!(await this.library.delete(id)))
+      this.notice = { kind: 'info', title: 'Not deleted', message: 'That notebook is open in another tab.' };
   }
 
   /** Allow remote images in this notebook's markdown (until another notebook is opened). */
@@ -546,8 +485,8 @@ export class NotebookState implements CellContext {
   }
 
   /** Write the pending autosave and resolve once it is stored. */
-  async flush(): Promise<void> {
-    await this.autosave?.flush();
+  flush(): Promise<void> {
+    return this.library.flush();
   }
 
   /**
@@ -557,11 +496,7 @@ export class NotebookState implements CellContext {
    * browser (in Chromium and Firefox a committed transaction does), and nothing can be awaited.
    */
   flushNow(): void {
-    this.autosave?.flushNow().catch((e: unknown) => {
-      // Seen only when the page stays (visibilitychange): then the user can still act on it.
-      this.saveState = 'error';
-      this.showError(e, 'Autosave failed');
-    });
+    this.library.flushNow();
   }
 
   // ── internals ───────────────────────────────────────────────────────────
@@ -574,49 +509,16 @@ export class NotebookState implements CellContext {
   }
 
   /**
-   * Before this tab leaves its notebook: save what is pending. False (and the user told) when that
-   * fails, and then the notebook stays open rather than lose the edits.
-   */
-  private async settleCurrent(): Promise<boolean> {
-    try {
-      await this.autosave?.flush();
-      return true;
-    } catch (e) {
-      this.saveState = 'error';
-      this.showError(e, 'The open notebook could not be saved, so it stays open');
-      return false;
-    }
-  }
-
-  /**
    * Make `opened` this tab's notebook: a new history (the previous notebook is saved under its own
    * id, so there is nothing to undo back to), its lock held and the previous one given back.
    */
   private async adopt(opened: OpenedNotebook): Promise<void> {
-    // Anything typed since settleCurrent() starts writing before the lock goes: IndexedDB commits
-    // it before any transaction another tab opens after taking the lock.
-    this.autosave?.flushNow().catch(() => undefined);
-    this.releaseLock();
-    this.releaseLock = opened.release;
-    this.notebookId = this.store ? opened.id : undefined;
+    this.library.take(opened);
     this.remoteImages = false;
-    setTabNotebook(opened.id);
     this.unloadLeaving(opened.doc);
     this.history = History.start(opened.doc);
     this.scheduler.setDocument(opened.doc);
-    if (opened.origin === 'new' && this.autosave) {
-      // A new entry is stored at once, so it is in the list even if nothing is ever edited.
-      this.scheduleSave();
-      try {
-        await this.autosave.flush();
-      } catch (e) {
-        this.saveState = 'error';
-        this.showError(e, 'The notebook could not be saved');
-      }
-    } else if (this.autosave) {
-      this.saveState = this.autosave.pending ? 'pending' : 'saved';
-    }
-    await this.refreshRecent();
+    await this.library.settleTaken(opened);
   }
 
   /**
@@ -643,9 +545,7 @@ export class NotebookState implements CellContext {
   }
 
   private scheduleSave(): void {
-    if (!this.autosave || !this.notebookId) return;
-    this.saveState = 'pending';
-    this.autosave.schedule({ id: this.notebookId, doc: this.doc });
+    this.library.schedule(this.doc);
   }
 
   private guard(f: () => void): void {
