@@ -5,7 +5,7 @@ import globals from 'globals';
 import layers from './eslint/layers.js';
 
 export default ts.config(
-  { ignores: ['node_modules', 'dist', 'test-artifacts', 'public/models'] },
+  { ignores: ['node_modules', 'dist', '.cli-build', 'test-artifacts', 'public/models'] },
   js.configs.recommended,
   ...ts.configs.recommended,
   ...svelte.configs['flat/recommended'],

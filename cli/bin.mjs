@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// The `sparsebook` command. Runs cli/main.ts under tsx with WGSL-as-text imports. For
-// `--backend webgpu` on a machine with no Vulkan driver of its own, it points Dawn at Chromium's
-// SwiftShader ICD (and its libvulkan) — these must be set before the process starts, hence the re-exec.
+// The `sparsebook` command. Runs cli/main.ts compiled ahead of time (scripts/cli-build.mjs; rebuilt
+// here first when missing or older than its sources). For `--backend webgpu` on a machine with no
+// Vulkan driver of its own, it points Dawn at Chromium's SwiftShader ICD (and its libvulkan) — these
+// must be set before the process starts, hence a re-exec in that case only.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ensureCliBuild } from '../scripts/cli-build.mjs';
 
-const here = import.meta.dirname;
 const env = { ...process.env };
 const wantsGpu = process.argv.some(
   (a, i) => a === '--backend=webgpu' || (a === '--backend' && process.argv[i + 1] === 'webgpu'),
@@ -37,9 +39,13 @@ if (
   env.LD_LIBRARY_PATH = [env.LD_LIBRARY_PATH, chromiumDir].filter(Boolean).join(':');
 }
 
-const r = spawnSync(
-  process.execPath,
-  ['--import', path.join(here, 'register.mjs'), path.join(here, 'main.ts'), ...process.argv.slice(2)],
-  { stdio: 'inherit', env },
-);
-process.exit(r.status ?? 1);
+const entry = await ensureCliBuild();
+if (
+  env.VK_ICD_FILENAMES === process.env.VK_ICD_FILENAMES &&
+  env.LD_LIBRARY_PATH === process.env.LD_LIBRARY_PATH
+) {
+  await import(pathToFileURL(entry).href); // exits when the command is done
+} else {
+  const r = spawnSync(process.execPath, [entry, ...process.argv.slice(2)], { stdio: 'inherit', env });
+  process.exit(r.status ?? 1);
+}
