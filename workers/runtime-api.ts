@@ -30,6 +30,16 @@ import {
   type ProbeJobRequest,
   type SweepJobRequest,
 } from './attention-jobs';
+import {
+  activationsJob,
+  dlaJob,
+  logitLensJob,
+  patchJob,
+  type ActivationsJobRequest,
+  type DlaJobRequest,
+  type LogitLensJobRequest,
+  type PatchJobRequest,
+} from './interp-jobs';
 import { moeRoutingJob, type MoeRoutingRequest } from './moe-jobs';
 import {
   moeBalanceJob,
@@ -384,6 +394,33 @@ export function createRuntimeApi(
       const l = ctx.model();
       const { summary, ...tables } = await sweepJob(l.model, l.tokenizer, request, ctx);
       return { summary, tables };
+    }),
+
+    /** The logit lens over one document (interp-jobs.ts): `layers`, `grid`, `tokens`. */
+    logitLens: jobs.define(async (request: LogitLensJobRequest, ctx: Ctx<JobProgress>) => {
+      const l = ctx.model();
+      return logitLensJob(l.model, l.tokenizer, request, ctx);
+    }),
+
+    /** Activation patching of one hook, clean into corrupted (interp-jobs.ts): `restored`, `tokens`. */
+    patching: jobs.define(async (request: PatchJobRequest, ctx: Ctx<JobProgress>) => {
+      const l = ctx.model();
+      return patchJob(l.model, l.tokenizer, request, ctx);
+    }),
+
+    /** Direct logit attribution at one position (interp-jobs.ts): `parts`, `tokens`. */
+    logitAttribution: jobs.define(async (request: DlaJobRequest, ctx: Ctx<JobProgress>) => {
+      const l = ctx.model();
+      return dlaJob(l.model, l.tokenizer, request, ctx);
+    }),
+
+    /**
+     * One hook's activations over one document (interp-jobs.ts): `values` (tensor [T, C]),
+     * `channels`, `massive`, `token_sparsity`, `tokens` and, for dense models, `chunks`.
+     */
+    activations: jobs.define(async (request: ActivationsJobRequest, ctx: Ctx<JobProgress>) => {
+      const l = ctx.model();
+      return activationsJob(l.model, l.tokenizer, request, ctx);
     }),
 
     /**
