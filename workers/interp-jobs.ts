@@ -284,6 +284,9 @@ export async function activationsJob(
     throw new RangeError(
       `${JSON.stringify(hook)} is not a hook point of ${model.name} (e.g. blocks.0.hook_resid_post)`,
     );
+  // Pattern-like hooks are [heads, queries, keys]: not a tokens × channels matrix.
+  if (/attn\.hook_(pattern|attn_scores|row_stats)$/.test(hook))
+    throw new RangeError(`${hook} is per head [heads, tokens, keys]; the explorer reads [tokens, channels] hooks`);
   const doc = documentTokens(model, tokenizer, request.text, 'text');
   const T = doc.tokens.length;
   const dense = !model.config.moe;

@@ -3,10 +3,12 @@
  * views.ts finds the view by the folder) and one line here: see README.md.
  */
 import type { CellKind } from './cell-kind';
+import { activationPatchingKind } from './activation-patching/activation-patching-kind';
 import { attentionMaskKind } from './attention-mask/attention-mask-kind';
 import { attentionProbesKind } from './attention-probes/attention-probes-kind';
 import { attentionSweepKind } from './attention-sweep/attention-sweep-kind';
 import { generateKind } from './generate/generate-kind';
+import { logitLensKind } from './logit-lens/logit-lens-kind';
 import { lossKind } from './loss/loss-kind';
 import { markdownKind } from './markdown/markdown-kind';
 import { modelViewKind } from './model-view/model-view-kind';
@@ -41,6 +43,8 @@ export const CELL_KINDS: readonly CellKind[] = Object.freeze([
   moeLogKind,
   moeBalanceKind,
   moeInterventionsKind,
+  logitLensKind,
+  activationPatchingKind,
 ]);
 
 const BY_KIND = new Map(CELL_KINDS.map((k) => [k.kind, k]));
