@@ -4,10 +4,12 @@
  */
 import type { CellKind } from './cell-kind';
 import { activationPatchingKind } from './activation-patching/activation-patching-kind';
+import { activationsKind } from './activations/activations-kind';
 import { attentionMaskKind } from './attention-mask/attention-mask-kind';
 import { attentionProbesKind } from './attention-probes/attention-probes-kind';
 import { attentionSweepKind } from './attention-sweep/attention-sweep-kind';
 import { generateKind } from './generate/generate-kind';
+import { logitAttributionKind } from './logit-attribution/logit-attribution-kind';
 import { logitLensKind } from './logit-lens/logit-lens-kind';
 import { lossKind } from './loss/loss-kind';
 import { markdownKind } from './markdown/markdown-kind';
@@ -45,6 +47,8 @@ export const CELL_KINDS: readonly CellKind[] = Object.freeze([
   moeInterventionsKind,
   logitLensKind,
   activationPatchingKind,
+  logitAttributionKind,
+  activationsKind,
 ]);
 
 const BY_KIND = new Map(CELL_KINDS.map((k) => [k.kind, k]));
