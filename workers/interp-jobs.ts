@@ -23,7 +23,7 @@ import { parseHookName } from '../runtime/hooks';
 import type { LlamaModel, Tokenizer } from '../runtime/index';
 import { singleToken } from '../runtime/tokenizers/single-token';
 import type { JobProgress } from './runtime-types';
-import { tokenText } from './token-text';
+import { tokenText } from '../runtime/tokenizers/token-text';
 
 /** What every interp job gets besides its request. */
 export interface InterpJobOptions {
@@ -286,7 +286,9 @@ export async function activationsJob(
     );
   // Pattern-like hooks are [heads, queries, keys]: not a tokens × channels matrix.
   if (/attn\.hook_(pattern|attn_scores|row_stats)$/.test(hook))
-    throw new RangeError(`${hook} is per head [heads, tokens, keys]; the explorer reads [tokens, channels] hooks`);
+    throw new RangeError(
+      `${hook} is per head [heads, tokens, keys]; the explorer reads [tokens, channels] hooks`,
+    );
   const doc = documentTokens(model, tokenizer, request.text, 'text');
   const T = doc.tokens.length;
   const dense = !model.config.moe;
