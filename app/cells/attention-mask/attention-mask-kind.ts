@@ -11,7 +11,7 @@ import { MASK_OPTIONS } from '../../../analyses/attention/catalogue';
 import type { MaskJobSummary } from '../../../workers/runtime-types';
 import { defineCellKind } from '../cell-kind';
 import { MODEL_INPUT } from '../model/model-kind';
-import { documentsOf, TEXT_INPUT } from '../text/text-kind';
+import { documentAt, TEXT_INPUT } from '../text/text-kind';
 
 /** Other documents used to calibrate the channel family. */
 export const CALIBRATION_DOCUMENTS = 4;
@@ -23,15 +23,13 @@ export const attentionMaskKind = defineCellKind({
   params: MASK_OPTIONS,
   inputs: [MODEL_INPUT, TEXT_INPUT],
   async run({ params, inputs, signal, services, progress }) {
-    const docs = documentsOf(inputs.text.params);
     const { document, family, budget, layer, head } = params;
-    if (document >= docs.length)
-      throw new RangeError(`document must be an integer in [0, ${docs.length - 1}], got ${document}`);
+    const { docs, text } = documentAt(inputs.text.params, document);
     const others = docs.filter((_, i) => i !== document).slice(0, CALIBRATION_DOCUMENTS);
     progress(undefined, 'Running the model…');
     const r = await services.runtime.attentionMask(
       {
-        text: docs[document]!,
+        text,
         calibrationText: family === 'channel' ? others.join('\n\n') : undefined,
         family,
         budget,

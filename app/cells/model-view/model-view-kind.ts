@@ -6,7 +6,7 @@
 import { option, optionSchema } from '../../../analyses/options';
 import { defineCellKind } from '../cell-kind';
 import { MODEL_INPUT } from '../model/model-kind';
-import { documentsOf, TEXT_INPUT } from '../text/text-kind';
+import { documentAt, TEXT_INPUT } from '../text/text-kind';
 
 export interface ModelViewMeta {
   document: number;
@@ -34,13 +34,11 @@ export const modelViewKind = defineCellKind({
   inputs: [MODEL_INPUT, TEXT_INPUT],
   async run({ params, inputs, signal, services, progress }) {
     const model = inputs.model.meta;
-    const docs = documentsOf(inputs.text.params);
     const { document, layer, token, topK } = params;
-    if (document >= docs.length)
-      throw new RangeError(`document must be an integer in [0, ${docs.length - 1}], got ${document}`);
+    const { text } = documentAt(inputs.text.params, document);
     progress(undefined, 'Running the model…');
     const r = await services.runtime.inspect(
-      { text: docs[document]!, layer, position: token, topK },
+      { text, layer, position: token, topK },
       { signal, model: model.key },
     );
     const meta: ModelViewMeta = {

@@ -64,5 +64,19 @@ export function documentsOf(params: { text: string; name: string }): string[] {
   return splitDocuments(params.text, params.name || 'text').documents;
 }
 
+/**
+ * The documents of a text cell's params and document `index` of them, or a RangeError naming the
+ * range (the schema has checked `index` is an integer ≥ 0; the text decides how many there are).
+ */
+export function documentAt(
+  params: { text: string; name: string },
+  index: number,
+): { docs: string[]; text: string } {
+  const docs = documentsOf(params);
+  if (index >= docs.length)
+    throw new RangeError(`document must be an integer in [0, ${docs.length - 1}], got ${index}`);
+  return { docs, text: docs[index]! };
+}
+
 /** The text input of an analysis cell. */
 export const TEXT_INPUT = textKind.asInput('text', 'Text');
