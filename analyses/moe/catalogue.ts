@@ -32,30 +32,29 @@ export const MAX_MAP_TOKENS = 2048;
  * The MoE lab cell routing texts through a model: the bundled per-domain corpus or the user's own
  * text (one domain), with the micro-batch scope of the LBL (0 = one document) and the view shown.
  */
+/** The report options and view params the MoE lab and routing-log cells share. */
+const REPORT_FIELDS = {
+  microBatchTokens: option.labelled(
+    'micro-batch tokens (0 = one document)',
+    option.integer(0, { min: 0, max: MAX_MOE_TOKENS }),
+  ),
+  mapTokens: option.labelled('tokens in the map', option.integer(128, { min: 1, max: MAX_MAP_TOKENS })),
+  layer: option.integer(0, { min: 0 }),
+  view: option.choice(LAB_VIEW_IDS, 'coactivation'),
+};
+
 export const MOE_LAB_OPTIONS = optionSchema({
   source: option.choice(['corpus', 'text'] as const, 'corpus'),
   text: option.string('', { maxLength: 1 << 22 }),
   textDomain: option.string('text', { maxLength: 64 }),
   maxTokens: option.labelled('tokens per domain', option.integer(2048, { min: 1, max: MAX_MOE_TOKENS })),
-  microBatchTokens: option.labelled(
-    'micro-batch tokens (0 = one document)',
-    option.integer(0, { min: 0, max: MAX_MOE_TOKENS }),
-  ),
-  mapTokens: option.labelled('tokens in the map', option.integer(128, { min: 1, max: MAX_MAP_TOKENS })),
-  layer: option.integer(0, { min: 0 }),
-  view: option.choice(LAB_VIEW_IDS, 'coactivation'),
+  ...REPORT_FIELDS,
 });
 
 /** The routing-log cell: Parquet URLs (one per line, read by Range requests); picked files are added by the cell. */
 export const MOE_LOG_OPTIONS = optionSchema({
   urls: option.string('', { maxLength: 1 << 16 }),
-  microBatchTokens: option.labelled(
-    'micro-batch tokens (0 = one document)',
-    option.integer(0, { min: 0, max: MAX_MOE_TOKENS }),
-  ),
-  mapTokens: option.labelled('tokens in the map', option.integer(128, { min: 1, max: MAX_MAP_TOKENS })),
-  layer: option.integer(0, { min: 0 }),
-  view: option.choice(LAB_VIEW_IDS, 'coactivation'),
+  ...REPORT_FIELDS,
 });
 
 /** Auxiliary-loss-free balancing simulated on the routing of the cell's input text. */

@@ -219,15 +219,9 @@ export async function readRoutingLog(
   let done = 0;
   options.onProgress?.({ done, total });
   for (const { file, groups } of plan) {
-    const columns = [
-      'document',
-      'position',
-      'token_id',
-      'layer',
-      'experts',
-      'gates',
-      ...(withLogits ? ['router_logits'] : []),
-    ];
+    const columns: string[] = ROUTING_LOG_COLUMNS.filter(
+      (c) => c !== 'domain' && (withLogits || c !== 'router_logits'),
+    );
     const hasDomain = (await parquetMetadataAsync(file.buffer)).schema.some((s) => s.name === 'domain');
     if (hasDomain) columns.push('domain');
     for (const g of groups) {
