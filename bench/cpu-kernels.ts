@@ -233,7 +233,10 @@ const forwardWith = (mm: Backend['matmul'], att: Backend['attention']) => async 
   patched.attention = att;
   backend.dispose(await model.forward(tokens));
 };
-const naiveForward = forwardWith((a, b, o) => naiveMatmul(a, f32Weight(b), o?.transposeB ?? false), naiveAttention);
+const naiveForward = forwardWith(
+  (a, b, o) => naiveMatmul(a, f32Weight(b), o?.transposeB ?? false),
+  naiveAttention,
+);
 const currentForward = forwardWith(kernels.matmul, kernels.attention);
 const forwardTimes = [Infinity, Infinity];
 for (let r = 0; r < Math.max(3, Math.ceil(reps / 3)); r++) {

@@ -6,7 +6,12 @@ import { checkWriteColumns } from './write-columns.cpu';
 import source from './write-columns.wgsl?raw';
 
 /** WebGPU `writeColumns`: src [R, n] into columns colOffset..colOffset+n of dst [R, N], in place. */
-export function writeColumnsGpu(ctx: GpuContext, dst: Tensor<'f32'>, src: Tensor<'f32'>, colOffset: number): void {
+export function writeColumnsGpu(
+  ctx: GpuContext,
+  dst: Tensor<'f32'>,
+  src: Tensor<'f32'>,
+  colOffset: number,
+): void {
   const [rows, n, cols] = checkWriteColumns(dst, src, colOffset);
   gpu(dst);
   gpu(src);

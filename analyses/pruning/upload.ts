@@ -51,7 +51,10 @@ export class PrunedUpload {
 /** A 16-bit weight [rows, cols] as float32 on its backend: embedding's gather of every row. */
 function decodeRows(b: Backend, w: Tensor<FloatDType>): Tensor<'f32'> {
   const rows = w.shape[0]!;
-  const ids = b.tensor<'i32'>(Int32Array.from({ length: rows }, (_, i) => i), [rows]);
+  const ids = b.tensor<'i32'>(
+    Int32Array.from({ length: rows }, (_, i) => i),
+    [rows],
+  );
   const out = b.embedding(w, ids);
   b.dispose(ids);
   return out;

@@ -291,7 +291,8 @@ export class LlamaModel {
       throw new Error(`the final norm needs a [${c.dim}] bias`);
     const held = heldDTypes(w);
     // Refuse a classifier that cannot be split before anything is uploaded (nothing to free).
-    for (const m of [w.tokEmbeddings, w.output]) if (m) rowBlockStarts(c.vocabSize, c.dim, weightDTypeOf(m), maxBytes);
+    for (const m of [w.tokEmbeddings, w.output])
+      if (m) rowBlockStarts(c.vocabSize, c.dim, weightDTypeOf(m), maxBytes);
     const uploaded = uploadWeights(
       backend,
       c,
@@ -309,7 +310,14 @@ export class LlamaModel {
       delete w.normBias;
       transferred.add(w);
     }
-    return LlamaModel.assemble(backend, checkpoint.fileName ?? 'model', c, uploaded, checkpoint.storedDtypes, held);
+    return LlamaModel.assemble(
+      backend,
+      checkpoint.fileName ?? 'model',
+      c,
+      uploaded,
+      checkpoint.storedDtypes,
+      held,
+    );
   }
 
   /**
@@ -366,8 +374,10 @@ export class LlamaModel {
           backend,
           config,
           w,
-          ((data: WeightArray, shape: number[]) => take(data, shape, () => adopt(data, shape))) as WeightUpload,
-          (data, rows, cols) => take(data, [rows, cols], () => uploadRowChunks(adopt, data, rows, cols, maxBytes)),
+          ((data: WeightArray, shape: number[]) =>
+            take(data, shape, () => adopt(data, shape))) as WeightUpload,
+          (data, rows, cols) =>
+            take(data, [rows, cols], () => uploadRowChunks(adopt, data, rows, cols, maxBytes)),
         );
       },
       finish() {
@@ -592,7 +602,9 @@ export class LlamaModel {
         if (w.kind !== 'dense') throw new Error('readWeights: only dense models can be read back');
         const { kind: _kind, ...parts } = w;
         const read = await Promise.all(
-          Object.entries(parts).map(async ([k, t]) => [k, await readFloat32(b, t as Tensor<FloatDType>)] as const),
+          Object.entries(parts).map(
+            async ([k, t]) => [k, await readFloat32(b, t as Tensor<FloatDType>)] as const,
+          ),
         );
         const layer = emptyLayer();
         for (const [k, data] of read) (layer as unknown as Record<string, Float32Array>)[k] = data;
@@ -629,7 +641,10 @@ export class LlamaModel {
     const out = [...this.layers];
     for (const [key, replaced] of Object.entries(overrides)) {
       const layer = Number(key);
-      for (const [name, t] of Object.entries(replaced) as [LinearWeightName, Tensor<FloatDType> | undefined][]) {
+      for (const [name, t] of Object.entries(replaced) as [
+        LinearWeightName,
+        Tensor<FloatDType> | undefined,
+      ][]) {
         if (!t) continue;
         if (!(LINEAR_WEIGHTS as readonly string[]).includes(name)) {
           throw new Error(`weights: "${name}" is not a replaceable weight (${LINEAR_WEIGHTS.join(', ')})`);
@@ -776,7 +791,9 @@ function heldDTypes(w: StoredWeights): WeightDType[] {
 /** A weight read back as float32 (16-bit ones decoded). */
 async function readFloat32(b: Backend, t: Tensor<FloatDType>): Promise<Float32Array> {
   const data = await b.read(t);
-  return t.dtype === 'f32' ? (data as Float32Array) : toFloat32({ dtype: t.dtype, bits: data as Uint16Array });
+  return t.dtype === 'f32'
+    ? (data as Float32Array)
+    : toFloat32({ dtype: t.dtype, bits: data as Uint16Array });
 }
 
 /** A weight held in row blocks, read back whole as float32. */

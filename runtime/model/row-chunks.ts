@@ -77,7 +77,12 @@ export function chunkTensors(w: RowChunks): Tensor<FloatDType>[] {
 }
 
 /** table[ids] [T, cols], block by block (owned by the scope). */
-export function embedRows(b: Backend, table: RowChunks, ids: Tensor<'i32'>, scope: TensorScope): Tensor<'f32'> {
+export function embedRows(
+  b: Backend,
+  table: RowChunks,
+  ids: Tensor<'i32'>,
+  scope: TensorScope,
+): Tensor<'f32'> {
   if (table.parts.length === 1) return scope.own(b.embedding(table.parts[0]!.tensor, ids));
   let sum: Tensor<'f32'> | undefined;
   for (const { row0, tensor } of table.parts) {

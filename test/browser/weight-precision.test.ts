@@ -58,7 +58,9 @@ describe('weight precision on WebGPU', () => {
       expect(model.weightPrecision.stored).toEqual(f.checkpoint.storedDtypes);
       const converted = f.checkpoint.storedDtypes.filter((d) => d !== 'F32');
       expect(model.weightPrecision.path.startsWith(converted.length ? 'f16' : 'f32 (stored f32)')).toBe(true);
-      expect(model.weightPrecision.path).toMatch(/; (no shader-f16 on this adapter|shader-f16 available) \(not needed\)/);
+      expect(model.weightPrecision.path).toMatch(
+        /; (no shader-f16 on this adapter|shader-f16 available) \(not needed\)/,
+      );
     } finally {
       model.dispose();
     }

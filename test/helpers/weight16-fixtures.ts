@@ -13,7 +13,12 @@ import type { LlamaWeights } from '../../runtime/model/llama-config';
 import type { ArchFixtureName, ReadFixtureFile } from './arch-fixtures';
 
 /** Dense GPT-2 (Conv1D, learned positions), Llama 3, Gemma 3 (sandwich norms, 1 + w) and an MoE. */
-export const WEIGHT16_FIXTURES = ['gpt2', 'llama3', 'gemma3', 'mixtral'] as const satisfies readonly ArchFixtureName[];
+export const WEIGHT16_FIXTURES = [
+  'gpt2',
+  'llama3',
+  'gemma3',
+  'mixtral',
+] as const satisfies readonly ArchFixtureName[];
 
 export interface Weight16Fixture {
   /** The 16-bit file's weights as loaded: matrices 16-bit. */
@@ -43,7 +48,10 @@ export async function weight16Fixture(
   }));
   const file = `${name}-${dtype.toLowerCase()}.safetensors`;
   const bytes = writeSafetensors(tensors);
-  const parsed = parseHfConfig(JSON.parse(new TextDecoder().decode(configBytes)) as object, `${dir}/config.json`);
+  const parsed = parseHfConfig(
+    JSON.parse(new TextDecoder().decode(configBytes)) as object,
+    `${dir}/config.json`,
+  );
   const { tokens } = JSON.parse(new TextDecoder().decode(refJson)) as { tokens: number[] };
   return {
     kept: hfCheckpoint(parsed, [parseSafetensors(bytes, file)]),

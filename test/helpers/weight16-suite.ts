@@ -44,7 +44,9 @@ export function weight16Suite(
             await fixtureLogits(wide, f.tokens),
           ]);
           const { diff } = maxAbsDiff(a, c);
-          console.log(`${name} ${dtype} [${b.kind}]: max |Δlogit| 16-bit vs float32 ${diff.toExponential(2)}`);
+          console.log(
+            `${name} ${dtype} [${b.kind}]: max |Δlogit| 16-bit vs float32 ${diff.toExponential(2)}`,
+          );
           expect(diff).toBeLessThanOrEqual(tolerance);
           // A wrong decode would move them: the logits are not all alike.
           expect(Math.max(...a) - Math.min(...a)).toBeGreaterThan(0.1);
@@ -88,7 +90,9 @@ export function weight16Suite(
     const f = await weight16Fixture('llama3', 'BF16', read);
     const dim = f.kept.config.dim;
     expect(() => LlamaModel.load(backend(), f.kept, { maxTensorBytes: dim })).toThrow(
-      new RegExp(`a row of ${dim} bf16 values needs ${storageBytes('bf16', dim)} bytes, more than the ${dim}-byte limit`),
+      new RegExp(
+        `a row of ${dim} bf16 values needs ${storageBytes('bf16', dim)} bytes, more than the ${dim}-byte limit`,
+      ),
     );
   });
 }

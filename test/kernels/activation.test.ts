@@ -292,4 +292,3 @@ describeBackends('activation', ({ b, checked }) => {
     b().dispose(x, y);
   });
 });
-

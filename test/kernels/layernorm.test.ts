@@ -180,5 +180,4 @@ describe('layernorm layouts [webgpu]', () => {
       }
     });
   }
-
 });

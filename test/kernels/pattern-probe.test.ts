@@ -197,5 +197,4 @@ describeBackends('patternProbe', ({ b, checked }) => {
     expect(() => b().patternProbe(u, { ks: [1], nSink: 1, nBuckets: 4 })).toThrow(/nBuckets/);
     b().dispose(u);
   });
-
 });

@@ -87,4 +87,3 @@ describeBackends('softcap', ({ b, checked }) => {
     b().dispose(x);
   });
 });
-

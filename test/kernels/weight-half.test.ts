@@ -47,7 +47,14 @@ function expectSame(got: ArrayLike<number>, want: ArrayLike<number>, what: strin
 }
 
 /** Naive matmul in f64 over decoded values: a [m, k] · b, b [n, k] (transposeB) or [k, n]. */
-function naive(A: Float32Array, B: number[], m: number, k: number, n: number, transposeB: boolean): Float64Array {
+function naive(
+  A: Float32Array,
+  B: number[],
+  m: number,
+  k: number,
+  n: number,
+  transposeB: boolean,
+): Float64Array {
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -89,7 +96,11 @@ describe('16-bit decoding (the host decoders the CPU kernels use)', () => {
   for (const dtype of ['f16', 'bf16'] as const) {
     it(`${dtype}: special values, and every one of the 65,536 patterns as the definition says`, () => {
       for (const { bits, value } of SPECIAL[dtype]) {
-        expectSame(decode(dtype, Uint16Array.of(bits)), [value], `${dtype} 0x${bits.toString(16)} (test decoder)`);
+        expectSame(
+          decode(dtype, Uint16Array.of(bits)),
+          [value],
+          `${dtype} 0x${bits.toString(16)} (test decoder)`,
+        );
       }
       const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
       const out = new Float32Array(65536 + 3);
@@ -139,7 +150,11 @@ describeBackends('16-bit weights', ({ b, checked }) => {
       const ids = [2, 0, 1, 2, 1];
       const got = await gather(dtype, bits, [3, 5], ids);
       const values = decode(dtype, bits);
-      expectSame(got, ids.flatMap((id) => values.slice(id * 5, id * 5 + 5)), `${dtype} gather`);
+      expectSame(
+        got,
+        ids.flatMap((id) => values.slice(id * 5, id * 5 + 5)),
+        `${dtype} gather`,
+      );
     });
 
     it(`${dtype} embedding: random tables match the naive decode`, async () => {
@@ -156,7 +171,11 @@ describeBackends('16-bit weights', ({ b, checked }) => {
         ids[0] = v - 1;
         const got = await gather(dtype, bits, [v, d], ids);
         const dec = decode(dtype, bits);
-        expectSame(got, ids.flatMap((id) => dec.slice(id * d, (id + 1) * d)), `[${v}, ${d}]`);
+        expectSame(
+          got,
+          ids.flatMap((id) => dec.slice(id * d, (id + 1) * d)),
+          `[${v}, ${d}]`,
+        );
       }
     });
 
@@ -192,7 +211,11 @@ describeBackends('16-bit weights', ({ b, checked }) => {
       b().dispose(t, i, acc);
       return r;
     });
-    expectSame(whole, Array.from(ids).flatMap((id) => Array.from(T.subarray(id * d, (id + 1) * d))), 'split');
+    expectSame(
+      whole,
+      Array.from(ids).flatMap((id) => Array.from(T.subarray(id * d, (id + 1) * d))),
+      'split',
+    );
   });
 
   /** matmul with a 16-bit b against the same backend on its float32 conversion and a naive loop. */
@@ -223,7 +246,9 @@ describeBackends('16-bit weights', ({ b, checked }) => {
     const want = naive(A, dec, m, k, n, transposeB);
     for (let i = 0; i < want.length; i++) {
       // f32 accumulation against f64: a few ulps of the magnitude of the sum of |terms|.
-      expect(Math.abs(half[i]! - want[i]!), `element ${i}`).toBeLessThanOrEqual(2e-6 * Math.sqrt(k) * 4 + 1e-7);
+      expect(Math.abs(half[i]! - want[i]!), `element ${i}`).toBeLessThanOrEqual(
+        2e-6 * Math.sqrt(k) * 4 + 1e-7,
+      );
     }
   }
 
@@ -247,10 +272,21 @@ describeBackends('16-bit weights', ({ b, checked }) => {
       const [m, k, n] = [2, 3, 3];
       const A = Float32Array.from([1, -2, 0.5, 0, 1, 2]);
       const specials = SPECIAL[dtype];
-      const pick = (v: number) => specials.find((s) => Object.is(s.value, v) || (Number.isNaN(v) && Number.isNaN(s.value)))!.bits;
+      const pick = (v: number) =>
+        specials.find((s) => Object.is(s.value, v) || (Number.isNaN(v) && Number.isNaN(s.value)))!.bits;
       const one = pick(1);
       // Row 0 of bᵀ holds +Inf, row 1 NaN, row 2 a subnormal and −0.
-      const bits = Uint16Array.from([pick(Infinity), one, one, one, pick(NaN), one, specials[2]!.bits, pick(-0), one]);
+      const bits = Uint16Array.from([
+        pick(Infinity),
+        one,
+        one,
+        one,
+        pick(NaN),
+        one,
+        specials[2]!.bits,
+        pick(-0),
+        one,
+      ]);
       const got = await checked(async () => {
         const x = b().tensor(A, [m, k]);
         const w = b().weightTensor(halfArray(dtype, bits), [n, k]);

@@ -165,7 +165,9 @@ describe('loadHfModel: a dense model exported the HF way', () => {
       writeSafetensors([...hfTensors(c, w), { name: 'lm_head.weight', dtype: 'F32', shape: [1], data: [0] }]),
       'm.safetensors',
     );
-    const ckpt = hfCheckpoint(parseHfConfig(hfConfigJson(c), 'config.json'), [st], undefined, { float32: true });
+    const ckpt = hfCheckpoint(parseHfConfig(hfConfigJson(c), 'config.json'), [st], undefined, {
+      float32: true,
+    });
     expect(ckpt.weights.output).toBeNull();
     sameWeights(c, ckpt.weights, w);
   });

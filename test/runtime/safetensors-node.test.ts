@@ -153,7 +153,9 @@ describe('the lean load path on every architecture fixture', () => {
       const lean = LlamaModel.load(b, ckpt, { transfer: true });
       // Handed over: the checkpoint keeps nothing, and the embedding tensor IS the array read.
       expect(weightLength(ckpt.weights.tokEmbeddings)).toBe(0);
-      expect(ckpt.weights.layers.every((l) => weightLength(l.wq) === 0 && weightLength(l.w2) === 0)).toBe(true);
+      expect(ckpt.weights.layers.every((l) => weightLength(l.wq) === 0 && weightLength(l.w2) === 0)).toBe(
+        true,
+      );
       const [a, c] = [await copied.forward(fixture.tokens), await lean.forward(fixture.tokens)];
       expect(sameBits(cpu(c).data, cpu(a).data)).toBe(true);
       expect(() => LlamaModel.load(b, ckpt, { transfer: true })).toThrow(/handed to a model already/);

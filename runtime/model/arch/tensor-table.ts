@@ -28,8 +28,15 @@ export interface TensorEntry {
 type Elements = Float32Array | Uint16Array;
 
 /** Rebuild x's elements with `f` (a layout change), keeping its element type. */
-export function relayout<A extends WeightArray>(x: A, f: <E extends Elements>(e: E, make: (n: number) => E) => E): A {
-  if (isHalf(x)) return halfArray(x.dtype, f(x.bits, (n) => new Uint16Array(n))) as A;
+export function relayout<A extends WeightArray>(
+  x: A,
+  f: <E extends Elements>(e: E, make: (n: number) => E) => E,
+): A {
+  if (isHalf(x))
+    return halfArray(
+      x.dtype,
+      f(x.bits, (n) => new Uint16Array(n)),
+    ) as A;
   return f(x as Float32Array, (n) => new Float32Array(n)) as A;
 }
 
@@ -39,7 +46,13 @@ export function transpose<A extends WeightArray>(x: A, rows: number, cols: numbe
 }
 
 /** Columns [start, start + count) of x [rows, cols]. */
-export function columns<A extends WeightArray>(x: A, rows: number, cols: number, start: number, count: number): A {
+export function columns<A extends WeightArray>(
+  x: A,
+  rows: number,
+  cols: number,
+  start: number,
+  count: number,
+): A {
   return relayout(x, (e, make) => {
     const out = make(rows * count);
     for (let r = 0; r < rows; r++) out.set(e.subarray(r * cols + start, r * cols + start + count), r * count);
@@ -101,7 +114,8 @@ type LayerVector = Exclude<keyof LlamaLayerWeights, 'moe'>;
  */
 export function putLayerPart(w: StoredWeights, l: number, part: LayerVector, data: WeightArray): void {
   const layer = w.layers[l]!;
-  if ((LAYER_MATRICES as readonly string[]).includes(part)) layer[part as (typeof LAYER_MATRICES)[number]] = data;
+  if ((LAYER_MATRICES as readonly string[]).includes(part))
+    layer[part as (typeof LAYER_MATRICES)[number]] = data;
   else layer[part as Exclude<LayerVector, (typeof LAYER_MATRICES)[number]>] = toFloat32(data);
 }
 
