@@ -8,18 +8,27 @@
  *   gf = g·W_decᵀ → ∂L/∂pre (saeBackward) → Xcᵀ·∂pre, fᵀ·g (+ AuxK), b-grads → project decoder
  *   grads → Adam → renormalise decoder rows.
  *
+ * BatchTopK reads the ReLU'd pre-activations back, selects the batch's k·n largest on the host
+ * (`batchTopK`, the CPU trainer's own function) and uploads the latents; the backward pass is then
+ * TopK's (the gradient flows through the kept entries). The selection is a batch-wide order
+ * statistic, which no kernel here computes; doing it on the host keeps the tie rule and the
+ * threshold estimate identical to `SaeTrainer` on both backends, at the cost of moving n·dSae
+ * floats each way per step (for a 4096 × 512 batch, 8 MiB each way).
+ *
  * Initialisation is `initSaeParams` on the host, so a seed gives the parameters `SaeTrainer` starts
  * from; the steps then agree to float32 rounding (test/browser/sae-train-step.test.ts).
  */
 import type { Backend } from '../../kernels/backend';
 import type { Tensor } from '../../kernels/tensor';
 import { Adam } from './adam';
+import { batchTopK, BatchTopKThreshold } from './batch-topk';
 import { normalizeDecoderRows } from './decoder-norm';
 import { initSaeParams } from './init';
 import type { SaeStepResult, SaeTrainerOptions } from './trainer';
 import {
   batchRows,
   cloneParams,
+  isTopKLike,
   resolveConfig,
   SAE_PARAM_NAMES,
   type ResolvedSaeConfig,
@@ -43,6 +52,8 @@ export class BackendSaeTrainer {
   readonly tokensSinceFired: Float64Array;
   /** Steps taken. */
   steps = 0;
+  /** BatchTopK: the running estimate of the inference threshold θ (batch-topk.ts). */
+  readonly threshold = new BatchTopKThreshold();
   private params: Tensors = {};
   private m: Tensors = {};
   private v: Tensors = {};
@@ -101,16 +112,17 @@ export class BackendSaeTrainer {
     const keep = <T extends Tensor | undefined>(t: T): T => (own.push(t), t);
 
     const dead = this.deadMask();
-    const useAux = kind === 'topk' && cfg.auxKCoefficient > 0 && dead.some((d) => d === 1);
+    const useAux = isTopKLike(kind) && cfg.auxKCoefficient > 0 && dead.some((d) => d === 1);
     const x = keep(b.tensor(batch, [n, dIn]));
     const enc = b.saeEncode(x, p.wEnc, p.bEnc, p.bDec, {
-      kind,
+      kind: kind === 'batchtopk' ? 'relu' : kind,
       k: cfg.k,
       ...(kind === 'jumprelu' ? { logThreshold: p.logThreshold } : {}),
     });
-    const { pre, latents } = enc;
+    const { pre } = enc;
     keep(pre);
-    keep(latents);
+    keep(enc.latents);
+    const latents = kind === 'batchtopk' ? keep(await this.batchTopK(enc.latents, n)) : enc.latents;
     const recon = keep(b.matmul(latents, p.wDec));
     const err = keep(b.rowAffine(recon, { bias: p.bDec, minus: x }));
     const g = keep(b.rowAffine(err, { scale: 2 / n }));
@@ -129,7 +141,7 @@ export class BackendSaeTrainer {
     const gf = keep(b.matmul(g, p.wDec, { transposeB: true }));
     const auxGf = stats.auxGrad ? keep(b.matmul(stats.auxGrad, p.wDec, { transposeB: true })) : undefined;
     const bw = b.saeBackward(pre, latents, gf, {
-      kind,
+      kind: kind === 'batchtopk' ? 'topk' : kind,
       l1Coefficient: cfg.l1Coefficient,
       bandwidth: cfg.bandwidth,
       ...(kind === 'relu' ? { wDec: p.wDec } : {}),
@@ -205,12 +217,21 @@ export class BackendSaeTrainer {
     if (kind === 'relu') loss += l1Coefficient * (weightedL1 / n);
     if (kind === 'jumprelu') loss += l1Coefficient * l0;
     const out: SaeStepResult = { loss, mse, l0, deadFraction: dead / dSae };
-    if (kind === 'topk') {
+    if (isTopKLike(kind)) {
       const auxLoss = useAux && sums[0]! > 0 ? sums[1]! / sums[0]! : 0;
       if (useAux && sums[0]! > 0) out.loss += this.cfg.auxKCoefficient * auxLoss;
       out.auxLoss = auxLoss;
     }
     return out;
+  }
+
+  /** BatchTopK latents from the ReLU'd pre-activations [n, dSae]; updates the threshold estimate. */
+  private async batchTopK(relu: Tensor<'f32'>, n: number): Promise<Tensor<'f32'>> {
+    const { dSae, k } = this.cfg;
+    const kept = new Float32Array(n * dSae);
+    const minKept = batchTopK(await this.backend.read(relu), n, dSae, k, kept);
+    this.threshold.update(minKept);
+    return this.backend.tensor(kept, [n, dSae]);
   }
 
   /** A [1, n] row of ones (column sums as a matmul), kept between steps of the same size. */

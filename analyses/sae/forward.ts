@@ -9,7 +9,10 @@
  *   ReLU, so a row can have fewer than k non-zeros when fewer than k pre-activations are positive).
  * - jumprelu: f = pre·H(pre − θ) with θ = exp(logThreshold) > 0 (so also ≥ 0, as SAELens' ReLU
  *   then mask).
+ * - batchtopk (training only): the k·n largest positive pre-activations of the whole batch
+ *   (batch-topk.ts), so the result depends on the batch; inference uses the JumpReLU conversion.
  */
+import { batchTopK } from './batch-topk';
 import { topKIndices } from './topk';
 import { batchRows, type SaeConfig, type SaeParams } from './types';
 
@@ -95,6 +98,10 @@ function activate(params: SaeParams, cfg: ForwardCfg, n: number, pre: Float32Arr
         out[r + j] = v > theta[j]! ? v : 0;
       }
     }
+    return;
+  }
+  if (kind === 'batchtopk') {
+    batchTopK(pre, n, dSae, cfg.k ?? 0, out);
     return;
   }
   if (kind !== 'topk') throw new Error(`invalid SAE kind: ${String(kind)}`);

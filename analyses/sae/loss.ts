@@ -6,7 +6,7 @@
  *
  * - relu: L = MSE + λ·(1/n)·Σ_i Σ_j f_ij·‖W_dec[j]‖ (weighting by the decoder norm stops the
  *   optimiser from shrinking f while growing W_dec when the decoder is not normalised).
- * - topk: L = MSE + α·L_aux. AuxK (OpenAI's TopK paper): for each row take the k_aux largest
+ * - topk and batchtopk: L = MSE + α·L_aux. AuxK (OpenAI's TopK paper): for each row take the k_aux largest
  *   pre-activations among latents *dead before this step*, ReLU them, decode without b_dec to ê,
  *   and fit the main residual e = x − x̂ (held constant). The paper normalises this MSE; our reading
  *   uses the batch ratio L_aux = Σ_i ‖e_i − ê_i‖² / Σ_i ‖e_i‖², which is scale-free like the paper's
@@ -25,7 +25,7 @@ export interface SaeLossTerms {
   loss: number;
   /** (1/n)·Σ_i ‖x_i − x̂_i‖². */
   mse: number;
-  /** The un-scaled penalty: weighted L1 (relu), L0 (jumprelu), 0 (topk). */
+  /** The un-scaled penalty: weighted L1 (relu), L0 (jumprelu), 0 (topk, batchtopk). */
   sparsity: number;
   /** TopK: the normalised AuxK loss before α (0 with no dead latents). */
   auxLoss?: number;

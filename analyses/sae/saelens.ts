@@ -19,7 +19,12 @@ import type { SaeInputTransform } from './input-transform';
 import { readSaeLensFiles } from './pretrained';
 import { resolveConfig, type SaeConfig, type SaeKind, type SaeParams } from './types';
 
-const ARCHITECTURE: Record<SaeKind, string> = { relu: 'standard', topk: 'topk', jumprelu: 'jumprelu' };
+/** BatchTopK is exported as SAELens does for inference: a JumpReLU (batchTopKToJumpRelu). */
+const ARCHITECTURE: Record<Exclude<SaeKind, 'batchtopk'>, string> = {
+  relu: 'standard',
+  topk: 'topk',
+  jumprelu: 'jumprelu',
+};
 const DTYPE_NAME = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
 
 /** The two files of an SAELens SAE folder. */
@@ -50,6 +55,9 @@ export function exportSaeLens(
 ): SaeLensFiles {
   const c = resolveConfig(cfg);
   const { dIn, dSae, kind } = c;
+  if (kind === 'batchtopk') {
+    throw new Error('exportSaeLens: convert a BatchTopK SAE with batchTopKToJumpRelu before export');
+  }
   const dtype = opts.dtype ?? 'F32';
   const tensors = [
     { name: 'W_enc', dtype, shape: [dIn, dSae], data: params.wEnc },

@@ -4,12 +4,13 @@
  * and be checked against this one:
  *
  *   forward → loss (dead mask from before the step) → backward → project decoder grads →
- *   Adam → renormalise decoder rows → update firing statistics.
+ *   Adam → renormalise decoder rows → update firing statistics (→ BatchTopK: threshold estimate).
  *
  * Randomness is only in the seeded initialisation, so the same seed and data give bit-identical
  * parameters.
  */
 import { Adam, type AdamOptions } from './adam';
+import { BatchTopKThreshold, smallestActive } from './batch-topk';
 import { normalizeDecoderRows, removeParallelDecoderGrad } from './decoder-norm';
 import { forward, type SaeForward } from './forward';
 import { initSaeParams } from './init';
@@ -18,6 +19,7 @@ import { saeLoss } from './loss';
 import {
   batchRows,
   cloneParams,
+  isTopKLike,
   resolveConfig,
   type ResolvedSaeConfig,
   type SaeConfig,
@@ -42,7 +44,7 @@ export interface SaeStepResult {
   l0: number;
   /** Fraction of latents dead after this step's firing statistics update. */
   deadFraction: number;
-  /** TopK only: the normalised AuxK loss before α. */
+  /** TopK and BatchTopK only: the normalised AuxK loss before α. */
   auxLoss?: number;
 }
 
@@ -60,6 +62,8 @@ export class SaeTrainer {
   readonly tokensSinceFired: Float64Array;
   /** Steps taken. */
   steps = 0;
+  /** BatchTopK: the running estimate of the inference threshold θ (batch-topk.ts). */
+  readonly threshold = new BatchTopKThreshold();
   private lastForward: SaeForward | undefined;
 
   constructor(cfg: SaeConfig, opts: SaeTrainerOptions) {
@@ -91,12 +95,13 @@ export class SaeTrainer {
 
     const fwd = forward(params, cfg, batch, this.lastForward);
     this.lastForward = fwd;
-    const { terms, cache } = saeLoss(params, cfg, batch, fwd, cfg.kind === 'topk' ? dead : undefined);
+    const { terms, cache } = saeLoss(params, cfg, batch, fwd, isTopKLike(cfg.kind) ? dead : undefined);
     const grads = saeBackward(params, cfg, batch, fwd, cache);
     if (cfg.normalizeDecoder) removeParallelDecoderGrad(params.wDec, grads.wDec, dSae, dIn);
     this.optimizer.step({ ...grads });
     if (cfg.normalizeDecoder) normalizeDecoderRows(params.wDec, dSae, dIn);
     const deadFraction = this.updateFiring(fwd.latents, n);
+    if (cfg.kind === 'batchtopk') this.threshold.update(smallestActive(fwd.latents));
     this.steps++;
 
     const out: SaeStepResult = { loss: terms.loss, mse: terms.mse, l0: terms.l0, deadFraction };

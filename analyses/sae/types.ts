@@ -5,10 +5,19 @@
  * lets the encoder matmul and the sparse decoder both walk contiguous rows.
  */
 
-/** The activation function: ReLU + weighted L1, TopK (+ AuxK), or JumpReLU (+ L0 via STE). */
-export type SaeKind = 'relu' | 'topk' | 'jumprelu';
+/**
+ * The activation function: ReLU + weighted L1, TopK (+ AuxK), JumpReLU (+ L0 via STE), or
+ * BatchTopK (+ AuxK; training only: batch-wide selection, converted to a JumpReLU with one global
+ * threshold for inference, batch-topk.ts).
+ */
+export type SaeKind = 'relu' | 'topk' | 'jumprelu' | 'batchtopk';
 
-export const SAE_KINDS: readonly SaeKind[] = ['relu', 'topk', 'jumprelu'];
+export const SAE_KINDS: readonly SaeKind[] = ['relu', 'topk', 'jumprelu', 'batchtopk'];
+
+/** TopK and BatchTopK: k latents per token (BatchTopK: on average over the batch), AuxK. */
+export function isTopKLike(kind: SaeKind): kind is 'topk' | 'batchtopk' {
+  return kind === 'topk' || kind === 'batchtopk';
+}
 
 /** What an SAE is and how it is trained. Optional fields fall back to `DEFAULTS` below. */
 export interface SaeConfig {
@@ -17,7 +26,7 @@ export interface SaeConfig {
   dIn: number;
   /** Number of latents. */
   dSae: number;
-  /** TopK: latents kept per token. */
+  /** TopK: latents kept per token; BatchTopK: k·n kept across a batch of n rows. */
   k?: number;
   /** ReLU: λ of the decoder-norm-weighted L1; JumpReLU: λ of the L0 penalty. */
   l1Coefficient?: number;
@@ -84,8 +93,8 @@ export function resolveConfig(cfg: SaeConfig): ResolvedSaeConfig {
   posInt('dIn', cfg.dIn);
   posInt('dSae', cfg.dSae);
   const k = cfg.k ?? 0;
-  if (cfg.kind === 'topk') {
-    if (cfg.k === undefined) throw new Error('a TopK SAE needs k');
+  if (isTopKLike(cfg.kind)) {
+    if (cfg.k === undefined) throw new Error(`a ${cfg.kind === 'topk' ? 'TopK' : 'BatchTopK'} SAE needs k`);
     posInt('k', k);
     if (k > cfg.dSae) throw new Error(`invalid SAE k: ${k} is more than dSae ${cfg.dSae}`);
   }

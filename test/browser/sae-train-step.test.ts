@@ -17,6 +17,7 @@ const base = { dIn: 16, dSae: 64, hookName: 'h', normalizeDecoder: true } as con
 const CONFIGS: Record<SaeKind, SaeConfig> = {
   relu: { ...base, kind: 'relu', l1Coefficient: 0.05 },
   topk: { ...base, kind: 'topk', k: 6, auxK: 8, deadAfterTokens: 100 },
+  batchtopk: { ...base, kind: 'batchtopk', k: 6, auxK: 8, deadAfterTokens: 100 },
   jumprelu: { ...base, kind: 'jumprelu', l1Coefficient: 0.01, bandwidth: 0.5, initialThreshold: 0.2 },
 };
 const ONE_STEP_TOL = 1e-4;
@@ -34,7 +35,7 @@ function pair(gpu: WebGpuBackend, kind: SaeKind) {
   const opts = { seed: 7, adam: { lr: 1e-3 } };
   const ref = new SaeTrainer(CONFIGS[kind], opts);
   const dev = new BackendSaeTrainer(gpu, CONFIGS[kind], opts);
-  if (kind === 'topk') {
+  if (kind === 'topk' || kind === 'batchtopk') {
     for (let j = 0; j < base.dSae; j += 2) {
       ref.tokensSinceFired[j] = 1e6;
       dev.tokensSinceFired[j] = 1e6;
@@ -56,14 +57,18 @@ async function paramDiffs(ref: SaeTrainer, dev: BackendSaeTrainer): Promise<Reco
 describe('SAE training step [webgpu vs cpu reference]', () => {
   const webgpu = webGpuSuite();
 
-  for (const kind of ['relu', 'topk', 'jumprelu'] as const) {
+  for (const kind of ['relu', 'topk', 'jumprelu', 'batchtopk'] as const) {
     it(`${kind}: one step matches within ${ONE_STEP_TOL}`, async () => {
       const gpu = webgpu();
       const { ref, dev } = pair(gpu, kind);
       const x = batch(11);
       const want = ref.step(x);
       const got = await gpu.ctx.checked(() => dev.step(x));
-      if (kind === 'topk') expect(want.auxLoss, 'AuxK must be active').toBeGreaterThan(0);
+      if (kind === 'topk' || kind === 'batchtopk') expect(want.auxLoss, 'AuxK must be active').toBeGreaterThan(0);
+      if (kind === 'batchtopk') {
+        expect(dev.threshold.value).toBeGreaterThan(0);
+        expect(Math.abs(dev.threshold.value! - ref.threshold.value!)).toBeLessThan(ONE_STEP_TOL);
+      }
       const terms = {
         loss: Math.abs(got.loss - want.loss),
         mse: Math.abs(got.mse - want.mse),

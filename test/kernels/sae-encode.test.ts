@@ -26,7 +26,7 @@ function naiveAtB(a: Float32Array, b: Float32Array, k: number, m: number, n: num
 
 async function encodeOn(
   be: Backend,
-  kind: SaeKind,
+  kind: Exclude<SaeKind, 'batchtopk'>,
   x: Float32Array,
   w: Float32Array,
   bE: Float32Array,

@@ -15,6 +15,7 @@ const configs: Record<SaeKind, SaeConfig> = {
   relu: { ...base, kind: 'relu', l1Coefficient: 0.05 },
   // deadAfterTokens below one batch: after step 1 every latent that did not fire is dead → AuxK.
   topk: { ...base, kind: 'topk', k: 4, deadAfterTokens: 32 },
+  batchtopk: { ...base, kind: 'batchtopk', k: 4, deadAfterTokens: 32 },
   jumprelu: { ...base, kind: 'jumprelu', l1Coefficient: 0.01, bandwidth: 0.5, initialThreshold: 0.2 },
 };
 
@@ -26,7 +27,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('BackendSaeTrainer on the cpu backend', () => {
-  it.each(['relu', 'topk', 'jumprelu'] as const)('%s: matches SaeTrainer over 10 steps', async (kind) => {
+  it.each(['relu', 'topk', 'jumprelu', 'batchtopk'] as const)('%s: matches SaeTrainer over 10 steps', async (kind) => {
     const cfg = configs[kind];
     const ref = new SaeTrainer(cfg, { seed: 3, adam: { lr: 1e-3 } });
     const be = new BackendSaeTrainer(createCpuBackend(), cfg, { seed: 3, adam: { lr: 1e-3 } });
@@ -42,7 +43,8 @@ describe('BackendSaeTrainer on the cpu backend', () => {
       expect(g.deadFraction).toBe(r.deadFraction);
       expect(Math.abs((g.auxLoss ?? 0) - (r.auxLoss ?? 0))).toBeLessThan(1e-4);
     }
-    if (kind === 'topk') expect(sawAux).toBe(true);
+    if (kind === 'topk' || kind === 'batchtopk') expect(sawAux).toBe(true);
+    if (kind === 'batchtopk') expect(be.threshold.value).toBeCloseTo(ref.threshold.value!, 5);
     const got = await be.readParams();
     for (const name of SAE_PARAM_NAMES) {
       const want = ref.params[name];

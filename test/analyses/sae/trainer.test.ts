@@ -25,6 +25,15 @@ function bytes(p: SaeParams): Uint8Array[] {
 const configs: Record<SaeKind, SaeConfig> = {
   relu: { kind: 'relu', dIn: 16, dSae: 48, l1Coefficient: 0.05, hookName: 'h', normalizeDecoder: true },
   topk: { kind: 'topk', dIn: 16, dSae: 48, k: 4, deadAfterTokens: 64, hookName: 'h', normalizeDecoder: true },
+  batchtopk: {
+    kind: 'batchtopk',
+    dIn: 16,
+    dSae: 48,
+    k: 4,
+    deadAfterTokens: 64,
+    hookName: 'h',
+    normalizeDecoder: true,
+  },
   jumprelu: {
     kind: 'jumprelu',
     dIn: 16,
@@ -72,7 +81,7 @@ describe('decoder norm constraint', () => {
     expect(Array.from(g.subarray(2))).toEqual([2, 0]);
   });
 
-  it.each(['relu', 'topk', 'jumprelu'] as const)('%s: decoder rows stay unit norm over training', (kind) => {
+  it.each(['relu', 'topk', 'jumprelu', 'batchtopk'] as const)('%s: decoder rows stay unit norm over training', (kind) => {
     const cfg = configs[kind];
     const trainer = new SaeTrainer(cfg, { seed: 4, adam: { lr: 1e-2 } });
     for (let s = 0; s < 5; s++) {
@@ -84,7 +93,7 @@ describe('decoder norm constraint', () => {
 });
 
 describe('SaeTrainer', () => {
-  it.each(['relu', 'topk', 'jumprelu'] as const)(
+  it.each(['relu', 'topk', 'jumprelu', 'batchtopk'] as const)(
     '%s: same seed and data give bit-identical parameters',
     (kind) => {
       const cfg = configs[kind];
