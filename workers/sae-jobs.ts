@@ -169,7 +169,7 @@ export function summaryOf(
   evaluation: SaeEvaluation | undefined,
 ): SaeSummary {
   const s: SaeSummary = { saeId, hook: sae.cfg.hookName, kind, dIn: sae.cfg.dIn, dSae: sae.cfg.dSae };
-  if (kind === 'topk') s.k = sae.cfg.k;
+  if (kind === 'topk' || kind === 'batchtopk') s.k = sae.cfg.k;
   if (kind === 'itda' && sae.itda) s.k = sae.itda.k;
   if (evaluation) {
     const { firing_frequency: _omitted, ...rest } = evaluation;

@@ -127,7 +127,6 @@ export function batchTopKToJumpRelu(
   if (theta === undefined || !(theta > 0) || !Number.isFinite(theta)) {
     throw new Error(`batchTopKToJumpRelu: no usable threshold (${String(theta)}); no batch kept an active latent`);
   }
-  const { k: _k, ...rest } = cfg;
   const out: SaeParams = {
     wEnc: params.wEnc,
     bEnc: params.bEnc,
@@ -135,7 +134,8 @@ export function batchTopKToJumpRelu(
     bDec: params.bDec,
     logThreshold: new Float32Array(cfg.dSae).fill(Math.log(theta)),
   };
-  return { cfg: { ...rest, kind: 'jumprelu' }, params: out };
+  // k stays in the config as a record of how the SAE was trained (a JumpReLU does not read it).
+  return { cfg: { ...cfg, kind: 'jumprelu' }, params: out };
 }
 
 /** The smallest non-zero latent of a batch (the smallest kept activation), or 0 when none is. */

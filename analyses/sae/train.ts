@@ -31,6 +31,7 @@ import {
   type ActivationTypes,
 } from './collect';
 import { BackendSaeTrainer } from './backend-trainer';
+import { batchTopKToJumpRelu } from './batch-topk';
 import { forward } from './forward';
 import { initDecoderBias } from './init';
 import { buildItda, itdaEncode, itdaToSaeParams } from './itda';
@@ -39,7 +40,7 @@ import { SaeTrainer } from './trainer';
 import type { SaeConfig, SaeKind } from './types';
 
 export type TrainKind = SaeKind | 'itda';
-export const TRAIN_KINDS: readonly TrainKind[] = ['topk', 'relu', 'jumprelu', 'itda'];
+export const TRAIN_KINDS: readonly TrainKind[] = ['topk', 'batchtopk', 'relu', 'jumprelu', 'itda'];
 
 /** Which trainer runs the steps: the CPU reference, or the model backend's ops. */
 export type TrainerChoice = 'cpu-reference' | 'backend';
@@ -58,7 +59,10 @@ export interface TrainSaeOptions {
   /** Hook point, e.g. `blocks.2.hook_resid_post`. */
   hook: string;
   kind: TrainKind;
-  /** TopK: latents per token; ITDA: matching-pursuit atoms per token (default 16). */
+  /**
+   * TopK: latents per token; BatchTopK: mean latents per token (k·batchSize kept per batch); ITDA:
+   * matching-pursuit atoms per token (default 16).
+   */
   k?: number;
   /** dSae = expansion × d_in (default 8). */
   expansion?: number;
@@ -120,7 +124,10 @@ export const SAE_CURVE_SCHEMA = new Schema(
 );
 
 export interface TrainSaeResult {
+  /** The trained SAE; a BatchTopK run gives its inference form, a JumpReLU with one threshold. */
   sae: LoadedSae;
+  /** BatchTopK: the global inference threshold θ estimated during training. */
+  threshold?: number;
   /** step, loss, mse, l0, dead_fraction (see SAE_CURVE_SCHEMA). */
   curve: Table;
   steps: number;
@@ -277,7 +284,7 @@ export async function trainSae(
   }
 
   const cfg: SaeConfig = { kind, dIn, dSae, hookName: hook, normalizeDecoder: true };
-  if (kind === 'topk') cfg.k = k;
+  if (kind === 'topk' || kind === 'batchtopk') cfg.k = k;
   if (opts.l1Coefficient !== undefined) cfg.l1Coefficient = opts.l1Coefficient;
   if (opts.deadAfterTokens !== undefined) cfg.deadAfterTokens = opts.deadAfterTokens;
 
@@ -327,8 +334,10 @@ export async function trainSae(
   }
   await it.return(undefined);
   const rowsTrained = steps * batchSize;
+  const threshold = kind === 'batchtopk' ? trainer.threshold.value : undefined;
   return {
-    sae: { cfg: trainer.cfg, params },
+    sae: kind === 'batchtopk' ? batchTopKToJumpRelu(trainer.cfg, params, threshold) : { cfg: trainer.cfg, params },
+    ...(threshold !== undefined ? { threshold } : {}),
     curve: curveTable(curve),
     steps,
     trainer: trainerChoice,

@@ -21,16 +21,18 @@ import { readSaeSource, type SaeSourceFiles } from './sae-source';
 
 export const SAE_USAGE = `sparsebook sae train|eval|info|releases …
 
-sparsebook sae train --model DIR|M [--tokenizer T] --text F --hook H --kind topk|relu|jumprelu|itda
+sparsebook sae train --model DIR|M [--tokenizer T] --text F --hook H --kind topk|batchtopk|relu|jumprelu|itda
     [--k K] [--expansion E] [--steps N] [--batch-size B] [--lr LR] [--l1 L] [--threshold X]
     [--seed S] [--max-rows R] [--eval-windows W] [--backend cpu|webgpu] --out DIR [--json]
   Collects the activations at hook H over F (the loss evaluation's windows; the first W windows,
   default 4, are held out), trains an SAE of E × d_in latents (default 8) for N steps (default
   1000) of B rows (default 1024) with Adam at LR (default 1e-3) on --backend (webgpu keeps the
   parameters on the device; cpu runs the reference trainer) and saves it to DIR in the SAELens
-  layout (cfg.json + sae_weights.safetensors). K: TopK latents per token or ITDA atoms per token (default 16); L: the
-  ReLU L1 / JumpReLU L0 coefficient; X: the ITDA residual threshold (default 0.1); a flag the kind
-  does not read (--k for relu/jumprelu, --l1 for topk/itda, --threshold but for itda) is refused; R: rows
+  layout (cfg.json + sae_weights.safetensors). K: TopK latents per token, BatchTopK's mean per token
+  (K·B kept across each batch; saved as SAELens does for inference, a JumpReLU with the one
+  threshold estimated in training) or ITDA atoms per token (default 16); L: the ReLU L1 / JumpReLU
+  L0 coefficient; X: the ITDA residual threshold (default 0.1); a flag the kind does not read (--k
+  for relu/jumprelu, --l1 for topk/batchtopk/itda, --threshold but for itda) is refused; R: rows
   collected (default min(N × B, 262144); fewer rows are passed over several times). Ends with the
   evaluation on the held-out windows.
 
@@ -182,7 +184,8 @@ async function saeTrain(argv: string[], print: (line: string) => void): Promise<
       trainer: r.trainer,
       kind,
       hook,
-      k: kind === 'topk' || kind === 'itda' ? k : null,
+      k: kind === 'topk' || kind === 'batchtopk' || kind === 'itda' ? k : null,
+      ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
       steps: r.steps,
       batch_size: batchSize,
       lr,

@@ -149,7 +149,7 @@ describe('sparsebook sae', () => {
       );
     const cases: [string[], RegExp][] = [
       [['--kind', 'topk', '--l1', '5'], /--l1 is read by relu and jumprelu SAEs only, not topk/],
-      [['--kind', 'relu', '--k', '8'], /--k is read by topk and itda SAEs only, not relu/],
+      [['--kind', 'relu', '--k', '8'], /--k is read by topk, batchtopk and itda SAEs only, not relu/],
       [['--kind', 'jumprelu', '--threshold', '0.2'], /--threshold is read by itda SAEs only, not jumprelu/],
     ];
     for (const [flags, message] of cases) {

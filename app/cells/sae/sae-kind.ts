@@ -1,6 +1,6 @@
 /**
- * SAE cell: train a sparse autoencoder on the model's activations at a hook (TopK, ReLU, JumpReLU
- * or an ITDA dictionary), or import one in the SAELens layout, and evaluate it on the text's first
+ * SAE cell: train a sparse autoencoder on the model's activations at a hook (TopK, BatchTopK, ReLU,
+ * JumpReLU or an ITDA dictionary), or import one in the SAELens layout, and evaluate it on the text's first
  * windows (held out from training). The run streams a point of the training curve per reported
  * step (live curves), can be paused, resumed and cancelled, and leaves the SAE in the worker under
  * the cell's id for the features cell. Its result carries the SAE's files, so after a reload the
@@ -17,10 +17,11 @@ import type { CellKind, RunContext } from '../cell-kind';
 import { hubProgress, type PickedFile } from '../model/model-kind';
 import { saeLensFiles } from './sae-view';
 
-export const SAE_KIND_CHOICES: readonly TrainKind[] = ['topk', 'relu', 'jumprelu', 'itda'];
+export const SAE_KIND_CHOICES: readonly TrainKind[] = ['topk', 'batchtopk', 'relu', 'jumprelu', 'itda'];
 
 export const SAE_KIND_LABELS: Record<TrainKind, string> = {
   topk: 'TopK (+AuxK)',
+  batchtopk: 'BatchTopK (+AuxK)',
   relu: 'ReLU + L1',
   jumprelu: 'JumpReLU',
   itda: 'ITDA (no training)',
@@ -155,7 +156,7 @@ export const saeKind: CellKind = {
   kind: 'sae',
   title: 'SAE',
   description:
-    'Train (TopK, ReLU, JumpReLU, ITDA), import, or open a pretrained sparse autoencoder from the hub at a hook, and evaluate it',
+    'Train (TopK, BatchTopK, ReLU, JumpReLU, ITDA), import, or open a pretrained sparse autoencoder from the hub at a hook, and evaluate it',
   defaults: () => ({
     source: 'train',
     hubSae: '',

@@ -105,6 +105,49 @@ describe('saeBackward vs finite differences', () => {
     checkGradients(cfg, ['wEnc', 'bEnc', 'wDec', 'bDec'], dead);
   });
 
+  it('BatchTopK with and without AuxK over dead latents, all tensors', () => {
+    const cfg: SaeConfig = {
+      kind: 'batchtopk',
+      dIn,
+      dSae,
+      k: 3,
+      auxK: 4,
+      auxKCoefficient: 0.5,
+      hookName: 'h',
+      normalizeDecoder: true,
+    };
+    checkGradients(cfg, ['wEnc', 'bEnc', 'wDec', 'bDec']);
+    const dead = Uint8Array.from({ length: dSae }, (_, j) => (j % 3 === 0 ? 1 : 0));
+    checkGradients(cfg, ['wEnc', 'bEnc', 'wDec', 'bDec'], dead);
+  });
+
+  it('BatchTopK equals TopK, loss and gradients, when the batch keeps exactly k in every row', () => {
+    // W_enc = I and rows with k large entries each (different latents per row): the k·n largest of
+    // the batch are then the k largest of every row.
+    const d = 8;
+    const k = 2;
+    const base = { dIn: d, dSae: d, k, auxK: 3, auxKCoefficient: 0.5, hookName: 'h', normalizeDecoder: true };
+    const topk = resolveConfig({ ...base, kind: 'topk' });
+    const batch = resolveConfig({ ...base, kind: 'batchtopk' });
+    const params = initSaeParams(topk, 2);
+    params.wEnc.fill(0);
+    for (let j = 0; j < d; j++) params.wEnc[j * d + j] = 1;
+    const rows = 4;
+    const rng = mulberry32(4);
+    const x = Float32Array.from({ length: rows * d }, () => 0.1 * rng.uniform());
+    for (let i = 0; i < rows; i++) for (let s = 0; s < k; s++) x[i * d + ((2 * i + s) % d)] = 2 + rng.uniform();
+    const dead = Uint8Array.from({ length: d }, (_, j) => (j >= 6 ? 1 : 0));
+    const a = forward(params, topk, x);
+    const b = forward(params, batch, x);
+    expect(b.latents).toEqual(a.latents);
+    for (let i = 0; i < rows; i++) expect(a.latents.subarray(i * d, (i + 1) * d).filter((v) => v !== 0).length).toBe(k);
+    const la = saeLoss(params, topk, x, a, dead);
+    const lb = saeLoss(params, batch, x, b, dead);
+    expect(lb.terms).toEqual(la.terms);
+    expect(la.terms.auxLoss).toBeGreaterThan(0);
+    expect(saeBackward(params, batch, x, b, lb.cache)).toEqual(saeBackward(params, topk, x, a, la.cache));
+  });
+
   it('JumpReLU (L0 via STE) for the non-threshold tensors', () => {
     const cfg: SaeConfig = {
       kind: 'jumprelu',

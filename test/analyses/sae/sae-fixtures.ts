@@ -108,11 +108,18 @@ export function referenceLoss(
       for (let d = 0; d < dIn; d++) s += (x[i * dIn + d]! - p.bDec[d]!) * p.wEnc[d * dSae + j]!;
       pre[i * dSae + j] = s;
     }
+  }
+  if (kind === 'batchtopk') {
+    // The k·n largest ReLU'd values of the whole batch, ties to the lower flat index.
+    const sel = topk(Array.from(pre, (v) => Math.max(0, v)), cfg.k * n, (t) => pre[t]! > 0);
+    for (const t of sel) f[t] = pre[t]!;
+  }
+  for (let i = 0; i < n; i++) {
     const row = Array.from(pre.subarray(i * dSae, (i + 1) * dSae));
     if (kind === 'topk') {
       const sel = topk(row, cfg.k, () => true);
       for (const j of sel) f[i * dSae + j] = Math.max(0, row[j]!);
-    } else {
+    } else if (kind !== 'batchtopk') {
       for (let j = 0; j < dSae; j++) {
         const th = kind === 'jumprelu' ? Math.exp(p.logThreshold[j]!) : 0;
         f[i * dSae + j] = row[j]! > th ? row[j]! : 0;

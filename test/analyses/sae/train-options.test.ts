@@ -27,7 +27,7 @@ describe('SAE options by kind', () => {
     expect(() => checkKindOptions('itda', { k: 8, itdaThreshold: 0.2 })).not.toThrow();
     expect(() => checkKindOptions('topk', { k: 8 })).not.toThrow();
     expect(() => checkKindOptions('jumprelu', { k: 8 }, { k: '--k' })).toThrow(
-      '--k is read by topk and itda SAEs only, not jumprelu',
+      '--k is read by topk, batchtopk and itda SAEs only, not jumprelu',
     );
   });
 });
