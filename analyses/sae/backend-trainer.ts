@@ -53,7 +53,7 @@ export class BackendSaeTrainer {
   /** Steps taken. */
   steps = 0;
   /** BatchTopK: the running estimate of the inference threshold θ (batch-topk.ts). */
-  readonly threshold = new BatchTopKThreshold();
+  readonly threshold: BatchTopKThreshold;
   private params: Tensors = {};
   private m: Tensors = {};
   private v: Tensors = {};
@@ -86,6 +86,7 @@ export class BackendSaeTrainer {
       this.v[name] = backend.zeros(shapes[name], 'f32') as Tensor<'f32'>;
     }
     this.tokensSinceFired = new Float64Array(dSae);
+    this.threshold = new BatchTopKThreshold(this.cfg.thresholdLr);
   }
 
   /** Backend shapes: biases are row vectors so the matmuls can take them. */

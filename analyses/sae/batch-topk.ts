@@ -14,11 +14,25 @@
  * (`topk_threshold_lr`, default 0.01), started from the first batch's m_1 as dictionary_learning
  * does (its `threshold < 0` sentinel) rather than from SAELens's 0, so a short run is not biased
  * towards 0. A batch that keeps nothing positive leaves θ unchanged.
+ *
+ * SAELens's lr 0.01 remembers ~100 batches, which suits its runs of tens of thousands of steps; on
+ * a run of a few hundred steps it averages over the early, still-moving batches and overestimates θ
+ * (stories260K, k = 8, 120 steps: θ 1.10 gives held-out L0 5.4 instead of 8). `trainSae` therefore
+ * uses lr = max(0.01, 10 / steps) unless told otherwise (`thresholdLrFor`): the same 0.01 for runs
+ * of 1000 steps or more, a memory of a tenth of the run for shorter ones.
  */
-import type { SaeConfig, SaeParams } from './types';
+import { SAE_DEFAULTS, type SaeConfig, type SaeParams } from './types';
 
-/** SAELens's default `topk_threshold_lr`. */
-export const BATCH_TOPK_THRESHOLD_LR = 0.01;
+/**
+ * The threshold rate `trainSae` uses for a run of `steps` steps: max(0.01, 10 / steps), at most 1.
+ *
+ * @example
+ * thresholdLrFor(5000); // 0.01
+ * thresholdLrFor(200); // 0.05
+ */
+export function thresholdLrFor(steps: number): number {
+  return Math.min(1, Math.max(SAE_DEFAULTS.thresholdLr, 10 / steps));
+}
 
 /**
  * Keep the k·n largest positive entries of `pre` [n, dSae] across the batch; the rest are 0.
@@ -98,7 +112,7 @@ export class BatchTopKThreshold {
   /** θ, or undefined before any batch kept a positive activation. */
   value: number | undefined;
 
-  constructor(readonly lr = BATCH_TOPK_THRESHOLD_LR) {
+  constructor(readonly lr: number = SAE_DEFAULTS.thresholdLr) {
     if (!(lr > 0 && lr <= 1)) throw new Error(`BatchTopK threshold lr must be in (0, 1], got ${lr}`);
   }
 

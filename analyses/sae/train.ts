@@ -31,7 +31,7 @@ import {
   type ActivationTypes,
 } from './collect';
 import { BackendSaeTrainer } from './backend-trainer';
-import { batchTopKToJumpRelu } from './batch-topk';
+import { batchTopKToJumpRelu, thresholdLrFor } from './batch-topk';
 import { forward } from './forward';
 import { initDecoderBias } from './init';
 import { buildItda, itdaEncode, itdaToSaeParams } from './itda';
@@ -76,6 +76,8 @@ export interface TrainSaeOptions {
   seed?: number;
   /** ReLU: λ of the weighted L1; JumpReLU: λ of the L0 penalty (SaeConfig defaults otherwise). */
   l1Coefficient?: number;
+  /** BatchTopK: rate of the running threshold estimate (default `thresholdLrFor(steps)`). */
+  thresholdLr?: number;
   /** ITDA: add a row whose normalised residual is above this (default 0.1). */
   itdaThreshold?: number;
   /** Decoder bias initialisation (default 'geometric-median'). */
@@ -286,6 +288,7 @@ export async function trainSae(
   const cfg: SaeConfig = { kind, dIn, dSae, hookName: hook, normalizeDecoder: true };
   if (kind === 'topk' || kind === 'batchtopk') cfg.k = k;
   if (opts.l1Coefficient !== undefined) cfg.l1Coefficient = opts.l1Coefficient;
+  if (kind === 'batchtopk') cfg.thresholdLr = opts.thresholdLr ?? thresholdLrFor(steps);
   if (opts.deadAfterTokens !== undefined) cfg.deadAfterTokens = opts.deadAfterTokens;
 
   const it = rows();

@@ -63,7 +63,7 @@ export class SaeTrainer {
   /** Steps taken. */
   steps = 0;
   /** BatchTopK: the running estimate of the inference threshold θ (batch-topk.ts). */
-  readonly threshold = new BatchTopKThreshold();
+  readonly threshold: BatchTopKThreshold;
   private lastForward: SaeForward | undefined;
 
   constructor(cfg: SaeConfig, opts: SaeTrainerOptions) {
@@ -77,6 +77,7 @@ export class SaeTrainer {
     if (this.cfg.normalizeDecoder) normalizeDecoderRows(this.params.wDec, dSae, dIn);
     this.optimizer = new Adam({ ...this.params }, opts.adam);
     this.tokensSinceFired = new Float64Array(dSae);
+    this.threshold = new BatchTopKThreshold(this.cfg.thresholdLr);
   }
 
   /** 1 for every latent that has not fired for more than `deadAfterTokens` tokens. */

@@ -40,6 +40,8 @@ export interface SaeConfig {
   bandwidth?: number;
   /** JumpReLU: θ at initialisation (default 0.001, as in SAELens). */
   initialThreshold?: number;
+  /** BatchTopK: rate of the running threshold estimate (default 0.01, SAELens' topk_threshold_lr). */
+  thresholdLr?: number;
   /** The hook the SAE reads, e.g. `blocks.3.hook_resid_post`; checked on import. */
   hookName: string;
   /** Keep decoder rows at unit norm (gradient projection + renormalisation each step). */
@@ -76,6 +78,7 @@ export const SAE_DEFAULTS = {
   deadAfterTokens: 10_000,
   bandwidth: 0.001,
   initialThreshold: 0.001,
+  thresholdLr: 0.01,
 } as const;
 
 /**
@@ -115,12 +118,16 @@ export function resolveConfig(cfg: SaeConfig): ResolvedSaeConfig {
     deadAfterTokens: cfg.deadAfterTokens ?? SAE_DEFAULTS.deadAfterTokens,
     bandwidth: cfg.bandwidth ?? SAE_DEFAULTS.bandwidth,
     initialThreshold: cfg.initialThreshold ?? SAE_DEFAULTS.initialThreshold,
+    thresholdLr: cfg.thresholdLr ?? SAE_DEFAULTS.thresholdLr,
     hookName: cfg.hookName,
     normalizeDecoder: cfg.normalizeDecoder,
   };
   nonNeg('l1Coefficient', out.l1Coefficient);
   nonNeg('auxKCoefficient', out.auxKCoefficient);
   nonNeg('deadAfterTokens', out.deadAfterTokens);
+  if (!(out.thresholdLr > 0 && out.thresholdLr <= 1)) {
+    throw new Error(`invalid SAE thresholdLr: ${out.thresholdLr} (expected in (0, 1])`);
+  }
   if (!(out.bandwidth > 0)) throw new Error(`invalid SAE bandwidth: ${out.bandwidth} (expected > 0)`);
   if (!(out.initialThreshold > 0)) {
     throw new Error(`invalid SAE initialThreshold: ${out.initialThreshold} (expected > 0)`);

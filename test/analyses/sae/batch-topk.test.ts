@@ -8,6 +8,7 @@ import {
   batchTopK,
   batchTopKToJumpRelu,
   smallestActive,
+  thresholdLrFor,
 } from '../../../analyses/sae/batch-topk';
 import { encode } from '../../../analyses/sae/forward';
 import { initSaeParams } from '../../../analyses/sae/init';
@@ -118,6 +119,13 @@ describe('BatchTopKThreshold', () => {
     const rng = mulberry32(1);
     for (let t = 0; t < 5000; t++) est.update(0.5 + 0.1 * rng.uniform()); // mean 0.55
     expect(est.value!).toBeCloseTo(0.55, 2);
+  });
+
+  it('trainSae’s rate: SAELens’s 0.01 for long runs, a tenth of the run for short ones', () => {
+    expect(thresholdLrFor(5000)).toBe(0.01);
+    expect(thresholdLrFor(1000)).toBe(0.01);
+    expect(thresholdLrFor(200)).toBe(0.05);
+    expect(thresholdLrFor(5)).toBe(1);
   });
 
   it('refuses a non-finite or negative minimum and a bad lr', () => {
