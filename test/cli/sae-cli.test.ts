@@ -87,6 +87,41 @@ describe('sparsebook sae', () => {
     for (const k of KEYS) expect(ej[k], k).toBeCloseTo(j[k] as number, 6);
   });
 
+  it('batchtopk --k trains, saves the JumpReLU inference form with its threshold, and eval agrees', () => {
+    const o = path.join(dir, 'batchtopk');
+    const r = sparsebook(
+      'train',
+      ...model,
+      '--text',
+      textFile,
+      '--hook',
+      HOOK,
+      '--kind',
+      'batchtopk',
+      '--k',
+      '8',
+      ...small,
+      '--out',
+      o,
+      '--json',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = lastJson(r.stdout);
+    expect(j).toMatchObject({ kind: 'batchtopk', k: 8, steps: 40 });
+    expect(j.threshold as number).toBeGreaterThan(0);
+    // One global threshold at inference: the held-out L0 varies around k rather than being ≤ k.
+    expect(j.l0 as number).toBeGreaterThan(4);
+    expect(j.l0 as number).toBeLessThan(14);
+    expect(j.explained_variance as number).toBeGreaterThan(0.4);
+    const cfg = JSON.parse(readFileSync(path.join(o, 'cfg.json'), 'utf8')) as Record<string, unknown>;
+    expect(cfg).toMatchObject({ architecture: 'jumprelu', d_in: 64, d_sae: 512, hook_name: HOOK });
+    const e = sparsebook('eval', ...model, '--text', textFile, '--sae', o, '--max-windows', '1', '--json');
+    expect(e.code).toBe(0);
+    const ej = lastJson(e.stdout);
+    for (const k of KEYS) expect(ej[k], k).toBeCloseTo(j[k] as number, 6);
+  });
+
   it('itda trains a dictionary that eval re-opens with matching pursuit', () => {
     const o = path.join(dir, 'itda');
     const r = sparsebook(
@@ -149,6 +184,8 @@ describe('sparsebook sae', () => {
       );
     const cases: [string[], RegExp][] = [
       [['--kind', 'topk', '--l1', '5'], /--l1 is read by relu and jumprelu SAEs only, not topk/],
+      [['--kind', 'batchtopk', '--l1', '5'], /--l1 is read by relu and jumprelu SAEs only, not batchtopk/],
+      [['--kind', 'batchtopk', '--threshold', '0.2'], /--threshold is read by itda SAEs only, not batchtopk/],
       [['--kind', 'relu', '--k', '8'], /--k is read by topk, batchtopk and itda SAEs only, not relu/],
       [['--kind', 'jumprelu', '--threshold', '0.2'], /--threshold is read by itda SAEs only, not jumprelu/],
     ];

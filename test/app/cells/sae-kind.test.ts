@@ -9,7 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { curveTable as trainCurveTable } from '../../../analyses/sae/train';
 import type { CellServices, RunContext } from '../../../app/cells/cell-kind';
 import { kindOf } from '../../../app/cells/kinds';
-import { defaultHook, hookChoices, hookOf, saeKind, trainPhase } from '../../../app/cells/sae/sae-kind';
+import {
+  defaultHook,
+  hookChoices,
+  hookOf,
+  SAE_KIND_CHOICES,
+  SAE_KIND_LABELS,
+  saeKind,
+  trainPhase,
+} from '../../../app/cells/sae/sae-kind';
 import {
   curvePoints,
   curveTable,
@@ -183,6 +191,22 @@ describe('SAE cell kind', () => {
     await expect(saeKind.run!(context({ kind: 'gated' }, fake).ctx)).rejects.toThrow(
       /unknown SAE kind "gated"/,
     );
+  });
+
+  it('offers BatchTopK, which sends k and no λ', async () => {
+    expect(SAE_KIND_CHOICES).toContain('batchtopk');
+    expect(SAE_KIND_LABELS.batchtopk).toBe('BatchTopK (+AuxK)');
+    let request: SaeTrainRequest | undefined;
+    const fake = {
+      saeTrain: async (r: SaeTrainRequest) => {
+        request = r;
+        return { summary: summary({ kind: 'batchtopk', k: 12 }), tables: { files: filesBytes() } };
+      },
+    };
+    const result = await saeKind.run!(context({ kind: 'batchtopk', k: 12, l1Coefficient: 3 }, fake).ctx);
+    expect(request).toMatchObject({ kind: 'batchtopk', k: 12 });
+    expect(request!.l1Coefficient).toBeUndefined();
+    expect(result.meta).toMatchObject({ kind: 'batchtopk', k: 12 });
   });
 
   it('imports picked files under their SAELens names', async () => {
