@@ -45,9 +45,12 @@ export function thresholdLrFor(steps: number): number {
 export function batchTopK(pre: Float32Array, n: number, dSae: number, k: number, out: Float32Array): number {
   const size = n * dSae;
   if (pre.length !== size || out.length !== size) {
-    throw new Error(`batchTopK: pre and out must hold ${n}×${dSae} values, got ${pre.length} and ${out.length}`);
+    throw new Error(
+      `batchTopK: pre and out must hold ${n}×${dSae} values, got ${pre.length} and ${out.length}`,
+    );
   }
-  if (!Number.isSafeInteger(k) || k < 1 || k > dSae) throw new Error(`batchTopK: invalid k ${k} (dSae ${dSae})`);
+  if (!Number.isSafeInteger(k) || k < 1 || k > dSae)
+    throw new Error(`batchTopK: invalid k ${k} (dSae ${dSae})`);
   out.fill(0);
   let positive = 0;
   for (let t = 0; t < size; t++) {
@@ -139,7 +142,9 @@ export function batchTopKToJumpRelu(
 ): { cfg: SaeConfig; params: SaeParams } {
   if (cfg.kind !== 'batchtopk') throw new Error(`batchTopKToJumpRelu: the SAE is ${cfg.kind}, not batchtopk`);
   if (theta === undefined || !(theta > 0) || !Number.isFinite(theta)) {
-    throw new Error(`batchTopKToJumpRelu: no usable threshold (${String(theta)}); no batch kept an active latent`);
+    throw new Error(
+      `batchTopKToJumpRelu: no usable threshold (${String(theta)}); no batch kept an active latent`,
+    );
   }
   const out: SaeParams = {
     wEnc: params.wEnc,

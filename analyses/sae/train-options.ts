@@ -29,7 +29,8 @@ export function checkKindOptions(
   for (const option of Object.keys(READERS) as KindOption[]) {
     const readers: readonly TrainKind[] = READERS[option];
     if (given[option] === undefined || readers.includes(kind)) continue;
-    const who = readers.length > 1 ? `${readers.slice(0, -1).join(', ')} and ${readers.at(-1)!}` : readers[0]!;
+    const who =
+      readers.length > 1 ? `${readers.slice(0, -1).join(', ')} and ${readers.at(-1)!}` : readers[0]!;
     throw new Error(`${names[option] ?? option} is read by ${who} SAEs only, not ${kind}`);
   }
 }

@@ -339,7 +339,10 @@ export async function trainSae(
   const rowsTrained = steps * batchSize;
   const threshold = kind === 'batchtopk' ? trainer.threshold.value : undefined;
   return {
-    sae: kind === 'batchtopk' ? batchTopKToJumpRelu(trainer.cfg, params, threshold) : { cfg: trainer.cfg, params },
+    sae:
+      kind === 'batchtopk'
+        ? batchTopKToJumpRelu(trainer.cfg, params, threshold)
+        : { cfg: trainer.cfg, params },
     ...(threshold !== undefined ? { threshold } : {}),
     curve: curveTable(curve),
     steps,

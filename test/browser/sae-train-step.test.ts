@@ -64,7 +64,8 @@ describe('SAE training step [webgpu vs cpu reference]', () => {
       const x = batch(11);
       const want = ref.step(x);
       const got = await gpu.ctx.checked(() => dev.step(x));
-      if (kind === 'topk' || kind === 'batchtopk') expect(want.auxLoss, 'AuxK must be active').toBeGreaterThan(0);
+      if (kind === 'topk' || kind === 'batchtopk')
+        expect(want.auxLoss, 'AuxK must be active').toBeGreaterThan(0);
       if (kind === 'batchtopk') {
         expect(dev.threshold.value).toBeGreaterThan(0);
         expect(Math.abs(dev.threshold.value! - ref.threshold.value!)).toBeLessThan(ONE_STEP_TOL);

@@ -27,32 +27,35 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('BackendSaeTrainer on the cpu backend', () => {
-  it.each(['relu', 'topk', 'jumprelu', 'batchtopk'] as const)('%s: matches SaeTrainer over 10 steps', async (kind) => {
-    const cfg = configs[kind];
-    const ref = new SaeTrainer(cfg, { seed: 3, adam: { lr: 1e-3 } });
-    const be = new BackendSaeTrainer(createCpuBackend(), cfg, { seed: 3, adam: { lr: 1e-3 } });
-    let sawAux = false;
-    for (let s = 0; s < 10; s++) {
-      const x = normalBatch(64, cfg.dIn, 50 + s);
-      const r = ref.step(x);
-      const g = await be.step(x);
-      if ((r.auxLoss ?? 0) > 0) sawAux = true;
-      expect(Math.abs(g.loss - r.loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(r.loss)));
-      expect(Math.abs(g.mse - r.mse)).toBeLessThan(1e-4 * Math.max(1, r.mse));
-      expect(g.l0).toBe(r.l0);
-      expect(g.deadFraction).toBe(r.deadFraction);
-      expect(Math.abs((g.auxLoss ?? 0) - (r.auxLoss ?? 0))).toBeLessThan(1e-4);
-    }
-    if (kind === 'topk' || kind === 'batchtopk') expect(sawAux).toBe(true);
-    if (kind === 'batchtopk') expect(be.threshold.value).toBeCloseTo(ref.threshold.value!, 5);
-    const got = await be.readParams();
-    for (const name of SAE_PARAM_NAMES) {
-      const want = ref.params[name];
-      if (!want) continue;
-      expect(maxDiff(got[name]!, want), name).toBeLessThan(1e-4);
-    }
-    be.dispose();
-  });
+  it.each(['relu', 'topk', 'jumprelu', 'batchtopk'] as const)(
+    '%s: matches SaeTrainer over 10 steps',
+    async (kind) => {
+      const cfg = configs[kind];
+      const ref = new SaeTrainer(cfg, { seed: 3, adam: { lr: 1e-3 } });
+      const be = new BackendSaeTrainer(createCpuBackend(), cfg, { seed: 3, adam: { lr: 1e-3 } });
+      let sawAux = false;
+      for (let s = 0; s < 10; s++) {
+        const x = normalBatch(64, cfg.dIn, 50 + s);
+        const r = ref.step(x);
+        const g = await be.step(x);
+        if ((r.auxLoss ?? 0) > 0) sawAux = true;
+        expect(Math.abs(g.loss - r.loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(r.loss)));
+        expect(Math.abs(g.mse - r.mse)).toBeLessThan(1e-4 * Math.max(1, r.mse));
+        expect(g.l0).toBe(r.l0);
+        expect(g.deadFraction).toBe(r.deadFraction);
+        expect(Math.abs((g.auxLoss ?? 0) - (r.auxLoss ?? 0))).toBeLessThan(1e-4);
+      }
+      if (kind === 'topk' || kind === 'batchtopk') expect(sawAux).toBe(true);
+      if (kind === 'batchtopk') expect(be.threshold.value).toBeCloseTo(ref.threshold.value!, 5);
+      const got = await be.readParams();
+      for (const name of SAE_PARAM_NAMES) {
+        const want = ref.params[name];
+        if (!want) continue;
+        expect(maxDiff(got[name]!, want), name).toBeLessThan(1e-4);
+      }
+      be.dispose();
+    },
+  );
 
   it('fails loudly on a bad batch and after dispose', async () => {
     const be = new BackendSaeTrainer(createCpuBackend(), configs.relu, { seed: 1, adam: { lr: 1e-3 } });

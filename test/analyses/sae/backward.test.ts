@@ -135,12 +135,14 @@ describe('saeBackward vs finite differences', () => {
     const rows = 4;
     const rng = mulberry32(4);
     const x = Float32Array.from({ length: rows * d }, () => 0.1 * rng.uniform());
-    for (let i = 0; i < rows; i++) for (let s = 0; s < k; s++) x[i * d + ((2 * i + s) % d)] = 2 + rng.uniform();
+    for (let i = 0; i < rows; i++)
+      for (let s = 0; s < k; s++) x[i * d + ((2 * i + s) % d)] = 2 + rng.uniform();
     const dead = Uint8Array.from({ length: d }, (_, j) => (j >= 6 ? 1 : 0));
     const a = forward(params, topk, x);
     const b = forward(params, batch, x);
     expect(b.latents).toEqual(a.latents);
-    for (let i = 0; i < rows; i++) expect(a.latents.subarray(i * d, (i + 1) * d).filter((v) => v !== 0).length).toBe(k);
+    for (let i = 0; i < rows; i++)
+      expect(a.latents.subarray(i * d, (i + 1) * d).filter((v) => v !== 0).length).toBe(k);
     const la = saeLoss(params, topk, x, a, dead);
     const lb = saeLoss(params, batch, x, b, dead);
     expect(lb.terms).toEqual(la.terms);

@@ -27,7 +27,10 @@ beforeAll(() => {
     readShared(TOK512),
     'tok512.bin',
   ));
-  text = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8').split('<|endoftext|>').slice(0, 40).join('<|endoftext|>');
+  text = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8')
+    .split('<|endoftext|>')
+    .slice(0, 40)
+    .join('<|endoftext|>');
 });
 
 describe('BatchTopK on stories260K', () => {

@@ -26,7 +26,8 @@ function naive(pre: Float32Array, n: number, k: number): Float32Array {
   return out;
 }
 
-const nonZeros = (a: Float32Array, from: number, to: number) => a.subarray(from, to).filter((v) => v !== 0).length;
+const nonZeros = (a: Float32Array, from: number, to: number) =>
+  a.subarray(from, to).filter((v) => v !== 0).length;
 
 describe('batchTopK selection', () => {
   it('keeps the k·n largest of the batch: rows get more or fewer than k', () => {
@@ -85,12 +86,23 @@ describe('batchTopK selection', () => {
   });
 
   it('is what forward() applies for the batchtopk kind (mean L0 = k)', () => {
-    const cfg: SaeConfig = { kind: 'batchtopk', dIn: 8, dSae: 32, k: 4, hookName: 'h', normalizeDecoder: true };
+    const cfg: SaeConfig = {
+      kind: 'batchtopk',
+      dIn: 8,
+      dSae: 32,
+      k: 4,
+      hookName: 'h',
+      normalizeDecoder: true,
+    };
     const params = initSaeParams(cfg, 3);
     const rng = mulberry32(9);
     const x = Float32Array.from({ length: 20 * 8 }, () => rng.normal());
     const { pre, latents } = encode(params, cfg, x);
-    const want = naive(Float32Array.from(pre, (v) => Math.max(0, v)), 20, 4);
+    const want = naive(
+      Float32Array.from(pre, (v) => Math.max(0, v)),
+      20,
+      4,
+    );
     expect(latents).toEqual(want);
     expect(nonZeros(latents, 0, latents.length)).toBe(80);
     const perRow = Array.from({ length: 20 }, (_, i) => nonZeros(latents, i * 32, (i + 1) * 32));

@@ -111,7 +111,11 @@ export function referenceLoss(
   }
   if (kind === 'batchtopk') {
     // The k·n largest ReLU'd values of the whole batch, ties to the lower flat index.
-    const sel = topk(Array.from(pre, (v) => Math.max(0, v)), cfg.k * n, (t) => pre[t]! > 0);
+    const sel = topk(
+      Array.from(pre, (v) => Math.max(0, v)),
+      cfg.k * n,
+      (t) => pre[t]! > 0,
+    );
     for (const t of sel) f[t] = pre[t]!;
   }
   for (let i = 0; i < n; i++) {

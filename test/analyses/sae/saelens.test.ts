@@ -40,7 +40,9 @@ describe('SAELens export/import', () => {
       dtype: 'float32',
       apply_b_dec_to_input: true,
       normalize_activations: 'none',
-      architecture: ({ relu: 'standard', topk: 'topk', jumprelu: 'jumprelu' } as Record<string, string>)[cfg.kind],
+      architecture: ({ relu: 'standard', topk: 'topk', jumprelu: 'jumprelu' } as Record<string, string>)[
+        cfg.kind
+      ],
       metadata: { model_name: 'stories15M', hook_name: hook },
     });
     if (cfg.kind === 'topk') expect(json.activation_fn_kwargs).toEqual({ k: 6 });

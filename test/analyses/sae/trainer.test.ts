@@ -81,15 +81,18 @@ describe('decoder norm constraint', () => {
     expect(Array.from(g.subarray(2))).toEqual([2, 0]);
   });
 
-  it.each(['relu', 'topk', 'jumprelu', 'batchtopk'] as const)('%s: decoder rows stay unit norm over training', (kind) => {
-    const cfg = configs[kind];
-    const trainer = new SaeTrainer(cfg, { seed: 4, adam: { lr: 1e-2 } });
-    for (let s = 0; s < 5; s++) {
-      const r = trainer.step(normalBatch(32, cfg.dIn, 100 + s));
-      expect(Number.isFinite(r.loss)).toBe(true);
-    }
-    for (const norm of rowNorms(trainer.params.wDec, cfg.dSae, cfg.dIn)) expect(norm).toBeCloseTo(1, 5);
-  });
+  it.each(['relu', 'topk', 'jumprelu', 'batchtopk'] as const)(
+    '%s: decoder rows stay unit norm over training',
+    (kind) => {
+      const cfg = configs[kind];
+      const trainer = new SaeTrainer(cfg, { seed: 4, adam: { lr: 1e-2 } });
+      for (let s = 0; s < 5; s++) {
+        const r = trainer.step(normalBatch(32, cfg.dIn, 100 + s));
+        expect(Number.isFinite(r.loss)).toBe(true);
+      }
+      for (const norm of rowNorms(trainer.params.wDec, cfg.dSae, cfg.dIn)) expect(norm).toBeCloseTo(1, 5);
+    },
+  );
 });
 
 describe('SaeTrainer', () => {
