@@ -35,6 +35,12 @@ function sparsebook(...args: string[]) {
   const r = spawnSync(process.execPath, [bin, 'sae', ...args], { encoding: 'utf8', timeout: 240_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+/** `train` at HOOK over the text with these flags, saving to `out`. */
+const trainTo = (out: string, ...flags: string[]) =>
+  sparsebook('train', ...model, '--text', textFile, '--hook', HOOK, ...flags, '--out', out);
+/** `train` of one kind at the small settings, with --json. */
+const trainSmall = (kind: string, out: string) =>
+  trainTo(out, '--kind', kind, '--k', '8', ...small, '--json');
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 const KEYS = [
   'explained_variance',
@@ -51,22 +57,7 @@ describe('sparsebook sae', () => {
   const out = path.join(dir, 'topk');
 
   it('train --json saves the SAELens layout and ends with one JSON object of the held-out metrics', () => {
-    const r = sparsebook(
-      'train',
-      ...model,
-      '--text',
-      textFile,
-      '--hook',
-      HOOK,
-      '--kind',
-      'topk',
-      '--k',
-      '8',
-      ...small,
-      '--out',
-      out,
-      '--json',
-    );
+    const r = trainSmall('topk', out);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const j = lastJson(r.stdout);
@@ -89,22 +80,7 @@ describe('sparsebook sae', () => {
 
   it('batchtopk --k trains, saves the JumpReLU inference form with its threshold, and eval agrees', () => {
     const o = path.join(dir, 'batchtopk');
-    const r = sparsebook(
-      'train',
-      ...model,
-      '--text',
-      textFile,
-      '--hook',
-      HOOK,
-      '--kind',
-      'batchtopk',
-      '--k',
-      '8',
-      ...small,
-      '--out',
-      o,
-      '--json',
-    );
+    const r = trainSmall('batchtopk', o);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const j = lastJson(r.stdout);
@@ -170,18 +146,7 @@ describe('sparsebook sae', () => {
   });
 
   it('a flag the kind does not read is refused, naming the flag and the kinds that read it', () => {
-    const train = (...flags: string[]) =>
-      sparsebook(
-        'train',
-        ...model,
-        '--text',
-        textFile,
-        '--hook',
-        HOOK,
-        ...flags,
-        '--out',
-        path.join(dir, 'refused'),
-      );
+    const train = (...flags: string[]) => trainTo(path.join(dir, 'refused'), ...flags);
     const cases: [string[], RegExp][] = [
       [['--kind', 'topk', '--l1', '5'], /--l1 is read by relu and jumprelu SAEs only, not topk/],
       [['--kind', 'batchtopk', '--l1', '5'], /--l1 is read by relu and jumprelu SAEs only, not batchtopk/],

@@ -4,34 +4,19 @@
  * through an SAELens folder giving the same evaluation.
  */
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { evaluateSae } from '../../../analyses/sae/evaluate';
 import { exportSaeLens, importSaeLens } from '../../../analyses/sae/saelens';
 import { trainSae, type TrainSaeOptions } from '../../../analyses/sae/train';
-import { createCpuBackend } from '../../../kernels/cpu-backend';
-import { loadLlama2c } from '../../../runtime';
-import type { LlamaModel } from '../../../runtime/model/llama';
-import type { Llama2cTokenizer } from '../../../runtime/tokenizers/llama2c-tokenizer';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../../helpers/shared-paths';
+import { loadStories260K } from '../../helpers/stories260k';
+import { sharedPath, TINYSTORIES_VALID } from '../../helpers/shared-paths';
 
 const HOOK = 'blocks.2.hook_resid_post';
-let model: LlamaModel;
-let tokenizer: Llama2cTokenizer;
-let text: string;
-
-beforeAll(() => {
-  ({ model, tokenizer } = loadLlama2c(
-    createCpuBackend(),
-    readShared(STORIES260K),
-    'stories260K.bin',
-    readShared(TOK512),
-    'tok512.bin',
-  ));
-  text = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8')
-    .split('<|endoftext|>')
-    .slice(0, 40)
-    .join('<|endoftext|>');
-});
+const { model, tokenizer } = loadStories260K();
+const text = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8')
+  .split('<|endoftext|>')
+  .slice(0, 40)
+  .join('<|endoftext|>');
 
 describe('BatchTopK on stories260K', () => {
   it('reaches TopK’s held-out EV at about the same mean L0; export → SAELens → import evaluates the same', async () => {
