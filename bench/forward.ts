@@ -2,12 +2,43 @@
  * bench/forward: tokens/s of one full-window forward pass (default 512 tokens of stories260K) on
  * each backend, measured in the same run; prints one JSON line with the webgpu/cpu ratio.
  *
- *   node --import ./cli/register.mjs bench/forward.ts [--model M --tokenizer T --tokens 512 --reps 3]
+ * With `--peer ort`, onnxruntime-web runs the same tokens through the model's ONNX export
+ * (tools/onnx) on its wasm EP (`--ort-threads`, default the thread count of Sparsebook's CPU
+ * backend) and its webgpu EP (on the same Dawn adapter), and the line ends with
+ * `"ratios":{"cpu_over_ort_wasm":…,"webgpu_over_ort_webgpu":…},"oracle_max_abs_diff":…`
+ * (ratio = our tokens/s ÷ theirs; the diff is the largest |logit| difference between Sparsebook's
+ * CPU backend and ORT wasm). An engine that cannot run here (no adapter, an EP that fails to start)
+ * is recorded with its error, and its ratio is null with the reason in `ratio_reasons`.
+ *
+ * `--model gpt2-small` writes a GPT-2-small-shaped checkpoint with seeded random weights
+ * (bench/real-size-checkpoints.ts) to a temp folder and feeds seeded random token ids. Each
+ * engine's entry carries `process_peak_rss_mb`: the process's RSS high-water mark above the
+ * baseline taken after the imports; the first engine (cpu) is alone in it, so its figure is the
+ * peak of loading the model and running its forward.
+ *
+ *   npm run bench:forward -- [--model M|gpt2-small --tokenizer T --tokens 512 --reps 3 --warmup 1]
+ *     [--backends cpu,webgpu] [--peer ort --ort-eps wasm,webgpu --ort-threads N]
  */
-import { parseArgs } from 'node:util';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import type { Backend } from '../kernels/backend';
+import { createCpuBackend } from '../kernels/cpu-backend';
+import { createWebGpuBackend } from '../kernels/webgpu-backend';
+import { nodeGpu } from '../cli/node-gpu';
 import { loadModel, readText } from '../cli/session';
 import { buildTokenStream } from '../runtime';
+import { readHfCheckpoint } from '../runtime/formats/safetensors-node';
+import { LlamaModel } from '../runtime/model/llama';
+import { exportGraph } from '../tools/onnx/export';
+import { ortSession, type OrtEp } from '../tools/onnx/ort';
+import { rng, writeRealSizeModel } from './real-size-checkpoints';
+
+/** Threads of Sparsebook's CPU backend: its kernels are single-threaded TypeScript. */
+const CPU_BACKEND_THREADS = 1;
 
 const shared = process.env.SPARSEBOOK_SHARED ?? path.resolve(import.meta.dirname, '../../shared');
 const { values: f } = parseArgs({
@@ -17,39 +48,181 @@ const { values: f } = parseArgs({
     text: { type: 'string', default: path.join(shared, 'data/tinystories-valid-1000.txt') },
     tokens: { type: 'string', default: '512' },
     reps: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
     backends: { type: 'string', default: 'cpu,webgpu' },
+    peer: { type: 'string' },
+    'ort-eps': { type: 'string', default: 'wasm,webgpu' },
+    'ort-threads': { type: 'string', default: String(CPU_BACKEND_THREADS) },
   },
 });
-
+if (f.peer !== undefined && f.peer !== 'ort') throw new Error(`--peer ${f.peer}: the only peer is ort`);
 const reps = Number(f.reps);
-const result: Record<string, unknown> = { bench: 'forward', model: path.basename(f.model!) };
-const text = await readText(f.text!);
-for (const kind of f.backends!.split(',') as ('cpu' | 'webgpu')[]) {
-  const { backend, model, tokenizer } = await loadModel(kind, f.model!, f.tokenizer!);
-  const n = Math.min(Number(f.tokens), model.config.seqLen);
-  const tokens = buildTokenStream(tokenizer, text).tokens.slice(0, n);
-  // Warm-up: pipeline compilation and buffer-pool growth are one-time costs.
-  backend.dispose(await model.forward(tokens));
+const warmup = Number(f.warmup);
+const ortThreads = Number(f['ort-threads']);
+if (!(reps >= 1) || !(warmup >= 0))
+  throw new Error(`--reps ${f.reps} --warmup ${f.warmup}: need ≥ 1 and ≥ 0`);
+if (!Number.isInteger(ortThreads) || ortThreads < 1) throw new Error(`--ort-threads ${ortThreads}: need ≥ 1`);
+const backends = f.backends!.split(',').filter(Boolean) as ('cpu' | 'webgpu')[];
+for (const b of backends) if (b !== 'cpu' && b !== 'webgpu') throw new Error(`--backends: unknown ${b}`);
+const ortEps = f.peer === 'ort' ? f['ort-eps']!.split(',').filter(Boolean) : [];
+for (const e of ortEps) if (e !== 'wasm' && e !== 'webgpu') throw new Error(`--ort-eps: unknown ${e}`);
+
+// ---- Memory: the RSS high-water mark above a baseline taken after the imports ----
+
+v8.setFlagsFromString('--expose-gc');
+(vm.runInNewContext('gc') as () => void)();
+const baselineRss = process.memoryUsage().rss;
+const peakRssMb = () => +((process.resourceUsage().maxRSS * 1024 - baselineRss) / 2 ** 20).toFixed(1);
+
+/** Best of `reps` timed runs after `warmup` untimed ones (compilation and pool growth are one-time). */
+async function timeBest(run: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < warmup; i++) await run();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
-    const logits = await model.forward(tokens);
-    await backend.read(logits);
+    await run();
     times.push(performance.now() - t0);
-    backend.dispose(logits);
   }
-  const best = Math.min(...times);
-  result[kind] = {
-    device: backend.description,
-    tokens: n,
-    ms: +best.toFixed(1),
-    tokens_per_s: +((n / best) * 1000).toFixed(1),
-  };
-  model.dispose();
-  backend.destroy();
+  return Math.min(...times);
 }
-const cpu = result.cpu as { tokens_per_s: number } | undefined;
-const gpu = result.webgpu as { tokens_per_s: number } | undefined;
-if (cpu && gpu) result.webgpu_over_cpu = +(gpu.tokens_per_s / cpu.tokens_per_s).toFixed(3);
+
+const rate = (n: number, ms: number) => ({
+  tokens: n,
+  ms: +ms.toFixed(1),
+  tokens_per_s: +((n / ms) * 1000).toFixed(1),
+});
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
+
+// ---- The model and its tokens ----
+
+const synthetic = f.model === 'gpt2-small';
+let modelPath = f.model!;
+let tmp: string | undefined;
+if (synthetic) {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'sparsebook-forward-'));
+  modelPath = path.join(tmp, 'gpt2-small');
+  writeRealSizeModel('gpt2', modelPath);
+}
+const text = synthetic ? undefined : await readText(f.text!);
+
+async function load(
+  kind: 'cpu' | 'webgpu',
+): Promise<{ backend: Backend; model: LlamaModel; tokens: number[] }> {
+  if (!synthetic) {
+    const { backend, model, tokenizer } = await loadModel(kind, modelPath, f.tokenizer);
+    const n = Math.min(Number(f.tokens), model.config.seqLen);
+    return { backend, model, tokens: Array.from(buildTokenStream(tokenizer, text!).tokens.slice(0, n)) };
+  }
+  const backend = kind === 'cpu' ? createCpuBackend() : await createWebGpuBackend(await nodeGpu());
+  const ckpt = readHfCheckpoint(path.join(modelPath, 'config.json'), [
+    path.join(modelPath, 'model.safetensors'),
+  ]);
+  const model = LlamaModel.load(backend, ckpt, { transfer: true });
+  const n = Math.min(Number(f.tokens), model.config.seqLen);
+  const r = rng(7);
+  return {
+    backend,
+    model,
+    tokens: Array.from({ length: n }, () => Math.floor(r() * model.config.vocabSize)),
+  };
+}
+
+// ---- Sparsebook's backends ----
+
+const result: Record<string, unknown> = {
+  bench: 'forward',
+  model: synthetic ? 'gpt2-small (random weights, 124M parameters)' : path.basename(modelPath),
+  node: process.version,
+  cpus: os.cpus().length,
+};
+let benchTokens: number[] | undefined;
+let cpuLogits: Float32Array | undefined;
+try {
+  for (const kind of backends) {
+    try {
+      const { backend, model, tokens } = await load(kind);
+      benchTokens ??= tokens;
+      const best = await timeBest(async () => {
+        const logits = await model.forward(tokens);
+        const values = await backend.read(logits);
+        if (kind === 'cpu') cpuLogits = Float32Array.from(values as Float32Array); // the pool may reuse it
+        backend.dispose(logits);
+      });
+      result[kind] = {
+        device: backend.description,
+        ...(kind === 'cpu' ? { threads: CPU_BACKEND_THREADS } : {}),
+        ...rate(tokens.length, best),
+        process_peak_rss_mb: peakRssMb(),
+      };
+      model.dispose();
+      backend.destroy();
+    } catch (e) {
+      result[kind] = { error: message(e) };
+    }
+  }
+  const tps = (name: string) => (result[name] as { tokens_per_s?: number } | undefined)?.tokens_per_s;
+  if (tps('cpu') && tps('webgpu')) result.webgpu_over_cpu = +(tps('webgpu')! / tps('cpu')!).toFixed(3);
+
+  // ---- onnxruntime-web on the same tokens ----
+
+  if (f.peer === 'ort') {
+    if (!benchTokens) throw new Error('--peer ort needs at least one Sparsebook backend for the tokens');
+    const graph = exportGraph(modelPath, benchTokens.length);
+    const diffs: Record<string, number> = {};
+    for (const ep of ortEps as OrtEp['ep'][]) {
+      const name = `ort_${ep}`;
+      try {
+        const how: OrtEp = ep === 'wasm' ? { ep, threads: ortThreads } : { ep, gpu: await nodeGpu() };
+        const session = await ortSession(graph, how);
+        let logits: Float32Array | undefined;
+        const best = await timeBest(async () => (logits = await session.run(benchTokens!)));
+        await session.release();
+        result[name] = {
+          ep,
+          ...(how.ep === 'wasm' ? { threads: how.threads } : {}),
+          ...rate(benchTokens.length, best),
+          process_peak_rss_mb: peakRssMb(),
+        };
+        if (cpuLogits) diffs[name] = maxAbsDiff(cpuLogits, logits!);
+      } catch (e) {
+        result[name] = { ep, error: message(e) };
+      }
+    }
+    const reasons: Record<string, string> = {};
+    const ratio = (key: string, ours: string, theirs: string) => {
+      const why = [ours, theirs]
+        .map((n) => {
+          const r = result[n] as { error?: string } | undefined;
+          return !r ? `${n} not run` : r.error ? `${n}: ${r.error}` : undefined;
+        })
+        .filter(Boolean);
+      if (why.length === 0) return +(tps(ours)! / tps(theirs)!).toFixed(3);
+      reasons[key] = why.join('; ');
+      return null;
+    };
+    const ratios = {
+      cpu_over_ort_wasm: ratio('cpu_over_ort_wasm', 'cpu', 'ort_wasm'),
+      webgpu_over_ort_webgpu: ratio('webgpu_over_ort_webgpu', 'webgpu', 'ort_webgpu'),
+    };
+    if (diffs.ort_webgpu !== undefined) result.ort_webgpu_max_abs_diff = +diffs.ort_webgpu.toExponential(2);
+    if (Object.keys(reasons).length > 0) result.ratio_reasons = reasons;
+    result.ratios = ratios;
+    result.oracle_max_abs_diff = diffs.ort_wasm === undefined ? null : +diffs.ort_wasm.toExponential(2);
+  }
+} finally {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`logits of ${a.length} and ${b.length} values`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= m)) m = d; // NaN makes the max NaN
+  }
+  return m;
+}
+
 console.log(JSON.stringify(result));
 process.exit(0);

@@ -56,7 +56,7 @@ async function sparsebookLogits(
 }
 
 async function ortLogits(model: string, tokens: number[], perturb?: Perturbation): Promise<Float32Array> {
-  const session = await ortSession(exportGraph(model, tokens.length, perturb));
+  const session = await ortSession(exportGraph(model, tokens.length, perturb), { ep: 'wasm', threads: 1 });
   try {
     return await session.run(tokens);
   } finally {
