@@ -9,22 +9,19 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gpt2Graph } from './gpt2';
-import { llamaGraph, type LlamaGraphOptions } from './llama';
-import { readHfLlama, readLlama2c } from './weights';
+import { modelGraph, type Perturbation } from './model-graph';
 
-export type Perturbation = NonNullable<LlamaGraphOptions['perturb']>;
+export type { Perturbation };
 
-/** The graph of `model` for `tokens` positions, optionally with a deliberate mistake. */
+/** The graph of the model at `model` (file or folder) for `tokens` positions, optionally with a deliberate mistake. */
 export function exportGraph(model: string, tokens: number, perturb?: Perturbation): Uint8Array {
-  if (!statSync(model).isDirectory()) return llamaGraph(readLlama2c(model), { tokens, perturb });
-  const config = JSON.parse(readFileSync(path.join(model, 'config.json'), 'utf8')) as { model_type?: string };
-  if (config.model_type === 'gpt2') {
-    if (perturb?.ropeStyle) throw new Error('GPT-2 has no RoPE to perturb');
-    return gpt2Graph(model, { tokens, perturb });
+  if (!statSync(model).isDirectory()) {
+    const name = path.basename(model);
+    return modelGraph({ format: 'llama2c', name, checkpoint: readFileSync(model) }, tokens, perturb);
   }
-  if (config.model_type === 'llama') return llamaGraph(readHfLlama(model), { tokens, perturb });
-  throw new Error(`${model}/config.json: model_type ${config.model_type} has no ONNX export here`);
+  const config = readFileSync(path.join(model, 'config.json'));
+  const safetensors = readFileSync(path.join(model, 'model.safetensors'));
+  return modelGraph({ format: 'hf', name: model, config, safetensors }, tokens, perturb);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) {

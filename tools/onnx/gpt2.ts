@@ -2,12 +2,10 @@
  * GPT-2's forward pass (learned positions, pre-LayerNorm blocks, fused qkv Conv1D, gelu_new MLP,
  * tied unembedding) as an ONNX graph for a fixed token count, from an HF folder's own weights.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { causalMask, GraphBuilder, transposed } from './graph';
-import { readSafetensorsFile } from './weights';
+import type { Tensor } from './weights';
 
-interface Gpt2Config {
+export interface Gpt2Config {
   n_embd: number;
   n_head: number;
   n_layer: number;
@@ -16,11 +14,15 @@ interface Gpt2Config {
   activation_function: string;
 }
 
-export function gpt2Graph(dir: string, opts: { tokens: number; perturb?: { eps?: number } }): Uint8Array {
-  const c = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Gpt2Config;
+/** The graph from config.json and model.safetensors' tensors (`dir` names the folder in errors). */
+export function gpt2Graph(
+  c: Gpt2Config,
+  t: Map<string, Tensor>,
+  dir: string,
+  opts: { tokens: number; perturb?: { eps?: number } },
+): Uint8Array {
   if (c.activation_function !== 'gelu_new')
     throw new Error(`${dir}: activation ${c.activation_function} is not exported`);
-  const t = readSafetensorsFile(path.join(dir, 'model.safetensors'));
   const get = (name: string) => {
     const x = t.get(name) ?? t.get(`transformer.${name}`);
     if (!x) throw new Error(`${dir}/model.safetensors: no tensor ${name}`);

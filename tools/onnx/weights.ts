@@ -1,21 +1,21 @@
 /**
- * The models' own weights, read straight from their files for the ONNX export (independently of the
- * runtime's loaders, so a loader bug cannot hide in both sides of the oracle): safetensors (F32,
- * BF16) with config.json for HF folders, and llama2.c's legacy `.bin` checkpoints.
+ * The models' own weights, parsed straight from their files' bytes for the ONNX export
+ * (independently of the runtime's loaders, so a loader bug cannot hide in both sides of the
+ * oracle): safetensors (F32, BF16) with config.json for HF folders, and llama2.c's legacy `.bin`
+ * checkpoints. No Node APIs: the browser oracle test builds its graphs in Chromium; `files.ts`
+ * reads them from disk in Node.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 
 export interface Tensor {
   shape: number[];
   data: Float32Array;
 }
 
-/** Every tensor of a safetensors file, widened to f32. */
-export function readSafetensorsFile(file: string): Map<string, Tensor> {
-  const bytes = readFileSync(file);
-  const headerLen = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString('utf8')) as Record<
+/** Every tensor of a safetensors file (`file` names it in errors), widened to f32. */
+export function parseSafetensorsF32(bytes: Uint8Array, file: string): Map<string, Tensor> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<
     string,
     { dtype: string; shape: number[]; data_offsets: [number, number] }
   >;
@@ -30,7 +30,8 @@ export function readSafetensorsFile(file: string): Map<string, Tensor> {
       data.set(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
     } else if (t.dtype === 'BF16') {
       const u32 = new Uint32Array(data.buffer);
-      for (let i = 0; i < n; i++) u32[i] = raw.readUInt16LE(2 * i) << 16;
+      const at = base + t.data_offsets[0];
+      for (let i = 0; i < n; i++) u32[i] = view.getUint16(at + 2 * i, true) << 16;
     } else {
       throw new Error(`${file}: tensor ${name} has dtype ${t.dtype}; the ONNX export reads F32 and BF16`);
     }
@@ -71,7 +72,7 @@ export interface LlamaWeights {
   blocks: LlamaBlockWeights[];
 }
 
-interface HfLlamaConfig {
+export interface HfLlamaConfig {
   hidden_size: number;
   intermediate_size: number;
   num_hidden_layers: number;
@@ -115,10 +116,8 @@ export function ropeInvFreq(
   return inv;
 }
 
-/** A Llama-family HF folder (config.json + model.safetensors). */
-export function readHfLlama(dir: string): LlamaWeights {
-  const c = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as HfLlamaConfig;
-  const t = readSafetensorsFile(path.join(dir, 'model.safetensors'));
+/** A Llama-family HF folder's config.json and model.safetensors tensors (`dir` names it in errors). */
+export function hfLlamaWeights(c: HfLlamaConfig, t: Map<string, Tensor>, dir: string): LlamaWeights {
   const get = (name: string) => {
     const x = t.get(name);
     if (!x) throw new Error(`${dir}/model.safetensors: no tensor ${name}`);
@@ -161,8 +160,7 @@ export function readHfLlama(dir: string): LlamaWeights {
  * vocab_size — negative when the classifier is not shared — and seq_len), then the f32 weights in
  * run.c's order. run.c's rmsnorm eps is 1e-5 and its RoPE theta 10000 on interleaved pairs.
  */
-export function readLlama2c(file: string): LlamaWeights {
-  const bytes = readFileSync(file);
+export function llama2cWeights(bytes: Uint8Array, file: string): LlamaWeights {
   const h = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + 28));
   const [dim, hidden, layers, heads, kvHeads, vocabSigned, seqLen] = Array.from(h) as number[];
   const vocab = Math.abs(vocabSigned!);
