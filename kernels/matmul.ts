@@ -8,12 +8,53 @@ import { checkMatmulBias } from './matmul.cpu';
 import { specialize } from './wgsl';
 import { weightFlags } from './weight-wgsl';
 import source from './matmul.wgsl?raw';
+import vec4Source from './matmul-vec4.wgsl?raw';
+import { noteMatmulShape, tunedMatmulVariant } from './matmul-tune-cache';
 
-/** One of the kernels in matmul.wgsl, with its compile-time sizes. */
+/**
+ * One of the matmul kernels with its compile-time sizes: `tiled`, `direct` and `gemv` in
+ * matmul.wgsl; `vec4` in matmul-vec4.wgsl (vec4 global reads into shared-memory tiles; with `f16`
+ * an f16 weight is read as vec4<f16>, which needs the device's `shader-f16`).
+ */
 export type MatmulVariant =
   | { kernel: 'tiled'; sm: number; sn: number; tk: number }
   | { kernel: 'direct'; wg: number }
-  | { kernel: 'gemv'; wg: number };
+  | { kernel: 'gemv'; wg: number }
+  | { kernel: 'vec4'; sm: number; sn: number; tk: number; f16?: boolean };
+
+/** What decides which kernels can run a product (everything but the data). */
+export interface MatmulShape {
+  m: number;
+  k: number;
+  n: number;
+  transposeA: boolean;
+  transposeB: boolean;
+  bType: FloatDType;
+}
+
+/**
+ * Why `variant` cannot run `shape` on `device`, or undefined when it can. The vec4 kernel needs
+ * a [M, K] with K % 4 == 0 (and N % 4 == 0 when b is [K, N]), b in f32 or f16, and for `f16` an
+ * f16 b and the `shader-f16` feature.
+ */
+export function matmulUnfit(
+  device: GPUDevice,
+  variant: MatmulVariant,
+  shape: MatmulShape,
+): string | undefined {
+  if (variant.kernel !== 'vec4') return undefined;
+  if (shape.transposeA) return 'vec4 matmul: a must not be transposed';
+  if (shape.k % 4 !== 0) return `vec4 matmul: K = ${shape.k} is not a multiple of 4`;
+  if (!shape.transposeB && shape.n % 4 !== 0) return `vec4 matmul: N = ${shape.n} is not a multiple of 4`;
+  if (shape.bType === 'bf16') return 'vec4 matmul: b must be f32 or f16, not bf16';
+  if (variant.f16 && shape.bType !== 'f16') return `vec4 f16 matmul: b is ${shape.bType}, not f16`;
+  if (variant.f16 && !device.features.has('shader-f16'))
+    return 'vec4 f16 matmul: the device has no shader-f16 feature';
+  if (variant.sm * variant.sn > device.limits.maxComputeInvocationsPerWorkgroup)
+    return `vec4 matmul: ${variant.sm * variant.sn} threads per workgroup, over the device's limit`;
+  if (variant.tk % 4 !== 0) return `vec4 matmul: TK = ${variant.tk} is not a multiple of 4`;
+  return undefined;
+}
 
 const emulated = new WeakMap<GPUDevice, boolean>();
 
@@ -22,7 +63,7 @@ const emulated = new WeakMap<GPUDevice, boolean>();
  * workgroup barrier is a coroutine switch per SIMD group, so the shared-memory kernel, the right
  * one on real GPUs, runs 3–4× slower than the barrier-free one.
  */
-function isCpuEmulated(device: GPUDevice): boolean {
+export function isCpuEmulated(device: GPUDevice): boolean {
   let e = emulated.get(device);
   if (e === undefined) {
     const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
@@ -56,6 +97,16 @@ export function matmulVariant(device: GPUDevice, m: number): MatmulVariant {
 }
 
 /**
+ * The kernel for `shape`: the autotuned choice for this adapter and the shape's class when one
+ * was made (kernels/matmul-autotune.ts) and fits, else `matmulVariant`'s rule.
+ */
+export function chooseMatmul(device: GPUDevice, shape: MatmulShape): MatmulVariant {
+  const tuned = tunedMatmulVariant(device, shape);
+  if (tuned && matmulUnfit(device, tuned, shape) === undefined) return tuned;
+  return matmulVariant(device, shape.m);
+}
+
+/**
  * WebGPU dispatcher of `matmul`, with an optional bias [N] added to every row in the kernels'
  * epilogue (a separate pipeline, so the bias-free kernels are unchanged); `variant` overrides the
  * choice (tests, benchmarks). b may be a 16-bit weight (f16 / bf16), decoded as it is read.
@@ -75,9 +126,30 @@ export function matmulGpu(
   const bType = gpu(b).dtype;
   if (bType !== 'f32' && bType !== 'f16' && bType !== 'bf16')
     throw new Error(`matmul: b must be f32, f16 or bf16, got ${String(bType)}`);
+  const shape: MatmulShape = { m, k, n, transposeA, transposeB, bType };
+  noteMatmulShape(shape);
+  const v = variant ?? chooseMatmul(ctx.device, shape);
+  const unfit = matmulUnfit(ctx.device, v, shape);
+  if (unfit) throw new Error(unfit);
   const out = ctx.createTensor([m, n], 'f32');
   if (m === 0 || n === 0) return out;
-  const v = variant ?? matmulVariant(ctx.device, m);
+  if (v.kernel === 'vec4') {
+    const tilesN = Math.ceil(n / (4 * v.sn));
+    const native = v.f16 === true;
+    ctx.dispatch({
+      key: `matmul:vec4:${transposeB ? 'bt' : 'b'}:${bType}${native ? ':native' : ''}:${v.sm}x${v.sn}x${v.tk}${bias ? ':bias' : ''}`,
+      code: () =>
+        specialize(
+          vec4Source,
+          { WG: v.sm * v.sn, SM: v.sm, SN: v.sn, TK: v.tk, TRANS_B: transposeB },
+          { BIAS: bias !== undefined, F16_NATIVE: native, B_F32: bType === 'f32', B_F16: bType === 'f16' },
+        ),
+      tensors: bias ? [a, b, out, bias] : [a, b, out],
+      uniforms: [{ u32: m }, { u32: n }, { u32: k }, { u32: tilesN }],
+      workgroups: grid(Math.ceil(m / (4 * v.sm)) * tilesN),
+    });
+    return out;
+  }
   let consts: { WG: number; SM: number; SN: number; TK: number };
   let tilesN = 0;
   let groups: number;
