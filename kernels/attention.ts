@@ -5,6 +5,8 @@ import { grid } from './gpu-context';
 import { attentionApplyDims, attentionDims } from './shapes';
 import attentionSource from './attention.wgsl?raw';
 import applySource from './attention-apply.wgsl?raw';
+import flashSource from './attention-flash.wgsl?raw';
+import { isCpuEmulated } from './matmul';
 import { specialize } from './wgsl';
 import { patternProbeGpu } from './pattern-probe';
 import { checkFusedProbe } from './pattern-probe.cpu';
@@ -16,6 +18,52 @@ const WG = 64;
 /** Read rows as vec4 when every head starts on a multiple of 4 floats (fewer loads and bounds checks). */
 function vecWidth(headDim: number): 1 | 4 {
   return headDim % 4 === 0 ? 4 : 1;
+}
+
+/** The attention kernels: `rows` (attention.wgsl, every option) and `flash` (attention-flash.wgsl). */
+export type AttentionKernel = 'rows' | 'flash';
+
+/** Keys a query must see, on average over the window, before the flash kernel is chosen. */
+export const FLASH_MIN_KEYS = 256;
+/** Queries per flash workgroup (one invocation each). */
+const FLASH_BQ = 64;
+
+/** Keys per flash tile: the largest of 32, 16, 8, 4 whose K and V tiles fit workgroup memory. */
+function flashTileKeys(device: GPUDevice, headDim: number): number | undefined {
+  const limit = device.limits.maxComputeWorkgroupStorageSize;
+  return [32, 16, 8, 4].find((bk) => 2 * bk * headDim * 4 <= limit);
+}
+
+/**
+ * Why the flash kernel cannot run this call, or undefined when it can: it computes the output
+ * only (no probabilities, probe, row statistics or scores) and reads rows as vec4.
+ */
+export function flashUnfit(device: GPUDevice, headDim: number, opts: AttentionOptions): string | undefined {
+  if (opts.returnProbs || opts.probe || opts.returnRowStats || opts.returnScores)
+    return 'flash attention computes the output only (no probs, probe, row stats or scores)';
+  if (headDim % 4 !== 0) return `flash attention: headDim ${headDim} is not a multiple of 4`;
+  if (flashTileKeys(device, headDim) === undefined)
+    return `flash attention: headDim ${headDim} leaves no K/V tile in workgroup memory`;
+  if (FLASH_BQ > device.limits.maxComputeInvocationsPerWorkgroup)
+    return `flash attention: ${FLASH_BQ} invocations per workgroup, over the device's limit`;
+  return undefined;
+}
+
+/**
+ * The kernel for a call: flash when it fits and the window is long — many queries (t ≥ 32) that
+ * each see FLASH_MIN_KEYS keys or more on average — on a real GPU; otherwise rows (the decode
+ * step, short windows, every pattern-returning call, and CPU emulations, where each workgroup
+ * barrier is a coroutine switch).
+ */
+export function attentionKernel(
+  device: GPUDevice,
+  dims: { t: number; pos0: number; headDim: number },
+  opts: AttentionOptions,
+): AttentionKernel {
+  if (flashUnfit(device, dims.headDim, opts) !== undefined || isCpuEmulated(device)) return 'rows';
+  const { window } = attentionScoreOptions(opts, dims.headDim);
+  const meanKeys = Math.min(window, dims.pos0 + (dims.t + 1) / 2);
+  return dims.t >= 32 && meanKeys >= FLASH_MIN_KEYS ? 'flash' : 'rows';
 }
 
 /**
@@ -31,9 +79,37 @@ export function attentionGpu(
   k: Tensor<'f32'>,
   v: Tensor<'f32'>,
   opts: AttentionOptions,
+  kernel?: AttentionKernel,
 ): AttentionResult {
   const { t, tk, nHeads, nKvHeads, headDim, pos0 } = attentionDims(q.shape, k.shape, v.shape, opts);
   const { scale, softcap, window } = attentionScoreOptions(opts, headDim);
+  const chosen = kernel ?? attentionKernel(ctx.device, { t, pos0, headDim }, opts);
+  if (chosen === 'flash') {
+    const unfit = flashUnfit(ctx.device, headDim, opts);
+    if (unfit) throw new Error(unfit);
+    const bk = flashTileKeys(ctx.device, headDim)!;
+    const out = ctx.createTensor([t, nHeads * headDim], 'f32');
+    if (t === 0) return { out };
+    ctx.dispatch({
+      key: `attention:flash:hd${headDim}:bq${FLASH_BQ}:bk${bk}:${softcap > 0 ? 'cap' : ''}`,
+      code: () => specialize(flashSource, { HD: headDim, BQ: FLASH_BQ, BK: bk }, { SOFTCAP: softcap > 0 }),
+      tensors: [q, k, v, out],
+      uniforms: [
+        { u32: t },
+        { u32: nHeads },
+        { u32: nHeads / nKvHeads },
+        { u32: pos0 },
+        { u32: nHeads * headDim },
+        { u32: nKvHeads * headDim },
+        { u32: tk },
+        { f32: scale },
+        { f32: softcap },
+        { u32: Math.min(window, pos0 + t) },
+      ],
+      workgroups: grid(Math.ceil(t / FLASH_BQ) * nHeads),
+    });
+    return { out };
+  }
   if (opts.probe) checkFusedProbe(nHeads, t, tk, pos0, opts.probe);
   // The probe runs on the stored pattern (a second dispatch): a row-per-invocation probe inside
   // the attention pass would hold the whole workgroup's rows in private memory. When only the
