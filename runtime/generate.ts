@@ -119,11 +119,13 @@ async function lastRow(
   cache: ReturnType<LlamaModel['createKvCache']>,
   hooks?: Hooks,
 ): Promise<Float32Array> {
-  const logits = await model.forward(tokens, { kvCache: cache, hooks });
+  // Only the last row is sampled from: unembed just it (a hook on the logits sees them all).
+  const lastLogitsOnly = !hooks || !('hook_logits' in hooks);
+  const logits = await model.forward(tokens, { kvCache: cache, hooks, lastLogitsOnly });
   try {
     const all = await model.backend.read(logits);
     const v = model.config.vocabSize;
-    return all.subarray((tokens.length - 1) * v, tokens.length * v);
+    return all.subarray(all.length - v);
   } finally {
     model.backend.dispose(logits);
   }

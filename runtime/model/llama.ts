@@ -67,6 +67,12 @@ export interface ForwardOptions {
    * its tensors. Not with a KV cache.
    */
   attentionProbe?: AttentionProbeOptions;
+  /**
+   * Unembed the last position only: the logits are [1, vocab] (what a decoder samples from), so a
+   * prompt's prefill skips T − 1 rows of the largest matmul and of the read-back. Every hook up
+   * to `ln_final.hook_normalized` still sees all rows; `hook_logits` sees the one row.
+   */
+  lastLogitsOnly?: boolean;
 }
 
 export interface AttentionProbeOptions {
@@ -491,7 +497,7 @@ export class LlamaModel {
           probe: options.attentionProbe,
         });
       }
-      const logits = await this.head(x, pos0, scope, hooks);
+      const logits = await this.head(x, pos0, scope, hooks, options.lastLogitsOnly === true);
       if (kvCache) kvCache.length = pos0 + ids.length;
       return scope.release(logits);
     } finally {
@@ -531,7 +537,13 @@ export class LlamaModel {
   }
 
   /** Final norm, unembedding, soft-cap and logit scale of the last residual stream (consumed). */
-  private async head(x: Tensor<'f32'>, pos0: number, scope: TensorScope, hooks: Hooks | undefined) {
+  private async head(
+    x: Tensor<'f32'>,
+    pos0: number,
+    scope: TensorScope,
+    hooks: Hooks | undefined,
+    lastOnly: boolean,
+  ) {
     const b = this.backend;
     const c = this.config;
     const block = blockOf(c);
@@ -544,6 +556,14 @@ export class LlamaModel {
     );
     scope.drop(x);
     normed = await runHook(hooks, 'ln_final.hook_normalized', normed, ctx, onReplaced);
+    const rows = normed.shape[0]!;
+    if (lastOnly && rows > 1) {
+      // A gather of one row (embedding over the normed rows as its table).
+      const id = scope.own(b.tensor<'i32'>(Int32Array.of(rows - 1), [1]));
+      const last = scope.own(b.embedding(normed, id));
+      scope.drop(id, normed);
+      normed = last;
+    }
     let logits = unembedRows(b, normed, this.output, scope);
     scope.drop(normed);
     if (block.logitScale !== undefined && block.logitScale !== 1) {
@@ -686,7 +706,7 @@ export class LlamaModel {
     try {
       // head() consumes its input, so it gets a copy.
       const copy = scope.own(this.backend.rowAffine(residual, { scale: 1 }));
-      return scope.release(await this.head(copy, 0, scope, undefined));
+      return scope.release(await this.head(copy, 0, scope, undefined, false));
     } finally {
       scope.disposeAll();
     }

@@ -39,6 +39,22 @@ describe('LlamaModel.forward against an independent scalar llama2.c forward', ()
     expect(maxAbsDiff(ours, expected)).toBeLessThan(1e-4);
   });
 
+  it("lastLogitsOnly unembeds the last position only, equal to the full forward's last row", async () => {
+    const tokens = buildTokenStream(tok, docs.slice(0, 1).join(END_OF_TEXT)).tokens.slice(0, 40);
+    const full = await model.forward(tokens);
+    const all = await backend.read(full);
+    backend.dispose(full);
+    const last = await model.forward(tokens, { lastLogitsOnly: true });
+    expect(last.shape).toEqual([1, 512]);
+    const got = await backend.read(last);
+    backend.dispose(last);
+    expect(Array.from(got)).toEqual(Array.from(all.subarray(39 * 512)));
+    // A single position is already its own last row.
+    const one = await model.forward(tokens.slice(0, 1), { lastLogitsOnly: true });
+    expect(one.shape).toEqual([1, 512]);
+    backend.dispose(one);
+  });
+
   it('loss over the first 20 stories agrees within 1e-5 relative', async () => {
     const text = docs.slice(0, 20).join(END_OF_TEXT);
     const ours = await evaluateLoss(model, tok, text);
