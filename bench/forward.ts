@@ -17,7 +17,11 @@
  * peak of loading the model and running its forward.
  *
  *   npm run bench:forward -- [--model M|gpt2-small --tokenizer T --tokens 512 --reps 3 --warmup 1]
- *     [--backends cpu,webgpu] [--peer ort --ort-eps wasm,webgpu --ort-threads N]
+ *     [--backends cpu,webgpu] [--no-autotune] [--peer ort --ort-eps wasm,webgpu --ort-threads N]
+ *
+ * On WebGPU the model's matmuls are autotuned first (runtime/model/autotune.ts; choices cached
+ * per adapter in $SPARSEBOOK_CACHE/matmul-tune.json; skipped on CPU emulations); `--no-autotune`
+ * keeps the fixed kernel rule.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -26,12 +30,11 @@ import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { Backend } from '../kernels/backend';
-import { createCpuBackend } from '../kernels/cpu-backend';
-import { createWebGpuBackend } from '../kernels/webgpu-backend';
 import { nodeGpu } from '../cli/node-gpu';
-import { loadModel, readText } from '../cli/session';
+import { createBackend, loadModel, readText } from '../cli/session';
 import { buildTokenStream } from '../runtime';
 import { readHfCheckpoint } from '../runtime/formats/safetensors-node';
+import { autotuneModel, autotuneSummary } from '../runtime/model/autotune';
 import { LlamaModel } from '../runtime/model/llama';
 import { exportGraph } from '../tools/onnx/export';
 import { ortSession, type OrtEp } from '../tools/onnx/ort';
@@ -53,6 +56,7 @@ const { values: f } = parseArgs({
     peer: { type: 'string' },
     'ort-eps': { type: 'string', default: 'wasm,webgpu' },
     'ort-threads': { type: 'string', default: String(CPU_BACKEND_THREADS) },
+    autotune: { type: 'boolean', default: true },
   },
 });
 if (f.peer !== undefined && f.peer !== 'ort') throw new Error(`--peer ${f.peer}: the only peer is ort`);
@@ -114,7 +118,7 @@ async function load(
     const n = Math.min(Number(f.tokens), model.config.seqLen);
     return { backend, model, tokens: Array.from(buildTokenStream(tokenizer, text!).tokens.slice(0, n)) };
   }
-  const backend = kind === 'cpu' ? createCpuBackend() : await createWebGpuBackend(await nodeGpu());
+  const backend = await createBackend(kind);
   const ckpt = readHfCheckpoint(path.join(modelPath, 'config.json'), [
     path.join(modelPath, 'model.safetensors'),
   ]);
@@ -143,6 +147,14 @@ try {
     try {
       const { backend, model, tokens } = await load(kind);
       benchTokens ??= tokens;
+      // WebGPU: tune this model's matmul shapes on this adapter first (cached per adapter; a
+      // CPU emulation is not tuned), as a real session would.
+      const tuned =
+        kind === 'webgpu' && f.autotune
+          ? await autotuneModel(model, tokens, { reps: 2 }).then((r) =>
+              r.length ? autotuneSummary(r) : { skipped: 'CPU emulation: fixed kernel rule' },
+            )
+          : undefined;
       const best = await timeBest(async () => {
         const logits = await model.forward(tokens);
         const values = await backend.read(logits);
@@ -154,6 +166,7 @@ try {
         ...(kind === 'cpu' ? { threads: CPU_BACKEND_THREADS } : {}),
         ...rate(tokens.length, best),
         process_peak_rss_mb: peakRssMb(),
+        ...(tuned ? { autotune: tuned } : {}),
       };
       model.dispose();
       backend.destroy();

@@ -11,10 +11,13 @@ import { decodeUtf8Strict } from '../runtime/text';
 import { formatHubId, isHubId, parseHubId } from '../runtime/sources/hub-id';
 import { UsageError } from './args';
 import { resolveHubModel } from './hub-cache';
+import { useFileTuneStore } from './matmul-tune-store';
 import { nodeGpu } from './node-gpu';
 
 export async function createBackend(kind: 'cpu' | 'webgpu'): Promise<Backend> {
-  return kind === 'cpu' ? createCpuBackend() : createWebGpuBackend(await nodeGpu());
+  if (kind === 'cpu') return createCpuBackend();
+  useFileTuneStore(); // matmul kernels autotuned on this adapter before (kernels/matmul-autotune.ts)
+  return createWebGpuBackend(await nodeGpu());
 }
 
 export async function readBytes(file: string): Promise<ArrayBuffer> {
