@@ -50,3 +50,40 @@ export function rowMask(T: number, position: number): Uint8Array {
   mask.fill(1, position * T, position * T + T);
   return mask;
 }
+
+/** What one head says about the selected token: whom it attends to (its row) and who attends to it (its column). */
+export interface HeadAnswer {
+  head: number;
+  /** Keys the token attends to most, largest first. */
+  row: { position: number; weight: number }[];
+  /** Later queries that attend to the token most, largest first (the token's column below the diagonal). */
+  column: { position: number; weight: number }[];
+}
+
+/**
+ * The selected token's attention row and column in every head of the layer.
+ *
+ * @example
+ * selectionAnswer(data, 5, 2)[0].row; // [{ position: 0, weight: 0.71 }, { position: 5, weight: 0.12 }]
+ */
+export function selectionAnswer(data: ModelViewData, position: number, k = 3): HeadAnswer[] {
+  const { T } = data;
+  if (!(position >= 0 && position < T)) return [];
+  const best = (xs: { position: number; weight: number }[]) =>
+    xs.sort((a, b) => b.weight - a.weight || a.position - b.position).slice(0, k);
+  return data.heads.map((h) => ({
+    head: h.head,
+    row: best(
+      Array.from(h.matrix.subarray(position * T, position * T + position + 1), (weight, p) => ({
+        position: p,
+        weight,
+      })),
+    ),
+    column: best(
+      Array.from({ length: T - position - 1 }, (_, i) => position + 1 + i).map((q) => ({
+        position: q,
+        weight: h.matrix[q * T + position]!,
+      })),
+    ),
+  }));
+}
