@@ -32,6 +32,7 @@ import {
 } from '../analyses/moe/index';
 import { evaluateLoss, buildTokenStream, type LlamaModel, type Tokenizer } from '../runtime/index';
 import type { MoeInterventions } from '../runtime/model/moe-interventions';
+import { tokenText } from '../runtime/tokenizers/token-text';
 import type { JobProgress } from './runtime-types';
 
 /** Where the routing comes from: the model over labelled texts, or a routing log. */
@@ -307,4 +308,71 @@ export async function moeInterventionJob(
     pruning = expertPruningTable(points);
   }
   return { summary, tables: pruning ? { pruning } : {} };
+}
+
+/** One token of one document, routed: the notebook's selection as a MoE cell answers it. */
+export interface MoeTokenRouteRequest {
+  /** The document's text (one document: no `<|endoftext|>` inside). */
+  text: string;
+  /** Token position in the document as the model sees it (0 = its document token). */
+  position: number;
+}
+
+export interface MoeTokenRoute {
+  position: number;
+  tokenId: number;
+  /** The token's text (decoded after the token before it). */
+  token: string;
+  /** Tokens in the document (the model's context may have cut it). */
+  documentTokens: number;
+  nExperts: number;
+  topK: number;
+  /** Per MoE layer: the chosen experts, best first, and their gate weights. */
+  layers: { layer: number; experts: number[]; gates: number[] }[];
+}
+
+/**
+ * The experts that route one token of a document, per layer: the document's tokens up to the
+ * position (routing is causal, so later tokens change nothing) through the model's routers.
+ *
+ * @example
+ * const r = await moeTokenRouteJob(model, tok, { text: 'Once upon a time', position: 3 }, ctx);
+ * r.layers[0].experts; // [5, 2]
+ * @throws RangeError for a position past the document or the model's context.
+ */
+export async function moeTokenRouteJob(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  request: MoeTokenRouteRequest,
+  job: { signal?: AbortSignal } = {},
+): Promise<MoeTokenRoute> {
+  const { position } = request;
+  const s = buildTokenStream(tokenizer, request.text, 'selected document');
+  const T = s.tokens.length;
+  if (!Number.isInteger(position) || position < 0 || position >= T)
+    throw new RangeError(`position must be an integer in [0, ${T - 1}] for this document, got ${position}`);
+  if (position >= model.config.seqLen)
+    throw new RangeError(`position ${position} is past the model's context of ${model.config.seqLen} tokens`);
+  const tokens = s.tokens.subarray(0, position + 1);
+  const log = await collectRoutingLog(
+    model,
+    [{ domain: 'selection', tokens, documentStarts: [0] }],
+    job.signal ? { signal: job.signal } : {},
+  );
+  const k = log.topK;
+  const t = position;
+  const tokenId = log.tokenId[t]!;
+  return {
+    position,
+    tokenId,
+    token: tokenText(tokenizer, t > 0 ? log.tokenId[t - 1]! : -1, tokenId),
+    documentTokens: T,
+    nExperts: log.nExperts,
+    topK: k,
+    layers: log.layers.map((l, i) => ({
+      layer: log.layerIds[i]!,
+      experts: Array.from(l.experts.subarray(t * k, t * k + k)),
+      gates: Array.from(l.gates.subarray(t * k, t * k + k)),
+    })),
+  };
 }

@@ -16,7 +16,10 @@ import {
   type PrunedModel,
   type PruningMethod,
 } from '../analyses/pruning/index';
-import type { LinearWeightName, LlamaModel, Tokenizer } from '../runtime/index';
+import { perTokenLoss, type LinearWeightName, type LlamaModel, type Tokenizer } from '../runtime/index';
+import { tokenLossTable } from '../runtime/tables';
+import { tokenText } from '../runtime/tokenizers/token-text';
+import { PrunedUpload } from '../analyses/pruning/upload';
 import { tensorTable } from '../runtime/tensor-table';
 import { KeptByCell } from '../runtime/kept-by-cell';
 import type { Sparsities } from '../analyses/pruning/sparsities';
@@ -217,5 +220,51 @@ export async function pruningExportJob(
     configJson: files['config.json'],
     modelSafetensors: files['model.safetensors'],
     masksSafetensors: files['masks.safetensors'],
+  };
+}
+
+/** One document scored dense and with a kept point's weights (the selection's loss change). */
+export interface PruningTokenLossRequest extends PruningPointRequest {
+  /** The document's text (one document: no `<|endoftext|>` inside). */
+  text: string;
+}
+
+/**
+ * Per-token loss of BOS + `text` (cut to the model's context) with the dense weights and with a
+ * kept point's pruned weights: `dense` and `pruned`, each a token-loss table (TOKEN_LOSS_SCHEMA).
+ * Nothing is pruned again; the pruned weights are uploaded for this evaluation only.
+ *
+ * @example
+ * const r = await pruningTokenLossJob(store, tok, { cellId: 'c1', sweepId, variant: 0, text });
+ * r.pruned.getChild('loss')!.get(5)! - r.dense.getChild('loss')!.get(5)!; // token 5's loss change
+ */
+export async function pruningTokenLossJob(
+  store: PruningStore,
+  tokenizer: Tokenizer,
+  request: PruningTokenLossRequest,
+  opts: { signal?: AbortSignal } = {},
+): Promise<{ dense: Table; pruned: Table; summary: { variant: number; tokens: number } }> {
+  const { model, pruned } = store.point(request);
+  const all = tokenizer.encode(request.text, { bos: true, source: 'prompt' });
+  const tokens = all.subarray(0, Math.min(all.length, model.config.seqLen));
+  if (tokens.length < 2) throw new RangeError('the document has no token after its first to score');
+  const texts = Array.from(tokens, (t, i) =>
+    tokenText(tokenizer, i > 0 ? tokens[i - 1]! : tokenizer.documentToken, t),
+  );
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  const dense = await perTokenLoss(model, tokens, signal);
+  const upload = new PrunedUpload(model);
+  let after: Float32Array;
+  try {
+    upload.add(pruned.weights);
+    after = await perTokenLoss(model, tokens, { ...signal, weights: upload.overrides });
+  } finally {
+    upload.dispose();
+  }
+  const table = (losses: Float32Array) => tokenLossTable({ tokenIds: tokens, tokens: texts, losses });
+  return {
+    dense: table(dense),
+    pruned: table(after),
+    summary: { variant: request.variant, tokens: tokens.length },
   };
 }

@@ -45,18 +45,22 @@ import {
   moeBalanceJob,
   moeInterventionJob,
   moeLabJob,
+  moeTokenRouteJob,
   type MoeBalanceRequest,
   type MoeInterventionRequest,
   type MoeLabRequest,
+  type MoeTokenRouteRequest,
 } from './moe-lab-jobs';
 import {
   pruningExportJob,
   pruningMaskJob,
   pruningSweepJob,
+  pruningTokenLossJob,
   PruningStore,
   type PruningMaskRequest,
   type PruningPointRequest,
   type PruningSweepRequest,
+  type PruningTokenLossRequest,
 } from './pruning-jobs';
 import {
   saeAblateJob,
@@ -447,6 +451,12 @@ export function createRuntimeApi(
       return moeLabJob(loaded, request, ctx);
     }),
 
+    /** The experts of one token of a document per layer (moe-lab-jobs.ts): the selection, routed. */
+    moeTokenRoute: jobs.define(async (request: MoeTokenRouteRequest, ctx: Ctx) => {
+      const l = ctx.model();
+      return { summary: await moeTokenRouteJob(l.model, l.tokenizer, request, ctx) };
+    }),
+
     /** Aux-free balancing simulated on a text's routing, and the loss with the biases (`steps`). */
     moeBalance: jobs.define(async (request: MoeBalanceRequest, ctx: Ctx<JobProgress>) => {
       const l = ctx.model();
@@ -476,6 +486,17 @@ export function createRuntimeApi(
      */
     pruningMask: jobs.define(async (request: PruningMaskRequest, _ctx: Ctx) => {
       const { summary, ...tables } = await pruningMaskJob(pruning, checkLive(request));
+      return { summary, tables };
+    }),
+
+    /**
+     * One document's per-token loss, `dense` and with a kept point's `pruned` weights (token-loss
+     * tables): the change in the selected token's loss under the point.
+     */
+    pruningTokenLoss: jobs.define(async (request: PruningTokenLossRequest, ctx: Ctx) => {
+      const { model } = pruning.point(checkLive(request));
+      const l = [...models.values()].find((m) => m.model === model)!;
+      const { summary, ...tables } = await pruningTokenLossJob(pruning, l.tokenizer, request, ctx);
       return { summary, tables };
     }),
 

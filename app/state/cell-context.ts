@@ -8,6 +8,7 @@ import type { RuntimeClient } from '../../workers/runtime-client';
 import type { CellRuntime } from '../notebook/cell-runtime';
 import type { CellDoc, ParamValue } from '../notebook/document';
 import type { TokenSelection } from '../notebook/selection';
+import type { SelectedDocument } from '../cells/text/text-kind';
 import type { NotebookMode } from './param-lock';
 
 export interface CellContext {
@@ -29,6 +30,11 @@ export interface CellContext {
    * no result. Consecutive selections are one undo step.
    */
   select(selection: TokenSelection | undefined): void;
+  /**
+   * The selection with its document's text, for a cell with no text input of its own that answers
+   * it by running the document through its model (MoE routing); undefined without a selection.
+   */
+  readonly selectedDocument: SelectedDocument | undefined;
   /** The runtime state of cell `id` (this cell, or one of its inputs). */
   runtime(id: string): CellRuntime;
   /** The cell connected to `cell`'s input `role`, if any. */

@@ -7,6 +7,7 @@ import { createRuntimeClient, type RuntimeClient } from '../../workers/runtime-c
 import type { BackendInfo, BackendKind } from '../../workers/runtime-types';
 import type { CellServices } from '../cells/cell-kind';
 import { KNOWN_KINDS, kindOf } from '../cells/kinds';
+import { selectedDocumentOf, type SelectedDocument } from '../cells/text/text-kind';
 import { IDLE, type CellRuntime } from '../notebook/cell-runtime';
 import { type CellDoc, type NotebookDoc, type ParamValue } from '../notebook/document';
 import * as edits from '../notebook/edit';
@@ -42,6 +43,9 @@ export class NotebookState implements CellContext {
   history = $state.raw<History<NotebookDoc>>(History.start(defaultNotebook()));
   readonly doc: NotebookDoc = $derived(this.history.present);
   readonly selection: TokenSelection | undefined = $derived(this.history.present.selection);
+  readonly selectedDocument: SelectedDocument | undefined = $derived(
+    selectedDocumentOf(this.history.present),
+  );
   /**
    * By cell id (a Map: ids such as `constructor` or `__proto__` are ordinary ids). Never mutated:
    * each change replaces it (withRuntime), which is what $state.raw tracks.

@@ -5,7 +5,7 @@
  */
 import { tableFromArrays, tableFromIPC, type Table } from 'apache-arrow';
 import type { CellResult } from '../../notebook/cell-runtime';
-import type { MoeLabSummary } from '../../../workers/moe-lab-jobs';
+import type { MoeLabSummary, MoeTokenRoute } from '../../../workers/moe-lab-jobs';
 
 export interface MoeLabData {
   summary: MoeLabSummary;
@@ -93,4 +93,54 @@ export function labLine(d: MoeLabData): string {
       ? 'no router logits in the log: no LBL'
       : `LBL micro (${r.micro_batch}) ${r.lbl_micro.toFixed(4)}, global ${r.lbl_global!.toFixed(4)}`;
   return `${d.summary.source}: ${r.nExperts} experts, top-${r.topK}; ${r.tokens.toLocaleString('en-US')} tokens in ${r.documents} documents; ${lbl}`;
+}
+
+// Ten well-separated hues, repeated with lighter tints beyond ten experts.
+const HUES = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+];
+
+/** An expert's colour in the token → expert map and the selection's routes (−1: no expert). */
+export function expertColour(e: number): string {
+  return e < 0 ? 'transparent' : HUES[e % 10]!;
+}
+
+/** An expert's opacity: experts past the tenth reuse the hues, lighter. */
+export function expertTint(e: number): number {
+  return e >= 10 ? 0.55 : 1;
+}
+
+/** One layer of the selected token's routing, for display. */
+export interface RouteRow {
+  layer: number;
+  /** Chosen experts, best first, with their gate weight and share of the gate mass. */
+  experts: { expert: number; gate: number; share: number }[];
+}
+
+/**
+ * The selected token's experts per layer (workers/moe-lab-jobs.ts `moeTokenRoute`), each with its
+ * share of the layer's gate mass (gates need not sum to 1 without top-k renormalisation).
+ *
+ * @example
+ * routeRows(route)[0]; // { layer: 0, experts: [{ expert: 5, gate: 0.62, share: 0.62 }, …] }
+ */
+export function routeRows(route: MoeTokenRoute): RouteRow[] {
+  return route.layers.map((l) => {
+    const mass = l.gates.reduce((s, g) => s + g, 0) || 1;
+    return {
+      layer: l.layer,
+      experts: l.experts
+        .map((expert, i) => ({ expert, gate: l.gates[i]!, share: l.gates[i]! / mass }))
+        .filter((e) => e.expert >= 0),
+    };
+  });
 }

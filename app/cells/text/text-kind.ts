@@ -4,6 +4,7 @@
  */
 import { END_OF_TEXT, splitDocuments } from '../../../workers/text';
 import { option, optionSchema } from '../../../analyses/options';
+import type { NotebookDoc } from '../../notebook/document';
 import { defineCellKind } from '../cell-kind';
 
 /** Largest text a cell keeps (it is saved with the notebook and may travel in a link). */
@@ -76,6 +77,34 @@ export function documentAt(
   if (index >= docs.length)
     throw new RangeError(`document must be an integer in [0, ${docs.length - 1}], got ${index}`);
   return { docs, text: docs[index]! };
+}
+
+/** The notebook's selected token with its document's text, for cells without a text input of their own. */
+export interface SelectedDocument {
+  /** Id of the text cell. */
+  text: string;
+  document: number;
+  position: number;
+  /** The document's text (split and trimmed as every text reader splits it). */
+  documentText: string;
+}
+
+/**
+ * The selection of `doc` resolved to its document's text, or undefined (no selection, or one whose
+ * document the text cell no longer has). A cell that routes the token through its own model (MoE
+ * routing) reads this instead of a text input.
+ *
+ * @example
+ * selectedDocumentOf(doc)?.documentText; // 'Once upon a time …'
+ */
+export function selectedDocumentOf(doc: NotebookDoc): SelectedDocument | undefined {
+  const s = doc.selection;
+  const cell = s && doc.cells.find((c) => c.id === s.text && c.kind === 'text');
+  if (!s || !cell) return undefined;
+  const docs = documentsOf({ text: String(cell.params.text ?? ''), name: String(cell.params.name ?? '') });
+  const documentText = docs[s.document];
+  if (documentText === undefined) return undefined;
+  return { text: s.text, document: s.document, position: s.position, documentText };
 }
 
 /** The text input of an analysis cell. */
