@@ -7,10 +7,21 @@
  * cells show the Lily → " she" finding, and the explorer runs on the GPT-2 and Gemma 3 fixtures.
  * Screenshots go to test-artifacts/e2e/interp-*.png.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { archModelPaths } from '../helpers/arch-folders';
-import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
+import {
+  artifacts,
+  cells,
+  expectBackend,
+  openPage,
+  screenshot,
+  startApp,
+  waitCell,
+  type AppServer,
+} from './app-server';
 import { addCell, storiesNotebook } from './notebook-steps';
 
 let app: AppServer;
@@ -37,6 +48,8 @@ async function addAndRun(title: string, kind: string): Promise<number> {
     .focus();
   await addCell(page, title);
   expect(await cells(page).nth(n).getAttribute('data-cell-kind')).toBe(kind);
+  // A new cell waits for its parameters: run it as it is.
+  await page.getByRole('button', { name: `Run cell ${n + 1}` }).click();
   await waitCell(page, n, 'done', 180_000);
   return n;
 }
@@ -108,6 +121,23 @@ describe('interpretability cells and the token selection', () => {
     expect(Math.abs(parts - diff)).toBeLessThan(1e-3);
     await cells(page).nth(patch).scrollIntoViewIfNeeded();
     await screenshot(page, 'interp-patching-dla-stories260K');
+    await cells(page)
+      .nth(patch)
+      .screenshot({ path: path.join(artifacts, 'interp-patching-cell-stories260K.png') });
+    await cells(page)
+      .nth(dla)
+      .screenshot({ path: path.join(artifacts, 'interp-dla-cell-stories260K.png') });
+    const finding: Record<string, string | number> = {
+      patching: (await summary.textContent())!.trim(),
+      positions: (await cells(page)
+        .nth(patch)
+        .getByTestId('patching-positions')
+        .locator('h3')
+        .textContent())!,
+      dla: (await sum.textContent())!.replace(/\s+/g, ' ').trim(),
+      dlaSum: parts,
+      logitDiff: diff,
+    };
     // Per head: the layers × heads grid.
     await cells(page).nth(patch).getByRole('combobox', { name: 'Patching hook' }).selectOption('attn.hook_z');
     await cells(page).nth(patch).getByRole('combobox', { name: 'Patching patch' }).selectOption('heads');
@@ -120,28 +150,31 @@ describe('interpretability cells and the token selection', () => {
     );
     await cells(page).nth(patch).scrollIntoViewIfNeeded();
     await screenshot(page, 'interp-patching-heads-stories260K');
+    await cells(page)
+      .nth(patch)
+      .screenshot({ path: path.join(artifacts, 'interp-patching-heads-cell-stories260K.png') });
+    finding.heads = (await cells(page).nth(patch).getByTestId('patching-heads').locator('h3').textContent())!;
+    finding.headsSummary = (await summary.textContent())!.trim();
+    // The numbers of the finding, for the issue note.
+    writeFileSync(path.join(artifacts, 'interp-finding-stories260K.json'), JSON.stringify(finding, null, 2));
     expect(errors).toEqual([]);
   }, 600_000);
 
   it.each(['gpt2', 'gemma3'] as const)(
     'the activations explorer on the %s fixture',
     async (name) => {
+      // Only the markdown, model and text cells stay: nothing else re-runs on the new model.
+      for (let n = await cells(page).count(); n > 3; n--)
+        await page.getByRole('button', { name: `Delete cell ${n}` }).click();
       const model = cells(page).nth(1);
       await model.getByRole('radio', { name: 'Files' }).check();
       await model.getByTestId('model-files').setInputFiles(archModelPaths(name));
-      await waitCell(page, 1, 'done');
-      const act = (await cells(page).all()).length;
-      await cells(page)
-        .nth(act - 1)
-        .focus();
-      await addCell(page, 'Activations explorer');
-      await waitCell(page, act, 'done', 180_000);
+      await waitCell(page, 1, 'done', 180_000);
+      const act = await addAndRun('Activations explorer', 'activations');
       const summary = cells(page).nth(act).getByTestId('activations-summary');
       expect(await summary.textContent()).toMatch(/blocks\.0\.hook_resid_post: \d+ tokens × \d+ channels/);
       await cells(page).nth(act).scrollIntoViewIfNeeded();
       await screenshot(page, `interp-activations-${name}`);
-      // The new cell is removed so the next fixture's explorer is the last cell again.
-      await page.getByRole('button', { name: `Delete cell ${act + 1}` }).click();
       expect(errors).toEqual([]);
     },
     300_000,

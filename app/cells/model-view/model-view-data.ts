@@ -51,6 +51,19 @@ export function rowMask(T: number, position: number): Uint8Array {
   return mask;
 }
 
+/**
+ * Overlay mask [T × T] marking a token's row (the keys it attends to) and its column (the queries
+ * that attend to it, on and below the diagonal).
+ *
+ * @example
+ * rowColumnMask(3, 1); // [0,0,0, 1,1,1, 0,1,0]
+ */
+export function rowColumnMask(T: number, position: number): Uint8Array {
+  const mask = rowMask(T, position);
+  if (position >= 0 && position < T) for (let q = position; q < T; q++) mask[q * T + position] = 1;
+  return mask;
+}
+
 /** What one head says about the selected token: whom it attends to (its row) and who attends to it (its column). */
 export interface HeadAnswer {
   head: number;

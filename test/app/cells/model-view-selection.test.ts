@@ -5,7 +5,11 @@
  */
 import { Table, tableFromArrays, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { decodeModelView, selectionAnswer } from '../../../app/cells/model-view/model-view-data';
+import {
+  decodeModelView,
+  rowColumnMask,
+  selectionAnswer,
+} from '../../../app/cells/model-view/model-view-data';
 import { tensorTable } from '../../../runtime/tensor-table';
 
 /** Two heads over 4 tokens: head 0 attends to the previous token, head 1 to the first. */
@@ -39,5 +43,13 @@ describe('selectionAnswer', () => {
     expect(first!.column.every((c) => c.weight === 0)).toBe(true); // nobody attends to token 1
     expect(selectionAnswer(d, 0, 3)[1]!.column.map((c) => c.position)).toEqual([1, 2, 3]);
     expect(selectionAnswer(d, 4)).toEqual([]); // outside the document
+  });
+});
+
+describe('rowColumnMask', () => {
+  it('marks the token’s row and its column on and below the diagonal', () => {
+    expect(Array.from(rowColumnMask(3, 1))).toEqual([0, 0, 0, 1, 1, 1, 0, 1, 0]);
+    expect(Array.from(rowColumnMask(3, 0))).toEqual([1, 1, 1, 1, 0, 0, 1, 0, 0]);
+    expect(Array.from(rowColumnMask(2, 5))).toEqual([0, 0, 0, 0]);
   });
 });
