@@ -32,7 +32,13 @@ import {
   type HubId,
 } from '../runtime/sources/hub-id';
 import type { HubLoadedFile, HubLoadProgress } from '../runtime/sources/hub-model';
-import { requestedEvaluation, summaryOf, type SaeStore, type SaeSummary } from './sae-jobs';
+import {
+  requestedEvaluation,
+  summaryOf,
+  transcoderSummary,
+  type SaeStore,
+  type SaeSummary,
+} from './sae-jobs';
 
 /** What the SAE cell asks to open from the hub. */
 export interface SaeHubRequest {
@@ -165,13 +171,6 @@ export async function saeHubJob(
     location: { repo: id.repo, path: fetched.folder.path },
     label,
   });
-  if (load.type === 'transcoder') {
-    const i = load.info;
-    throw new CompatibilityError(
-      i.files[0] ?? name,
-      `a ${i.architecture} (reads ${i.hookIn}, writes ${i.hookOut}): the SAE cell opens SAEs; a transcoder is not spliced into the model here (sparsebook sae info describes it)`,
-    );
-  }
   load = adaptPretrainedToModel(load, model.config);
   try {
     await checkPretrainedForModel(model, load, tokenizer.encode('', { bos: true }));
@@ -184,13 +183,21 @@ export async function saeHubJob(
       `the SAE reads ${load.info.hookIn}, which this model does not have (${e.message}); choose the hook it should read in the Hook menu`,
     );
   }
-  if (load.type !== 'sae') throw new Error('unreachable: a transcoder was refused above');
-  const { sae, info } = load;
-  const evaluation = await requestedEvaluation(model, tokenizer, sae, request, opts.signal);
-  opts.signal?.throwIfAborted();
-  // No files in the result: a reload opens the SAE from the hub again (from the cache).
-  const saeId = store.keep(request.cellId, { model, sae, kind: sae.cfg.kind });
-  const summary = summaryOf(saeId, sae, sae.cfg.kind, evaluation);
+  const { info } = load;
+  let summary: SaeSummary;
+  let neuronpedia: string | undefined;
+  if (load.type === 'transcoder') {
+    // Spliced in place of the MLP output it predicts, evaluated, and not kept (views read SAEs).
+    summary = await transcoderSummary(model, tokenizer, load, request, opts.signal);
+  } else {
+    const { sae } = load;
+    const evaluation = await requestedEvaluation(model, tokenizer, sae, request, opts.signal);
+    opts.signal?.throwIfAborted();
+    // No files in the result: a reload opens the SAE from the hub again (from the cache).
+    const saeId = store.keep(request.cellId, { model, sae, kind: sae.cfg.kind });
+    summary = summaryOf(saeId, sae, sae.cfg.kind, evaluation);
+    neuronpedia = sae.source?.neuronpedia;
+  }
   const hub: SaeHubInfo = {
     id: name,
     format: info.format,
@@ -202,7 +209,7 @@ export async function saeHubJob(
     downloadedBytes: fetched.downloaded,
   };
   if (release) hub.release = release.label;
-  if (sae.source?.neuronpedia) hub.neuronpedia = sae.source.neuronpedia;
+  if (neuronpedia) hub.neuronpedia = neuronpedia;
   summary.hub = hub;
   return { summary };
 }

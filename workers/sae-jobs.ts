@@ -24,7 +24,14 @@ import {
 } from '../analyses/sae/features';
 import type { LoadedSae } from '../analyses/sae/codec';
 import { lossWindows } from '../runtime/windows';
-import { evaluateSae, type SaeEvaluation } from '../analyses/sae/evaluate';
+import { evaluateSae, evaluateTranscoder, type SaeEvaluation } from '../analyses/sae/evaluate';
+import { SAELENS_CFG_FILE } from '../analyses/sae/catalogue';
+import {
+  adaptPretrainedToModel,
+  checkPretrainedForModel,
+  loadPretrainedSae,
+  type PretrainedLoad,
+} from '../analyses/sae/pretrained';
 import { neuronpediaFeatureUrl } from '../analyses/sae/releases';
 import { saeFiles, loadSaeFiles } from '../analyses/sae/sae-files';
 import { trainSae, type TrainKind, type TrainProgress } from '../analyses/sae/train';
@@ -81,6 +88,12 @@ export interface SaeSummary {
   evaluation?: Omit<SaeEvaluation, 'firing_frequency'>;
   /** Where an SAE opened from the hub came from (workers/sae-hub.ts). */
   hub?: SaeHubInfo;
+  /**
+   * Present for a transcoder (SAELens transcoder / skip_transcoder): it reads `hook` and its output
+   * is spliced in place of `hookOut` (an MLP's output). Its evaluation is of that splice. A
+   * transcoder is not kept for the feature views (`saeId` is empty).
+   */
+  transcoder?: TranscoderSummary;
   training?: {
     steps: number;
     rowsTrained: number;
@@ -90,6 +103,16 @@ export interface SaeSummary {
     activationsPerSecond: number;
     trainer: string;
   };
+}
+
+/** What a transcoder reads and writes, as the SAE cell shows it. */
+export interface TranscoderSummary {
+  /** The architecture as its cfg.json names it. */
+  architecture: string;
+  hookOut: string;
+  dOut: number;
+  /** A skip transcoder: its output adds x·W_skipᵀ. */
+  skip: boolean;
 }
 
 interface KeptSae {
@@ -266,10 +289,82 @@ export async function saeImportJob(
   request: SaeImportRequest,
   opts: { signal?: AbortSignal } = {},
 ): Promise<SaeJobResult> {
+  if (isSaeLensTranscoder(request.files)) return transcoderImportJob(model, tokenizer, request, opts);
   const { sae, kind } = await loadSaeFiles(model, request.files, request.hook || undefined);
   const evaluation = await requestedEvaluation(model, tokenizer, sae, request, opts.signal);
   const saeId = store.keep(request.cellId, { model, sae, kind });
   return { summary: summaryOf(saeId, sae, kind, evaluation), files: saeFilesTable(request.files) };
+}
+
+/** Whether SAELens files hold a transcoder (cfg.json's architecture names one). */
+export function isSaeLensTranscoder(files: Record<string, Uint8Array>): boolean {
+  const cfg = files[SAELENS_CFG_FILE];
+  if (!cfg) return false;
+  try {
+    const architecture = (JSON.parse(new TextDecoder().decode(cfg)) as { architecture?: unknown })
+      .architecture;
+    return typeof architecture === 'string' && architecture.includes('transcoder');
+  } catch {
+    return false; // the SAE reader names the malformed file
+  }
+}
+
+/**
+ * Import a SAELens transcoder or skip transcoder: check both its hooks against the model and
+ * evaluate it spliced in place of the MLP output it predicts (evaluateTranscoder: loss recovered
+ * against zero-ablating that output, explained variance, L0, SAELens's KL and CE scores). It is
+ * not kept: the feature views read SAEs.
+ *
+ * @throws ModelFormatError naming the file; CompatibilityError for a hook or width the model lacks.
+ */
+export async function transcoderImportJob(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  request: SaeImportRequest,
+  opts: { signal?: AbortSignal } = {},
+): Promise<SaeJobResult> {
+  const hook = request.hook || undefined;
+  const raw = loadPretrainedSae(request.files, hook ? { hook } : {});
+  const load = adaptPretrainedToModel(raw, model.config);
+  if (load.type !== 'transcoder') throw new Error('unreachable: cfg.json names a transcoder');
+  await checkPretrainedForModel(model, load, tokenizer.encode('', { bos: true }));
+  const summary = await transcoderSummary(model, tokenizer, load, request, opts.signal);
+  return { summary, files: saeFilesTable(request.files) };
+}
+
+/**
+ * A transcoder checked against the model, as the SAE cell shows it: evaluated spliced in place of
+ * its output hook unless told not to (a reload), with what it reads and writes.
+ */
+export async function transcoderSummary(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  load: Extract<PretrainedLoad, { type: 'transcoder' }>,
+  request: { text: string; fileName?: string; evalWindows?: number; skipEvaluation?: boolean },
+  signal?: AbortSignal,
+): Promise<SaeSummary> {
+  const t = load.transcoder;
+  const evaluation =
+    request.skipEvaluation || !request.text
+      ? undefined
+      : await evaluateTranscoder(model, tokenizer, request.text, t, {
+          maxWindows: request.evalWindows ?? 2,
+          fileName: request.fileName,
+          signal,
+        });
+  const summary: SaeSummary = { saeId: '', hook: t.hookIn, kind: t.kind, dIn: t.dIn, dSae: t.dSae };
+  if (t.k !== undefined) summary.k = t.k;
+  if (evaluation) {
+    const { firing_frequency: _omitted, ...rest } = evaluation;
+    summary.evaluation = rest;
+  }
+  summary.transcoder = {
+    architecture: load.info.architecture,
+    hookOut: t.hookOut,
+    dOut: t.dOut,
+    skip: load.info.skip,
+  };
+  return summary;
 }
 
 /**

@@ -10,13 +10,16 @@
  *   Neuronpedia id;
  * - bad input: 404 (repository; folder without weights), truncated download (nothing cached), a
  *   safetensors header over 100 MB (refused before any data), a full cache (a note; nothing
- *   half-written kept), d_in or hook that do not fit the model (naming the file), a transcoder, a
- *   cancel (aborts the transfer), a gated repository (the token in no message or summary).
+ *   half-written kept), d_in or hook that do not fit the model (naming the file), a cancel
+ *   (aborts the transfer), a gated repository (the token in no message or summary);
+ * - a transcoder opens spliced in place of its MLP output and evaluated (not kept for feature views).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { evaluateTranscoder } from '../../analyses/sae/evaluate';
+import { loadPretrainedSae } from '../../analyses/sae/pretrained';
 import { findRelease } from '../../analyses/sae/releases';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { memoryHubCache } from '../../runtime/sources/hub-cache';
@@ -45,6 +48,14 @@ const { model, tokenizer } = loadArchFolder(createCpuBackend(), 'gpt2');
 let hub: HubServer;
 let exact: ExactSae;
 const store = new SaeStore();
+
+/** A folder's files as the hub serves them (name → bytes). */
+function readFolder(name: string): Record<string, Uint8Array> {
+  const dir = path.join(work, name);
+  return Object.fromEntries(
+    readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(path.join(dir, f)))]),
+  );
+}
 
 function folder(name: string, files: Record<string, Uint8Array>): string {
   const dir = path.join(work, name);
@@ -269,9 +280,24 @@ describe('bad input', () => {
     await expect(open({ sae: 'hf:test/saes/deep' })).rejects.toThrow(
       /hf:test\/saes\/deep\/cfg\.json: the SAE reads blocks\.9\.hook_resid_post, which this model does not have \(invalid hook/,
     );
-    await expect(open({ sae: 'hf:test/saes/transcoder' })).rejects.toThrow(
-      /cfg\.json.*transcoder.*not spliced into the model here/,
-    );
+  });
+
+  it('a transcoder opens spliced in place of the MLP output, evaluated as evaluateTranscoder does, and not kept', async () => {
+    const r = await open({ sae: 'hf:test/saes/transcoder' });
+    expect(r.summary.saeId).toBe('');
+    expect(r.summary.hook).toBe('blocks.0.ln2.hook_normalized');
+    expect(r.summary.transcoder).toEqual({
+      architecture: 'transcoder',
+      hookOut: 'blocks.0.hook_mlp_out',
+      dOut: exact.dIn,
+      skip: false,
+    });
+    expect(r.summary.hub!.architecture).toBe('transcoder');
+    const load = loadPretrainedSae(readFolder('saes/transcoder'));
+    if (load.type !== 'transcoder') throw new Error('expected a transcoder');
+    const direct = await evaluateTranscoder(model, tokenizer, TEXT, load.transcoder, { maxWindows: 2 });
+    for (const key of ['loss_spliced', 'loss_zero_ablated', 'explained_variance', 'ce_loss_score'] as const)
+      expect(r.summary.evaluation![key]).toBeCloseTo(direct[key], 6);
   });
 
   it('a cancel aborts the transfer at once', async () => {

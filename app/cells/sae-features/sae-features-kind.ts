@@ -73,6 +73,10 @@ export const saeFeaturesKind: CellKind = {
   async run({ cell, inputs, signal, services, progress }) {
     const sae = inputs.sae!.result.meta as unknown as SaeSummary;
     const saeCell = inputs.sae!.cell.id;
+    if (sae.transcoder)
+      throw new RangeError(
+        `the SAE cell holds a transcoder (${sae.hook} → ${sae.transcoder.hookOut}); the feature browser reads SAEs`,
+      );
     const { text, name } = inputs.text!.cell.params;
     const maxWindows = intParam(cell.params.maxWindows, 'windows', 1, MAX_BROWSE_WINDOWS);
     const topN = intParam(cell.params.topN, 'contexts per feature', 1, MAX_TOP_N);

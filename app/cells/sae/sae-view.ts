@@ -48,27 +48,55 @@ export function curveTable(points: readonly TrainProgress[], metric: CurveMetric
   });
 }
 
-/** The evaluation as label / value rows, in the order a reader looks for them. */
+/**
+ * The evaluation as label / value rows, in the order a reader looks for them. A transcoder's
+ * splice replaces the MLP output it predicts, so its losses say so.
+ */
 export function evaluationRows(s: SaeSummary): { label: string; value: string; key: string }[] {
   const e = s.evaluation;
   if (!e) return [];
   const f = (v: number, digits = 4) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const t = s.transcoder;
   return [
-    { key: 'explained_variance', label: 'Explained variance', value: f(e.explained_variance) },
+    {
+      key: 'explained_variance',
+      label: t ? 'Explained variance (of the MLP output)' : 'Explained variance',
+      value: f(e.explained_variance),
+    },
     { key: 'mse', label: 'MSE', value: e.mse.toPrecision(4) },
     { key: 'l0', label: 'L0', value: f(e.l0, 2) },
     { key: 'dead_fraction', label: 'Dead latents', value: pct(e.dead_fraction) },
     { key: 'dense_fraction', label: 'Dense latents (> 10% of tokens)', value: pct(e.dense_fraction) },
     { key: 'loss_clean', label: 'Loss, clean', value: f(e.loss_clean) },
-    { key: 'loss_spliced', label: 'Loss, SAE spliced in', value: f(e.loss_spliced) },
-    { key: 'loss_zero_ablated', label: 'Loss, hook zero-ablated', value: f(e.loss_zero_ablated) },
+    {
+      key: 'loss_spliced',
+      label: t ? 'Loss, transcoder in place of the MLP' : 'Loss, SAE spliced in',
+      value: f(e.loss_spliced),
+    },
+    {
+      key: 'loss_zero_ablated',
+      label: t ? 'Loss, MLP output zero-ablated' : 'Loss, hook zero-ablated',
+      value: f(e.loss_zero_ablated),
+    },
     { key: 'loss_recovered', label: 'Loss recovered', value: pct(e.loss_recovered) },
     // Evaluations cached before the KL score existed lack it.
     ...(e.kl_div_score === undefined
       ? []
       : [{ key: 'kl_div_score', label: 'KL score (SAELens)', value: pct(e.kl_div_score) }]),
   ];
+}
+
+/**
+ * A transcoder's summary line: its kind, what it reads and which MLP output it replaces.
+ *
+ * @example
+ * transcoderHeadline(s, 'ReLU'); // 'Skip transcoder (skip_transcoder, ReLU) from blocks.1.ln2.hook_normalized to blocks.1.hook_mlp_out, in place of the MLP output'
+ */
+export function transcoderHeadline(s: SaeSummary, kindLabel: string): string {
+  const t = s.transcoder;
+  if (!t) return '';
+  return `${t.skip ? 'Skip transcoder' : 'Transcoder'} (${t.architecture}, ${kindLabel}) from ${s.hook} to ${t.hookOut}, in place of the MLP output`;
 }
 
 /** The density histogram (log10 firing frequency) as x0 / x1 / count columns. */
