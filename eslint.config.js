@@ -5,7 +5,18 @@ import globals from 'globals';
 import layers from './eslint/layers.js';
 
 export default ts.config(
-  { ignores: ['node_modules', 'dist', '.cli-build', 'test-artifacts', 'public/models'] },
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      '.cli-build',
+      'test-artifacts',
+      'public/models',
+      // AssemblyScript (compiled by scripts/wasm-build.mjs) and its generated output
+      'kernels/wasm/assembly',
+      'kernels/wasm/build',
+    ],
+  },
   js.configs.recommended,
   ...ts.configs.recommended,
   ...svelte.configs['flat/recommended'],

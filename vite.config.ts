@@ -4,6 +4,10 @@ import path from 'node:path';
 import { appCspPlugin } from './scripts/app-csp';
 import { arrowWithoutEval } from './scripts/arrow-without-eval';
 import { buildReportShell } from './scripts/report-shell';
+import { ensureWasmBuild } from './scripts/wasm-build.mjs';
+
+// The CPU backend's WebAssembly kernels, compiled ahead of time (rebuilt here when a source is newer).
+ensureWasmBuild();
 
 const sharedDir = process.env.SPARSEBOOK_SHARED ?? path.resolve(import.meta.dirname, '../shared');
 

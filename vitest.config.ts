@@ -2,6 +2,10 @@ import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import path from 'node:path';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/helpers/chromium';
+import { ensureWasmBuild } from './scripts/wasm-build.mjs';
+
+// The CPU backend's WebAssembly kernels, compiled ahead of time (rebuilt here when a source is newer).
+ensureWasmBuild();
 
 const root = import.meta.dirname;
 const sharedDir = process.env.SPARSEBOOK_SHARED ?? path.resolve(root, '../shared');

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Backend } from '../kernels/backend';
-import { createCpuBackend } from '../kernels/cpu-backend';
+import { createFastCpuBackend } from '../kernels/cpu-backend';
 import { createWebGpuBackend } from '../kernels/webgpu-backend';
 import { loadHfModel, loadLlama2c, loadModelFiles, modelPlanFiles, planModelFiles } from '../runtime';
 import type { SafetensorsFile } from '../runtime/formats/safetensors';
@@ -14,10 +14,24 @@ import { resolveHubModel } from './hub-cache';
 import { useFileTuneStore } from './matmul-tune-store';
 import { nodeGpu } from './node-gpu';
 
+/**
+ * The backend of a command: WebGPU through Dawn, or the CPU with its WebAssembly kernels on
+ * SPARSEBOOK_CPU_THREADS threads (default: the machine's available parallelism).
+ */
 export async function createBackend(kind: 'cpu' | 'webgpu'): Promise<Backend> {
-  if (kind === 'cpu') return createCpuBackend();
+  if (kind === 'cpu') return createFastCpuBackend({ threads: cpuThreads() });
   useFileTuneStore(); // matmul kernels autotuned on this adapter before (kernels/matmul-autotune.ts)
   return createWebGpuBackend(await nodeGpu());
+}
+
+/** SPARSEBOOK_CPU_THREADS as a thread count, or undefined (the default) when unset. */
+export function cpuThreads(): number | undefined {
+  const v = process.env.SPARSEBOOK_CPU_THREADS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`SPARSEBOOK_CPU_THREADS must be a positive integer, got '${v}'`);
+  return n;
 }
 
 export async function readBytes(file: string): Promise<ArrayBuffer> {

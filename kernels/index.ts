@@ -30,5 +30,6 @@ export type {
 export { DeviceLostError, WebGpuUnavailableError } from './backend';
 export { GpuLimitError, GpuValidationError, type GpuErrorFilter } from './gpu-errors';
 export type { Tensor, DType, BackendKind } from './tensor';
-export { createCpuBackend } from './cpu-backend';
+export { createCpuBackend, createFastCpuBackend, type CpuBackendOptions } from './cpu-backend';
+export { loadWasmKernels, WasmKernels, type WasmKernelOptions } from './wasm/wasm-kernels';
 export { createWebGpuBackend, WebGpuBackend } from './webgpu-backend';

@@ -12,6 +12,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ensureWasmBuild, wasmInputs } from './wasm-build.mjs';
 
 const defaultRoot = path.resolve(import.meta.dirname, '..');
 
@@ -59,6 +60,8 @@ const wgslRaw = {
 
 /** Bundle cli/main.ts into `root/.cli-build/` and point current.json at it; returns the entry file. */
 export async function buildCli(root = defaultRoot) {
+  // The bundle inlines the compiled WebAssembly kernels (kernels/wasm/build/): fresh ones first.
+  ensureWasmBuild(root);
   const { build } = await import('esbuild');
   const outdir = path.join(root, '.cli-build');
   const started = Date.now();
@@ -94,7 +97,7 @@ export async function buildCli(root = defaultRoot) {
     const rel = key.startsWith('wgsl-raw:') ? path.relative(root, key.slice('wgsl-raw:'.length)) : key;
     inputs[rel] = mtimeMs(path.join(root, rel));
   }
-  for (const rel of CONFIG_INPUTS) inputs[rel] = mtimeMs(path.join(root, rel));
+  for (const rel of [...CONFIG_INPUTS, ...wasmInputs(root)]) inputs[rel] = mtimeMs(path.join(root, rel));
   const entryOut = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint === 'cli/main.ts')[0];
   const entry = path.basename(entryOut);
   const stampTmp = path.join(outdir, `current.json.${process.pid}.tmp`);

@@ -71,6 +71,8 @@ if (!haveChromium) {
   failed++;
   failures.push('chromium present');
 }
+// The WebAssembly kernels (compiled from AssemblyScript), which the bundle and every suite load.
+check('build (wasm kernels)', process.execPath, [path.join(root, 'scripts/wasm-build.mjs')]);
 // The CLI's bundle once, before the suites whose CLI processes would otherwise each rebuild it.
 check('build (CLI bundle)', process.execPath, [path.join(root, 'scripts/cli-build.mjs')]);
 check('typecheck (tsc)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);

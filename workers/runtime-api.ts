@@ -7,7 +7,7 @@
  * an AbortError), answering `{ summary, tables }` with the tables as Arrow IPC bytes in the
  * transfer list. The client's methods are derived from this object's type (runtime-client.ts).
  */
-import { createCpuBackend, createWebGpuBackend, type Backend } from '../kernels/index';
+import { createFastCpuBackend, createWebGpuBackend, type Backend } from '../kernels/index';
 import { evaluateLoss, generate, perTokenLoss, TextError } from '../runtime/index';
 import { formatCount } from '../runtime/errors';
 import { nextTokenTable, tokenLossTable } from '../runtime/tables';
@@ -122,7 +122,7 @@ export function createRuntimeApi(
   const makeBackend =
     options.createBackend ??
     ((kind: BackendKind): Promise<Backend> =>
-      kind === 'webgpu' ? createWebGpuBackend() : Promise.resolve(createCpuBackend()));
+      kind === 'webgpu' ? createWebGpuBackend() : createFastCpuBackend());
   let backend: Backend | undefined;
   const models = new Map<string, LoadedFiles>();
   const jobs = new JobRunner<LoadedFiles>(requireModel);

@@ -1,0 +1,147 @@
+/**
+ * bench/cpu-matmul: the CPU backend's WebAssembly SIMD matmul against this machine's measured
+ * WebAssembly SIMD peak, the TypeScript reference kernel, and onnxruntime-web's wasm EP (a graph
+ * of one MatMul + Add on a constant weight) at the same thread count, in one process, on the
+ * shapes of a forward pass of stories260K and of GPT-2 small (512 tokens; plus one decode row).
+ *
+ * The peak: `peakLoop` (kernels/wasm/assembly/matmul.ts), 12 independent f32x4 mul + add chains
+ * (wasm SIMD has no fused multiply-add outside relaxed SIMD), best of 5 runs of 2·10⁷ iterations
+ * after a warm-up, on one thread; the T-thread peak is T times that (each core has its own units).
+ *
+ * Best of --reps interleaved runs per engine and shape; prints one JSON line.
+ *
+ *   node --import ./cli/register.mjs bench/cpu-matmul.ts [--threads 2 --reps 5 --ts-max-gflop 3]
+ */
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-web';
+import { cpu, f32 } from '../kernels/cpu-tensor';
+import { matmulCpu } from '../kernels/matmul.cpu';
+import { loadWasmKernels } from '../kernels/wasm/wasm-kernels';
+import { DataType, encodeModel } from '../tools/onnx/proto';
+import { randn } from '../test/kernels/harness';
+
+const { values: f } = parseArgs({
+  options: {
+    threads: { type: 'string', default: '1' },
+    reps: { type: 'string', default: '5' },
+    // The TypeScript kernel runs about 1.5 GFLOP/s: shapes above this many GFLOP skip it.
+    'ts-max-gflop': { type: 'string', default: '1.5' },
+  },
+});
+const threads = Number(f.threads);
+const reps = Number(f.reps);
+
+/** [name, M, K, N, bias]: b is a weight [N, K] (transposeB), as in every linear layer. */
+const SHAPES: [string, number, number, number, boolean][] = [
+  ['stories260K.wq', 512, 64, 64, false],
+  ['stories260K.w1', 512, 64, 172, false],
+  ['stories260K.w2', 512, 172, 64, false],
+  ['stories260K.cls', 512, 64, 512, false],
+  ['gpt2.c_attn', 512, 768, 2304, true],
+  ['gpt2.c_proj', 512, 768, 768, true],
+  ['gpt2.c_fc', 512, 768, 3072, true],
+  ['gpt2.mlp_proj', 512, 3072, 768, true],
+  ['gpt2.c_fc.decode', 1, 768, 3072, true],
+];
+
+/** ONNX graph y = x · Wᵀ + bias with W a constant (ORT pre-packs it, as we pack weights). */
+function matmulGraph(m: number, k: number, n: number, wT: Float32Array, bias: Float32Array): Uint8Array {
+  return encodeModel({
+    name: 'matmul',
+    nodes: [
+      { op: 'MatMul', inputs: ['x', 'w'], outputs: ['xw'], name: 'mm' },
+      { op: 'Add', inputs: ['xw', 'bias'], outputs: ['y'], name: 'add' },
+    ],
+    initializers: [
+      { name: 'w', dims: [k, n], type: DataType.FLOAT, data: wT },
+      { name: 'bias', dims: [n], type: DataType.FLOAT, data: bias },
+    ],
+    inputs: [{ name: 'x', type: DataType.FLOAT, dims: [m, k] }],
+    outputs: [{ name: 'y', type: DataType.FLOAT, dims: [m, n] }],
+  });
+}
+
+function transposed(w: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c]!;
+  return out;
+}
+
+/** Best ms of `reps` timed calls, each repeated until it takes ≥ 20 ms (after one warm-up call). */
+async function best(fn: () => unknown | Promise<unknown>): Promise<number> {
+  await fn();
+  let ms = Infinity;
+  for (let r = 0; r < reps; r++) {
+    let calls = 0;
+    const t0 = performance.now();
+    let el = 0;
+    do {
+      await fn();
+      calls++;
+      el = performance.now() - t0;
+    } while (el < 20);
+    ms = Math.min(ms, el / calls);
+  }
+  return ms;
+}
+
+const wasm1 = (await loadWasmKernels({ threads: 1 }))!;
+const wasmT = threads > 1 ? (await loadWasmKernels({ threads }))! : wasm1;
+if (wasmT.threads !== threads) throw new Error(`asked for ${threads} threads, the pool has ${wasmT.threads}`);
+ort.env.wasm.numThreads = threads;
+const peak1 = wasm1.measurePeak();
+
+const rows: Record<string, unknown>[] = [];
+let maxDiff = 0;
+for (const [name, m, k, n, hasBias] of SHAPES) {
+  const flop = 2 * m * n * k;
+  const A = f32(randn(1, m * k, 1 / Math.sqrt(k)), [m, k]);
+  const W = f32(randn(2, n * k), [n, k]);
+  const biasData = hasBias ? randn(3, n) : new Float32Array(n);
+  const bias = hasBias ? f32(biasData, [n]) : undefined;
+  wasm1.markWeight(W);
+  if (wasmT !== wasm1) wasmT.markWeight(W);
+  const session = await ort.InferenceSession.create(
+    matmulGraph(m, k, n, transposed(W.data, n, k), biasData),
+    {
+      executionProviders: ['wasm'],
+    },
+  );
+  const feeds = { x: new ort.Tensor('float32', A.data, [m, k]) };
+  const ours = cpu(wasmT.matmul(A, W, true, false, bias)).data;
+  const theirs = (await session.run(feeds)).y!.data as Float32Array;
+  for (let i = 0; i < ours.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours[i]! - theirs[i]!));
+  const ms1 = await best(() => wasm1.matmul(A, W, true, false, bias));
+  const msT = threads > 1 ? await best(() => wasmT.matmul(A, W, true, false, bias)) : ms1;
+  const msOrt = await best(() => session.run(feeds));
+  const msTs =
+    flop / 1e9 <= Number(f['ts-max-gflop']) ? await best(() => matmulCpu(A, W, true, false, bias)) : null;
+  await session.release();
+  const gf = (ms: number) => +(flop / ms / 1e6).toFixed(2);
+  rows.push({
+    shape: name,
+    mkn: [m, k, n],
+    gflops_wasm_1t: gf(ms1),
+    [`gflops_wasm_${threads}t`]: gf(msT),
+    [`gflops_ort_${threads}t`]: gf(msOrt),
+    gflops_ts: msTs === null ? null : gf(msTs),
+    wasm_1t_over_peak: +(gf(ms1) / peak1).toFixed(3),
+    [`wasm_${threads}t_over_peak`]: +(gf(msT) / (peak1 * threads)).toFixed(3),
+    wasm_over_ort: +(msOrt / msT).toFixed(3),
+    wasm_over_ts: msTs === null ? null : +(msTs / ms1).toFixed(2),
+  });
+}
+wasm1.destroy();
+wasmT.destroy();
+console.log(
+  JSON.stringify({
+    bench: 'cpu-matmul',
+    threads,
+    peak_gflops_1t: +peak1.toFixed(2),
+    peak_method:
+      'wasm SIMD peakLoop: 12 independent f32x4 mul+add chains, best of 5 × 2e7 iterations, 1 thread',
+    max_abs_diff_vs_ort: maxDiff,
+    shapes: rows,
+  }),
+);
+process.exit(0);

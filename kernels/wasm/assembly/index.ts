@@ -1,0 +1,2 @@
+// The WebAssembly kernels (scripts/wasm-build.mjs compiles this entry).
+export { gemmPanels, peakLoop } from "./matmul";

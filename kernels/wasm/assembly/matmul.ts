@@ -1,0 +1,191 @@
+// AssemblyScript (compiled by scripts/wasm-build.mjs, not by tsc): the CPU backend's hot matmul
+// kernel in WebAssembly SIMD (f32x4). Memory is imported (shared with the worker threads when
+// cross-origin isolated or in Node); the host (kernels/wasm/wasm-kernels.ts) owns every byte of it:
+// this module keeps no data segment, no globals and no allocator, so instantiating it again in a
+// worker changes nothing in the memory.
+//
+// Layouts (f32, bytes little-endian):
+//   A  [m, k] row-major, row stride k.
+//   Bp B packed in panels of NR = 8 columns: panel q holds columns 8q..8q+7 as [k][8] (zero past n),
+//      at Bp + q·k·32 bytes.
+//   C  [m, ldc] row-major (ldc a multiple of 8: the padded n).
+//   bias [ldc] or 0 (none).
+
+/** Rows × columns of the register block: 4 × 8 = 8 f32x4 accumulators. */
+const MR = 4;
+const NR = 8;
+
+/**
+ * C[:, 8·q0 .. 8·q1) = A · Bp[q0..q1) + bias, blocked by kc values of k: a kc-slice of one panel
+ * (kc · 32 bytes) stays in L1 while every row block of A walks over it.
+ */
+export function gemmPanels(
+  a: usize,
+  m: i32,
+  k: i32,
+  bp: usize,
+  c: usize,
+  ldc: i32,
+  bias: usize,
+  q0: i32,
+  q1: i32,
+  kc: i32,
+): void {
+  const lda = (<usize>k) << 2;
+  const ldcb = (<usize>ldc) << 2;
+  for (let kb = 0; kb < k; kb += kc) {
+    const kl = min(kc, k - kb);
+    const first = kb == 0;
+    for (let q = q0; q < q1; q++) {
+      const bq = bp + ((<usize>q * <usize>k + <usize>kb) << 5);
+      const cq = c + ((<usize>q) << 5);
+      const bq0 = bias ? bias + ((<usize>q) << 5) : 0;
+      let i = 0;
+      for (; i + MR <= m; i += MR) {
+        block4(a + <usize>i * lda + ((<usize>kb) << 2), lda, bq, kl, cq + <usize>i * ldcb, ldcb, first, bq0);
+      }
+      for (; i < m; i++) {
+        block1(a + <usize>i * lda + ((<usize>kb) << 2), bq, kl, cq + <usize>i * ldcb, first, bq0);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function block4(a: usize, lda: usize, b: usize, kl: i32, c: usize, ldc: usize, first: bool, bias: usize): void {
+  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
+  if (first) {
+    if (bias) {
+      c00 = v128.load(bias);
+      c01 = v128.load(bias, 16);
+    } else {
+      c00 = f32x4.splat(0);
+      c01 = f32x4.splat(0);
+    }
+    c10 = c00;
+    c11 = c01;
+    c20 = c00;
+    c21 = c01;
+    c30 = c00;
+    c31 = c01;
+  } else {
+    c00 = v128.load(c);
+    c01 = v128.load(c, 16);
+    c10 = v128.load(c + ldc);
+    c11 = v128.load(c + ldc, 16);
+    c20 = v128.load(c + 2 * ldc);
+    c21 = v128.load(c + 2 * ldc, 16);
+    c30 = v128.load(c + 3 * ldc);
+    c31 = v128.load(c + 3 * ldc, 16);
+  }
+  const a1 = a + lda;
+  const a2 = a1 + lda;
+  const a3 = a2 + lda;
+  for (let p: usize = 0, e: usize = (<usize>kl) << 2; p < e; p += 4) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let x = v128.load32_splat(a + p);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0));
+    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(a1 + p);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0));
+    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(a2 + p);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0));
+    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(a3 + p);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0));
+    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    b += 32;
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + ldc, c10);
+  v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20);
+  v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30);
+  v128.store(c + 3 * ldc, c31, 16);
+}
+
+// @ts-ignore: decorator
+@inline
+function block1(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize): void {
+  let c0: v128, c1: v128;
+  if (first) {
+    if (bias) {
+      c0 = v128.load(bias);
+      c1 = v128.load(bias, 16);
+    } else {
+      c0 = f32x4.splat(0);
+      c1 = f32x4.splat(0);
+    }
+  } else {
+    c0 = v128.load(c);
+    c1 = v128.load(c, 16);
+  }
+  // Two interleaved sums per half: one chain of adds would wait on its own latency.
+  let d0 = f32x4.splat(0);
+  let d1 = f32x4.splat(0);
+  let p: usize = 0;
+  const e: usize = (<usize>kl) << 2;
+  for (; p + 4 < e; p += 8) {
+    const x = v128.load32_splat(a + p);
+    const y = v128.load32_splat(a + p + 4);
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b)));
+    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b, 16)));
+    d0 = f32x4.add(d0, f32x4.mul(y, v128.load(b, 32)));
+    d1 = f32x4.add(d1, f32x4.mul(y, v128.load(b, 48)));
+    b += 64;
+  }
+  if (p < e) {
+    const x = v128.load32_splat(a + p);
+    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b)));
+    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b, 16)));
+  }
+  v128.store(c, f32x4.add(c0, d0));
+  v128.store(c, f32x4.add(c1, d1), 16);
+}
+
+/**
+ * The peak of this machine for WebAssembly SIMD: n iterations of 12 independent f32x4
+ * multiply-adds (mul + add, 8 flops each: wasm SIMD has no fused multiply-add outside relaxed
+ * SIMD), enough independent chains to cover the add latency on every port. Returns a value that
+ * depends on every chain, so nothing is optimised away. Flops = n · 12 · 8.
+ */
+export function peakLoop(n: i32, s: f32): f32 {
+  const m = f32x4.splat(0.999);
+  const d = f32x4.splat(s);
+  let x0 = f32x4.splat(1.0);
+  let x1 = f32x4.splat(1.1);
+  let x2 = f32x4.splat(1.2);
+  let x3 = f32x4.splat(1.3);
+  let x4 = f32x4.splat(1.4);
+  let x5 = f32x4.splat(1.5);
+  let x6 = f32x4.splat(1.6);
+  let x7 = f32x4.splat(1.7);
+  let x8 = f32x4.splat(1.8);
+  let x9 = f32x4.splat(1.9);
+  let x10 = f32x4.splat(2.0);
+  let x11 = f32x4.splat(2.1);
+  for (let i = 0; i < n; i++) {
+    x0 = f32x4.add(f32x4.mul(x0, m), d);
+    x1 = f32x4.add(f32x4.mul(x1, m), d);
+    x2 = f32x4.add(f32x4.mul(x2, m), d);
+    x3 = f32x4.add(f32x4.mul(x3, m), d);
+    x4 = f32x4.add(f32x4.mul(x4, m), d);
+    x5 = f32x4.add(f32x4.mul(x5, m), d);
+    x6 = f32x4.add(f32x4.mul(x6, m), d);
+    x7 = f32x4.add(f32x4.mul(x7, m), d);
+    x8 = f32x4.add(f32x4.mul(x8, m), d);
+    x9 = f32x4.add(f32x4.mul(x9, m), d);
+    x10 = f32x4.add(f32x4.mul(x10, m), d);
+    x11 = f32x4.add(f32x4.mul(x11, m), d);
+  }
+  const t = f32x4.add(
+    f32x4.add(f32x4.add(x0, x1), f32x4.add(x2, x3)),
+    f32x4.add(f32x4.add(f32x4.add(x4, x5), f32x4.add(x6, x7)), f32x4.add(f32x4.add(x8, x9), f32x4.add(x10, x11))),
+  );
+  return f32x4.extract_lane(t, 0) + f32x4.extract_lane(t, 1) + f32x4.extract_lane(t, 2) + f32x4.extract_lane(t, 3);
+}

@@ -1,0 +1,523 @@
+/**
+ * The CPU backend's WebAssembly kernels (kernels/wasm/assembly/, compiled ahead of time by
+ * scripts/wasm-build.mjs): f32x4 SIMD, run on a pool of threads sharing one WebAssembly.Memory
+ * where the platform allows it (Node's worker_threads; in a browser, a worker of a cross-origin
+ * isolated page), on the calling thread alone otherwise. The TypeScript kernels (`*.cpu.ts`) stay
+ * the references these are tested against.
+ *
+ * Memory: operands live in the wasm memory, which this class owns and hands out with a small
+ * first-fit allocator. A weight's b operand (a tensor made by `weightTensor`) is packed into
+ * column panels once, on its first matmul, and kept there until the tensor is disposed or
+ * collected; activations are copied in and the result copied out on each call (O(MK + MN) against
+ * the O(MNK) product).
+ *
+ * Threads: a matmul splits its column panels across the pool; the caller runs the first share and
+ * waits for the others with `Atomics.wait` (allowed in Node and in workers, where the backend runs).
+ */
+import type { FloatDType, Tensor } from '../tensor';
+import { CpuTensor, cpu, f32, weightRows } from '../cpu-tensor';
+import { checkMatmulBias, matmulCpu } from '../matmul.cpu';
+import { matmulShape } from '../shapes';
+import { KERNELS_WASM_PLAIN, KERNELS_WASM_SHARED } from './build/kernels-wasm';
+
+interface KernelExports {
+  gemmPanels(
+    a: number,
+    m: number,
+    k: number,
+    bp: number,
+    c: number,
+    ldc: number,
+    bias: number,
+    q0: number,
+    q1: number,
+    kc: number,
+  ): void;
+  peakLoop(n: number, s: number): number;
+}
+
+/** Columns per packed panel of b (the kernel's register block is 4 rows × NR columns). */
+const NR = 8;
+const PAGE = 65536;
+/** Bytes below this are never handed out (address 0 means "no bias" to the kernel). */
+const BASE = PAGE;
+/** wasm32's limit: 65,536 pages of 64 KiB. */
+const MAX_PAGES = 65536;
+/** Multiply-adds below which a matmul stays on the calling thread (waking the pool costs ~0.05 ms). */
+const PARALLEL_MIN_FLOPS = 1 << 21;
+
+export interface WasmKernelOptions {
+  /**
+   * Threads a kernel may use, the caller's included (default: the machine's available
+   * parallelism). 1, or a platform without shared memory and blocking waits, runs on the caller.
+   */
+  threads?: number;
+}
+
+/** A weight packed into column panels, resident in the wasm memory. */
+interface Packed {
+  ptr: number;
+  bytes: number;
+}
+
+/** First-fit allocator over the wasm memory (64-byte aligned blocks), growing it as needed. */
+class Arena {
+  private free: { off: number; size: number }[] = [];
+  private top = BASE;
+  constructor(private readonly memory: WebAssembly.Memory) {}
+
+  alloc(bytes: number): number {
+    const size = Math.max(64, Math.ceil(bytes / 64) * 64);
+    for (let i = 0; i < this.free.length; i++) {
+      const blk = this.free[i]!;
+      if (blk.size < size) continue;
+      const off = blk.off;
+      if (blk.size === size) this.free.splice(i, 1);
+      else {
+        blk.off += size;
+        blk.size -= size;
+      }
+      return off;
+    }
+    const off = this.top;
+    const end = off + size;
+    const pages = this.memory.buffer.byteLength / PAGE;
+    const need = Math.ceil(end / PAGE);
+    if (need > pages) {
+      if (need > MAX_PAGES) {
+        throw new Error(
+          `wasm kernels: ${(end / 2 ** 30).toFixed(2)} GiB would exceed WebAssembly's 4 GiB memory`,
+        );
+      }
+      // Grow by at least a quarter, so a growing model does not grow page by page.
+      this.memory.grow(Math.min(MAX_PAGES, Math.max(need, Math.ceil(pages * 1.25))) - pages);
+    }
+    this.top = end;
+    return off;
+  }
+
+  release(off: number, bytes: number): void {
+    const size = Math.max(64, Math.ceil(bytes / 64) * 64);
+    let i = 0;
+    while (i < this.free.length && this.free[i]!.off < off) i++;
+    this.free.splice(i, 0, { off, size });
+    // Coalesce with the next block, then the previous one.
+    const next = this.free[i + 1];
+    if (next && off + size === next.off) {
+      this.free[i]!.size += next.size;
+      this.free.splice(i + 1, 1);
+    }
+    const prev = this.free[i - 1];
+    if (prev && prev.off + prev.size === off) {
+      prev.size += this.free[i]!.size;
+      this.free.splice(i, 1);
+      i--;
+    }
+    // A free block at the top returns to the untouched region.
+    const last = this.free[this.free.length - 1];
+    if (last && last.off + last.size === this.top) {
+      this.top = last.off;
+      this.free.pop();
+    }
+  }
+
+  /** Bytes handed out and not released. */
+  get used(): number {
+    return this.top - BASE - this.free.reduce((s, b) => s + b.size, 0);
+  }
+}
+
+// The pool's control words (Int32Array over a SharedArrayBuffer).
+const C_GEN = 0; // job generation: bumped (and notified) per job
+const C_QUIT = 1; // 1: workers exit
+const C_DONE = 2; // workers finished with the current job
+const C_FAIL = 3; // a worker's kernel threw
+const C_SHARE = 4; // threads taking part in the job (caller included)
+const C_ARGS = 5; // gemmPanels' arguments a, m, k, bp, c, ldc, bias, panels, kc
+const CTRL_WORDS = 16;
+
+/**
+ * A pool thread, the same source for Node (worker_threads, eval) and browsers (a blob worker):
+ * instantiate the kernels on the shared memory, then per job compute share `index` of the panels.
+ */
+const THREAD_SOURCE = `
+const start = (msg, post) => {
+  const { module, memory, ctrl, index } = msg;
+  const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemmPanels;
+  const c = new Int32Array(ctrl);
+  let gen = Atomics.load(c, ${C_GEN});
+  post('ready');
+  for (;;) {
+    Atomics.wait(c, ${C_GEN}, gen);
+    gen = Atomics.load(c, ${C_GEN});
+    if (Atomics.load(c, ${C_QUIT})) return;
+    const share = c[${C_SHARE}];
+    if (index < share) {
+      const panels = c[${C_ARGS} + 7];
+      const q0 = Math.floor((panels * index) / share);
+      const q1 = Math.floor((panels * (index + 1)) / share);
+      try {
+        if (q1 > q0) gemm(c[${C_ARGS}], c[${C_ARGS} + 1], c[${C_ARGS} + 2], c[${C_ARGS} + 3], c[${C_ARGS} + 4], c[${C_ARGS} + 5], c[${C_ARGS} + 6], q0, q1, c[${C_ARGS} + 8]);
+      } catch (e) {
+        Atomics.store(c, ${C_FAIL}, 1);
+      }
+    }
+    Atomics.add(c, ${C_DONE}, 1);
+    Atomics.notify(c, ${C_DONE});
+  }
+};
+if (typeof require === 'function') {
+  const { parentPort, workerData } = require('node:worker_threads');
+  start(workerData, (m) => parentPort.postMessage(m));
+} else {
+  self.onmessage = (e) => start(e.data, (m) => self.postMessage(m));
+}
+`;
+
+interface PoolThread {
+  terminate(): unknown;
+}
+
+/** Whether this thread may block in Atomics.wait (Node, or a worker; never a page's main thread). */
+function canBlock(): boolean {
+  const g = globalThis as { process?: { versions?: { node?: string } }; document?: unknown };
+  if (g.process?.versions?.node) return true;
+  return typeof g.document === 'undefined';
+}
+
+function isNode(): boolean {
+  return !!(globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+}
+
+async function defaultThreads(): Promise<number> {
+  if (isNode()) {
+    const spec = 'node:os';
+    const os = (await import(/* @vite-ignore */ spec)) as typeof import('node:os');
+    return os.availableParallelism();
+  }
+  return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+}
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  if (typeof atob === 'function') {
+    const bin = atob(s);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  throw new Error('wasm kernels: no base64 decoder');
+}
+
+/** Start `count` pool threads on the shared memory; resolves once each has instantiated. */
+async function startThreads(
+  count: number,
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  ctrl: SharedArrayBuffer,
+): Promise<PoolThread[]> {
+  const threads: Promise<PoolThread>[] = [];
+  if (isNode()) {
+    const spec = 'node:worker_threads';
+    const { Worker } = (await import(/* @vite-ignore */ spec)) as typeof import('node:worker_threads');
+    for (let i = 1; i <= count; i++) {
+      threads.push(
+        new Promise((resolve, reject) => {
+          const w = new Worker(THREAD_SOURCE, {
+            eval: true,
+            workerData: { module, memory, ctrl, index: i },
+          });
+          w.once('message', () => {
+            w.unref(); // a CLI exits while its pool waits
+            resolve(w);
+          });
+          w.once('error', reject);
+        }),
+      );
+    }
+  } else {
+    const url = URL.createObjectURL(new Blob([THREAD_SOURCE], { type: 'text/javascript' }));
+    try {
+      for (let i = 1; i <= count; i++) {
+        threads.push(
+          new Promise((resolve, reject) => {
+            const w = new Worker(url);
+            w.onmessage = () => resolve(w);
+            w.onerror = (e) => reject(new Error(e.message || 'wasm kernel thread failed to start'));
+            w.postMessage({ module, memory, ctrl, index: i });
+          }),
+        );
+      }
+      return await Promise.all(threads);
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  }
+  return Promise.all(threads);
+}
+
+/**
+ * The loaded kernels: one memory, one instance per thread. Create with `loadWasmKernels`.
+ */
+export class WasmKernels {
+  private readonly arena: Arena;
+  private readonly packed = new WeakMap<object, { t?: Packed; n?: Packed }>();
+  private readonly weights = new WeakSet<object>();
+  private readonly finalizer: FinalizationRegistry<Packed>;
+  private view: Float32Array;
+  private destroyed = false;
+
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly kernels: KernelExports,
+    private readonly ctrl: Int32Array | undefined,
+    private readonly pool: PoolThread[],
+  ) {
+    this.arena = new Arena(memory);
+    this.view = new Float32Array(memory.buffer);
+    this.finalizer = new FinalizationRegistry((p) => {
+      if (!this.destroyed) this.arena.release(p.ptr, p.bytes);
+    });
+  }
+
+  /** Threads a kernel uses (the caller's included). */
+  get threads(): number {
+    return this.pool.length + 1;
+  }
+
+  /** Bytes of wasm memory in use (packed weights; scratch is released after each call). */
+  get bytesInUse(): number {
+    return this.arena.used;
+  }
+
+  /** What runs the kernels, for the backend's description. */
+  get description(): string {
+    return `WebAssembly SIMD, ${this.threads} thread${this.threads === 1 ? '' : 's'}`;
+  }
+
+  /** Mark a tensor as a weight: its packed form is kept across calls (it is never mutated). */
+  markWeight(t: Tensor): void {
+    this.weights.add(t);
+  }
+
+  /** Release a tensor's packed form now (Backend.dispose). */
+  forget(t: Tensor): void {
+    const p = this.packed.get(t);
+    if (!p) return;
+    this.packed.delete(t);
+    for (const q of [p.t, p.n]) {
+      if (!q) continue;
+      this.finalizer.unregister(q);
+      this.arena.release(q.ptr, q.bytes);
+    }
+  }
+
+  /** Float32 view of the whole memory, renewed after the memory grew. */
+  private f32(): Float32Array {
+    if (this.view.byteLength !== this.memory.buffer.byteLength)
+      this.view = new Float32Array(this.memory.buffer);
+    return this.view;
+  }
+
+  /** b as column panels at `ptr` (k·np floats, zero past column n). */
+  private pack(B: CpuTensor<FloatDType>, transposeB: boolean, k: number, n: number, ptr: number): void {
+    const np = Math.ceil(n / NR) * NR;
+    const base = ptr >>> 2;
+    const view = this.f32();
+    if (np !== n) view.fill(0, base + (np / NR - 1) * k * NR, base + (np / NR) * k * NR);
+    if (transposeB) {
+      // b [n, k]: row j of b is column j of the product; decode 16-bit rows a slab at a time.
+      const rowsPer = Math.max(1, Math.floor(65536 / Math.max(k, 1)));
+      const scratch = new Float32Array(B.dtype === 'f32' ? 0 : Math.min(rowsPer, n) * k);
+      for (let j0 = 0; j0 < n; j0 += rowsPer) {
+        const cnt = Math.min(rowsPer, n - j0);
+        const rows = weightRows(B, k, j0, cnt, scratch);
+        for (let r = 0; r < cnt; r++) {
+          const j = j0 + r;
+          let o = base + Math.floor(j / NR) * k * NR + (j % NR);
+          const src = r * k;
+          for (let p = 0; p < k; p++, o += NR) view[o] = rows[src + p]!;
+        }
+      }
+    } else {
+      // b [k, n]: row p of b spreads over every panel's row p.
+      const scratch = new Float32Array(B.dtype === 'f32' ? 0 : n);
+      for (let p = 0; p < k; p++) {
+        const row = weightRows(B, n, p, 1, scratch);
+        for (let j = 0; j < n; j++) view[base + (Math.floor(j / NR) * k + p) * NR + (j % NR)] = row[j]!;
+      }
+    }
+  }
+
+  /** The cached panels of a weight, packed on first use. */
+  private packedWeight(B: CpuTensor<FloatDType>, transposeB: boolean, k: number, n: number): number {
+    let entry = this.packed.get(B);
+    if (!entry) this.packed.set(B, (entry = {}));
+    const key = transposeB ? 't' : 'n';
+    let p = entry[key];
+    if (!p) {
+      const bytes = k * Math.ceil(n / NR) * NR * 4;
+      p = { ptr: this.arena.alloc(bytes), bytes };
+      this.pack(B, transposeB, k, n, p.ptr);
+      entry[key] = p;
+      this.finalizer.register(B, p, p);
+    }
+    return p.ptr;
+  }
+
+  /** `Backend.matmul` (the contract of kernels/matmul.cpu.ts' `matmulCpu`). */
+  matmul(
+    a: Tensor<'f32'>,
+    b: Tensor<FloatDType>,
+    transposeB = false,
+    transposeA = false,
+    bias?: Tensor<'f32'>,
+  ): Tensor<'f32'> {
+    const { m, k, n } = matmulShape(a.shape, b.shape, transposeB, transposeA);
+    checkMatmulBias(bias, n);
+    const B = cpu(b);
+    if (this.destroyed || m === 0 || n === 0 || k === 0 || (B.dtype as string) === 'i32') {
+      return matmulCpu(a, b, transposeB, transposeA, bias);
+    }
+    const np = Math.ceil(n / NR) * NR;
+    const isWeight = this.weights.has(B);
+    const aBytes = m * k * 4;
+    const cBytes = m * np * 4;
+    const biasBytes = bias ? np * 4 : 0;
+    const bBytes = isWeight ? 0 : k * np * 4;
+    const scratch = this.arena.alloc(aBytes + cBytes + biasBytes + bBytes);
+    try {
+      const bp = isWeight ? this.packedWeight(B, transposeB, k, n) : scratch + aBytes + cBytes + biasBytes;
+      if (!isWeight) this.pack(B, transposeB, k, n, bp);
+      const aPtr = scratch;
+      const cPtr = scratch + aBytes;
+      const biasPtr = bias ? cPtr + cBytes : 0;
+      const view = this.f32();
+      const A = cpu(a).data;
+      if (transposeA) {
+        // a [k, m] → rows of aᵀ.
+        const base = aPtr >>> 2;
+        for (let p = 0; p < k; p++) for (let i = 0; i < m; i++) view[base + i * k + p] = A[p * m + i]!;
+      } else view.set(A, aPtr >>> 2);
+      if (bias) view.set(cpu(bias).data, biasPtr >>> 2);
+      this.gemm(aPtr, m, k, bp, cPtr, np, biasPtr, k > 1024 ? 512 : k);
+      const out = this.f32();
+      const c0 = cPtr >>> 2;
+      if (np === n) return f32(out.slice(c0, c0 + m * n), [m, n]);
+      const res = new Float32Array(m * n);
+      for (let i = 0; i < m; i++) res.set(out.subarray(c0 + i * np, c0 + i * np + n), i * n);
+      return f32(res, [m, n]);
+    } finally {
+      this.arena.release(scratch, aBytes + cBytes + biasBytes + bBytes);
+    }
+  }
+
+  /** Run gemmPanels over all panels, split across the pool when the product is large enough. */
+  private gemm(
+    a: number,
+    m: number,
+    k: number,
+    bp: number,
+    c: number,
+    np: number,
+    bias: number,
+    kc: number,
+  ): void {
+    const panels = np / NR;
+    const share = Math.min(this.threads, panels);
+    const ctrl = this.ctrl;
+    if (!ctrl || share < 2 || m * np * k < PARALLEL_MIN_FLOPS) {
+      this.kernels.gemmPanels(a, m, k, bp, c, np, bias, 0, panels, kc);
+      return;
+    }
+    const args = [a, m, k, bp, c, np, bias, panels, kc];
+    for (let i = 0; i < args.length; i++) ctrl[C_ARGS + i] = args[i]! | 0;
+    ctrl[C_SHARE] = share;
+    Atomics.store(ctrl, C_DONE, 0);
+    Atomics.store(ctrl, C_FAIL, 0);
+    Atomics.add(ctrl, C_GEN, 1);
+    Atomics.notify(ctrl, C_GEN);
+    const q1 = Math.floor(panels / share);
+    let failed: unknown;
+    try {
+      this.kernels.gemmPanels(a, m, k, bp, c, np, bias, 0, q1, kc);
+    } catch (e) {
+      failed = e;
+    }
+    const workers = this.pool.length;
+    for (let done = Atomics.load(ctrl, C_DONE); done < workers; done = Atomics.load(ctrl, C_DONE)) {
+      Atomics.wait(ctrl, C_DONE, done, 10_000);
+    }
+    if (failed) throw failed;
+    if (Atomics.load(ctrl, C_FAIL)) throw new Error('wasm kernels: a pool thread failed');
+  }
+
+  /**
+   * This thread's WebAssembly SIMD peak in GFLOP/s: the best of `rounds` timed runs of a loop of
+   * 12 independent f32x4 multiply-add chains (kernels/wasm/assembly/matmul.ts `peakLoop`).
+   */
+  measurePeak(rounds = 5, iterations = 20_000_000): number {
+    this.kernels.peakLoop(iterations, 0.001); // tier-up
+    let best = 0;
+    for (let r = 0; r < rounds; r++) {
+      const t0 = performance.now();
+      this.kernels.peakLoop(iterations, 0.001);
+      best = Math.max(best, (iterations * 12 * 8) / (performance.now() - t0) / 1e6);
+    }
+    return best;
+  }
+
+  /** Stop the pool threads and drop every packed weight (the kernels then fall back to TypeScript). */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (this.ctrl) {
+      Atomics.store(this.ctrl, C_QUIT, 1);
+      Atomics.add(this.ctrl, C_GEN, 1);
+      Atomics.notify(this.ctrl, C_GEN);
+    }
+    for (const t of this.pool) void t.terminate();
+  }
+}
+
+/** Whether this JavaScript engine runs WebAssembly SIMD (v128). */
+export function wasmSimdSupported(): boolean {
+  try {
+    return WebAssembly.validate(decodeBase64(KERNELS_WASM_PLAIN));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Compile and instantiate the kernels, with a pool of `threads − 1` workers when shared memory
+ * and blocking waits are available (Node; a worker of a cross-origin isolated page). Resolves to
+ * null where WebAssembly SIMD is missing (the backend then keeps its TypeScript kernels).
+ */
+export async function loadWasmKernels(opts: WasmKernelOptions = {}): Promise<WasmKernels | null> {
+  if (typeof WebAssembly === 'undefined' || !wasmSimdSupported()) return null;
+  const wanted = Math.max(1, Math.floor(opts.threads ?? (await defaultThreads())));
+  const isolated =
+    typeof SharedArrayBuffer !== 'undefined' &&
+    (isNode() || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true);
+  if (wanted > 1 && isolated && canBlock()) {
+    try {
+      const module = await WebAssembly.compile(decodeBase64(KERNELS_WASM_SHARED));
+      const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
+      const instance = await WebAssembly.instantiate(module, { env: { memory } });
+      const ctrlBuf = new SharedArrayBuffer(CTRL_WORDS * 4);
+      const pool = await startThreads(wanted - 1, module, memory, ctrlBuf);
+      return new WasmKernels(
+        memory,
+        instance.exports as unknown as KernelExports,
+        new Int32Array(ctrlBuf),
+        pool,
+      );
+    } catch {
+      // No threads here after all (e.g. a Content-Security-Policy without blob: workers): one thread.
+    }
+  }
+  const module = await WebAssembly.compile(decodeBase64(KERNELS_WASM_PLAIN));
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return new WasmKernels(memory, instance.exports as unknown as KernelExports, undefined, []);
+}

@@ -1,0 +1,106 @@
+/**
+ * The WebAssembly matmul (kernels/wasm/) against the TypeScript reference `matmulCpu`, on random
+ * data: shapes whose M, N and K straddle the 4 × 8 register block and the k blocking, both layouts
+ * of a and b, with and without a bias, b as a packed-once weight or packed per call, and 16-bit
+ * weights. Shared by the browser suite (one thread, test/kernels/matmul-wasm.test.ts) and the Node
+ * suite (a pool of threads, test/runtime/wasm-cpu-backend.test.ts).
+ */
+import { expect, it } from 'vitest';
+import { CpuTensor, cpu, f32 } from '../../kernels/cpu-tensor';
+import { matmulCpu } from '../../kernels/matmul.cpu';
+import type { WasmKernels } from '../../kernels/wasm/wasm-kernels';
+import { f32ToBf16Bits, f32ToF16Bits } from '../../runtime/formats/safetensors-dtypes';
+import { TOL_ELEMENTWISE, expectClose, randn } from './harness';
+
+/** [M, K, N]: ones, GEMV rows, every remainder of 4 rows and 8 columns, k blocking (K > 1024). */
+export const WASM_MATMUL_SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 64, 512],
+  [2, 3, 9],
+  [3, 64, 172],
+  [4, 5, 4],
+  [5, 17, 15],
+  [7, 173, 33],
+  [33, 65, 7],
+  [64, 2048, 70],
+  [130, 1100, 24],
+  [512, 64, 172],
+];
+
+export function wasmMatmulCases(kernels: () => WasmKernels): void {
+  it('matches the TypeScript kernel: every layout, bias or not, weight or not', () => {
+    let seed = 1;
+    for (const [m, k, n] of WASM_MATMUL_SHAPES) {
+      for (const transposeB of [true, false]) {
+        for (const transposeA of [false, true]) {
+          for (const withBias of [false, true]) {
+            for (const weight of [false, true]) {
+              const a = f32(randn(seed++, m * k, 1 / Math.sqrt(k)), transposeA ? [k, m] : [m, k]);
+              const b = f32(randn(seed++, k * n), transposeB ? [n, k] : [k, n]);
+              const bias = withBias ? f32(randn(seed++, n), [n]) : undefined;
+              if (weight) kernels().markWeight(b);
+              const want = cpu(matmulCpu(a, b, transposeB, transposeA, bias)).data;
+              const what = `[${m},${k},${n}] tB=${transposeB} tA=${transposeA} bias=${withBias} weight=${weight}`;
+              // Twice: a weight's second call reads its cached panels.
+              for (let r = 0; r < 2; r++) {
+                const got = kernels().matmul(a, b, transposeB, transposeA, bias);
+                expect(got.shape).toEqual([m, n]);
+                expectClose(cpu(got).data, want, TOL_ELEMENTWISE, what);
+              }
+              kernels().forget(b);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('decodes f16 and bf16 weights as the TypeScript kernel does (both layouts)', () => {
+    for (const dtype of ['f16', 'bf16'] as const) {
+      for (const transposeB of [true, false]) {
+        const [m, k, n] = [9, 77, 37];
+        const values = randn(7, k * n);
+        const bits = Uint16Array.from(values, (v) => (dtype === 'f16' ? f32ToF16Bits(v) : f32ToBf16Bits(v)));
+        const b = new CpuTensor(bits, transposeB ? [n, k] : [k, n], dtype);
+        const a = f32(randn(8, m * k, 1 / Math.sqrt(k)), [m, k]);
+        kernels().markWeight(b);
+        const want = cpu(matmulCpu(a, b, transposeB)).data;
+        expectClose(
+          cpu(kernels().matmul(a, b, transposeB)).data,
+          want,
+          TOL_ELEMENTWISE,
+          `${dtype} tB=${transposeB}`,
+        );
+        kernels().forget(b);
+      }
+    }
+  });
+
+  it('keeps a weight packed until it is forgotten, and frees every scratch byte', () => {
+    const before = kernels().bytesInUse;
+    const a = f32(randn(1, 6 * 40), [6, 40]);
+    const w = f32(randn(2, 50 * 40), [50, 40]);
+    kernels().markWeight(w);
+    kernels().matmul(a, w, true);
+    // 50 columns pad to 7 panels of 8: 40 · 56 floats.
+    expect(kernels().bytesInUse - before).toBe(40 * 56 * 4);
+    kernels().forget(w);
+    expect(kernels().bytesInUse).toBe(before);
+    kernels().matmul(a, f32(randn(3, 40 * 9), [40, 9]));
+    expect(kernels().bytesInUse).toBe(before);
+  });
+
+  it('stays correct after the memory grows (views renewed, packed weights kept)', () => {
+    const a = f32(randn(4, 3 * 16), [3, 16]);
+    const w = f32(randn(5, 24 * 16), [24, 16]);
+    kernels().markWeight(w);
+    const want = cpu(matmulCpu(a, w, true)).data;
+    expectClose(cpu(kernels().matmul(a, w, true)).data, want, TOL_ELEMENTWISE, 'before');
+    // A product whose operands need ~40 MB of scratch grows the memory past its first pages.
+    const big = f32(randn(6, 2000 * 2500, 0.01), [2000, 2500]);
+    const x = f32(randn(7, 2 * 2000), [2, 2000]);
+    expectClose(cpu(kernels().matmul(x, big)).data, cpu(matmulCpu(x, big)).data, TOL_ELEMENTWISE, 'large');
+    expectClose(cpu(kernels().matmul(a, w, true)).data, want, TOL_ELEMENTWISE, 'after');
+    kernels().forget(w);
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * The CPU backend with its WebAssembly kernels in Node: a pool of worker threads sharing the wasm
+ * memory (matmul split by column panels) against the TypeScript reference, and whole-model logits
+ * against the reference backend's.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCpuBackend, createFastCpuBackend } from '../../kernels/cpu-backend';
+import { cpu, f32 } from '../../kernels/cpu-tensor';
+import { matmulCpu } from '../../kernels/matmul.cpu';
+import { loadWasmKernels, type WasmKernels } from '../../kernels/wasm/wasm-kernels';
+import { buildTokenStream } from '../../runtime';
+import { TOL_ELEMENTWISE, expectClose, randn } from '../kernels/harness';
+import { wasmMatmulCases } from '../kernels/wasm-matmul-cases';
+import { loadStories260K } from '../helpers/stories260k';
+import { readShared, TINYSTORIES_VALID } from '../helpers/shared-paths';
+
+describe('matmul [wasm, 3 threads]', () => {
+  let k: WasmKernels;
+  beforeAll(async () => {
+    k = (await loadWasmKernels({ threads: 3 }))!;
+  });
+  afterAll(() => k.destroy());
+
+  it('has its pool', () => {
+    expect(k.threads).toBe(3);
+    expect(k.description).toBe('WebAssembly SIMD, 3 threads');
+  });
+
+  wasmMatmulCases(() => k);
+
+  it('splits large products across the threads (uneven panel shares, a remainder of rows)', () => {
+    for (const [m, kk, n] of [
+      [67, 300, 200],
+      [1, 768, 3072],
+      [515, 64, 512],
+    ] as const) {
+      const a = f32(randn(m, m * kk, 1 / Math.sqrt(kk)), [m, kk]);
+      const w = f32(randn(n, n * kk), [n, kk]);
+      const bias = f32(randn(3, n), [n]);
+      k.markWeight(w);
+      expectClose(
+        cpu(k.matmul(a, w, true, false, bias)).data,
+        cpu(matmulCpu(a, w, true, false, bias)).data,
+        TOL_ELEMENTWISE,
+        `[${m},${kk},${n}]`,
+      );
+      k.forget(w);
+    }
+  });
+});
+
+describe('CPU backend with WebAssembly kernels', () => {
+  it('gives stories260K the reference logits within 1e-4 (512 tokens)', async () => {
+    const fast = await createFastCpuBackend({ threads: 2 });
+    expect(fast.description).toBe('CPU (WebAssembly SIMD, 2 threads)');
+    const ref = loadStories260K(createCpuBackend());
+    const ours = loadStories260K(fast);
+    const tokens = buildTokenStream(
+      ref.tokenizer,
+      new TextDecoder().decode(readShared(TINYSTORIES_VALID)),
+    ).tokens.slice(0, 512);
+    const want = await ref.model.backend.read(await ref.model.forward(tokens));
+    const got = await fast.read(await ours.model.forward(tokens));
+    expectClose(got, want, 1e-4, 'logits');
+    fast.destroy();
+  });
+});
