@@ -60,6 +60,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
   } as Backend;
   if (wasm) {
     backend.matmul = (a, b, o) => wasm.matmul(a, b, o?.transposeB ?? false, o?.transposeA ?? false, o?.bias);
+    backend.attention = (q, k, v, o) => wasm.attention(q, k, v, o);
   }
   return backend;
 }

@@ -17,7 +17,9 @@
 import type { FloatDType, Tensor } from '../tensor';
 import { CpuTensor, cpu, f32, weightRows } from '../cpu-tensor';
 import { checkMatmulBias, matmulCpu } from '../matmul.cpu';
-import { matmulShape } from '../shapes';
+import { attentionDims, matmulShape } from '../shapes';
+import type { AttentionOptions, AttentionResult } from '../backend';
+import { attentionCpu, attentionScoreOptions } from '../attention.cpu';
 import { KERNELS_WASM_PLAIN, KERNELS_WASM_SHARED } from './build/kernels-wasm';
 
 interface KernelExports {
@@ -34,6 +36,23 @@ interface KernelExports {
     kc: number,
   ): void;
   peakLoop(n: number, s: number): number;
+  attentionHeads(
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    att: number,
+    t: number,
+    qDim: number,
+    kvDim: number,
+    headDim: number,
+    group: number,
+    pos0: number,
+    window: number,
+    scale: number,
+    h0: number,
+    h1: number,
+  ): void;
 }
 
 /** Columns per packed panel of b (the kernel's register block is 4 rows × NR columns). */
@@ -127,24 +146,32 @@ class Arena {
   }
 }
 
-// The pool's control words (Int32Array over a SharedArrayBuffer).
+// The pool's control words (Int32Array over a SharedArrayBuffer; one Float32 slot for a scale).
 const C_GEN = 0; // job generation: bumped (and notified) per job
 const C_QUIT = 1; // 1: workers exit
 const C_DONE = 2; // workers finished with the current job
 const C_FAIL = 3; // a worker's kernel threw
 const C_SHARE = 4; // threads taking part in the job (caller included)
-const C_ARGS = 5; // gemmPanels' arguments a, m, k, bp, c, ldc, bias, panels, kc
-const CTRL_WORDS = 16;
+const C_OP = 5; // which kernel (OP_*)
+const C_UNITS = 6; // units the job splits: gemm's panels, attention's heads
+const C_ARGS = 7; // the kernel's other arguments (see `THREAD_SOURCE`)
+const CTRL_WORDS = 24;
+const OP_GEMM = 0;
+const OP_ATTENTION = 1;
 
 /**
  * A pool thread, the same source for Node (worker_threads, eval) and browsers (a blob worker):
- * instantiate the kernels on the shared memory, then per job compute share `index` of the panels.
+ * instantiate the kernels on the shared memory, then per job compute units [u0, u1) of its share.
+ * gemm args: a, m, k, bp, c, ldc, bias, kc. attention args: q, k, v, out, att, t, qDim, kvDim,
+ * headDim, group, pos0, window, attStride (each thread its own score row), scale (as f32).
  */
 const THREAD_SOURCE = `
 const start = (msg, post) => {
   const { module, memory, ctrl, index } = msg;
-  const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemmPanels;
+  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const c = new Int32Array(ctrl);
+  const f = new Float32Array(ctrl);
+  const A = ${C_ARGS};
   let gen = Atomics.load(c, ${C_GEN});
   post('ready');
   for (;;) {
@@ -152,12 +179,17 @@ const start = (msg, post) => {
     gen = Atomics.load(c, ${C_GEN});
     if (Atomics.load(c, ${C_QUIT})) return;
     const share = c[${C_SHARE}];
-    if (index < share) {
-      const panels = c[${C_ARGS} + 7];
-      const q0 = Math.floor((panels * index) / share);
-      const q1 = Math.floor((panels * (index + 1)) / share);
+    const units = c[${C_UNITS}];
+    const u0 = Math.floor((units * index) / share);
+    const u1 = Math.floor((units * (index + 1)) / share);
+    if (index < share && u1 > u0) {
       try {
-        if (q1 > q0) gemm(c[${C_ARGS}], c[${C_ARGS} + 1], c[${C_ARGS} + 2], c[${C_ARGS} + 3], c[${C_ARGS} + 4], c[${C_ARGS} + 5], c[${C_ARGS} + 6], q0, q1, c[${C_ARGS} + 8]);
+        if (c[${C_OP}] === ${OP_GEMM}) {
+          ex.gemmPanels(c[A], c[A + 1], c[A + 2], c[A + 3], c[A + 4], c[A + 5], c[A + 6], u0, u1, c[A + 7]);
+        } else {
+          ex.attentionHeads(c[A], c[A + 1], c[A + 2], c[A + 3], c[A + 4] + index * c[A + 12], c[A + 5], c[A + 6],
+            c[A + 7], c[A + 8], c[A + 9], c[A + 10], c[A + 11], f[A + 13], u0, u1);
+        }
       } catch (e) {
         Atomics.store(c, ${C_FAIL}, 1);
       }
@@ -424,22 +456,40 @@ export class WasmKernels {
   ): void {
     const panels = np / NR;
     const share = Math.min(this.threads, panels);
-    const ctrl = this.ctrl;
-    if (!ctrl || share < 2 || m * np * k < PARALLEL_MIN_FLOPS) {
+    if (!this.ctrl || share < 2 || m * np * k < PARALLEL_MIN_FLOPS) {
       this.kernels.gemmPanels(a, m, k, bp, c, np, bias, 0, panels, kc);
       return;
     }
-    const args = [a, m, k, bp, c, np, bias, panels, kc];
+    this.parallel(OP_GEMM, panels, share, [a, m, k, bp, c, np, bias, kc], undefined, (u1) =>
+      this.kernels.gemmPanels(a, m, k, bp, c, np, bias, 0, u1, kc),
+    );
+  }
+
+  /**
+   * Post a job to the pool (units [0, units) split evenly over `share` threads), run share 0 on
+   * this thread with `own(u1)`, then wait for every pool thread.
+   */
+  private parallel(
+    op: number,
+    units: number,
+    share: number,
+    args: number[],
+    scale: number | undefined,
+    own: (u1: number) => void,
+  ): void {
+    const ctrl = this.ctrl!;
     for (let i = 0; i < args.length; i++) ctrl[C_ARGS + i] = args[i]! | 0;
+    if (scale !== undefined) new Float32Array(ctrl.buffer)[C_ARGS + args.length] = scale;
+    ctrl[C_OP] = op;
+    ctrl[C_UNITS] = units;
     ctrl[C_SHARE] = share;
     Atomics.store(ctrl, C_DONE, 0);
     Atomics.store(ctrl, C_FAIL, 0);
     Atomics.add(ctrl, C_GEN, 1);
     Atomics.notify(ctrl, C_GEN);
-    const q1 = Math.floor(panels / share);
     let failed: unknown;
     try {
-      this.kernels.gemmPanels(a, m, k, bp, c, np, bias, 0, q1, kc);
+      own(Math.floor(units / share));
     } catch (e) {
       failed = e;
     }
@@ -449,6 +499,100 @@ export class WasmKernels {
     }
     if (failed) throw failed;
     if (Atomics.load(ctrl, C_FAIL)) throw new Error('wasm kernels: a pool thread failed');
+  }
+
+  /**
+   * `Backend.attention` (the contract of kernels/attention.cpu.ts) for the plain case: only `out`
+   * requested, no soft-cap, headDim a multiple of 4. Anything else runs the TypeScript kernel.
+   */
+  attention(q: Tensor<'f32'>, k: Tensor<'f32'>, v: Tensor<'f32'>, opts: AttentionOptions): AttentionResult {
+    const { t, tk, nHeads, nKvHeads, headDim, pos0 } = attentionDims(q.shape, k.shape, v.shape, opts);
+    const { scale, softcap, window } = attentionScoreOptions(opts, headDim);
+    if (
+      this.destroyed ||
+      opts.returnProbs ||
+      opts.returnScores ||
+      opts.returnRowStats ||
+      opts.probe ||
+      softcap > 0 ||
+      headDim % 4 !== 0 ||
+      t === 0
+    ) {
+      return attentionCpu(q, k, v, opts);
+    }
+    const qDim = nHeads * headDim;
+    const kvDim = nKvHeads * headDim;
+    // Keys no query sees (a longer KV cache) are not copied.
+    const keys = Math.min(tk, pos0 + t);
+    const share = Math.min(this.ctrl ? this.threads : 1, nHeads);
+    const attStride = Math.ceil((pos0 + t) / 16) * 16 * 4;
+    const qBytes = t * qDim * 4;
+    const kvBytes = keys * kvDim * 4;
+    const total = 2 * qBytes + 2 * kvBytes + share * attStride;
+    const scratch = this.arena.alloc(total);
+    try {
+      const [qp, kp, vp] = [scratch, scratch + qBytes, scratch + qBytes + kvBytes];
+      const view = this.f32();
+      view.set(cpu(q).data, qp >>> 2);
+      const K = cpu(k).data;
+      const V = cpu(v).data;
+      view.set(keys * kvDim === K.length ? K : K.subarray(0, keys * kvDim), kp >>> 2);
+      view.set(keys * kvDim === V.length ? V : V.subarray(0, keys * kvDim), vp >>> 2);
+      const outPtr = vp + kvBytes;
+      const attPtr = outPtr + qBytes;
+      const win = window === Infinity ? 0 : window;
+      const group = nHeads / nKvHeads;
+      const work = nHeads * t * (pos0 + t / 2) * headDim;
+      if (share < 2 || work < PARALLEL_MIN_FLOPS) {
+        this.kernels.attentionHeads(
+          qp,
+          kp,
+          vp,
+          outPtr,
+          attPtr,
+          t,
+          qDim,
+          kvDim,
+          headDim,
+          group,
+          pos0,
+          win,
+          scale,
+          0,
+          nHeads,
+        );
+      } else {
+        this.parallel(
+          OP_ATTENTION,
+          nHeads,
+          share,
+          [qp, kp, vp, outPtr, attPtr, t, qDim, kvDim, headDim, group, pos0, win, attStride],
+          scale,
+          (u1) =>
+            this.kernels.attentionHeads(
+              qp,
+              kp,
+              vp,
+              outPtr,
+              attPtr,
+              t,
+              qDim,
+              kvDim,
+              headDim,
+              group,
+              pos0,
+              win,
+              scale,
+              0,
+              u1,
+            ),
+        );
+      }
+      const o = outPtr >>> 2;
+      return { out: f32(this.f32().slice(o, o + t * qDim), [t, qDim]) };
+    } finally {
+      this.arena.release(scratch, total);
+    }
   }
 
   /**

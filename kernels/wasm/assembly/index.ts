@@ -1,2 +1,3 @@
 // The WebAssembly kernels (scripts/wasm-build.mjs compiles this entry).
-export { gemmPanels, peakLoop } from "./matmul";
+export { gemmPanels, peakLoop } from './matmul';
+export { attentionHeads } from './attention';

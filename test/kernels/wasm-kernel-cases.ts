@@ -8,6 +8,7 @@
 import { expect, it } from 'vitest';
 import { CpuTensor, cpu, f32 } from '../../kernels/cpu-tensor';
 import { matmulCpu } from '../../kernels/matmul.cpu';
+import { attentionCpu } from '../../kernels/attention.cpu';
 import type { WasmKernels } from '../../kernels/wasm/wasm-kernels';
 import { f32ToBf16Bits, f32ToF16Bits } from '../../runtime/formats/safetensors-dtypes';
 import { TOL_ELEMENTWISE, expectClose, randn } from './harness';
@@ -102,5 +103,53 @@ export function wasmMatmulCases(kernels: () => WasmKernels): void {
     expectClose(cpu(kernels().matmul(x, big)).data, cpu(matmulCpu(x, big)).data, TOL_ELEMENTWISE, 'large');
     expectClose(cpu(kernels().matmul(a, w, true)).data, want, TOL_ELEMENTWISE, 'after');
     kernels().forget(w);
+  });
+}
+
+/**
+ * [t, nHeads, nKvHeads, headDim, pos0, tk, window]: one query, GQA groups, a KV cache longer
+ * than the queries reach, sliding windows, headDims that take each of the kernel's 16-, 8- and
+ * 4-wide loops (and 6, which the TypeScript kernel keeps).
+ */
+export const WASM_ATTENTION_SHAPES: [number, number, number, number, number, number, number | undefined][] = [
+  [1, 1, 1, 4, 0, 1, undefined],
+  [1, 8, 4, 8, 37, 40, undefined],
+  [5, 8, 4, 8, 0, 5, undefined],
+  [33, 4, 2, 12, 0, 33, undefined],
+  [17, 3, 1, 64, 3, 30, undefined],
+  [40, 2, 2, 36, 0, 40, 7],
+  [9, 2, 1, 6, 0, 9, undefined],
+  [130, 12, 12, 64, 0, 130, undefined],
+];
+
+export function wasmAttentionCases(kernels: () => WasmKernels): void {
+  it('attention matches the TypeScript kernel (GQA, KV cache, windows, every headDim loop)', () => {
+    let seed = 100;
+    for (const [t, nHeads, nKvHeads, headDim, pos0, tk, window] of WASM_ATTENTION_SHAPES) {
+      const q = f32(randn(seed++, t * nHeads * headDim), [t, nHeads * headDim]);
+      const k = f32(randn(seed++, tk * nKvHeads * headDim), [tk, nKvHeads * headDim]);
+      const v = f32(randn(seed++, tk * nKvHeads * headDim), [tk, nKvHeads * headDim]);
+      const opts = { nHeads, nKvHeads, headDim, pos0, ...(window ? { window } : {}) };
+      const want = cpu(attentionCpu(q, k, v, opts).out).data;
+      const got = kernels().attention(q, k, v, opts);
+      expect(got.out.shape).toEqual([t, nHeads * headDim]);
+      expectClose(
+        cpu(got.out).data,
+        want,
+        TOL_ELEMENTWISE,
+        `[${t},${nHeads},${nKvHeads},${headDim},${pos0},${tk},${window}]`,
+      );
+    }
+  });
+
+  it("attention with anything beyond `out` gives the TypeScript kernel's full result", () => {
+    const q = f32(randn(1, 6 * 16), [6, 16]);
+    const k = f32(randn(2, 6 * 8), [6, 8]);
+    const v = f32(randn(3, 6 * 8), [6, 8]);
+    const opts = { nHeads: 2, nKvHeads: 1, headDim: 8, returnProbs: true, softcap: 5 };
+    const want = attentionCpu(q, k, v, opts);
+    const got = kernels().attention(q, k, v, opts);
+    expect(cpu(got.probs!).data).toEqual(cpu(want.probs!).data);
+    expect(cpu(got.out).data).toEqual(cpu(want.out).data);
   });
 }

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWasmKernels, type WasmKernels } from '../../kernels/wasm/wasm-kernels';
-import { wasmMatmulCases } from './wasm-matmul-cases';
+import { wasmAttentionCases, wasmMatmulCases } from './wasm-kernel-cases';
 
 describe('matmul [wasm, browser]', () => {
   let k: WasmKernels;
@@ -20,4 +20,5 @@ describe('matmul [wasm, browser]', () => {
   });
 
   wasmMatmulCases(() => k);
+  wasmAttentionCases(() => k);
 });
