@@ -3,8 +3,8 @@
  * each backend, measured in the same run; prints one JSON line with the webgpu/cpu ratio.
  *
  * With `--peer ort`, onnxruntime-web runs the same tokens through the model's ONNX export
- * (tools/onnx) on its wasm EP (`--ort-threads`, default the thread count of Sparsebook's CPU
- * backend) and its webgpu EP (on the same Dawn adapter), and the line ends with
+ * (tools/onnx) on its wasm EP (`--ort-threads`, default `--threads`: the thread count of
+ * Sparsebook's CPU backend) and its webgpu EP (on the same Dawn adapter), and the line ends with
  * `"ratios":{"cpu_over_ort_wasm":…,"webgpu_over_ort_webgpu":…},"oracle_max_abs_diff":…`
  * (ratio = our tokens/s ÷ theirs; the diff is the largest |logit| difference between Sparsebook's
  * CPU backend and ORT wasm). An engine that cannot run here (no adapter, an EP that fails to start)
@@ -16,8 +16,12 @@
  * baseline taken after the imports; the first engine (cpu) is alone in it, so its figure is the
  * peak of loading the model and running its forward.
  *
+ * The CPU backend runs its WebAssembly kernels on `--threads` threads (default: the machine's
+ * available parallelism); backend `cpu-ts` is the same backend with the TypeScript reference
+ * kernels only (the CPU path before WebAssembly), and `cpu_over_cpu_ts` their ratio.
+ *
  *   npm run bench:forward -- [--model M|gpt2-small --tokenizer T --tokens 512 --reps 3 --warmup 1]
- *     [--backends cpu,webgpu] [--no-autotune] [--peer ort --ort-eps wasm,webgpu --ort-threads N]
+ *     [--backends cpu,cpu-ts,webgpu] [--threads N] [--no-autotune] [--peer ort --ort-eps wasm,webgpu --ort-threads N]
  *
  * On WebGPU the model's matmuls are autotuned first (runtime/model/autotune.ts; choices cached
  * per adapter in $SPARSEBOOK_CACHE/matmul-tune.json; skipped on CPU emulations); `--no-autotune`
@@ -40,9 +44,6 @@ import { exportGraph } from '../tools/onnx/export';
 import { ortSession, type OrtEp } from '../tools/onnx/ort';
 import { rng, writeRealSizeModel } from './real-size-checkpoints';
 
-/** Threads of Sparsebook's CPU backend: its kernels are single-threaded TypeScript. */
-const CPU_BACKEND_THREADS = 1;
-
 const shared = process.env.SPARSEBOOK_SHARED ?? path.resolve(import.meta.dirname, '../../shared');
 const { values: f } = parseArgs({
   options: {
@@ -53,21 +54,27 @@ const { values: f } = parseArgs({
     reps: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' },
     backends: { type: 'string', default: 'cpu,webgpu' },
+    threads: { type: 'string', default: String(os.availableParallelism()) },
     peer: { type: 'string' },
     'ort-eps': { type: 'string', default: 'wasm,webgpu' },
-    'ort-threads': { type: 'string', default: String(CPU_BACKEND_THREADS) },
+    'ort-threads': { type: 'string' },
     autotune: { type: 'boolean', default: true },
   },
 });
 if (f.peer !== undefined && f.peer !== 'ort') throw new Error(`--peer ${f.peer}: the only peer is ort`);
 const reps = Number(f.reps);
 const warmup = Number(f.warmup);
-const ortThreads = Number(f['ort-threads']);
+const threads = Number(f.threads);
+if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads ${f.threads}: need ≥ 1`);
+const ortThreads = Number(f['ort-threads'] ?? threads);
 if (!(reps >= 1) || !(warmup >= 0))
   throw new Error(`--reps ${f.reps} --warmup ${f.warmup}: need ≥ 1 and ≥ 0`);
 if (!Number.isInteger(ortThreads) || ortThreads < 1) throw new Error(`--ort-threads ${ortThreads}: need ≥ 1`);
-const backends = f.backends!.split(',').filter(Boolean) as ('cpu' | 'webgpu')[];
-for (const b of backends) if (b !== 'cpu' && b !== 'webgpu') throw new Error(`--backends: unknown ${b}`);
+type Kind = 'cpu' | 'cpu-ts' | 'webgpu';
+const backends = f.backends!.split(',').filter(Boolean) as Kind[];
+for (const b of backends) {
+  if (b !== 'cpu' && b !== 'cpu-ts' && b !== 'webgpu') throw new Error(`--backends: unknown ${b}`);
+}
 const ortEps = f.peer === 'ort' ? f['ort-eps']!.split(',').filter(Boolean) : [];
 for (const e of ortEps) if (e !== 'wasm' && e !== 'webgpu') throw new Error(`--ort-eps: unknown ${e}`);
 
@@ -110,15 +117,17 @@ if (synthetic) {
 }
 const text = synthetic ? undefined : await readText(f.text!);
 
-async function load(
-  kind: 'cpu' | 'webgpu',
-): Promise<{ backend: Backend; model: LlamaModel; tokens: number[] }> {
+async function load(kind: Kind): Promise<{ backend: Backend; model: LlamaModel; tokens: number[] }> {
+  // The CLI's backend choice (cli/session.ts), told the threads and kernels by its variables.
+  process.env.SPARSEBOOK_CPU_THREADS = String(threads);
+  process.env.SPARSEBOOK_CPU_KERNELS = kind === 'cpu-ts' ? 'typescript' : '';
   if (!synthetic) {
-    const { backend, model, tokenizer } = await loadModel(kind, modelPath, f.tokenizer);
+    const loaded = await loadModel(kind === 'webgpu' ? 'webgpu' : 'cpu', modelPath, f.tokenizer);
+    const { backend, model, tokenizer } = loaded;
     const n = Math.min(Number(f.tokens), model.config.seqLen);
     return { backend, model, tokens: Array.from(buildTokenStream(tokenizer, text!).tokens.slice(0, n)) };
   }
-  const backend = await createBackend(kind);
+  const backend = await createBackend(kind === 'webgpu' ? 'webgpu' : 'cpu');
   const ckpt = readHfCheckpoint(path.join(modelPath, 'config.json'), [
     path.join(modelPath, 'model.safetensors'),
   ]);
@@ -163,7 +172,7 @@ try {
       });
       result[kind] = {
         device: backend.description,
-        ...(kind === 'cpu' ? { threads: CPU_BACKEND_THREADS } : {}),
+        ...(kind === 'cpu' ? { threads } : kind === 'cpu-ts' ? { threads: 1 } : {}),
         ...rate(tokens.length, best),
         process_peak_rss_mb: peakRssMb(),
         ...(tuned ? { autotune: tuned } : {}),
@@ -176,6 +185,7 @@ try {
   }
   const tps = (name: string) => (result[name] as { tokens_per_s?: number } | undefined)?.tokens_per_s;
   if (tps('cpu') && tps('webgpu')) result.webgpu_over_cpu = +(tps('webgpu')! / tps('cpu')!).toFixed(3);
+  if (tps('cpu') && tps('cpu-ts')) result.cpu_over_cpu_ts = +(tps('cpu')! / tps('cpu-ts')!).toFixed(3);
 
   // ---- onnxruntime-web on the same tokens ----
 

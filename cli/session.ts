@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Backend } from '../kernels/backend';
-import { createFastCpuBackend } from '../kernels/cpu-backend';
+import { createCpuBackend, createFastCpuBackend } from '../kernels/cpu-backend';
 import { createWebGpuBackend } from '../kernels/webgpu-backend';
 import { loadHfModel, loadLlama2c, loadModelFiles, modelPlanFiles, planModelFiles } from '../runtime';
 import type { SafetensorsFile } from '../runtime/formats/safetensors';
@@ -16,9 +16,12 @@ import { nodeGpu } from './node-gpu';
 
 /**
  * The backend of a command: WebGPU through Dawn, or the CPU with its WebAssembly kernels on
- * SPARSEBOOK_CPU_THREADS threads (default: the machine's available parallelism).
+ * SPARSEBOOK_CPU_THREADS threads (default: the machine's available parallelism), or with
+ * SPARSEBOOK_CPU_KERNELS=typescript the TypeScript reference kernels alone.
  */
 export async function createBackend(kind: 'cpu' | 'webgpu'): Promise<Backend> {
+  // SPARSEBOOK_CPU_KERNELS=typescript: the reference kernels alone (checks, before/after benches).
+  if (kind === 'cpu' && process.env.SPARSEBOOK_CPU_KERNELS === 'typescript') return createCpuBackend();
   if (kind === 'cpu') return createFastCpuBackend({ threads: cpuThreads() });
   useFileTuneStore(); // matmul kernels autotuned on this adapter before (kernels/matmul-autotune.ts)
   return createWebGpuBackend(await nodeGpu());

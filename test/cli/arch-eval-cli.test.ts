@@ -54,7 +54,9 @@ describe('sparsebook eval --model DIR on each architecture fixture', () => {
     expect(got.backend).toBe('cpu');
     expect(got.tokens).toBe(want.tokens);
     expect(Number.isFinite(got.loss)).toBe(true);
-    expect(got.loss).toBeCloseTo(want.loss, 9);
+    // The CLI's CPU backend runs the WebAssembly kernels (float32 sums); `want` comes from the
+    // TypeScript references (float64 sums): the same loss to float32 precision.
+    expect(got.loss).toBeCloseTo(want.loss, 5);
     loaded.model.dispose();
   });
 });

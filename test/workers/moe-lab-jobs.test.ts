@@ -69,7 +69,9 @@ describe('MoE lab jobs', () => {
       source: { kind: 'log-files', files: parts.map((bytes, i) => ({ name: `part-${i}.parquet`, bytes })) },
     });
     expect(fromLog.summary.report.layers.map((l) => l.load)).toEqual(report.layers.map((l) => l.load));
-    expect(fromLog.summary.report.lbl_micro).toBeCloseTo(report.lbl_micro!, 12);
+    // The log's router probabilities come from the TypeScript kernels, the worker's from its
+    // WebAssembly ones: the same to float32 precision.
+    expect(fromLog.summary.report.lbl_micro).toBeCloseTo(report.lbl_micro!, 7);
     expect(fromLog.summary.pieces[0]).toMatch(/^#\d+$/);
   });
 
