@@ -329,11 +329,16 @@ export interface MoeTokenRoute {
   topK: number;
   /** Per MoE layer: the chosen experts, best first, and their gate weights. */
   layers: { layer: number; experts: number[]; gates: number[] }[];
+  /**
+   * The document's token → expert map (cut to the model's context): each token's text, and per
+   * MoE layer each token's first-choice expert.
+   */
+  map: { tokens: string[]; experts: number[][] };
 }
 
 /**
- * The experts that route one token of a document, per layer: the document's tokens up to the
- * position (routing is causal, so later tokens change nothing) through the model's routers.
+ * The experts that route one token of a document, per layer, and the document's token → expert
+ * map: the document (cut to the model's context) through the model's routers.
  *
  * @example
  * const r = await moeTokenRouteJob(model, tok, { text: 'Once upon a time', position: 3 }, ctx);
@@ -353,7 +358,8 @@ export async function moeTokenRouteJob(
     throw new RangeError(`position must be an integer in [0, ${T - 1}] for this document, got ${position}`);
   if (position >= model.config.seqLen)
     throw new RangeError(`position ${position} is past the model's context of ${model.config.seqLen} tokens`);
-  const tokens = s.tokens.subarray(0, position + 1);
+  // The whole document in one window (its first seqLen tokens): the map, and the token in it.
+  const tokens = s.tokens.subarray(0, Math.min(T, model.config.seqLen));
   const log = await collectRoutingLog(
     model,
     [{ domain: 'selection', tokens, documentStarts: [0] }],
@@ -374,5 +380,9 @@ export async function moeTokenRouteJob(
       experts: Array.from(l.experts.subarray(t * k, t * k + k)),
       gates: Array.from(l.gates.subarray(t * k, t * k + k)),
     })),
+    map: {
+      tokens: Array.from(tokens, (id, i) => tokenText(tokenizer, i > 0 ? tokens[i - 1]! : -1, id)),
+      experts: log.layers.map((l) => Array.from(tokens, (_, i) => l.experts[i * k]!)),
+    },
   };
 }

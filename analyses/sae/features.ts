@@ -50,12 +50,35 @@ export interface FeatureContext {
   position: number;
   /** Stream index of the activating token. */
   streamIndex: number;
+  /** The activating token's document in the text and its position there (0 = the document token). */
+  document: number;
+  documentPosition: number;
   /** Context token ids, decoded pieces and the feature's activation on each. */
   tokenIds: number[];
   tokens: string[];
   activations: number[];
   /** Index in `tokens` of the activating token. */
   center: number;
+}
+
+/**
+ * The document a stream index falls in (the last start at or before it) and its position there.
+ *
+ * @example
+ * documentOf([0, 5, 9], 7); // { document: 1, documentPosition: 2 }
+ */
+export function documentOf(
+  starts: readonly number[],
+  index: number,
+): { document: number; documentPosition: number } {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= index) lo = mid;
+    else hi = mid - 1;
+  }
+  return { document: lo, documentPosition: index - (starts[lo] ?? 0) };
 }
 
 /** Fixed log10 bins of |activation| used by every feature's histogram. */
@@ -217,6 +240,7 @@ export async function browseFeatures(
           window: w.index,
           position: t,
           streamIndex: w.start + t,
+          ...documentOf(stream.documentStarts, w.start + t),
           tokenIds: ids,
           tokens: pieces(tokenizer, ids, from > 0 ? inputs[from - 1]! : tokenizer.documentToken),
           activations: Array.from({ length: to - from }, (_, i) => latents[(from + i) * dSae + j]!),

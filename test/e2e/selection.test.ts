@@ -4,9 +4,11 @@
  * becomes the notebook's selection and is answered by the attention view (the token's row and
  * column per head), an SAE features cell (its active features, from an SAE imported as SAELens
  * files written here), a pruning sweep (its loss dense and under the chosen point) and the MoE lab
- * (its experts per layer). Each answer is checked against the same quantity computed here in Node
- * on the CPU backend. The selection survives a reload, travels in the share link and drives an embed
- * of the model view made from that link. Screenshots: test-artifacts/e2e/selection-*.png.
+ * (its experts per layer). A token picked in the pruning strip, the MoE token → expert map or a
+ * feature's top context moves the selection for every cell. Each answer is checked against the
+ * same quantity computed here in Node on the CPU backend. The selection survives a reload, travels
+ * in the share link and drives an embed of the model view made from that link. Screenshots:
+ * test-artifacts/e2e/selection-*.png.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -251,6 +253,14 @@ describe('the notebook token selection', () => {
       expect(await layers.nth(l).getAttribute('data-experts')).toBe(r.experts.join(','));
       const gates = ((await layers.nth(l).getAttribute('data-gates')) ?? '').split(',').map(Number);
       for (const [i, g] of r.gates.entries()) expect(gates[i]).toBeCloseTo(g, 3);
+      // The document's token → expert map outlines the token, coloured by its first choice.
+      const chip = moeAnswer
+        .getByTestId('moe-selection-map')
+        .locator('.map-row')
+        .nth(l)
+        .locator(`.tok[data-token="${POS}"]`);
+      expect(await chip.getAttribute('data-expert')).toBe(String(r.experts[0]));
+      expect(await chip.getAttribute('aria-current')).toBe('true');
     }
     await view.scrollIntoViewIfNeeded();
     await screenshot(page, 'selection-answers');
@@ -268,6 +278,32 @@ describe('the notebook token selection', () => {
       .poll(() => moeAnswer.getAttribute('data-position'), { timeout: 60_000 })
       .toBe(String(POS + 2));
     await expect.poll(() => attention.getAttribute('data-position')).toBe(String(POS + 2));
+    // So does the MoE cell's token → expert map.
+    await moeAnswer
+      .locator(`.map-row .tok[data-token="${POS + 1}"]`)
+      .first()
+      .click();
+    await expect.poll(() => attention.getAttribute('data-position')).toBe(String(POS + 1));
+    await expect.poll(() => pruneAnswer.getAttribute('data-position')).toBe(String(POS + 1));
+    // So does a feature's top context: open the selected token's strongest feature, pick its first context.
+    await saeAnswer
+      .getByRole('button', { name: /^Open feature/ })
+      .first()
+      .click();
+    const topContext = cells(page).nth(features).getByTestId('sae-context').first();
+    await expect.poll(() => topContext.count(), { timeout: 60_000 }).toBe(1);
+    const contextDoc = Number(await topContext.getAttribute('data-document'));
+    const contextPos = await topContext.getAttribute('data-position');
+    await topContext.getByRole('button', { name: /^Select this context's token/ }).click();
+    await expect.poll(() => topContext.getByRole('button').first().getAttribute('aria-pressed')).toBe('true');
+    await expect
+      .poll(() => moeAnswer.getAttribute('data-position'), { timeout: 60_000 })
+      .toBe(String(contextPos));
+    expect(await moeAnswer.locator('h3').textContent()).toContain(
+      `document ${contextDoc}, position ${contextPos}`,
+    );
+    await cells(page).nth(features).scrollIntoViewIfNeeded();
+    await screenshot(page, 'selection-from-feature-context');
     await view.locator(`.sb-token[data-index="${POS}"]`).first().click();
     await waitCell(page, 3, 'done', 120_000);
     await expect.poll(() => moeAnswer.getAttribute('data-position'), { timeout: 60_000 }).toBe(String(POS));

@@ -48,6 +48,7 @@ describe('the selected token in an MoE model', () => {
       hooks[`blocks.${l}.moe.hook_router_logits`] = async (t) => {
         logits[l] = Float32Array.from(await model.backend.read(t));
       };
+    // Only the first tokens: routing is causal, so the rest of the document changes nothing.
     model.backend.dispose(await model.forward(tokens.subarray(0, position + 1), { hooks }));
     for (const [l, layer] of r.layers.entries()) {
       const row = Array.from(logits[l]!.subarray(position * E, position * E + E));
@@ -60,9 +61,16 @@ describe('the selected token in an MoE model', () => {
       expect(layer.experts).toEqual(top);
       for (const [i, e] of top.entries()) expect(layer.gates[i]).toBeCloseTo(p[e]! / mass, 5);
     }
-    // Routing is causal: the same token routed from a longer prefix goes the same way.
+    // The document's token → expert map holds each layer's first choice of every token.
+    expect(r.map.tokens.length).toBe(Math.min(tokens.length, model.config.seqLen));
+    expect(r.map.tokens[position]).toBe(r.token);
+    for (const [l, layer] of r.layers.entries()) expect(r.map.experts[l]![position]).toBe(layer.experts[0]);
+    // Another token of the document: the same map, its own experts.
     const later = await moeTokenRouteJob(model, tokenizer, { text: doc, position: position + 5 });
     expect(later.position).toBe(position + 5);
+    expect(later.map).toEqual(r.map);
+    for (const [l, layer] of later.layers.entries())
+      expect(layer.experts[0]).toBe(r.map.experts[l]![position + 5]);
     await expect(moeTokenRouteJob(model, tokenizer, { text: doc, position: tokens.length })).rejects.toThrow(
       /position must be an integer in \[0, \d+\]/,
     );

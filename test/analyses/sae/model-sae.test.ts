@@ -27,6 +27,7 @@ import { crossEntropyRows } from '../../../runtime/eval/loss';
 import {
   browseFeatures,
   clampHook,
+  documentOf,
   featureAblationLoss,
   generateWithHook,
   logitEffects,
@@ -251,6 +252,15 @@ describe('evaluateSae', () => {
   });
 });
 
+describe('documentOf', () => {
+  it('finds the document a stream index falls in and the position there', () => {
+    expect(documentOf([0, 5, 9], 0)).toEqual({ document: 0, documentPosition: 0 });
+    expect(documentOf([0, 5, 9], 7)).toEqual({ document: 1, documentPosition: 2 });
+    expect(documentOf([0, 5, 9], 9)).toEqual({ document: 2, documentPosition: 0 });
+    expect(documentOf([0, 5, 9], 40)).toEqual({ document: 2, documentPosition: 31 });
+  });
+});
+
 describe('features', () => {
   it('browses features: sorted bounded top contexts whose centre is the activation', async () => {
     const sae = exactSae(64);
@@ -270,6 +280,19 @@ describe('features', () => {
         expect(ctx[0].tokens.length).toBeLessThanOrEqual(5);
       }
     }
+    // Each context names its token as the notebook's selection does: document, position in it.
+    const docs = text
+      .split('<|endoftext|>')
+      .map((d) => d.trim())
+      .filter(Boolean);
+    let checked = 0;
+    for (const c of b.topContexts.flat()) {
+      const ids = tokenizer.encode(docs[c.document]!, { bos: true });
+      expect(ids[c.documentPosition]).toBe(c.tokenIds[c.center]);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(100);
+    expect(new Set(b.topContexts.flat().map((c) => c.document)).size).toBeGreaterThan(1);
     // Σ density = mean active latents per token (each dimension is either + or −, rarely 0).
     expect(sumDensity).toBeGreaterThan(60);
     expect(b.histograms.reduce((a, c) => a + c, 0)).toBe(Math.round(sumDensity * 512));

@@ -44,6 +44,7 @@ describe("the selected token's experts", () => {
         { layer: 0, experts: [5, 2], gates: [0.75, 0.25] },
         { layer: 1, experts: [1, -1], gates: [0.3, 0] },
       ],
+      map: { tokens: [], experts: [] },
     });
     expect(rows).toEqual([
       {
