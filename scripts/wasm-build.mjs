@@ -63,6 +63,11 @@ const COMMON = [
 
 function compile(root, extra, outFile) {
   const asc = path.join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
+  if (mtimeMs(asc) < 0) {
+    throw new Error(
+      `wasm kernels: the AssemblyScript compiler is missing (${path.relative(root, asc)}); run \`npm install\` (assemblyscript is a devDependency)`,
+    );
+  }
   const r = spawnSync(process.execPath, [asc, ENTRY, ...COMMON, ...extra, '-o', outFile], {
     cwd: root,
     encoding: 'utf8',
