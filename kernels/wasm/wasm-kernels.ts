@@ -163,7 +163,7 @@ const OP_ATTENTION = 1;
  * A pool thread, the same source for Node (worker_threads, eval) and browsers (a blob worker):
  * instantiate the kernels on the shared memory, then per job compute units [u0, u1) of its share.
  * gemm args: a, m, k, bp, c, ldc, bias, kc. attention args: q, k, v, out, att, t, qDim, kvDim,
- * headDim, group, pos0, window, attStride (each thread its own score row), scale (as f32).
+ * headDim, group, pos0, window, attStride (each thread its own scratch), scale (as f32).
  */
 const THREAD_SOURCE = `
 const start = (msg, post) => {
@@ -525,7 +525,10 @@ export class WasmKernels {
     // Keys no query sees (a longer KV cache) are not copied.
     const keys = Math.min(tk, pos0 + t);
     const share = Math.min(this.ctrl ? this.threads : 1, nHeads);
-    const attStride = Math.ceil((pos0 + t) / 16) * 16 * 4;
+    // Each thread's scratch: a score row and kᵀ of one kv head, keysPad floats a row (the kernel's
+    // layout: a multiple of 16 with 16 to spare).
+    const keysPad = Math.ceil((pos0 + t + 16) / 16) * 16;
+    const attStride = (1 + headDim) * keysPad * 4;
     const qBytes = t * qDim * 4;
     const kvBytes = keys * kvDim * 4;
     const total = 2 * qBytes + 2 * kvBytes + share * attStride;

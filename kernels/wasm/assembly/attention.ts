@@ -2,17 +2,22 @@
 // path of kernels/attention.cpu.ts (no probabilities, scores, statistics or probe returned; no
 // soft-cap), in f32x4 SIMD. Same memory rules as matmul.ts: the host owns every byte.
 //
-//   q [t, qDim], k and v [tk, kvDim], out [t, qDim] (f32, row-major); qDim = nHeads·headDim,
-//   kvDim = nKvHeads·headDim, headDim a multiple of 4. att: scratch of pos0 + t floats.
+//   q [t, qDim], k and v [keys, kvDim], out [t, qDim] (f32, row-major); qDim = nHeads·headDim,
+//   kvDim = nKvHeads·headDim, headDim a multiple of 4, keys = pos0 + t.
 //   Query row i sits at position pos0 + i and attends keys lo..pos0 + i, lo = max(0, p − window + 1)
 //   (window 0: no window). Heads h0..h1 − 1 are computed (a thread's share).
+//   scratch (per thread): a score row of keysPad floats, then kᵀ of one kv head [headDim][keysPad],
+//   keysPad = a multiple of 16 ≥ keys + 16.
+//
+// The scores of a row take sixteen keys at a time from kᵀ (four f32x4 sums over d, one splat of
+// q[d] feeding four products), so a small headDim (stories260K's 8) costs no horizontal sums.
 
 export function attentionHeads(
   q: usize,
   k: usize,
   v: usize,
   out: usize,
-  att: usize,
+  scratch: usize,
   t: i32,
   qDim: i32,
   kvDim: i32,
@@ -26,45 +31,78 @@ export function attentionHeads(
 ): void {
   const hdb = (<usize>headDim) << 2;
   const kvStride = (<usize>kvDim) << 2;
+  const keys = pos0 + t;
+  const keysPad = ((keys + 16 + 15) >> 4) << 4;
+  const rowB = (<usize>keysPad) << 2;
+  const att = scratch;
+  const kT = scratch + rowB;
+  const negInf = f32x4.splat(-Infinity);
+  const sc = f32x4.splat(scale);
+  let g0 = -1;
   for (let h = h0; h < h1; h++) {
     const g = h / group;
-    const kh = k + <usize>g * hdb;
+    if (g != g0) {
+      // kᵀ of kv head g, zero past the last key (the 16-key blocks read up to 15 keys beyond).
+      g0 = g;
+      const kh = k + <usize>g * hdb;
+      for (let d = 0; d < headDim; d++) {
+        const row = kT + <usize>d * rowB;
+        let src = kh + ((<usize>d) << 2);
+        for (let j = 0; j < keys; j++) {
+          store<f32>(row + ((<usize>j) << 2), load<f32>(src));
+          src += kvStride;
+        }
+        memory.fill(row + ((<usize>keys) << 2), 0, <usize>(keysPad - keys) << 2);
+      }
+    }
     const vh = v + <usize>g * hdb;
     for (let i = 0; i < t; i++) {
       const p = pos0 + i;
       const lo = window > 0 ? max(0, p - window + 1) : 0;
       const n = p + 1 - lo;
+      const n16 = (n + 15) & ~15;
       const qp = q + ((<usize>i * <usize>qDim) << 2) + <usize>h * hdb;
-      // Scores, and their maximum.
-      let mx = -Infinity as f32;
-      let kp = kh + <usize>lo * kvStride;
-      for (let j = 0; j < n; j++) {
-        let acc = f32x4.mul(v128.load(qp), v128.load(kp));
-        for (let d: usize = 16; d < hdb; d += 16) acc = f32x4.add(acc, f32x4.mul(v128.load(qp + d), v128.load(kp + d)));
-        const s =
-          (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3))) *
-          scale;
-        store<f32>(att + ((<usize>j) << 2), s);
-        mx = max(mx, s);
-        kp += kvStride;
+      const kb = kT + ((<usize>lo) << 2);
+      // Scores of keys lo.., sixteen at a time.
+      let mx4 = negInf;
+      for (let j0 = 0; j0 < n16; j0 += 16) {
+        let a0 = f32x4.splat(0);
+        let a1 = a0;
+        let a2 = a0;
+        let a3 = a0;
+        let kp = kb + ((<usize>j0) << 2);
+        for (let d: usize = 0; d < hdb; d += 4) {
+          const x = v128.load32_splat(qp + d);
+          a0 = f32x4.add(a0, f32x4.mul(x, v128.load(kp)));
+          a1 = f32x4.add(a1, f32x4.mul(x, v128.load(kp, 16)));
+          a2 = f32x4.add(a2, f32x4.mul(x, v128.load(kp, 32)));
+          a3 = f32x4.add(a3, f32x4.mul(x, v128.load(kp, 48)));
+          kp += rowB;
+        }
+        const ap = att + ((<usize>j0) << 2);
+        v128.store(ap, f32x4.mul(a0, sc));
+        v128.store(ap, f32x4.mul(a1, sc), 16);
+        v128.store(ap, f32x4.mul(a2, sc), 32);
+        v128.store(ap, f32x4.mul(a3, sc), 48);
       }
-      // exp(s − max), and their sum (four lanes, then across).
+      // Keys past the query (the last block's tail) are masked.
+      for (let j = n; j < n16; j++) store<f32>(att + ((<usize>j) << 2), -Infinity);
+      for (let j0 = 0; j0 < n16; j0 += 4) mx4 = f32x4.max(mx4, v128.load(att + ((<usize>j0) << 2)));
+      const mx = max(
+        max(f32x4.extract_lane(mx4, 0), f32x4.extract_lane(mx4, 1)),
+        max(f32x4.extract_lane(mx4, 2), f32x4.extract_lane(mx4, 3)),
+      );
+      // exp(s − max) (masked: 0), and their sum.
       const m4 = f32x4.splat(mx);
       let sum4 = f32x4.splat(0);
-      let j = 0;
-      for (; j + 4 <= n; j += 4) {
-        const e = exp4(f32x4.sub(v128.load(att + ((<usize>j) << 2)), m4));
-        v128.store(att + ((<usize>j) << 2), e);
+      for (let j0 = 0; j0 < n16; j0 += 4) {
+        const a = att + ((<usize>j0) << 2);
+        const e = exp4(f32x4.sub(v128.load(a), m4));
+        v128.store(a, e);
         sum4 = f32x4.add(sum4, e);
       }
-      let sum =
+      const sum =
         f32x4.extract_lane(sum4, 0) + f32x4.extract_lane(sum4, 1) + (f32x4.extract_lane(sum4, 2) + f32x4.extract_lane(sum4, 3));
-      for (; j < n; j++) {
-        const a = att + ((<usize>j) << 2);
-        const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(a) - mx)), 0);
-        store<f32>(a, e);
-        sum += e;
-      }
       // out = Σ_j e_j · v_j / Σ e, sixteen dims at a time where headDim allows, else four.
       const inv = f32x4.splat(1 / sum);
       const op = out + ((<usize>i * <usize>qDim) << 2) + <usize>h * hdb;
@@ -117,13 +155,12 @@ export function attentionHeads(
 
 /**
  * e^x on four lanes (Cephes' expf: x = n·ln2 + r, |r| ≤ ln2/2, a degree-6 polynomial for e^r,
- * 2^n built in the exponent bits): within 2 ulp for x in [−87, 88]; x below −87 gives e^−87 (the
- * softmax's masked keys are never visited, so this only rounds a vanishing weight).
+ * 2^n built in the exponent bits): within 2 ulp for x in [−87, 88]; 0 below −87 (−∞: a masked key).
  */
 // @ts-ignore: decorator
 @inline
-export function exp4(x: v128): v128 {
-  x = f32x4.max(f32x4.min(x, f32x4.splat(88.3762626647949)), f32x4.splat(-87.0));
+export function exp4(x0: v128): v128 {
+  let x = f32x4.max(f32x4.min(x0, f32x4.splat(88.3762626647949)), f32x4.splat(-87.0));
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
@@ -136,5 +173,6 @@ export function exp4(x: v128): v128 {
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
   y = f32x4.add(f32x4.add(f32x4.mul(y, r2), r), f32x4.splat(1.0));
   const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(y, pow2n);
+  // Below −87 (−∞: a masked key) exactly 0; NaN stays NaN.
+  return v128.andnot(f32x4.mul(y, pow2n), f32x4.lt(x0, f32x4.splat(-87.0)));
 }
