@@ -16,8 +16,9 @@ export interface CpuBackendOptions {
 
 /**
  * The CPU backend: plain TypedArray tensors. Without `wasm`, every kernel is the TypeScript
- * reference (deterministic, synchronous, the ground truth); with it, matmul runs in WebAssembly
- * SIMD on its threads and every other op stays the reference.
+ * reference (deterministic, synchronous, the ground truth); with it, matmul, attention and the
+ * silu / gelu_tanh activations run in WebAssembly SIMD (matmul and attention on its threads) and
+ * every other op stays the reference.
  */
 export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
   const wasm = opts.wasm ?? undefined;
@@ -61,6 +62,8 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
   if (wasm) {
     backend.matmul = (a, b, o) => wasm.matmul(a, b, o?.transposeB ?? false, o?.transposeA ?? false, o?.bias);
     backend.attention = (q, k, v, o) => wasm.attention(q, k, v, o);
+    backend.activation = (x, kind) => wasm.activation(x, kind);
+    backend.gatedActivation = (gate, up, kind) => wasm.activation(gate, kind, up);
   }
   return backend;
 }

@@ -17,8 +17,9 @@
 import type { FloatDType, Tensor } from '../tensor';
 import { CpuTensor, cpu, f32, weightRows } from '../cpu-tensor';
 import { checkMatmulBias, matmulCpu } from '../matmul.cpu';
-import { attentionDims, matmulShape } from '../shapes';
-import type { AttentionOptions, AttentionResult } from '../backend';
+import { attentionDims, matmulShape, sameShape } from '../shapes';
+import type { ActivationKind, AttentionOptions, AttentionResult } from '../backend';
+import { activationCpu, gatedActivationCpu } from '../activation.cpu';
 import { attentionCpu, attentionScoreOptions } from '../attention.cpu';
 import { KERNELS_WASM_PLAIN, KERNELS_WASM_SHARED } from './build/kernels-wasm';
 
@@ -36,6 +37,7 @@ interface KernelExports {
     kc: number,
   ): void;
   peakLoop(n: number, s: number): number;
+  activationRows(x: number, up: number, out: number, n: number, kind: number): void;
   attentionHeads(
     q: number,
     k: number,
@@ -499,6 +501,32 @@ export class WasmKernels {
     }
     if (failed) throw failed;
     if (Atomics.load(ctrl, C_FAIL)) throw new Error('wasm kernels: a pool thread failed');
+  }
+
+  /**
+   * `Backend.activation` (act(x)) and `Backend.gatedActivation` (act(gate) · up), the contracts of
+   * kernels/activation.cpu.ts, for silu and gelu_tanh (their exponential in f32x4); other kinds
+   * run the TypeScript kernel.
+   */
+  activation(x: Tensor<'f32'>, kind: ActivationKind, up?: Tensor<'f32'>): Tensor<'f32'> {
+    const code = kind === 'silu' ? 0 : kind === 'gelu_tanh' ? 1 : -1;
+    if (up) sameShape(x.shape, up.shape, 'gatedActivation');
+    if (this.destroyed || code < 0) return up ? gatedActivationCpu(x, up, kind) : activationCpu(x, kind);
+    const n = x.size;
+    const bytes = n * 4;
+    const total = (up ? 3 : 2) * bytes;
+    const scratch = this.arena.alloc(total);
+    try {
+      const view = this.f32();
+      view.set(cpu(x).data, scratch >>> 2);
+      if (up) view.set(cpu(up).data, (scratch + bytes) >>> 2);
+      const outPtr = scratch + (up ? 2 : 1) * bytes;
+      this.kernels.activationRows(scratch, up ? scratch + bytes : 0, outPtr, n, code);
+      const o = outPtr >>> 2;
+      return f32(this.f32().slice(o, o + n), x.shape);
+    } finally {
+      this.arena.release(scratch, total);
+    }
   }
 
   /**

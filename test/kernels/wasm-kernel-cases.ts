@@ -9,6 +9,7 @@ import { expect, it } from 'vitest';
 import { CpuTensor, cpu, f32 } from '../../kernels/cpu-tensor';
 import { matmulCpu } from '../../kernels/matmul.cpu';
 import { attentionCpu } from '../../kernels/attention.cpu';
+import { activationCpu, gatedActivationCpu } from '../../kernels/activation.cpu';
 import type { WasmKernels } from '../../kernels/wasm/wasm-kernels';
 import { f32ToBf16Bits, f32ToF16Bits } from '../../runtime/formats/safetensors-dtypes';
 import { TOL_ELEMENTWISE, expectClose, randn } from './harness';
@@ -151,5 +152,39 @@ export function wasmAttentionCases(kernels: () => WasmKernels): void {
     const got = kernels().attention(q, k, v, opts);
     expect(cpu(got.probs!).data).toEqual(cpu(want.probs!).data);
     expect(cpu(got.out).data).toEqual(cpu(want.out).data);
+  });
+}
+
+export function wasmActivationCases(kernels: () => WasmKernels): void {
+  it('silu and gelu_tanh (plain and gated) match the TypeScript kernels, tails and extremes included', () => {
+    // Values over [−30, 30] plus a few far out, and odd lengths (the scalar tail).
+    for (const n of [1, 3, 4, 7, 1001]) {
+      const x = randn(n, n, 6);
+      if (n > 7) x.set([-100, -30, -10, 0, 10, 30, 100], 0);
+      const up = randn(n + 1, n);
+      for (const kind of ['silu', 'gelu_tanh'] as const) {
+        const xt = f32(x, [n]);
+        const ut = f32(up, [n]);
+        expectClose(
+          cpu(kernels().activation(xt, kind)).data,
+          cpu(activationCpu(xt, kind)).data,
+          TOL_ELEMENTWISE,
+          kind,
+        );
+        expectClose(
+          cpu(kernels().activation(xt, kind, ut)).data,
+          cpu(gatedActivationCpu(xt, ut, kind)).data,
+          TOL_ELEMENTWISE,
+          `gated ${kind}`,
+        );
+      }
+    }
+  });
+
+  it("other activation kinds give the TypeScript kernel's values exactly", () => {
+    const x = f32(randn(3, 50, 3), [5, 10]);
+    for (const kind of ['gelu', 'relu', 'sigmoid'] as const) {
+      expect(cpu(kernels().activation(x, kind)).data).toEqual(cpu(activationCpu(x, kind)).data);
+    }
   });
 }

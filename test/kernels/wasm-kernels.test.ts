@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWasmKernels, type WasmKernels } from '../../kernels/wasm/wasm-kernels';
-import { wasmAttentionCases, wasmMatmulCases } from './wasm-kernel-cases';
+import { wasmActivationCases, wasmAttentionCases, wasmMatmulCases } from './wasm-kernel-cases';
 
 describe('matmul [wasm, browser]', () => {
   let k: WasmKernels;
@@ -21,4 +21,5 @@ describe('matmul [wasm, browser]', () => {
 
   wasmMatmulCases(() => k);
   wasmAttentionCases(() => k);
+  wasmActivationCases(() => k);
 });

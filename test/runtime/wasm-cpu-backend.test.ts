@@ -10,7 +10,7 @@ import { matmulCpu } from '../../kernels/matmul.cpu';
 import { loadWasmKernels, type WasmKernels } from '../../kernels/wasm/wasm-kernels';
 import { buildTokenStream } from '../../runtime';
 import { TOL_ELEMENTWISE, expectClose, randn } from '../kernels/harness';
-import { wasmAttentionCases, wasmMatmulCases } from '../kernels/wasm-kernel-cases';
+import { wasmActivationCases, wasmAttentionCases, wasmMatmulCases } from '../kernels/wasm-kernel-cases';
 import { loadStories260K } from '../helpers/stories260k';
 import { readShared, TINYSTORIES_VALID } from '../helpers/shared-paths';
 
@@ -28,6 +28,7 @@ describe('matmul [wasm, 3 threads]', () => {
 
   wasmMatmulCases(() => k);
   wasmAttentionCases(() => k);
+  wasmActivationCases(() => k);
 
   it('splits large products across the threads (uneven panel shares, a remainder of rows)', () => {
     for (const [m, kk, n] of [
