@@ -21,7 +21,12 @@ import { attentionDims, matmulShape, sameShape } from '../shapes';
 import type { ActivationKind, AttentionOptions, AttentionResult } from '../backend';
 import { activationCpu, gatedActivationCpu } from '../activation.cpu';
 import { attentionCpu, attentionScoreOptions } from '../attention.cpu';
-import { KERNELS_WASM_PLAIN, KERNELS_WASM_SHARED } from './build/kernels-wasm';
+import {
+  KERNELS_WASM_PLAIN,
+  KERNELS_WASM_PLAIN_RELAXED,
+  KERNELS_WASM_SHARED,
+  KERNELS_WASM_SHARED_RELAXED,
+} from './build/kernels-wasm';
 
 interface KernelExports {
   gemmPanels(
@@ -36,7 +41,7 @@ interface KernelExports {
     q1: number,
     kc: number,
   ): void;
-  peakLoop(n: number, s: number): number;
+  peakLoop(n: number, s: number, fused: number): number;
   activationRows(x: number, up: number, out: number, n: number, kind: number): void;
   attentionHeads(
     q: number,
@@ -73,6 +78,11 @@ export interface WasmKernelOptions {
    * parallelism). 1, or a platform without shared memory and blocking waits, runs on the caller.
    */
   threads?: number;
+  /**
+   * Use relaxed SIMD's fused multiply-add (the default where the engine has it; Node 20 is
+   * switched to it with V8's --experimental-wasm-relaxed-simd). false: plain SIMD mul + add.
+   */
+  relaxed?: boolean;
 }
 
 /** A weight packed into column panels, resident in the wasm memory. */
@@ -305,6 +315,8 @@ export class WasmKernels {
     private readonly kernels: KernelExports,
     private readonly ctrl: Int32Array | undefined,
     private readonly pool: PoolThread[],
+    /** Whether the kernels use relaxed SIMD's fused multiply-add. */
+    readonly relaxed: boolean,
   ) {
     this.arena = new Arena(memory);
     this.view = new Float32Array(memory.buffer);
@@ -325,7 +337,8 @@ export class WasmKernels {
 
   /** What runs the kernels, for the backend's description. */
   get description(): string {
-    return `WebAssembly SIMD, ${this.threads} thread${this.threads === 1 ? '' : 's'}`;
+    const simd = this.relaxed ? 'WebAssembly relaxed SIMD (FMA)' : 'WebAssembly SIMD';
+    return `${simd}, ${this.threads} thread${this.threads === 1 ? '' : 's'}`;
   }
 
   /** Mark a tensor as a weight: its packed form is kept across calls (it is never mutated). */
@@ -628,14 +641,17 @@ export class WasmKernels {
 
   /**
    * This thread's WebAssembly SIMD peak in GFLOP/s: the best of `rounds` timed runs of a loop of
-   * 12 independent f32x4 multiply-add chains (kernels/wasm/assembly/matmul.ts `peakLoop`).
+   * 12 independent f32x4 multiply-add chains (kernels/wasm/assembly/matmul.ts `peakLoop`), each a
+   * fused multiply-add with `fused` (needs `relaxed`), else a multiply and an add.
    */
-  measurePeak(rounds = 5, iterations = 20_000_000): number {
-    this.kernels.peakLoop(iterations, 0.001); // tier-up
+  measurePeak(fused = this.relaxed, rounds = 5, iterations = 20_000_000): number {
+    if (fused && !this.relaxed) throw new Error('wasm kernels: a fused peak needs the relaxed-SIMD build');
+    const f = fused ? 1 : 0;
+    this.kernels.peakLoop(iterations, 0.001, f); // tier-up
     let best = 0;
     for (let r = 0; r < rounds; r++) {
       const t0 = performance.now();
-      this.kernels.peakLoop(iterations, 0.001);
+      this.kernels.peakLoop(iterations, 0.001, f);
       best = Math.max(best, (iterations * 12 * 8) / (performance.now() - t0) / 1e6);
     }
     return best;
@@ -664,6 +680,20 @@ export function wasmSimdSupported(): boolean {
 }
 
 /**
+ * Whether this engine runs relaxed SIMD (Chromium ≥ 114, Node ≥ 22); Node 20's V8 has it behind
+ * --experimental-wasm-relaxed-simd, which is switched on here (it only adds instructions).
+ */
+export async function wasmRelaxedSimdSupported(): Promise<boolean> {
+  const bytes = decodeBase64(KERNELS_WASM_PLAIN_RELAXED);
+  if (WebAssembly.validate(bytes)) return true;
+  if (!isNode()) return false;
+  const spec = 'node:v8';
+  const v8 = (await import(/* @vite-ignore */ spec)) as typeof import('node:v8');
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(bytes);
+}
+
+/**
  * Compile and instantiate the kernels, with a pool of `threads − 1` workers when shared memory
  * and blocking waits are available (Node; a worker of a cross-origin isolated page). Resolves to
  * null where WebAssembly SIMD is missing (the backend then keeps its TypeScript kernels).
@@ -671,12 +701,15 @@ export function wasmSimdSupported(): boolean {
 export async function loadWasmKernels(opts: WasmKernelOptions = {}): Promise<WasmKernels | null> {
   if (typeof WebAssembly === 'undefined' || !wasmSimdSupported()) return null;
   const wanted = Math.max(1, Math.floor(opts.threads ?? (await defaultThreads())));
+  const relaxed = opts.relaxed !== false && (await wasmRelaxedSimdSupported());
   const isolated =
     typeof SharedArrayBuffer !== 'undefined' &&
     (isNode() || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true);
   if (wanted > 1 && isolated && canBlock()) {
     try {
-      const module = await WebAssembly.compile(decodeBase64(KERNELS_WASM_SHARED));
+      const module = await WebAssembly.compile(
+        decodeBase64(relaxed ? KERNELS_WASM_SHARED_RELAXED : KERNELS_WASM_SHARED),
+      );
       const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
       const instance = await WebAssembly.instantiate(module, { env: { memory } });
       const ctrlBuf = new SharedArrayBuffer(CTRL_WORDS * 4);
@@ -686,13 +719,16 @@ export async function loadWasmKernels(opts: WasmKernelOptions = {}): Promise<Was
         instance.exports as unknown as KernelExports,
         new Int32Array(ctrlBuf),
         pool,
+        relaxed,
       );
     } catch {
       // No threads here after all (e.g. a Content-Security-Policy without blob: workers): one thread.
     }
   }
-  const module = await WebAssembly.compile(decodeBase64(KERNELS_WASM_PLAIN));
+  const module = await WebAssembly.compile(
+    decodeBase64(relaxed ? KERNELS_WASM_PLAIN_RELAXED : KERNELS_WASM_PLAIN),
+  );
   const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  return new WasmKernels(memory, instance.exports as unknown as KernelExports, undefined, []);
+  return new WasmKernels(memory, instance.exports as unknown as KernelExports, undefined, [], relaxed);
 }

@@ -23,7 +23,9 @@ describe('matmul [wasm, 3 threads]', () => {
 
   it('has its pool', () => {
     expect(k.threads).toBe(3);
-    expect(k.description).toBe('WebAssembly SIMD, 3 threads');
+    // Node 20's V8 has relaxed SIMD behind a flag the loader switches on.
+    expect(k.relaxed).toBe(true);
+    expect(k.description).toBe('WebAssembly relaxed SIMD (FMA), 3 threads');
   });
 
   wasmMatmulCases(() => k);
@@ -51,10 +53,27 @@ describe('matmul [wasm, 3 threads]', () => {
   });
 });
 
+describe('kernels [wasm without relaxed SIMD: mul + add, 2 threads]', () => {
+  let k: WasmKernels;
+  beforeAll(async () => {
+    k = (await loadWasmKernels({ threads: 2, relaxed: false }))!;
+  });
+  afterAll(() => k.destroy());
+
+  it('is the plain SIMD build', () => {
+    expect(k.relaxed).toBe(false);
+    expect(k.description).toBe('WebAssembly SIMD, 2 threads');
+  });
+
+  wasmMatmulCases(() => k);
+  wasmAttentionCases(() => k);
+  wasmActivationCases(() => k);
+});
+
 describe('CPU backend with WebAssembly kernels', () => {
   it('gives stories260K the reference logits within 1e-4 (512 tokens)', async () => {
     const fast = await createFastCpuBackend({ threads: 2 });
-    expect(fast.description).toBe('CPU (WebAssembly SIMD, 2 threads)');
+    expect(fast.description).toBe('CPU (WebAssembly relaxed SIMD (FMA), 2 threads)');
     const ref = loadStories260K(createCpuBackend());
     const ours = loadStories260K(fast);
     const tokens = buildTokenStream(

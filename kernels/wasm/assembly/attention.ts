@@ -1,3 +1,5 @@
+import { madd } from './simd';
+
 // AssemblyScript (compiled by scripts/wasm-build.mjs): causal grouped-query attention, the plain
 // path of kernels/attention.cpu.ts (no probabilities, scores, statistics or probe returned; no
 // soft-cap), in f32x4 SIMD. Same memory rules as matmul.ts: the host owns every byte.
@@ -73,10 +75,10 @@ export function attentionHeads(
         let kp = kb + ((<usize>j0) << 2);
         for (let d: usize = 0; d < hdb; d += 4) {
           const x = v128.load32_splat(qp + d);
-          a0 = f32x4.add(a0, f32x4.mul(x, v128.load(kp)));
-          a1 = f32x4.add(a1, f32x4.mul(x, v128.load(kp, 16)));
-          a2 = f32x4.add(a2, f32x4.mul(x, v128.load(kp, 32)));
-          a3 = f32x4.add(a3, f32x4.mul(x, v128.load(kp, 48)));
+          a0 = madd(x, v128.load(kp), a0);
+          a1 = madd(x, v128.load(kp, 16), a1);
+          a2 = madd(x, v128.load(kp, 32), a2);
+          a3 = madd(x, v128.load(kp, 48), a3);
           kp += rowB;
         }
         const ap = att + ((<usize>j0) << 2);
@@ -116,10 +118,10 @@ export function attentionHeads(
         let vp = v0 + d;
         for (let jj = 0; jj < n; jj++) {
           const w = v128.load32_splat(att + ((<usize>jj) << 2));
-          a0 = f32x4.add(a0, f32x4.mul(w, v128.load(vp)));
-          a1 = f32x4.add(a1, f32x4.mul(w, v128.load(vp, 16)));
-          a2 = f32x4.add(a2, f32x4.mul(w, v128.load(vp, 32)));
-          a3 = f32x4.add(a3, f32x4.mul(w, v128.load(vp, 48)));
+          a0 = madd(w, v128.load(vp), a0);
+          a1 = madd(w, v128.load(vp, 16), a1);
+          a2 = madd(w, v128.load(vp, 32), a2);
+          a3 = madd(w, v128.load(vp, 48), a3);
           vp += kvStride;
         }
         v128.store(op + d, f32x4.mul(a0, inv));
@@ -133,8 +135,8 @@ export function attentionHeads(
         let vp = v0 + d;
         for (let jj = 0; jj < n; jj++) {
           const w = v128.load32_splat(att + ((<usize>jj) << 2));
-          a0 = f32x4.add(a0, f32x4.mul(w, v128.load(vp)));
-          a1 = f32x4.add(a1, f32x4.mul(w, v128.load(vp, 16)));
+          a0 = madd(w, v128.load(vp), a0);
+          a1 = madd(w, v128.load(vp, 16), a1);
           vp += kvStride;
         }
         v128.store(op + d, f32x4.mul(a0, inv));
@@ -144,7 +146,7 @@ export function attentionHeads(
         let a0 = f32x4.splat(0);
         let vp = v0 + d;
         for (let jj = 0; jj < n; jj++) {
-          a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(att + ((<usize>jj) << 2)), v128.load(vp)));
+          a0 = madd(v128.load32_splat(att + ((<usize>jj) << 2)), v128.load(vp), a0);
           vp += kvStride;
         }
         v128.store(op + d, f32x4.mul(a0, inv));

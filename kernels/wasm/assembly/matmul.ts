@@ -11,6 +11,8 @@
 //   C  [m, ldc] row-major (ldc a multiple of 8: the padded n).
 //   bias [ldc] or 0 (none).
 
+import { madd } from './simd';
+
 /** Rows × columns of the register block: 4 × 8 = 8 f32x4 accumulators. */
 const MR = 4;
 const NR = 8;
@@ -86,17 +88,17 @@ function block4(a: usize, lda: usize, b: usize, kl: i32, c: usize, ldc: usize, f
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let x = v128.load32_splat(a + p);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0));
-    c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
     x = v128.load32_splat(a1 + p);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0));
-    c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
     x = v128.load32_splat(a2 + p);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0));
-    c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
     x = v128.load32_splat(a3 + p);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0));
-    c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    c30 = madd(x, b0, c30);
+    c31 = madd(x, b1, c31);
     b += 32;
   }
   v128.store(c, c00);
@@ -133,16 +135,16 @@ function block1(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize)
   for (; p + 4 < e; p += 8) {
     const x = v128.load32_splat(a + p);
     const y = v128.load32_splat(a + p + 4);
-    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b)));
-    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b, 16)));
-    d0 = f32x4.add(d0, f32x4.mul(y, v128.load(b, 32)));
-    d1 = f32x4.add(d1, f32x4.mul(y, v128.load(b, 48)));
+    c0 = madd(x, v128.load(b), c0);
+    c1 = madd(x, v128.load(b, 16), c1);
+    d0 = madd(y, v128.load(b, 32), d0);
+    d1 = madd(y, v128.load(b, 48), d1);
     b += 64;
   }
   if (p < e) {
     const x = v128.load32_splat(a + p);
-    c0 = f32x4.add(c0, f32x4.mul(x, v128.load(b)));
-    c1 = f32x4.add(c1, f32x4.mul(x, v128.load(b, 16)));
+    c0 = madd(x, v128.load(b), c0);
+    c1 = madd(x, v128.load(b, 16), c1);
   }
   v128.store(c, f32x4.add(c0, d0));
   v128.store(c, f32x4.add(c1, d1), 16);
@@ -150,11 +152,11 @@ function block1(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize)
 
 /**
  * The peak of this machine for WebAssembly SIMD: n iterations of 12 independent f32x4
- * multiply-adds (mul + add, 8 flops each: wasm SIMD has no fused multiply-add outside relaxed
- * SIMD), enough independent chains to cover the add latency on every port. Returns a value that
- * depends on every chain, so nothing is optimised away. Flops = n · 12 · 8.
+ * multiply-adds, enough independent chains to cover the latency on every port; `fused`: as one
+ * relaxed-SIMD fused multiply-add each (in the relaxed build), else a multiply and an add. Returns
+ * a value that depends on every chain, so nothing is optimised away. Flops = n · 12 · 8.
  */
-export function peakLoop(n: i32, s: f32): f32 {
+export function peakLoop(n: i32, s: f32, fused: i32): f32 {
   const m = f32x4.splat(0.999);
   const d = f32x4.splat(s);
   let x0 = f32x4.splat(1.0);
@@ -170,18 +172,18 @@ export function peakLoop(n: i32, s: f32): f32 {
   let x10 = f32x4.splat(2.0);
   let x11 = f32x4.splat(2.1);
   for (let i = 0; i < n; i++) {
-    x0 = f32x4.add(f32x4.mul(x0, m), d);
-    x1 = f32x4.add(f32x4.mul(x1, m), d);
-    x2 = f32x4.add(f32x4.mul(x2, m), d);
-    x3 = f32x4.add(f32x4.mul(x3, m), d);
-    x4 = f32x4.add(f32x4.mul(x4, m), d);
-    x5 = f32x4.add(f32x4.mul(x5, m), d);
-    x6 = f32x4.add(f32x4.mul(x6, m), d);
-    x7 = f32x4.add(f32x4.mul(x7, m), d);
-    x8 = f32x4.add(f32x4.mul(x8, m), d);
-    x9 = f32x4.add(f32x4.mul(x9, m), d);
-    x10 = f32x4.add(f32x4.mul(x10, m), d);
-    x11 = f32x4.add(f32x4.mul(x11, m), d);
+    x0 = fused ? madd(x0, m, d) : f32x4.add(f32x4.mul(x0, m), d);
+    x1 = fused ? madd(x1, m, d) : f32x4.add(f32x4.mul(x1, m), d);
+    x2 = fused ? madd(x2, m, d) : f32x4.add(f32x4.mul(x2, m), d);
+    x3 = fused ? madd(x3, m, d) : f32x4.add(f32x4.mul(x3, m), d);
+    x4 = fused ? madd(x4, m, d) : f32x4.add(f32x4.mul(x4, m), d);
+    x5 = fused ? madd(x5, m, d) : f32x4.add(f32x4.mul(x5, m), d);
+    x6 = fused ? madd(x6, m, d) : f32x4.add(f32x4.mul(x6, m), d);
+    x7 = fused ? madd(x7, m, d) : f32x4.add(f32x4.mul(x7, m), d);
+    x8 = fused ? madd(x8, m, d) : f32x4.add(f32x4.mul(x8, m), d);
+    x9 = fused ? madd(x9, m, d) : f32x4.add(f32x4.mul(x9, m), d);
+    x10 = fused ? madd(x10, m, d) : f32x4.add(f32x4.mul(x10, m), d);
+    x11 = fused ? madd(x11, m, d) : f32x4.add(f32x4.mul(x11, m), d);
   }
   const t = f32x4.add(
     f32x4.add(f32x4.add(x0, x1), f32x4.add(x2, x3)),
