@@ -1,5 +1,5 @@
 /**
- * The WebAssembly matmul in Chromium (the page's main thread cannot block, so one thread: the
+ * The WebAssembly kernels in Chromium (the page's main thread cannot block, so one thread: the
  * pool is tested in Node by test/runtime/wasm-cpu-backend.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,22 @@ describe('matmul [wasm, browser]', () => {
   it('runs on the page thread alone (a page cannot Atomics.wait)', () => {
     expect(k.threads).toBe(1);
   });
+
+  it('uses relaxed SIMD (fused multiply-add), which Chromium ships', () => {
+    expect(k.relaxed).toBe(true);
+  });
+
+  wasmMatmulCases(() => k);
+  wasmAttentionCases(() => k);
+  wasmActivationCases(() => k);
+});
+
+describe('kernels [wasm without relaxed SIMD, browser]', () => {
+  let k: WasmKernels;
+  beforeAll(async () => {
+    k = (await loadWasmKernels({ threads: 1, relaxed: false }))!;
+  });
+  afterAll(() => k.destroy());
 
   wasmMatmulCases(() => k);
   wasmAttentionCases(() => k);
