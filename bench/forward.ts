@@ -103,6 +103,9 @@ const rate = (n: number, ms: number) => ({
   tokens_per_s: +((n / ms) * 1000).toFixed(1),
 });
 
+/** Each engine's entry on stderr as it finishes (long runs; stdout keeps the one JSON line). */
+const progress = (name: string) => console.error(`${name}: ${JSON.stringify(result[name])}`);
+
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
 
 // ---- The model and its tokens ----
@@ -151,6 +154,8 @@ const result: Record<string, unknown> = {
 };
 let benchTokens: number[] | undefined;
 let cpuLogits: Float32Array | undefined;
+/** WebGPU's logits, kept only when the CPU backend did not run (then ORT is compared with these). */
+let gpuLogits: Float32Array | undefined;
 try {
   for (const kind of backends) {
     try {
@@ -167,7 +172,9 @@ try {
       const best = await timeBest(async () => {
         const logits = await model.forward(tokens);
         const values = await backend.read(logits);
-        if (kind === 'cpu') cpuLogits = Float32Array.from(values as Float32Array); // the pool may reuse it
+        // Copies: the pool may reuse the buffers.
+        if (kind === 'cpu') cpuLogits = Float32Array.from(values as Float32Array);
+        else if (!backends.includes('cpu')) gpuLogits = Float32Array.from(values as Float32Array);
         backend.dispose(logits);
       });
       result[kind] = {
@@ -177,6 +184,7 @@ try {
         process_peak_rss_mb: peakRssMb(),
         ...(tuned ? { autotune: tuned } : {}),
       };
+      progress(kind);
       model.dispose();
       backend.destroy();
     } catch (e) {
@@ -207,7 +215,9 @@ try {
           ...rate(benchTokens.length, best),
           process_peak_rss_mb: peakRssMb(),
         };
+        progress(name);
         if (cpuLogits) diffs[name] = maxAbsDiff(cpuLogits, logits!);
+        else if (gpuLogits) diffs[`${name}_vs_webgpu`] = maxAbsDiff(gpuLogits, logits!);
       } catch (e) {
         result[name] = { ep, error: message(e) };
       }
@@ -229,6 +239,8 @@ try {
       webgpu_over_ort_webgpu: ratio('webgpu_over_ort_webgpu', 'webgpu', 'ort_webgpu'),
     };
     if (diffs.ort_webgpu !== undefined) result.ort_webgpu_max_abs_diff = +diffs.ort_webgpu.toExponential(2);
+    if (diffs.ort_webgpu_vs_webgpu !== undefined)
+      result.webgpu_vs_ort_webgpu_max_abs_diff = +diffs.ort_webgpu_vs_webgpu.toExponential(2);
     if (Object.keys(reasons).length > 0) result.ratio_reasons = reasons;
     result.ratios = ratios;
     result.oracle_max_abs_diff = diffs.ort_wasm === undefined ? null : +diffs.ort_wasm.toExponential(2);

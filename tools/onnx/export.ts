@@ -24,7 +24,9 @@ export function exportGraph(model: string, tokens: number, perturb?: Perturbatio
   return modelGraph({ format: 'hf', name: model, config, safetensors }, tokens, perturb);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) {
+// Run as a script — not when bundled into another entry (bench/gpu-device's pack), whose file is argv[1].
+const self = import.meta.filename;
+if (self.endsWith('export.ts') && process.argv[1] && path.resolve(process.argv[1]) === self) {
   const [model, tokens, out] = process.argv.slice(2);
   if (!model || !tokens || !out) {
     console.error('usage: npx tsx tools/onnx/export.ts MODEL TOKENS OUT.onnx');
