@@ -6,7 +6,7 @@ import { attentionApplyDims, attentionDims } from './shapes';
 import attentionSource from './attention.wgsl?raw';
 import applySource from './attention-apply.wgsl?raw';
 import flashSource from './attention-flash.wgsl?raw';
-import { isCpuEmulated } from './matmul';
+import { isCpuEmulated } from './device';
 import { specialize } from './wgsl';
 import { patternProbeGpu } from './pattern-probe';
 import { checkFusedProbe } from './pattern-probe.cpu';

@@ -45,3 +45,22 @@ export async function acquireDevice(gpu?: GPU): Promise<AcquiredDevice> {
   const parts = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => !!s);
   return { device, adapterDescription: `WebGPU (${parts.join(' / ') || 'unknown adapter'})` };
 }
+
+const emulated = new WeakMap<GPUDevice, boolean>();
+
+/**
+ * Whether the adapter is a CPU emulation (SwiftShader, llvmpipe/lavapipe, WARP). There every
+ * workgroup barrier is a coroutine switch per SIMD group, so kernels built on shared memory (the
+ * tiled matmuls, flash attention), the right ones on real GPUs, run several times slower than the
+ * barrier-free ones; the kernel rules pick by it and the autotune skips such adapters.
+ */
+export function isCpuEmulated(device: GPUDevice): boolean {
+  let e = emulated.get(device);
+  if (e === undefined) {
+    const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const name = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`;
+    e = info?.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|\bwarp\b/i.test(name);
+    emulated.set(device, e);
+  }
+  return e;
+}

@@ -11,15 +11,9 @@
  * const shapes = await recordMatmulShapes(() => model.forward(tokens)); // one forward's products
  * const report = await autotuneMatmul(backend.ctx, shapes);
  */
+import { isCpuEmulated } from './device';
 import type { GpuContext } from './gpu-context';
-import {
-  isCpuEmulated,
-  matmulGpu,
-  matmulUnfit,
-  matmulVariant,
-  type MatmulShape,
-  type MatmulVariant,
-} from './matmul';
+import { matmulGpu, matmulUnfit, matmulVariant, type MatmulShape, type MatmulVariant } from './matmul';
 import { recordMatmulChoice, shapeClass, tunedMatmulVariant } from './matmul-tune-cache';
 import type { Tensor } from './tensor';
 

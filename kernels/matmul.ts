@@ -3,6 +3,7 @@ import { assertDType } from './tensor';
 import { gpu } from './gpu-tensor';
 import type { GpuContext } from './gpu-context';
 import { grid } from './gpu-context';
+import { isCpuEmulated } from './device';
 import { matmulShape } from './shapes';
 import { checkMatmulBias } from './matmul.cpu';
 import { specialize } from './wgsl';
@@ -53,25 +54,9 @@ export function matmulUnfit(
   if (variant.sm * variant.sn > device.limits.maxComputeInvocationsPerWorkgroup)
     return `vec4 matmul: ${variant.sm * variant.sn} threads per workgroup, over the device's limit`;
   if (variant.tk % 4 !== 0) return `vec4 matmul: TK = ${variant.tk} is not a multiple of 4`;
+  if (variant.tk * (variant.sm + variant.sn) * 16 > device.limits.maxComputeWorkgroupStorageSize)
+    return `vec4 matmul: ${variant.sm}×${variant.sn}×${variant.tk} tiles exceed the device's workgroup memory`;
   return undefined;
-}
-
-const emulated = new WeakMap<GPUDevice, boolean>();
-
-/**
- * Whether the adapter is a CPU emulation (SwiftShader, llvmpipe/lavapipe, WARP). There every
- * workgroup barrier is a coroutine switch per SIMD group, so the shared-memory kernel, the right
- * one on real GPUs, runs 3–4× slower than the barrier-free one.
- */
-export function isCpuEmulated(device: GPUDevice): boolean {
-  let e = emulated.get(device);
-  if (e === undefined) {
-    const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-    const name = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`;
-    e = info?.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|\bwarp\b/i.test(name);
-    emulated.set(device, e);
-  }
-  return e;
 }
 
 /**

@@ -8,7 +8,7 @@
  * const report = await autotuneModel(model, tokens.slice(0, 512));
  */
 import { autotuneMatmul, type AutotuneEntry, type AutotuneOptions } from '../../kernels/matmul-autotune';
-import { isCpuEmulated } from '../../kernels/matmul';
+import { isCpuEmulated } from '../../kernels/device';
 import { recordMatmulShapes } from '../../kernels/matmul-tune-cache';
 import type { WebGpuBackend } from '../../kernels/webgpu-backend';
 import type { LlamaModel } from './llama';
