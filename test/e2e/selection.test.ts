@@ -7,12 +7,14 @@
  * (its experts per layer). A token picked in the pruning strip, the MoE token → expert map or a
  * feature's top context moves the selection for every cell. Each answer is checked against the
  * same quantity computed here in Node on the CPU backend. The selection survives a reload, travels
- * in the share link and drives an embed of the model view made from that link. Screenshots:
+ * in the share link and drives an embed of the model view made from that link; so it does in an
+ * exported report (opened from file://) and the report's one-cell embed. Screenshots:
  * test-artifacts/e2e/selection-*.png.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { promptLatents } from '../../analyses/sae/features';
@@ -72,7 +74,7 @@ beforeAll(async () => {
   writeFileSync(saeFiles[0]!, files.cfgJson);
   writeFileSync(saeFiles[1]!, files.weights);
   app = await startApp();
-  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
   ({ page, errors } = await openPage(context, app.baseUrl));
 });
 
@@ -345,16 +347,49 @@ describe('the notebook token selection', () => {
     await waitCell(embed.page, 0, 'done', 180_000);
     const embedded = cells(embed.page).nth(0).getByTestId('model-view-selection');
     await expect.poll(() => embedded.getAttribute('data-position'), { timeout: 60_000 }).toBe(String(POS));
+    const attentionAgain = cells(page).nth(3).getByTestId('model-view-selection');
     expect(await embedded.locator('li').first().getAttribute('data-row')).toBe(
-      await cells(page)
-        .nth(3)
-        .getByTestId('model-view-selection')
-        .locator('li')
-        .first()
-        .getAttribute('data-row'),
+      await attentionAgain.locator('li').first().getAttribute('data-row'),
     );
     await embed.page.close();
     expect(embed.errors).toEqual([]);
+
+    // A report carries it too: opened from file://, its model view answers from the stored result,
+    // a token picked there moves the selection (no re-run), and the report's one-cell embed follows it.
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export report' }).click();
+    const reportPath = path.join(mkdtempSync(path.join(tmpdir(), 'sb-selection-report-')), 'nb.report.html');
+    await (await download).saveAs(reportPath);
+    const report = await openPage(context, pathToFileURL(reportPath).href);
+    await expect.poll(() => cells(report.page).count(), { timeout: 30_000 }).toBe(await cells(page).count());
+    const inReport = cells(report.page).nth(3).getByTestId('model-view-selection');
+    await expect.poll(() => inReport.getAttribute('data-position'), { timeout: 30_000 }).toBe(String(POS));
+    expect(await inReport.locator('li').first().getAttribute('data-row')).toBe(
+      await attentionAgain.locator('li').first().getAttribute('data-row'),
+    );
+    await cells(report.page)
+      .nth(3)
+      .locator(`.sb-token[data-index="${POS + 1}"]`)
+      .first()
+      .click();
+    await expect.poll(() => inReport.getAttribute('data-position')).toBe(String(POS + 1));
+    await report.page.close();
+    expect(report.errors).toEqual([]);
+    const reportEmbed = await openPage(
+      context,
+      `${pathToFileURL(reportPath).href}#cell=${shared.cells[3]!.id}`,
+    );
+    await expect
+      .poll(
+        () =>
+          cells(reportEmbed.page).nth(0).getByTestId('model-view-selection').getAttribute('data-position'),
+        {
+          timeout: 30_000,
+        },
+      )
+      .toBe(String(POS));
+    await reportEmbed.page.close();
+    expect(reportEmbed.errors).toEqual([]);
     expect(errors).toEqual([]);
   }, 900_000);
 });
