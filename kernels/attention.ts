@@ -49,6 +49,17 @@ export function flashUnfit(device: GPUDevice, headDim: number, opts: AttentionOp
   return undefined;
 }
 
+let preferred: AttentionKernel | undefined;
+
+/**
+ * Prefer a kernel wherever it can run, whatever the rule says (tests of whole models on an
+ * adapter where the rule never picks flash, benchmarks comparing the two); undefined restores the
+ * rule.
+ */
+export function preferAttentionKernel(kernel: AttentionKernel | undefined): void {
+  preferred = kernel;
+}
+
 /**
  * The kernel for a call: flash when it fits and the window is long — many queries (t ≥ 32) that
  * each see FLASH_MIN_KEYS keys or more on average — on a real GPU; otherwise rows (the decode
@@ -60,6 +71,8 @@ export function attentionKernel(
   dims: { t: number; pos0: number; headDim: number },
   opts: AttentionOptions,
 ): AttentionKernel {
+  if (preferred === 'flash' && flashUnfit(device, dims.headDim, opts) === undefined) return 'flash';
+  if (preferred === 'rows') return 'rows';
   if (flashUnfit(device, dims.headDim, opts) !== undefined || isCpuEmulated(device)) return 'rows';
   const { window } = attentionScoreOptions(opts, dims.headDim);
   const meanKeys = Math.min(window, dims.pos0 + (dims.t + 1) / 2);
