@@ -16,7 +16,7 @@ import { fetchShared } from './shared-files';
 ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
 ort.env.wasm.numThreads = 1;
 
-const TOKENS = 64;
+const TOKENS = 24;
 
 describe('onnxruntime-web webgpu EP in Chromium', () => {
   it('stories260K: ORT webgpu logits match Sparsebook WebGPU and CPU within 1e-3', async () => {
