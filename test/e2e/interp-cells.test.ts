@@ -121,6 +121,8 @@ describe('interpretability cells and the token selection', () => {
     expect(Math.abs(parts - diff)).toBeLessThan(1e-3);
     await cells(page).nth(patch).scrollIntoViewIfNeeded();
     await screenshot(page, 'interp-patching-dla-stories260K');
+    // Element screenshots: the sticky toolbar would cover a cell's top.
+    await page.addStyleTag({ content: 'header { position: static !important; }' });
     await cells(page)
       .nth(patch)
       .screenshot({ path: path.join(artifacts, 'interp-patching-cell-stories260K.png') });

@@ -266,6 +266,8 @@ describe('the notebook token selection', () => {
     }
     await view.scrollIntoViewIfNeeded();
     await screenshot(page, 'selection-answers');
+    // Element screenshots: the sticky toolbar would cover a cell's top.
+    await page.addStyleTag({ content: 'header { position: static !important; }' });
     for (const [name, answer] of [
       ['attention', attention],
       ['sae-features', saeAnswer],
