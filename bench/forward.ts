@@ -163,10 +163,13 @@ try {
       benchTokens ??= tokens;
       // WebGPU: tune this model's matmul shapes on this adapter first (cached per adapter; a
       // CPU emulation is not tuned), as a real session would.
+      const t0 = performance.now();
       const tuned =
         kind === 'webgpu' && f.autotune
           ? await autotuneModel(model, tokens, { reps: 2 }).then((r) =>
-              r.length ? autotuneSummary(r) : { skipped: 'CPU emulation: fixed kernel rule' },
+              r.length
+                ? { ms: Math.round(performance.now() - t0), ...autotuneSummary(r) }
+                : { skipped: 'CPU emulation: fixed kernel rule' },
             )
           : undefined;
       const best = await timeBest(async () => {

@@ -6,7 +6,9 @@
 #   2. forward, stories260K, 512 tokens: the same pair on the bundled real model;
 #   3. attention probes ÷ plain forward on WebGPU (bench/attention-probes.ts; goal ≤ 1.5);
 #   4. matmul GFLOP/s per kernel variant and the autotuned choice, as a fraction of the GPU's fp32
-#      peak (assumed: H100 SXM 67 TFLOP/s without tensor cores, `PEAK_TFLOPS` to change; printed).
+#      peak (assumed: H100 SXM 67 TFLOP/s without tensor cores, `PEAK_TFLOPS` to change; printed);
+#   5. attention: the row and the flash kernel per window length (bench/gpu-attention.ts), the
+#      data behind the flash kernel's threshold.
 #
 # Where it runs from:
 #   - a checkout with node_modules (this machine): `node --import ./cli/register.mjs bench/X.ts`;
@@ -95,9 +97,11 @@ if [[ $QUICK == 1 ]]; then
   step forward_stories 240 forward --backends webgpu --peer ort --ort-eps webgpu --tokens 64 --reps 1
   step attention_probes 120 attention-probes --backends webgpu --tokens 64 --reps 1
   step matmul 120 gpu-matmul --quick --peak-tflops "$PEAK_TFLOPS"
+  step attention_kernels 60 gpu-attention --quick
 else
   step forward_gpt2 170 forward --model gpt2-small --backends webgpu --peer ort --ort-eps webgpu --tokens 512 --reps 3
   step forward_stories 60 forward --backends webgpu --peer ort --ort-eps webgpu --tokens 512 --reps 5
-  step attention_probes 90 attention-probes --backends webgpu --tokens 512 --reps 5
-  step matmul 130 gpu-matmul --peak-tflops "$PEAK_TFLOPS"
+  step attention_probes 80 attention-probes --backends webgpu --tokens 512 --reps 5
+  step matmul 120 gpu-matmul --peak-tflops "$PEAK_TFLOPS"
+  step attention_kernels 40 gpu-attention
 fi

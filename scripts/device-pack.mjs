@@ -3,8 +3,8 @@
 // tree (this repository alone is ~36 MB), so node_modules (~850 MB) cannot go. This writes
 // `.device/` (git-ignored) with two xz archives:
 //   node.tar.xz  — this machine's Node binary (linux-x64, ~25 MB compressed);
-//   bench.tar.xz — the three benchmarks bundled by esbuild with every JS dependency inlined
-//                  (bench/forward.ts, bench/attention-probes.ts, bench/gpu-matmul.ts), the two
+//   bench.tar.xz — the four benchmarks bundled by esbuild with every JS dependency inlined
+//                  (bench/forward.ts, attention-probes.ts, gpu-matmul.ts, gpu-attention.ts), the two
 //                  native/wasm packages they load at run time trimmed to linux-x64 and the files
 //                  used (webgpu's dawn.node; onnxruntime-web's webgpu build and its wasm — the
 //                  device runs ORT's webgpu EP only), a Vulkan loader (Chromium's
@@ -61,6 +61,7 @@ await build({
     forward: 'bench/forward.ts',
     'attention-probes': 'bench/attention-probes.ts',
     'gpu-matmul': 'bench/gpu-matmul.ts',
+    'gpu-attention': 'bench/gpu-attention.ts',
   },
   bundle: true,
   format: 'esm',
