@@ -45,7 +45,8 @@ export function matmulUnfit(
 ): string | undefined {
   if (variant.kernel !== 'vec4') return undefined;
   if (shape.transposeA) return 'vec4 matmul: a must not be transposed';
-  if (shape.k % 4 !== 0) return `vec4 matmul: K = ${shape.k} is not a multiple of 4`;
+  if (shape.k % 4 !== 0 || shape.k === 0)
+    return `vec4 matmul: K = ${shape.k} is not a positive multiple of 4`;
   if (!shape.transposeB && shape.n % 4 !== 0) return `vec4 matmul: N = ${shape.n} is not a multiple of 4`;
   if (shape.bType === 'bf16') return 'vec4 matmul: b must be f32 or f16, not bf16';
   if (variant.f16 && shape.bType !== 'f16') return `vec4 f16 matmul: b is ${shape.bType}, not f16`;

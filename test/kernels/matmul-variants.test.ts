@@ -132,14 +132,15 @@ describe('matmul vec4 kernels [webgpu] (forced, vs the CPU reference)', () => {
       ...o,
     });
     expect(matmulUnfit(device, v, s({}))).toBeUndefined();
-    expect(matmulUnfit(device, v, s({ k: 6 }))).toMatch(/K = 6 is not a multiple of 4/);
+    expect(matmulUnfit(device, v, s({ k: 6 }))).toMatch(/K = 6 is not a positive multiple of 4/);
+    expect(matmulUnfit(device, v, s({ k: 0 }))).toMatch(/K = 0/);
     expect(matmulUnfit(device, v, s({ n: 6, transposeB: false }))).toMatch(/N = 6/);
     expect(matmulUnfit(device, v, s({ n: 6, transposeB: true }))).toBeUndefined();
     expect(matmulUnfit(device, v, s({ bType: 'bf16' }))).toMatch(/bf16/);
     expect(matmulUnfit(device, v, s({ transposeA: true }))).toMatch(/transposed/);
     const x = gpu().tensor(new Float32Array(8 * 6), [8, 6]);
     const y = gpu().tensor(new Float32Array(8 * 6), [8, 6]);
-    expect(() => matmulGpu(gpu().ctx, x, y, true, v)).toThrow(/K = 6 is not a multiple of 4/);
+    expect(() => matmulGpu(gpu().ctx, x, y, true, v)).toThrow(/K = 6 is not a positive multiple of 4/);
     gpu().dispose(x, y);
   });
 
