@@ -54,10 +54,17 @@ function entries(): Map<string, MatmulVariant> {
   return memory;
 }
 
-/** `vendor/architecture/device/description` of the device's adapter. */
+const keys = new WeakMap<GPUDevice, string>();
+
+/** `vendor/architecture/device/description` of the device's adapter (looked up on every matmul). */
 export function adapterKey(device: GPUDevice): string {
-  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  return [info?.vendor, info?.architecture, info?.device, info?.description].map((s) => s || '-').join('/');
+  let key = keys.get(device);
+  if (key === undefined) {
+    const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    key = [info?.vendor, info?.architecture, info?.device, info?.description].map((s) => s || '-').join('/');
+    keys.set(device, key);
+  }
+  return key;
 }
 
 const bucket = (x: number) => (x <= 1 ? 1 : 2 ** Math.ceil(Math.log2(x)));
