@@ -15,10 +15,12 @@ import {
 } from '../analyses/attention/masks/index';
 import { probeAttention } from '../analyses/attention/probes';
 import { qkHooks } from '../analyses/attention/qk-hooks';
-import { sweepMasks } from '../analyses/attention/mask-sweep';
+import { evaluateMask, sweepMasks } from '../analyses/attention/mask-sweep';
 import type { LayerPattern, LayerQK } from '../analyses/attention/types';
 import type { LlamaModel, Tokenizer } from '../runtime/index';
 import { tensorTable } from '../runtime/tensor-table';
+import { tokenLossTable } from '../runtime/tables';
+import { buildTokenStream } from '../runtime/text';
 import type { JobProgress, MaskJobSummary, ProbeJobSummary, SweepJobSummary } from './runtime-types';
 import { tokenText } from '../runtime/tokenizers/token-text';
 
@@ -200,6 +202,65 @@ export async function maskJob(
       headRecall: recall.perHead[head]!,
       calibration,
     },
+  };
+}
+
+/** One document scored dense and with a mask family at a budget in every layer. */
+export interface MaskTokenLossRequest {
+  /** The document's text (one document: no `<|endoftext|>` inside). */
+  text: string;
+  family: string;
+  budget: number;
+  /** `channel`: held-out text to calibrate on (other documents); default the document itself. */
+  calibrationText?: string;
+}
+
+/**
+ * The mask cell's answer to the notebook's selection: every token's loss in BOS + `text`, dense and
+ * with the family's mask at `budget` applied in every layer and head (`evaluateMask`, as the sweep
+ * scores a point): `dense` and `masked`, token-loss tables (TOKEN_LOSS_SCHEMA), position 0 the
+ * document token. Their means are the point's dense and masked loss on this document.
+ *
+ * @example
+ * const r = await maskTokenLossJob(model, tok, { text, family: 'topk', budget: 0.25 });
+ * r.masked.getChild('loss')!.get(5)! - r.dense.getChild('loss')!.get(5)!; // token 5's loss change
+ */
+export async function maskTokenLossJob(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  request: MaskTokenLossRequest,
+  signal?: AbortSignal,
+): Promise<{
+  dense: Table;
+  masked: Table;
+  summary: { family: string; budget: number; tokens: number; denseLoss: number; loss: number };
+}> {
+  const family = maskFamily(request.family); // throws naming the known families
+  const { budget } = request;
+  if (!(budget > 0) || (budget > 1 && family.budget === 'share'))
+    throw new RangeError(
+      `budget must be in (0, 1]${family.budget === 'share' ? '' : ' or a number of keys > 1'} for ${family.id}, got ${budget}`,
+    );
+  const { tokens } = buildTokenStream(tokenizer, request.text, 'document');
+  if (tokens.length < 2) throw new RangeError('the document has no token after its first to score');
+  const held = request.calibrationText?.trim() ? request.calibrationText : request.text;
+  const e = await evaluateMask(model, tokenizer, request.text, family.id, budget, {
+    perToken: true,
+    ...(family.id === 'channel' ? { calibrationText: held } : {}),
+    ...(signal ? { signal } : {}),
+    fileName: 'document',
+  });
+  const { dense, masked } = e.token_losses!;
+  if (dense.length !== tokens.length - 1 || masked.length !== tokens.length - 1)
+    throw new Error(`scored ${masked.length} targets of a document of ${tokens.length} tokens`);
+  const texts = Array.from(tokens, (t, i) =>
+    tokenText(tokenizer, i > 0 ? tokens[i - 1]! : tokenizer.documentToken, t),
+  );
+  const table = (losses: Float32Array) => tokenLossTable({ tokenIds: tokens, tokens: texts, losses });
+  return {
+    dense: table(dense),
+    masked: table(masked),
+    summary: { family: family.id, budget, tokens: tokens.length, denseLoss: e.dense_loss, loss: e.loss },
   };
 }
 

@@ -24,9 +24,11 @@ import { tokenText } from '../runtime/tokenizers/token-text';
 import { inspect, type InspectRequest } from './inspect';
 import {
   maskJob,
+  maskTokenLossJob,
   probeJob,
   sweepJob,
   type MaskJobRequest,
+  type MaskTokenLossRequest,
   type ProbeJobRequest,
   type SweepJobRequest,
 } from './attention-jobs';
@@ -387,6 +389,16 @@ export function createRuntimeApi(
     attentionMask: jobs.define(async (request: MaskJobRequest, ctx: Ctx) => {
       const l = ctx.model();
       const { summary, ...tables } = await maskJob(l.model, l.tokenizer, request, ctx.signal);
+      return { summary, tables };
+    }),
+
+    /**
+     * One document's per-token loss, `dense` and `masked` with a family at a budget in every layer
+     * (token-loss tables): the change in the selected token's loss under the mask.
+     */
+    attentionMaskTokenLoss: jobs.define(async (request: MaskTokenLossRequest, ctx: Ctx) => {
+      const l = ctx.model();
+      const { summary, ...tables } = await maskTokenLossJob(l.model, l.tokenizer, request, ctx.signal);
       return { summary, tables };
     }),
 

@@ -107,6 +107,7 @@ const JOBS: Record<JobName, true> = {
   generate: true,
   attentionProbes: true,
   attentionMask: true,
+  attentionMaskTokenLoss: true,
   attentionSweep: true,
   moeRouting: true,
   logitLens: true,

@@ -41,6 +41,8 @@ export interface MaskEvalOptions {
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number }) => void;
   fileName?: string;
+  /** Also return each target's dense and masked loss (`MaskEvaluation.token_losses`). */
+  perToken?: boolean;
 }
 
 /** One measured point, JSON-serialisable (snake_case like the tables). */
@@ -54,6 +56,11 @@ export interface MaskEvaluation extends SweepRow {
   /** Where the channel calibration came from, or null for other families. */
   calibration: string | null;
   per_head: SweepHeadRow[];
+  /**
+   * With `perToken`: each target's loss dense and masked, in the order of the scored text's token
+   * stream (`LossResult.perToken`).
+   */
+  token_losses?: { dense: Float32Array; masked: Float32Array };
 }
 
 /** A prepared evaluation: scored text, dense loss and (when needed) channel calibration. */
@@ -62,6 +69,7 @@ interface Context {
   tokenizer: Tokenizer;
   text: string;
   denseLoss: number;
+  densePerToken?: Float32Array;
   calibration: Awaited<ReturnType<typeof calibrateForChannels>> | null;
   options: MaskEvalOptions;
 }
@@ -92,8 +100,17 @@ async function prepare(
   const dense = await evaluateLoss(model, tokenizer, t.scored, {
     signal: options.signal,
     fileName: options.fileName,
+    perToken: options.perToken,
   });
-  return { model, tokenizer, text: t.scored, denseLoss: dense.loss, calibration, options };
+  return {
+    model,
+    tokenizer,
+    text: t.scored,
+    denseLoss: dense.loss,
+    ...(dense.perToken ? { densePerToken: dense.perToken } : {}),
+    calibration,
+    options,
+  };
 }
 
 async function measure(ctx: Context, family: MaskFamilyId, budget: number): Promise<MaskEvaluation> {
@@ -169,6 +186,7 @@ async function measure(ctx: Context, family: MaskFamilyId, budget: number): Prom
       signal: options.signal,
       onProgress: options.onProgress,
       fileName: options.fileName,
+      perToken: options.perToken,
     },
   );
   const per_head: SweepHeadRow[] = [];
@@ -204,6 +222,9 @@ async function measure(ctx: Context, family: MaskFamilyId, budget: number): Prom
     causal_entries: r.causalEntries,
     calibration: family === 'channel' ? ctx.calibration!.source : null,
     per_head,
+    ...(r.perToken && ctx.densePerToken
+      ? { token_losses: { dense: ctx.densePerToken, masked: r.perToken } }
+      : {}),
   };
 }
 

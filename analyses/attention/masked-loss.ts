@@ -34,6 +34,8 @@ export interface MaskedLossOptions {
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number }) => void;
   fileName?: string;
+  /** Also return every target's masked loss (`MaskedLossResult.perToken`). */
+  perToken?: boolean;
 }
 
 export interface MaskedLossResult {
@@ -47,6 +49,8 @@ export interface MaskedLossResult {
   /** Kept causal entries (for FLOP and byte accounting). */
   keptEntries: number;
   causalEntries: number;
+  /** With `perToken`: the masked loss of each target, as `LossResult.perToken` orders them. */
+  perToken?: Float32Array;
 }
 
 /**
@@ -107,6 +111,7 @@ export async function maskedLoss(
     signal: options.signal,
     onProgress: options.onProgress,
     fileName: options.fileName,
+    perToken: options.perToken,
   });
   return {
     loss: r.loss,
@@ -116,6 +121,7 @@ export async function maskedLoss(
     recall: stats.recallSum / stats.rows,
     keptEntries: stats.kept,
     causalEntries: stats.causal,
+    ...(r.perToken ? { perToken: r.perToken } : {}),
   };
 }
 

@@ -24,6 +24,8 @@ export interface LossOptions {
   weights?: LayerWeightOverrides;
   /** Routing interventions of an MoE model in every window (disabled experts, forced top-k, …). */
   moe?: MoeInterventions;
+  /** Also return every target's loss (`LossResult.perToken`), e.g. to answer about one token. */
+  perToken?: boolean;
 }
 
 export interface LossResult {
@@ -37,6 +39,11 @@ export interface LossResult {
   documents: number;
   /** Things a UI should show next to the number (e.g. "no <|endoftext|> separator: …"). */
   notes: string[];
+  /**
+   * With `perToken`: entry i is the loss of the token stream's token i + 1 (the stream of
+   * `buildTokenStream`, each document after its document token); length `tokens`.
+   */
+  perToken?: Float32Array;
 }
 
 /**
@@ -59,9 +66,11 @@ export async function evaluateLoss(
   const stream = buildTokenStream(tokenizer, str, fileName);
   let sum = 0;
   let count = 0;
-  const windows = await forEachWindow(model, stream.tokens, options, (_, losses) => {
+  const perToken = options.perToken ? new Float32Array(Math.max(0, stream.tokens.length - 1)) : undefined;
+  const windows = await forEachWindow(model, stream.tokens, options, (start, losses) => {
     for (const l of losses) sum += l;
     count += losses.length;
+    perToken?.set(losses, start);
   });
   const loss = sum / count;
   return {
@@ -71,6 +80,7 @@ export async function evaluateLoss(
     windows,
     documents: stream.documentStarts.length,
     notes: stream.notes,
+    ...(perToken ? { perToken } : {}),
   };
 }
 

@@ -3,8 +3,8 @@
  * a missing adapter FAILS), on the bundled micro MoE: a token picked in the model view's loss strip
  * becomes the notebook's selection and is answered by the attention view (the token's row and
  * column per head), an SAE features cell (its active features, from an SAE imported as SAELens
- * files written here), a pruning sweep (its loss dense and under the chosen point) and the MoE lab
- * (its experts per layer). A token picked in the pruning strip, the MoE token → expert map or a
+ * files written here), a pruning sweep (its loss dense and under the chosen point), an attention
+ * mask (its loss dense and with the mask in every layer) and the MoE lab (its experts per layer). A token picked in the pruning strip, the MoE token → expert map or a
  * feature's top context moves the selection for every cell. Each answer is checked against the
  * same quantity computed here in Node on the CPU backend. The selection survives a reload, travels
  * in the share link and drives an embed of the model view made from that link; so it does in an
@@ -28,6 +28,7 @@ import { loadModelFiles } from '../../runtime';
 import type { Hook } from '../../runtime/hooks';
 import { moeTokenRouteJob } from '../../workers/moe-lab-jobs';
 import { PruningStore, pruningSweepJob, pruningTokenLossJob } from '../../workers/pruning-jobs';
+import { maskTokenLossJob } from '../../workers/attention-jobs';
 import {
   artifacts,
   cells,
@@ -50,6 +51,8 @@ const TEXT = emails.join('\n<|endoftext|>\n');
 const DOC = 1;
 const POS = 7;
 const HOOK = 'blocks.1.hook_resid_post';
+/** The attention mask cell's point: top-k keeping a quarter of the causal entries. */
+const MASK = { family: 'topk', budget: 0.25 };
 
 const { model, tokenizer } = loadModelFiles(
   createCpuBackend(),
@@ -148,7 +151,9 @@ async function expected() {
     text: doc,
   });
   const loss = (t: import('apache-arrow').Table) => t.getChild('loss')!.get(POS) as number;
+  const masked = await maskTokenLossJob(model, tokenizer, { text: doc, ...MASK });
   return {
+    mask: { dense: loss(masked.dense), masked: loss(masked.masked) },
     rows,
     features,
     route,
@@ -203,6 +208,15 @@ describe('the notebook token selection', () => {
     await setNumber(lab, 'Tokens per domain', '64');
     await waitCell(page, lab, 'done', 180_000);
 
+    // An attention mask: top-k at a quarter of the entries.
+    const maskCell = await addLast('Attention mask', 'attention-mask');
+    await cells(page).nth(maskCell).getByRole('combobox', { name: 'Family' }).selectOption(MASK.family);
+    await setNumber(maskCell, 'Budget', String(MASK.budget));
+    await expect
+      .poll(() => cells(page).nth(maskCell).getByTestId('mask-numbers').count(), { timeout: 120_000 })
+      .toBe(1);
+    await waitCell(page, maskCell, 'done', 120_000);
+
     // Pick token 7 in the model view's per-token loss strip.
     const view = cells(page).nth(3);
     await view.locator(`.sb-token[data-index="${POS}"]`).first().click();
@@ -238,7 +252,7 @@ describe('the notebook token selection', () => {
     const pruneAnswer = sweep.getByTestId('pruning-selection');
     await expect.poll(() => pruneAnswer.getAttribute('data-position'), { timeout: 60_000 }).toBe(String(POS));
     expect(Number(await pruneAnswer.getAttribute('data-dense'))).toBeCloseTo(want.dense, 3);
-    expect(Number(await pruneAnswer.getAttribute('data-pruned'))).toBeCloseTo(want.pruned, 3);
+    expect(Number(await pruneAnswer.getAttribute('data-changed'))).toBeCloseTo(want.pruned, 3);
     expect(await pruneAnswer.getByTestId('pruning-selection-delta').textContent()).toContain(
       `${want.dense.toFixed(3)} → ${want.pruned.toFixed(3)}`,
     );
@@ -264,6 +278,15 @@ describe('the notebook token selection', () => {
       expect(await chip.getAttribute('data-expert')).toBe(String(r.experts[0]));
       expect(await chip.getAttribute('aria-current')).toBe('true');
     }
+    // Attention mask: the token's loss dense and with the mask in every layer.
+    const maskAnswer = cells(page).nth(maskCell).getByTestId('mask-selection');
+    await expect.poll(() => maskAnswer.getAttribute('data-position'), { timeout: 60_000 }).toBe(String(POS));
+    expect(Number(await maskAnswer.getAttribute('data-dense'))).toBeCloseTo(want.mask.dense, 3);
+    expect(Number(await maskAnswer.getAttribute('data-changed'))).toBeCloseTo(want.mask.masked, 3);
+    expect(await maskAnswer.getByTestId('mask-selection-delta').textContent()).toContain(
+      `${want.mask.dense.toFixed(3)} → ${want.mask.masked.toFixed(3)}`,
+    );
+
     await view.scrollIntoViewIfNeeded();
     await screenshot(page, 'selection-answers');
     // Element screenshots: the sticky toolbar would cover a cell's top.
@@ -272,6 +295,7 @@ describe('the notebook token selection', () => {
       ['attention', attention],
       ['sae-features', saeAnswer],
       ['pruning', pruneAnswer],
+      ['attention-mask', maskAnswer],
       ['moe', moeAnswer],
     ] as const)
       await answer.screenshot({ path: path.join(artifacts, `selection-${name}.png`) });
@@ -289,6 +313,7 @@ describe('the notebook token selection', () => {
       .click();
     await expect.poll(() => attention.getAttribute('data-position')).toBe(String(POS + 1));
     await expect.poll(() => pruneAnswer.getAttribute('data-position')).toBe(String(POS + 1));
+    await expect.poll(() => maskAnswer.getAttribute('data-position')).toBe(String(POS + 1));
     // So does a feature's top context: open the selected token's strongest feature, pick its first context.
     await saeAnswer
       .getByRole('button', { name: /^Open feature/ })

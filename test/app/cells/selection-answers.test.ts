@@ -6,7 +6,7 @@
 import { tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { routeRows } from '../../../app/cells/moe-lab/moe-lab-data';
-import { decodeLossDelta, tokenDelta } from '../../../app/cells/pruning-sweep/selection-loss';
+import { decodeLossDelta, tokenDelta } from '../../../app/cells/token-loss-delta';
 import { selectedDocumentOf } from '../../../app/cells/text/text-kind';
 import { setSelection } from '../../../app/notebook/edit';
 import { tokenLossTable } from '../../../runtime/tables';
@@ -59,35 +59,28 @@ describe("the selected token's experts", () => {
   });
 });
 
-describe("a pruning point's loss change per token", () => {
+describe("a pruning point's or a mask's loss change per token", () => {
   const tokens = { tokenIds: [1, 10, 11, 12], tokens: ['<s>', 'Once', ' upon', ' a'] };
-  const answer = (dense: number[], pruned: number[]) => ({
-    summary: { variant: 0, tokens: 4 },
-    tables: {
-      dense: tableToIPC(tokenLossTable({ ...tokens, losses: dense }), 'stream'),
-      pruned: tableToIPC(tokenLossTable({ ...tokens, losses: pruned }), 'stream'),
-    },
-  });
+  const ipc = (losses: number[]) => tableToIPC(tokenLossTable({ ...tokens, losses }), 'stream');
 
-  it('gives each token pruned − dense, and the selected token its own', () => {
-    const d = decodeLossDelta(answer([2, 1, 0.5], [2.5, 1, 0.25]));
+  it('gives each token changed − dense, and the selected token its own', () => {
+    const d = decodeLossDelta(ipc([2, 1, 0.5]), ipc([2.5, 1, 0.25]));
     expect(d.tokens).toEqual(tokens.tokens);
     expect(d.dense[0]).toBeNull();
     const delta = Array.from(d.strip.getChild('delta')!.toArray() as Float32Array);
     expect(delta[0]).toBeNaN(); // the document token: nothing predicts it
     expect(delta.slice(1)).toEqual([0.5, 0, -0.25]);
-    expect(tokenDelta(d, 1)).toEqual({ token: 'Once', dense: 2, pruned: 2.5, delta: 0.5 });
+    expect(tokenDelta(d, 1)).toEqual({ token: 'Once', dense: 2, changed: 2.5, delta: 0.5 });
     expect(tokenDelta(d, 3)?.delta).toBeCloseTo(-0.25, 6);
     expect(tokenDelta(d, 0)).toBeUndefined();
     expect(tokenDelta(d, 4)).toBeUndefined(); // past the scored tokens
   });
 
   it('refuses tables naming different tokens', () => {
-    const bad = answer([2, 1, 0.5], [2.5, 1, 0.25]);
-    bad.tables.pruned = tableToIPC(
+    const short = tableToIPC(
       tokenLossTable({ tokenIds: [1, 10], tokens: ['<s>', 'Once'], losses: [1] }),
       'stream',
     );
-    expect(() => decodeLossDelta(bad)).toThrow(/dense has 4 tokens, pruned 2/);
+    expect(() => decodeLossDelta(ipc([2, 1, 0.5]), short)).toThrow(/dense has 4 tokens, changed 2/);
   });
 });
