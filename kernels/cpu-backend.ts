@@ -16,8 +16,8 @@ export interface CpuBackendOptions {
 
 /**
  * The CPU backend: plain TypedArray tensors. Without `wasm`, every kernel is the TypeScript
- * reference (deterministic, synchronous, the ground truth); with it, matmul, attention and the
- * silu / gelu_tanh activations run in WebAssembly SIMD (matmul and attention on its threads) and
+ * reference (deterministic, synchronous, the ground truth); with it, matmul, attention, the norms
+ * and the silu / gelu_tanh activations run in WebAssembly SIMD (matmul and attention on its threads) and
  * every other op stays the reference.
  */
 export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
@@ -64,6 +64,8 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     backend.attention = (q, k, v, o) => wasm.attention(q, k, v, o);
     backend.activation = (x, kind) => wasm.activation(x, kind);
     backend.gatedActivation = (gate, up, kind) => wasm.activation(gate, kind, up);
+    backend.rmsnorm = (x, weight, eps, o) => wasm.rmsnorm(x, weight, eps, o?.groupSize);
+    backend.layernorm = (x, weight, bias, eps) => wasm.layernorm(x, weight, bias, eps);
   }
   return backend;
 }

@@ -20,6 +20,8 @@ import { checkMatmulBias, matmulCpu } from '../matmul.cpu';
 import { attentionDims, matmulShape, sameShape } from '../shapes';
 import type { ActivationKind, AttentionOptions, AttentionResult } from '../backend';
 import { activationCpu, gatedActivationCpu } from '../activation.cpu';
+import { layernormCpu, layernormDims } from '../layernorm.cpu';
+import { rmsnormCpu, rmsnormDims } from '../rmsnorm.cpu';
 import { attentionCpu, attentionScoreOptions } from '../attention.cpu';
 import {
   KERNELS_WASM_PLAIN,
@@ -43,6 +45,8 @@ interface KernelExports {
   ): void;
   peakLoop(n: number, s: number, fused: number): number;
   activationRows(x: number, up: number, out: number, n: number, kind: number): void;
+  rmsnormRows(x: number, w: number, out: number, rows: number, cols: number, eps: number): void;
+  layernormRows(x: number, w: number, b: number, out: number, rows: number, cols: number, eps: number): void;
   attentionHeads(
     q: number,
     k: number,
@@ -537,6 +541,60 @@ export class WasmKernels {
       this.kernels.activationRows(scratch, up ? scratch + bytes : 0, outPtr, n, code);
       const o = outPtr >>> 2;
       return f32(this.f32().slice(o, o + n), x.shape);
+    } finally {
+      this.arena.release(scratch, total);
+    }
+  }
+
+  /**
+   * `Backend.rmsnorm` and `Backend.layernorm` (kernels/rmsnorm.cpu.ts, kernels/layernorm.cpu.ts)
+   * for rows whose width is a multiple of 4; other widths run the TypeScript kernels.
+   */
+  rmsnorm(x: Tensor<'f32'>, weight: Tensor<'f32'>, eps: number, groupSize?: number): Tensor<'f32'> {
+    const [rows, cols] = rmsnormDims(x, weight, groupSize);
+    if (this.destroyed || cols % 4 !== 0 || rows === 0) {
+      return rmsnormCpu(x, weight, eps, groupSize === undefined ? undefined : { groupSize });
+    }
+    return this.rowOp(x, [weight], (ptrs, out) =>
+      this.kernels.rmsnormRows(ptrs[0]!, ptrs[1]!, out, rows, cols, eps),
+    );
+  }
+
+  layernorm(
+    x: Tensor<'f32'>,
+    weight: Tensor<'f32'>,
+    bias: Tensor<'f32'> | undefined,
+    eps: number,
+  ): Tensor<'f32'> {
+    const [rows, cols] = layernormDims(x, weight, bias);
+    if (this.destroyed || cols % 4 !== 0 || rows === 0) return layernormCpu(x, weight, bias, eps);
+    return this.rowOp(x, bias ? [weight, bias] : [weight], (ptrs, out) =>
+      this.kernels.layernormRows(ptrs[0]!, ptrs[1]!, ptrs[2] ?? 0, out, rows, cols, eps),
+    );
+  }
+
+  /** Copy x and the row vectors in, run `kernel(pointers, outPtr)`, copy out a tensor of x's shape. */
+  private rowOp(
+    x: Tensor<'f32'>,
+    vectors: Tensor<'f32'>[],
+    kernel: (ptrs: number[], out: number) => void,
+  ): Tensor<'f32'> {
+    const inputs = [x, ...vectors];
+    const sizes = inputs.map((t) => Math.ceil((t.size * 4) / 16) * 16);
+    const total = sizes.reduce((a, b) => a + b, 0) + x.size * 4;
+    const scratch = this.arena.alloc(total);
+    try {
+      const view = this.f32();
+      const ptrs: number[] = [];
+      let at = scratch;
+      inputs.forEach((t, i) => {
+        view.set(cpu(t).data, at >>> 2);
+        ptrs.push(at);
+        at += sizes[i]!;
+      });
+      kernel(ptrs, at);
+      const o = at >>> 2;
+      return f32(this.f32().slice(o, o + x.size), x.shape);
     } finally {
       this.arena.release(scratch, total);
     }

@@ -10,6 +10,8 @@ import { CpuTensor, cpu, f32 } from '../../kernels/cpu-tensor';
 import { matmulCpu } from '../../kernels/matmul.cpu';
 import { attentionCpu } from '../../kernels/attention.cpu';
 import { activationCpu, gatedActivationCpu } from '../../kernels/activation.cpu';
+import { layernormCpu } from '../../kernels/layernorm.cpu';
+import { rmsnormCpu } from '../../kernels/rmsnorm.cpu';
 import type { WasmKernels } from '../../kernels/wasm/wasm-kernels';
 import { f32ToBf16Bits, f32ToF16Bits } from '../../runtime/formats/safetensors-dtypes';
 import { TOL_ELEMENTWISE, expectClose, randn } from './harness';
@@ -186,5 +188,58 @@ export function wasmActivationCases(kernels: () => WasmKernels): void {
     for (const kind of ['gelu', 'relu', 'sigmoid'] as const) {
       expect(cpu(kernels().activation(x, kind)).data).toEqual(cpu(activationCpu(x, kind)).data);
     }
+  });
+}
+
+export function wasmNormCases(kernels: () => WasmKernels): void {
+  it('rmsnorm (rows and groups) and layernorm (bias or not, a large common offset) match the TypeScript kernels', () => {
+    for (const [rows, cols] of [
+      [1, 4],
+      [3, 12],
+      [7, 64],
+      [5, 768],
+    ] as const) {
+      const x = f32(randn(rows * cols, rows * cols, 2), [rows, cols]);
+      const w = f32(randn(cols, cols), [cols]);
+      const b = f32(randn(cols + 1, cols), [cols]);
+      const what = `[${rows},${cols}]`;
+      expectClose(
+        cpu(kernels().rmsnorm(x, w, 1e-5)).data,
+        cpu(rmsnormCpu(x, w, 1e-5)).data,
+        TOL_ELEMENTWISE,
+        `rms ${what}`,
+      );
+      for (const bias of [b, undefined]) {
+        expectClose(
+          cpu(kernels().layernorm(x, w, bias, 1e-5)).data,
+          cpu(layernormCpu(x, w, bias, 1e-5)).data,
+          TOL_ELEMENTWISE,
+          `ln ${what}`,
+        );
+      }
+      // Every value 1000 + noise: the offset must not cost the float32 sums their accuracy.
+      const off = f32(
+        Float32Array.from(x.data, (v) => 1000 + v),
+        [rows, cols],
+      );
+      expectClose(
+        cpu(kernels().layernorm(off, w, b, 1e-5)).data,
+        cpu(layernormCpu(off, w, b, 1e-5)).data,
+        TOL_ELEMENTWISE,
+        `ln offset ${what}`,
+      );
+    }
+    const q = f32(randn(9, 6 * 32), [6, 32]);
+    const gw = f32(randn(10, 8), [8]);
+    expectClose(
+      cpu(kernels().rmsnorm(q, gw, 1e-6, 8)).data,
+      cpu(rmsnormCpu(q, gw, 1e-6, { groupSize: 8 })).data,
+      TOL_ELEMENTWISE,
+      'rms groups',
+    );
+    // A width that is not a multiple of 4 runs the TypeScript kernel.
+    const odd = f32(randn(11, 3 * 7), [3, 7]);
+    const ow = f32(randn(12, 7), [7]);
+    expect(cpu(kernels().rmsnorm(odd, ow, 1e-5)).data).toEqual(cpu(rmsnormCpu(odd, ow, 1e-5)).data);
   });
 }

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWasmKernels, type WasmKernels } from '../../kernels/wasm/wasm-kernels';
-import { wasmActivationCases, wasmAttentionCases, wasmMatmulCases } from './wasm-kernel-cases';
+import { wasmActivationCases, wasmAttentionCases, wasmMatmulCases, wasmNormCases } from './wasm-kernel-cases';
 
 describe('matmul [wasm, browser]', () => {
   let k: WasmKernels;
@@ -26,6 +26,7 @@ describe('matmul [wasm, browser]', () => {
   wasmMatmulCases(() => k);
   wasmAttentionCases(() => k);
   wasmActivationCases(() => k);
+  wasmNormCases(() => k);
 });
 
 describe('kernels [wasm without relaxed SIMD, browser]', () => {
@@ -38,4 +39,5 @@ describe('kernels [wasm without relaxed SIMD, browser]', () => {
   wasmMatmulCases(() => k);
   wasmAttentionCases(() => k);
   wasmActivationCases(() => k);
+  wasmNormCases(() => k);
 });

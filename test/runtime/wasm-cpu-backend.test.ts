@@ -10,7 +10,12 @@ import { matmulCpu } from '../../kernels/matmul.cpu';
 import { loadWasmKernels, type WasmKernels } from '../../kernels/wasm/wasm-kernels';
 import { buildTokenStream } from '../../runtime';
 import { TOL_ELEMENTWISE, expectClose, randn } from '../kernels/harness';
-import { wasmActivationCases, wasmAttentionCases, wasmMatmulCases } from '../kernels/wasm-kernel-cases';
+import {
+  wasmActivationCases,
+  wasmAttentionCases,
+  wasmMatmulCases,
+  wasmNormCases,
+} from '../kernels/wasm-kernel-cases';
 import { loadStories260K } from '../helpers/stories260k';
 import { readShared, TINYSTORIES_VALID } from '../helpers/shared-paths';
 
@@ -31,6 +36,7 @@ describe('matmul [wasm, 3 threads]', () => {
   wasmMatmulCases(() => k);
   wasmAttentionCases(() => k);
   wasmActivationCases(() => k);
+  wasmNormCases(() => k);
 
   it('splits large products across the threads (uneven panel shares, a remainder of rows)', () => {
     for (const [m, kk, n] of [
@@ -68,6 +74,7 @@ describe('kernels [wasm without relaxed SIMD: mul + add, 2 threads]', () => {
   wasmMatmulCases(() => k);
   wasmAttentionCases(() => k);
   wasmActivationCases(() => k);
+  wasmNormCases(() => k);
 });
 
 describe('CPU backend with WebAssembly kernels', () => {

@@ -2,3 +2,4 @@
 export { gemmPanels, peakLoop } from './matmul';
 export { attentionHeads } from './attention';
 export { activationRows } from './activation';
+export { layernormRows, rmsnormRows } from './norm';
