@@ -1,7 +1,9 @@
 /**
  * A first visit opens on the bundled dense model with nothing to pick: the default notebook loads
  * public/models/sparsebook-dense (HF config.json + model.safetensors + tokenizer.bin) in the worker
- * and its model view runs. On WebGPU (SwiftShader); a missing adapter fails.
+ * and its model view runs. On WebGPU (SwiftShader); a missing adapter fails. And on the CPU
+ * (`?backend=cpu`): the runtime worker's WebAssembly kernels run on a pool of threads, since the app
+ * is served cross-origin isolated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
@@ -34,6 +36,27 @@ describe('bundled default model', () => {
       await waitCell(page, 3, 'done');
       expect(await cells(page).nth(3).getByTestId('head').count()).toBe(4);
       await screenshot(page, 'bundled-default');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('runs the default notebook on the CPU backend with WebAssembly kernels on threads', async () => {
+    const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    try {
+      const { page, errors } = await openPage(context, `${app.baseUrl}?backend=cpu`);
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      const threads = cores > 1 ? `${cores} threads` : '1 thread';
+      await expectBackend(
+        page,
+        new RegExp(`^CPU \\(WebAssembly (relaxed SIMD \\(FMA\\)|SIMD), ${threads}\\)$`),
+      );
+      await waitCell(page, 1, 'done');
+      await page.getByRole('button', { name: 'Run all' }).click();
+      await waitCell(page, 3, 'done');
+      expect(await cells(page).nth(3).getByTestId('head').count()).toBe(4);
       expect(errors).toEqual([]);
     } finally {
       await context.close();
