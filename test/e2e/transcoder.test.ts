@@ -13,12 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
 import { evaluateTranscoder } from '../../analyses/sae/evaluate';
 import { loadPretrainedSae } from '../../analyses/sae/pretrained';
-import { createCpuBackend } from '../../kernels/cpu-backend';
-import { loadLlama2c } from '../../runtime';
 import { writeSafetensors } from '../../runtime/formats/safetensors-write';
-import { readShared, STORIES260K, TOK512 } from '../helpers/shared-paths';
 import { artifacts, cells, expectBackend, openPage, startApp, waitCell, type AppServer } from './app-server';
 import { addCell, stories, storiesNotebook } from './notebook-steps';
+import { loadStories260K } from '../helpers/stories260k';
 
 const D = 64;
 const D_SAE = 32;
@@ -69,13 +67,7 @@ describe('a transcoder in the SAE cell', () => {
       writeFileSync(p, bytes);
       return p;
     });
-    const { model, tokenizer } = loadLlama2c(
-      createCpuBackend(),
-      readShared(STORIES260K),
-      'stories260K.bin',
-      readShared(TOK512),
-      'tok512.bin',
-    );
+    const { model, tokenizer } = loadStories260K();
     const load = loadPretrainedSae(files);
     if (load.type !== 'transcoder') throw new Error('expected a transcoder');
     const want = await evaluateTranscoder(model, tokenizer, stories(3), load.transcoder, { maxWindows: 1 });

@@ -7,20 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { createCpuBackend } from '../../kernels/cpu-backend';
-import { loadLlama2c } from '../../runtime';
 import { readTensorTable } from '../../runtime/tensor-table';
 import { maskJob, probeJob, sweepJob, MASK_HEAD_COLUMNS } from '../../workers/attention-jobs';
 import { storiesClient } from '../helpers/local-runtime';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
+import { sharedPath, TINYSTORIES_VALID } from '../helpers/shared-paths';
+import { loadStories260K } from '../helpers/stories260k';
 
-const { model, tokenizer } = loadLlama2c(
-  createCpuBackend(),
-  readShared(STORIES260K),
-  'stories260K.bin',
-  readShared(TOK512),
-  'tok512.bin',
-);
+const { model, tokenizer } = loadStories260K();
 const docs = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8').split('<|endoftext|>').slice(0, 6);
 const text = docs.join('<|endoftext|>');
 

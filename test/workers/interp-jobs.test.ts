@@ -8,20 +8,12 @@
  */
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { createCpuBackend } from '../../kernels/cpu-backend';
-import { loadLlama2c } from '../../runtime';
 import { readTensorTable } from '../../runtime/tensor-table';
 import { activationsJob, dlaJob, logitLensJob, patchJob } from '../../workers/interp-jobs';
 import { storiesClient } from '../helpers/local-runtime';
-import { readShared, STORIES260K, TOK512 } from '../helpers/shared-paths';
+import { loadStories260K } from '../helpers/stories260k';
 
-const { model, tokenizer } = loadLlama2c(
-  createCpuBackend(),
-  readShared(STORIES260K),
-  'stories260K.bin',
-  readShared(TOK512),
-  'tok512.bin',
-);
+const { model, tokenizer } = loadStories260K();
 const CLEAN = 'Once upon a time, there was a kid named Lily. One day,';
 const CORRUPTED = 'Once upon a time, there was a kid named Tim. One day,';
 const col = (t: Table, name: string) => Array.from(t.getChild(name)!.toArray() as ArrayLike<number>);

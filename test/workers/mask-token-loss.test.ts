@@ -9,23 +9,17 @@ import { readFileSync } from 'node:fs';
 import type { Table } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { sweepMasks } from '../../analyses/attention/mask-sweep';
-import { createCpuBackend } from '../../kernels/cpu-backend';
-import { buildTokenStream, loadLlama2c, perTokenLoss } from '../../runtime';
+import { buildTokenStream, perTokenLoss } from '../../runtime';
 import { maskTokenLossJob } from '../../workers/attention-jobs';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
+import { sharedPath, TINYSTORIES_VALID } from '../helpers/shared-paths';
+import { loadStories260K } from '../helpers/stories260k';
 
 const losses = (t: Table) =>
   Array.from({ length: t.numRows }, (_, i) => t.getChild('loss')!.get(i) as number | null);
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 describe('the selected token under an attention mask', () => {
-  const { model, tokenizer } = loadLlama2c(
-    createCpuBackend(),
-    readShared(STORIES260K),
-    'stories260K.bin',
-    readShared(TOK512),
-    'tok512.bin',
-  );
+  const { model, tokenizer } = loadStories260K();
   const stories = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8').split('<|endoftext|>');
   const doc = stories[3]!.trim();
   const tokens = buildTokenStream(tokenizer, doc, 'doc').tokens;

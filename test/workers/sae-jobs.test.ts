@@ -8,8 +8,6 @@
 import { readFileSync } from 'node:fs';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { createCpuBackend } from '../../kernels/cpu-backend';
-import { loadLlama2c } from '../../runtime';
 import { storiesClient } from '../helpers/local-runtime';
 import { ITDA_FILE, saeFilesFromTable } from '../../analyses/sae/catalogue';
 import {
@@ -25,15 +23,10 @@ import {
   type SaeTrainRequest,
 } from '../../workers/sae-jobs';
 import { SAELENS_CFG_FILE } from '../../analyses/sae/saelens';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
+import { sharedPath, TINYSTORIES_VALID } from '../helpers/shared-paths';
+import { loadStories260K } from '../helpers/stories260k';
 
-const { model, tokenizer } = loadLlama2c(
-  createCpuBackend(),
-  readShared(STORIES260K),
-  'stories260K.bin',
-  readShared(TOK512),
-  'tok512.bin',
-);
+const { model, tokenizer } = loadStories260K();
 const text = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8')
   .split('<|endoftext|>')
   .slice(0, 40)

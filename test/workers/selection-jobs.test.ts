@@ -11,10 +11,11 @@ import { evaluatePruned } from '../../analyses/pruning/sweep';
 import { parseSparsities } from '../../analyses/pruning/sparsities';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import type { Hook } from '../../runtime/hooks';
-import { buildTokenStream, loadLlama2c, loadModelFiles, perTokenLoss } from '../../runtime';
+import { buildTokenStream, loadModelFiles, perTokenLoss } from '../../runtime';
 import { moeTokenRouteJob } from '../../workers/moe-lab-jobs';
 import { PruningStore, pruningSweepJob, pruningTokenLossJob } from '../../workers/pruning-jobs';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../helpers/shared-paths';
+import { sharedPath, TINYSTORIES_VALID } from '../helpers/shared-paths';
+import { loadStories260K } from '../helpers/stories260k';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const lossColumn = (t: import('apache-arrow').Table) =>
@@ -78,13 +79,7 @@ describe('the selected token in an MoE model', () => {
 });
 
 describe('the selected token under a pruning point', () => {
-  const { model, tokenizer } = loadLlama2c(
-    createCpuBackend(),
-    readShared(STORIES260K),
-    'stories260K.bin',
-    readShared(TOK512),
-    'tok512.bin',
-  );
+  const { model, tokenizer } = loadStories260K();
   const stories = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8').split('<|endoftext|>');
   const store = new PruningStore();
 

@@ -12,17 +12,10 @@ import { SWEEP_COLUMNS, SWEEP_HEAD_COLUMNS, tableRows } from '../../../analyses/
 import type { Tensor } from '../../../kernels/tensor';
 import type { Hooks } from '../../../runtime/hooks';
 import { evaluateLoss } from '../../../runtime/eval/loss';
-import { createCpuBackend } from '../../../kernels/cpu-backend';
-import { loadLlama2c } from '../../../runtime';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../../helpers/shared-paths';
+import { sharedPath, TINYSTORIES_VALID } from '../../helpers/shared-paths';
+import { loadStories260K } from '../../helpers/stories260k';
 
-const { model, tokenizer } = loadLlama2c(
-  createCpuBackend(),
-  readShared(STORIES260K),
-  'stories260K.bin',
-  readShared(TOK512),
-  'tok512.bin',
-);
+const { model, tokenizer } = loadStories260K();
 const text = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8')
   .split('<|endoftext|>')
   .slice(0, 30)

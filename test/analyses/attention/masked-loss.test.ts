@@ -4,19 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createCpuBackend } from '../../../kernels/cpu-backend';
 import { applyMask, maskedLoss } from '../../../analyses/attention/masked-loss';
 import type { HeadMasks, LayerPattern } from '../../../analyses/attention/types';
-import { evaluateLoss, loadLlama2c } from '../../../runtime';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../../helpers/shared-paths';
+import { evaluateLoss } from '../../../runtime';
+import { sharedPath, TINYSTORIES_VALID } from '../../helpers/shared-paths';
+import { loadStories260K } from '../../helpers/stories260k';
 
-const { model, tokenizer } = loadLlama2c(
-  createCpuBackend(),
-  readShared(STORIES260K),
-  'stories260K.bin',
-  readShared(TOK512),
-  'tok512.bin',
-);
+const { model, tokenizer } = loadStories260K();
 // ~2,000 tokens: several windows' worth of rows, quick on the CPU.
 const text = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8')
   .split('<|endoftext|>')

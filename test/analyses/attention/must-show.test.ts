@@ -11,20 +11,13 @@ import { sweepMasks, type MaskEvaluation } from '../../../analyses/attention/mas
 import { buildMask, MASK_FAMILIES, moaPlan, rowBudgets } from '../../../analyses/attention/masks';
 import { calibrateForChannels } from '../../../analyses/attention/sweep-text';
 import type { LayerQK } from '../../../analyses/attention/types';
-import { createCpuBackend } from '../../../kernels/cpu-backend';
-import { loadLlama2c } from '../../../runtime';
 import type { Hook } from '../../../runtime/hooks';
 import type { LlamaModel } from '../../../runtime/model/llama';
 import { loadModel } from '../../../cli/session';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../../helpers/shared-paths';
+import { sharedPath, TINYSTORIES_VALID } from '../../helpers/shared-paths';
+import { loadStories260K } from '../../helpers/stories260k';
 
-const stories = loadLlama2c(
-  createCpuBackend(),
-  readShared(STORIES260K),
-  'stories260K.bin',
-  readShared(TOK512),
-  'tok512.bin',
-);
+const stories = loadStories260K();
 const all = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8').split('<|endoftext|>');
 const text = all.slice(0, 30).join('<|endoftext|>');
 const heldOut = all.slice(900).join('<|endoftext|>');

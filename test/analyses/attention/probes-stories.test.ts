@@ -4,27 +4,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCpuBackend } from '../../../kernels/cpu-backend';
-import { loadLlama2c } from '../../../runtime';
 import {
   HEAD_PROBE_COLUMNS,
   MASS_THRESHOLDS,
   probeAttention,
   type ProbeResult,
 } from '../../../analyses/attention/probes';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../../helpers/shared-paths';
+import { sharedPath, TINYSTORIES_VALID } from '../../helpers/shared-paths';
+import { loadStories260K } from '../../helpers/stories260k';
 
 const STORIES = 20;
 let r: ProbeResult;
 
 beforeAll(async () => {
-  const { model, tokenizer } = loadLlama2c(
-    createCpuBackend(),
-    readShared(STORIES260K),
-    'stories260K.bin',
-    readShared(TOK512),
-    'tok512.bin',
-  );
+  const { model, tokenizer } = loadStories260K();
   const text = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8').split('<|endoftext|>');
   r = await probeAttention(model, tokenizer, text.slice(0, STORIES).join('<|endoftext|>'));
   model.dispose();

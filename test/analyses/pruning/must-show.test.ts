@@ -24,7 +24,8 @@ import {
 import { loadModel } from '../../../cli/session';
 import { createCpuBackend } from '../../../kernels/cpu-backend';
 import { hfCheckpoint, LlamaModel, loadLlama2c, parseHfConfig, parseSafetensors } from '../../../runtime';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../../helpers/shared-paths';
+import { readShared, sharedPath, TINYSTORIES_VALID, TOK512 } from '../../helpers/shared-paths';
+import { loadStories260K } from '../../helpers/stories260k';
 
 const METHODS: PruningMethod[] = ['magnitude', 'wanda', 'sparsegpt'];
 
@@ -40,14 +41,7 @@ const CASES: Case[] = [
   {
     name: 'stories260K + tinystories-valid-1000',
     nm: ['2:4'],
-    load: async () =>
-      loadLlama2c(
-        createCpuBackend(),
-        readShared(STORIES260K),
-        'stories260K.bin',
-        readShared(TOK512),
-        'tok512.bin',
-      ),
+    load: async () => loadStories260K(),
     text: () => readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8'),
   },
   {

@@ -5,8 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCpuBackend } from '../../../kernels/cpu-backend';
-import { loadLlama2c } from '../../../runtime';
 import type { Tensor } from '../../../kernels/tensor';
 import { HookError } from '../../../runtime/hooks';
 import type { LlamaModel } from '../../../runtime/model/llama';
@@ -38,7 +36,8 @@ import {
 } from '../../../analyses/sae/features';
 import { trainSae } from '../../../analyses/sae/train';
 import type { RecordBatch } from 'apache-arrow';
-import { readShared, sharedPath, STORIES260K, TINYSTORIES_VALID, TOK512 } from '../../helpers/shared-paths';
+import { sharedPath, TINYSTORIES_VALID } from '../../helpers/shared-paths';
+import { loadStories260K } from '../../helpers/stories260k';
 
 const HOOK = 'blocks.2.hook_resid_post';
 let model: LlamaModel;
@@ -46,13 +45,7 @@ let tokenizer: Llama2cTokenizer;
 let text: string;
 
 beforeAll(() => {
-  ({ model, tokenizer } = loadLlama2c(
-    createCpuBackend(),
-    readShared(STORIES260K),
-    'stories260K.bin',
-    readShared(TOK512),
-    'tok512.bin',
-  ));
+  ({ model, tokenizer } = loadStories260K());
   text = readFileSync(sharedPath(TINYSTORIES_VALID), 'utf8')
     .split('<|endoftext|>')
     .slice(0, 40)

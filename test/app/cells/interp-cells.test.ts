@@ -6,8 +6,6 @@
  */
 import { tableToIPC, type Table } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { createCpuBackend } from '../../../kernels/cpu-backend';
-import { loadLlama2c } from '../../../runtime';
 import type { CellResult } from '../../../app/notebook/cell-runtime';
 import { activationsJob, dlaJob, logitLensJob, patchJob } from '../../../workers/interp-jobs';
 import {
@@ -28,15 +26,9 @@ import {
   rowMask,
   tokenTopChannels,
 } from '../../../app/cells/activations/activations-data';
-import { readShared, STORIES260K, TOK512 } from '../../helpers/shared-paths';
+import { loadStories260K } from '../../helpers/stories260k';
 
-const { model, tokenizer } = loadLlama2c(
-  createCpuBackend(),
-  readShared(STORIES260K),
-  'stories260K.bin',
-  readShared(TOK512),
-  'tok512.bin',
-);
+const { model, tokenizer } = loadStories260K();
 const CLEAN = 'Once upon a time, there was a kid named Lily. One day,';
 const asResult = (tables: Record<string, Table | undefined>): CellResult => ({
   meta: {},
