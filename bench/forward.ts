@@ -124,6 +124,8 @@ async function load(kind: Kind): Promise<{ backend: Backend; model: LlamaModel; 
   // The CLI's backend choice (cli/session.ts), told the threads and kernels by its variables.
   process.env.SPARSEBOOK_CPU_THREADS = String(threads);
   process.env.SPARSEBOOK_CPU_KERNELS = kind === 'cpu-ts' ? 'typescript' : '';
+  // The bench tunes (or not, --no-autotune) and times that itself.
+  process.env.SPARSEBOOK_AUTOTUNE = '0';
   if (!synthetic) {
     const loaded = await loadModel(kind === 'webgpu' ? 'webgpu' : 'cpu', modelPath, f.tokenizer);
     const { backend, model, tokenizer } = loaded;

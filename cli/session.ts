@@ -13,6 +13,7 @@ import { UsageError } from './args';
 import { resolveHubModel } from './hub-cache';
 import { useFileTuneStore } from './matmul-tune-store';
 import { nodeGpu } from './node-gpu';
+import { autotuneLoaded } from '../runtime/model/autotune';
 
 /**
  * The backend of a command: WebGPU through Dawn, or the CPU with its WebAssembly kernels on
@@ -67,6 +68,17 @@ export async function loadModel(
   model: string,
   tokenizer?: string,
 ): Promise<Awaited<ReturnType<typeof loadLocalModel>>> {
+  const loaded = await loadUntuned(backendKind, model, tokenizer);
+  // On a real GPU the model's matmul shapes are tuned once per adapter (a no-op on the CPU and
+  // on SwiftShader); SPARSEBOOK_AUTOTUNE=0 keeps the fixed kernel rule (benchmarks that time it).
+  if (process.env.SPARSEBOOK_AUTOTUNE !== '0')
+    await autotuneLoaded(loaded.model, loaded.tokenizer.documentToken, (e) =>
+      console.error(`matmul autotune skipped: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  return loaded;
+}
+
+async function loadUntuned(backendKind: 'cpu' | 'webgpu', model: string, tokenizer?: string) {
   if (!isHubId(model)) return loadLocalModel(backendKind, model, tokenizer);
   if (tokenizer !== undefined) {
     throw new UsageError(`--tokenizer is only for a checkpoint file; the hub model ${model} brings its own`);

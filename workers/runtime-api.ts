@@ -11,6 +11,7 @@ import { createFastCpuBackend, createWebGpuBackend, type Backend } from '../kern
 import { evaluateLoss, generate, perTokenLoss, TextError } from '../runtime/index';
 import { formatCount } from '../runtime/errors';
 import { nextTokenTable, tokenLossTable } from '../runtime/tables';
+import { autotuneLoaded } from '../runtime/model/autotune';
 import { tensorTable } from '../runtime/tensor-table';
 import { listHookPoints, readIndices, type Hook, type IndexHook } from '../runtime/hooks';
 import type { Table } from 'apache-arrow';
@@ -171,6 +172,10 @@ export function createRuntimeApi(
       next.model.dispose();
       throw e;
     }
+    // On a real GPU the model's matmul shapes are tuned once per adapter (cached; a no-op on the
+    // CPU backend and on SwiftShader).
+    await autotuneLoaded(next.model, next.tokenizer.documentToken);
+    signal.throwIfAborted();
     unload(key);
     models.set(key, next);
     const handle: ModelHandle = {

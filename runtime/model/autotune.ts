@@ -35,6 +35,30 @@ export async function autotuneModel(
   return autotuneMatmul(ctx, shapes, opts);
 }
 
+/** Tokens of the load-time tune: one window of this many (at most the model's context). */
+export const LOAD_TUNE_TOKENS = 512;
+
+/**
+ * Tune a freshly loaded model as a session will use it: a full window (up to LOAD_TUNE_TOKENS) of
+ * the document token, then one decode step. Classes already decided on this adapter come from
+ * the cache, so only the first load of a shape on a GPU pays for timing. A failure here never
+ * fails the load: the fixed kernel rule stays, and the reason goes to `onError`.
+ */
+export async function autotuneLoaded(
+  model: LlamaModel,
+  documentToken: number,
+  onError: (e: unknown) => void = (e) => console.warn('matmul autotune skipped:', e),
+): Promise<AutotuneEntry[]> {
+  if (model.backend.kind !== 'webgpu') return [];
+  const n = Math.min(model.config.seqLen, LOAD_TUNE_TOKENS);
+  try {
+    return await autotuneModel(model, new Array<number>(n).fill(documentToken));
+  } catch (e) {
+    onError(e);
+    return [];
+  }
+}
+
 /** A one-line summary of a report: classes seen, tuned, taken from the cache, skipped. */
 export function autotuneSummary(report: readonly AutotuneEntry[]): Record<string, unknown> {
   return {
