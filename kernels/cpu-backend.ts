@@ -66,6 +66,8 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     backend.gatedActivation = (gate, up, kind) => wasm.activation(gate, kind, up);
     backend.rmsnorm = (x, weight, eps, o) => wasm.rmsnorm(x, weight, eps, o?.groupSize);
     backend.layernorm = (x, weight, bias, eps) => wasm.layernorm(x, weight, bias, eps);
+    backend.softmax = (x) => wasm.softmax(x);
+    backend.topk = (x, k) => wasm.topk(x, k);
   }
   return backend;
 }

@@ -15,13 +15,15 @@
  * waits for the others with `Atomics.wait` (allowed in Node and in workers, where the backend runs).
  */
 import type { FloatDType, Tensor } from '../tensor';
-import { CpuTensor, cpu, f32, weightRows } from '../cpu-tensor';
+import { CpuTensor, cpu, f32, rowsCols, weightRows } from '../cpu-tensor';
 import { checkMatmulBias, matmulCpu } from '../matmul.cpu';
 import { attentionDims, matmulShape, sameShape } from '../shapes';
-import type { ActivationKind, AttentionOptions, AttentionResult } from '../backend';
+import type { ActivationKind, AttentionOptions, AttentionResult, TopKResult } from '../backend';
 import { activationCpu, gatedActivationCpu } from '../activation.cpu';
 import { layernormCpu, layernormDims } from '../layernorm.cpu';
 import { rmsnormCpu, rmsnormDims } from '../rmsnorm.cpu';
+import { softmaxCpu } from '../softmax.cpu';
+import { topkCpu } from '../topk.cpu';
 import { attentionCpu, attentionScoreOptions } from '../attention.cpu';
 import {
   KERNELS_WASM_PLAIN,
@@ -47,6 +49,8 @@ interface KernelExports {
   activationRows(x: number, up: number, out: number, n: number, kind: number): void;
   rmsnormRows(x: number, w: number, out: number, rows: number, cols: number, eps: number): void;
   layernormRows(x: number, w: number, b: number, out: number, rows: number, cols: number, eps: number): void;
+  softmaxRows(x: number, out: number, rows: number, cols: number): void;
+  topkRows(x: number, outV: number, outI: number, rows: number, cols: number, k: number): void;
   attentionHeads(
     q: number,
     k: number,
@@ -66,6 +70,8 @@ interface KernelExports {
   ): void;
 }
 
+/** Largest k the WebAssembly top-k takes (it inserts into the kept k: O(cols · k)). */
+const TOPK_MAX_K = 64;
 /** Columns per packed panel of b (the kernel's register block is 4 rows × NR columns). */
 const NR = 8;
 const PAGE = 65536;
@@ -571,6 +577,48 @@ export class WasmKernels {
     return this.rowOp(x, bias ? [weight, bias] : [weight], (ptrs, out) =>
       this.kernels.layernormRows(ptrs[0]!, ptrs[1]!, ptrs[2] ?? 0, out, rows, cols, eps),
     );
+  }
+
+  /** `Backend.softmax` (kernels/softmax.cpu.ts) over the last dim. */
+  softmax(x: Tensor<'f32'>): Tensor<'f32'> {
+    const [rows, cols] = rowsCols(x.shape);
+    if (this.destroyed || rows === 0 || cols === 0) return softmaxCpu(x);
+    return this.rowOp(x, [], (ptrs, out) => this.kernels.softmaxRows(ptrs[0]!, out, rows, cols));
+  }
+
+  /**
+   * `Backend.topk` (kernels/topk.cpu.ts: values descending, ties to the lower index) for k up to
+   * TOPK_MAX_K on rows without NaN; anything else runs the TypeScript kernel (a sort).
+   */
+  topk(x: Tensor<'f32'>, k: number): TopKResult {
+    const [rows, cols] = rowsCols(x.shape);
+    const X = cpu(x).data;
+    if (
+      this.destroyed ||
+      rows === 0 ||
+      !Number.isInteger(k) ||
+      k < 1 ||
+      k > cols ||
+      k > TOPK_MAX_K ||
+      X.some(Number.isNaN)
+    ) {
+      return topkCpu(x, k);
+    }
+    const inBytes = Math.ceil((X.length * 4) / 16) * 16;
+    const outBytes = Math.ceil((rows * k * 4) / 16) * 16;
+    const total = inBytes + 2 * outBytes;
+    const scratch = this.arena.alloc(total);
+    try {
+      this.f32().set(X, scratch >>> 2);
+      const [vp, ip] = [scratch + inBytes, scratch + inBytes + outBytes];
+      this.kernels.topkRows(scratch, vp, ip, rows, cols, k);
+      const shape = [...x.shape.slice(0, -1), k];
+      const values = this.f32().slice(vp >>> 2, (vp >>> 2) + rows * k);
+      const indices = new Int32Array(this.memory.buffer, ip, rows * k).slice();
+      return { values: f32(values, shape), indices: new CpuTensor<'i32'>(indices, shape) };
+    } finally {
+      this.arena.release(scratch, total);
+    }
   }
 
   /** Copy x and the row vectors in, run `kernel(pointers, outPtr)`, copy out a tensor of x's shape. */

@@ -12,6 +12,8 @@ import { attentionCpu } from '../../kernels/attention.cpu';
 import { activationCpu, gatedActivationCpu } from '../../kernels/activation.cpu';
 import { layernormCpu } from '../../kernels/layernorm.cpu';
 import { rmsnormCpu } from '../../kernels/rmsnorm.cpu';
+import { softmaxCpu } from '../../kernels/softmax.cpu';
+import { topkCpu } from '../../kernels/topk.cpu';
 import type { WasmKernels } from '../../kernels/wasm/wasm-kernels';
 import { f32ToBf16Bits, f32ToF16Bits } from '../../runtime/formats/safetensors-dtypes';
 import { TOL_ELEMENTWISE, expectClose, randn } from './harness';
@@ -241,5 +243,60 @@ export function wasmNormCases(kernels: () => WasmKernels): void {
     const odd = f32(randn(11, 3 * 7), [3, 7]);
     const ow = f32(randn(12, 7), [7]);
     expect(cpu(kernels().rmsnorm(odd, ow, 1e-5)).data).toEqual(cpu(rmsnormCpu(odd, ow, 1e-5)).data);
+  });
+}
+
+export function wasmRowCases(kernels: () => WasmKernels): void {
+  it('softmax matches the TypeScript kernel: odd widths, long rows, −∞ entries, large logits', () => {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 7],
+      [4, 64],
+      [2, 1001],
+      [2, 50257],
+    ] as const) {
+      const x = randn(rows * cols + 1, rows * cols, 8);
+      if (cols > 7) x.set([-Infinity, 80, -80, -Infinity], 3); // masked keys and far-apart logits
+      const t = f32(x, [rows, cols]);
+      expectClose(cpu(kernels().softmax(t)).data, cpu(softmaxCpu(t)).data, 1e-6, `softmax [${rows},${cols}]`);
+      const got = cpu(kernels().softmax(t)).data;
+      for (let r = 0; r < rows; r++) {
+        let s = 0;
+        for (let c = 0; c < cols; c++) s += got[r * cols + c]!;
+        expect(s).toBeCloseTo(1, 5);
+      }
+    }
+  });
+
+  it('top-k gives the TypeScript kernel exactly: ties to the lower index, ±∞, signed zeros', () => {
+    for (const [rows, cols, k] of [
+      [1, 1, 1],
+      [3, 10, 3],
+      [5, 64, 8],
+      [2, 1000, 64],
+      [4, 300, 1],
+    ] as const) {
+      const x = randn(rows * cols + 2, rows * cols, 3);
+      // Rounded to halves: many exact ties.
+      for (let i = 0; i < x.length; i++) x[i] = Math.round(x[i]! * 2) / 2;
+      if (cols >= 10) x.set([Infinity, -Infinity, -0, 0, Infinity, 2, 2], 1);
+      const t = f32(x, [rows, cols]);
+      const got = kernels().topk(t, k);
+      const want = topkCpu(t, k);
+      expect(got.values.shape).toEqual([rows, k]);
+      expect(cpu(got.indices).data).toEqual(cpu(want.indices).data);
+      expect(cpu(got.values).data).toEqual(cpu(want.values).data);
+    }
+  });
+
+  it('top-k past the WebAssembly path (large k, a NaN) gives the TypeScript result, and refuses a bad k alike', () => {
+    const x = f32(randn(4, 2 * 200), [2, 200]);
+    expect(cpu(kernels().topk(x, 150).indices).data).toEqual(cpu(topkCpu(x, 150).indices).data);
+    const withNan = f32(
+      Float32Array.from(x.data, (v, i) => (i === 7 ? NaN : v)),
+      [2, 200],
+    );
+    expect(cpu(kernels().topk(withNan, 4).indices).data).toEqual(cpu(topkCpu(withNan, 4).indices).data);
+    expect(() => kernels().topk(x, 201)).toThrow(/k=201 must be an integer in \[1, 200\]/);
   });
 }

@@ -4,7 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWasmKernels, type WasmKernels } from '../../kernels/wasm/wasm-kernels';
-import { wasmActivationCases, wasmAttentionCases, wasmMatmulCases, wasmNormCases } from './wasm-kernel-cases';
+import {
+  wasmActivationCases,
+  wasmAttentionCases,
+  wasmMatmulCases,
+  wasmNormCases,
+  wasmRowCases,
+} from './wasm-kernel-cases';
 
 describe('matmul [wasm, browser]', () => {
   let k: WasmKernels;
@@ -27,6 +33,7 @@ describe('matmul [wasm, browser]', () => {
   wasmAttentionCases(() => k);
   wasmActivationCases(() => k);
   wasmNormCases(() => k);
+  wasmRowCases(() => k);
 });
 
 describe('kernels [wasm without relaxed SIMD, browser]', () => {
@@ -40,4 +47,5 @@ describe('kernels [wasm without relaxed SIMD, browser]', () => {
   wasmAttentionCases(() => k);
   wasmActivationCases(() => k);
   wasmNormCases(() => k);
+  wasmRowCases(() => k);
 });

@@ -15,6 +15,7 @@ import {
   wasmAttentionCases,
   wasmMatmulCases,
   wasmNormCases,
+  wasmRowCases,
 } from '../kernels/wasm-kernel-cases';
 import { loadStories260K } from '../helpers/stories260k';
 import { readShared, TINYSTORIES_VALID } from '../helpers/shared-paths';
@@ -37,6 +38,7 @@ describe('matmul [wasm, 3 threads]', () => {
   wasmAttentionCases(() => k);
   wasmActivationCases(() => k);
   wasmNormCases(() => k);
+  wasmRowCases(() => k);
 
   it('splits large products across the threads (uneven panel shares, a remainder of rows)', () => {
     for (const [m, kk, n] of [
@@ -75,6 +77,7 @@ describe('kernels [wasm without relaxed SIMD: mul + add, 2 threads]', () => {
   wasmAttentionCases(() => k);
   wasmActivationCases(() => k);
   wasmNormCases(() => k);
+  wasmRowCases(() => k);
 });
 
 describe('CPU backend with WebAssembly kernels', () => {

@@ -3,3 +3,4 @@ export { gemmPanels, peakLoop } from './matmul';
 export { attentionHeads } from './attention';
 export { activationRows } from './activation';
 export { layernormRows, rmsnormRows } from './norm';
+export { softmaxRows, topkRows } from './rows';
