@@ -93,7 +93,23 @@ export interface WasmKernelOptions {
    * switched to it with V8's --experimental-wasm-relaxed-simd). false: plain SIMD mul + add.
    */
   relaxed?: boolean;
+  /**
+   * Bytes of packed weights kept in the wasm memory (default PACKED_WEIGHT_BUDGET). A weight past
+   * it is packed per call into scratch instead, so a model larger than wasm32's 4 GiB still runs.
+   */
+  packedWeightBudget?: number;
+  /**
+   * Most bytes the wasm memory may grow to (default, and at most, wasm32's 4 GiB). A call that
+   * needs more runs the TypeScript kernel.
+   */
+  maxMemoryBytes?: number;
 }
+
+/** Packed weights kept resident up to 3 GiB of the 4 GiB memory; the rest is left for scratch. */
+export const PACKED_WEIGHT_BUDGET = 3 * 2 ** 30;
+
+/** The wasm memory cannot hold a request (wasm32's 4 GiB, or the engine refused to grow it). */
+class WasmMemoryFull extends Error {}
 
 /** A weight packed into column panels, resident in the wasm memory. */
 interface Packed {
@@ -105,6 +121,8 @@ interface Packed {
 class Arena {
   private free: { off: number; size: number }[] = [];
   private top = BASE;
+  /** Pages the memory may grow to. */
+  maxPages = MAX_PAGES;
   constructor(private readonly memory: WebAssembly.Memory) {}
 
   alloc(bytes: number): number {
@@ -125,13 +143,19 @@ class Arena {
     const pages = this.memory.buffer.byteLength / PAGE;
     const need = Math.ceil(end / PAGE);
     if (need > pages) {
-      if (need > MAX_PAGES) {
-        throw new Error(
-          `wasm kernels: ${(end / 2 ** 30).toFixed(2)} GiB would exceed WebAssembly's 4 GiB memory`,
+      if (need > this.maxPages) {
+        throw new WasmMemoryFull(
+          `wasm kernels: ${(end / 2 ** 30).toFixed(2)} GiB would exceed the memory's ${((this.maxPages * PAGE) / 2 ** 30).toFixed(2)} GiB`,
         );
       }
       // Grow by at least a quarter, so a growing model does not grow page by page.
-      this.memory.grow(Math.min(MAX_PAGES, Math.max(need, Math.ceil(pages * 1.25))) - pages);
+      try {
+        this.memory.grow(Math.min(this.maxPages, Math.max(need, Math.ceil(pages * 1.25))) - pages);
+      } catch (e) {
+        throw new WasmMemoryFull(
+          `wasm kernels: the engine would not grow the memory to ${need} pages (${e})`,
+        );
+      }
     }
     this.top = end;
     return off;
@@ -319,6 +343,8 @@ export class WasmKernels {
   private readonly finalizer: FinalizationRegistry<Packed>;
   private view: Float32Array;
   private destroyed = false;
+  /** See `WasmKernelOptions.packedWeightBudget`. */
+  packedWeightBudget = PACKED_WEIGHT_BUDGET;
 
   constructor(
     private readonly memory: WebAssembly.Memory,
@@ -405,6 +431,40 @@ export class WasmKernels {
     }
   }
 
+  /**
+   * Scratch of `bytes` for `body`, released after it; `fallback` (the TypeScript kernel) when the
+   * wasm memory cannot hold it (wasm32's 4 GiB, or an engine that will not grow it).
+   */
+  private withScratch<T>(bytes: number, fallback: () => T, body: (ptr: number) => T): T {
+    let ptr: number;
+    try {
+      ptr = this.arena.alloc(bytes);
+    } catch (e) {
+      if (e instanceof WasmMemoryFull) return fallback();
+      throw e;
+    }
+    try {
+      return body(ptr);
+    } catch (e) {
+      // A weight packed inside `body` can meet the limit too.
+      if (e instanceof WasmMemoryFull) return fallback();
+      throw e;
+    } finally {
+      this.arena.release(ptr, bytes);
+    }
+  }
+
+  /** See `WasmKernelOptions.maxMemoryBytes`. */
+  set maxMemoryBytes(bytes: number) {
+    this.arena.maxPages = Math.max(1, Math.min(MAX_PAGES, Math.floor(bytes / PAGE)));
+  }
+
+  /** Whether a weight's panels are (or may now be) kept resident: within `packedWeightBudget`. */
+  private keepsPacked(B: object, transposeB: boolean, bytes: number): boolean {
+    if (this.packed.get(B)?.[transposeB ? 't' : 'n']) return true;
+    return this.arena.used + bytes <= this.packedWeightBudget;
+  }
+
   /** The cached panels of a weight, packed on first use. */
   private packedWeight(B: CpuTensor<FloatDType>, transposeB: boolean, k: number, n: number): number {
     let entry = this.packed.get(B);
@@ -436,36 +496,38 @@ export class WasmKernels {
       return matmulCpu(a, b, transposeB, transposeA, bias);
     }
     const np = Math.ceil(n / NR) * NR;
-    const isWeight = this.weights.has(B);
+    const isWeight = this.weights.has(B) && this.keepsPacked(B, transposeB, k * np * 4);
     const aBytes = m * k * 4;
     const cBytes = m * np * 4;
     const biasBytes = bias ? np * 4 : 0;
     const bBytes = isWeight ? 0 : k * np * 4;
-    const scratch = this.arena.alloc(aBytes + cBytes + biasBytes + bBytes);
-    try {
-      const bp = isWeight ? this.packedWeight(B, transposeB, k, n) : scratch + aBytes + cBytes + biasBytes;
-      if (!isWeight) this.pack(B, transposeB, k, n, bp);
-      const aPtr = scratch;
-      const cPtr = scratch + aBytes;
-      const biasPtr = bias ? cPtr + cBytes : 0;
-      const view = this.f32();
-      const A = cpu(a).data;
-      if (transposeA) {
-        // a [k, m] → rows of aᵀ.
-        const base = aPtr >>> 2;
-        for (let p = 0; p < k; p++) for (let i = 0; i < m; i++) view[base + i * k + p] = A[p * m + i]!;
-      } else view.set(A, aPtr >>> 2);
-      if (bias) view.set(cpu(bias).data, biasPtr >>> 2);
-      this.gemm(aPtr, m, k, bp, cPtr, np, biasPtr, k > 1024 ? 512 : k);
-      const out = this.f32();
-      const c0 = cPtr >>> 2;
-      if (np === n) return f32(out.slice(c0, c0 + m * n), [m, n]);
-      const res = new Float32Array(m * n);
-      for (let i = 0; i < m; i++) res.set(out.subarray(c0 + i * np, c0 + i * np + n), i * n);
-      return f32(res, [m, n]);
-    } finally {
-      this.arena.release(scratch, aBytes + cBytes + biasBytes + bBytes);
-    }
+    // Past wasm32's memory: the TypeScript kernel, slow but with no such limit.
+    return this.withScratch(
+      aBytes + cBytes + biasBytes + bBytes,
+      () => matmulCpu(a, b, transposeB, transposeA, bias),
+      (scratch) => {
+        const bp = isWeight ? this.packedWeight(B, transposeB, k, n) : scratch + aBytes + cBytes + biasBytes;
+        if (!isWeight) this.pack(B, transposeB, k, n, bp);
+        const aPtr = scratch;
+        const cPtr = scratch + aBytes;
+        const biasPtr = bias ? cPtr + cBytes : 0;
+        const view = this.f32();
+        const A = cpu(a).data;
+        if (transposeA) {
+          // a [k, m] → rows of aᵀ.
+          const base = aPtr >>> 2;
+          for (let p = 0; p < k; p++) for (let i = 0; i < m; i++) view[base + i * k + p] = A[p * m + i]!;
+        } else view.set(A, aPtr >>> 2);
+        if (bias) view.set(cpu(bias).data, biasPtr >>> 2);
+        this.gemm(aPtr, m, k, bp, cPtr, np, biasPtr, k > 1024 ? 512 : k);
+        const out = this.f32();
+        const c0 = cPtr >>> 2;
+        if (np === n) return f32(out.slice(c0, c0 + m * n), [m, n]);
+        const res = new Float32Array(m * n);
+        for (let i = 0; i < m; i++) res.set(out.subarray(c0 + i * np, c0 + i * np + n), i * n);
+        return f32(res, [m, n]);
+      },
+    );
   }
 
   /** Run gemmPanels over all panels, split across the pool when the product is large enough. */
@@ -538,18 +600,19 @@ export class WasmKernels {
     const n = x.size;
     const bytes = n * 4;
     const total = (up ? 3 : 2) * bytes;
-    const scratch = this.arena.alloc(total);
-    try {
-      const view = this.f32();
-      view.set(cpu(x).data, scratch >>> 2);
-      if (up) view.set(cpu(up).data, (scratch + bytes) >>> 2);
-      const outPtr = scratch + (up ? 2 : 1) * bytes;
-      this.kernels.activationRows(scratch, up ? scratch + bytes : 0, outPtr, n, code);
-      const o = outPtr >>> 2;
-      return f32(this.f32().slice(o, o + n), x.shape);
-    } finally {
-      this.arena.release(scratch, total);
-    }
+    return this.withScratch(
+      total,
+      () => (up ? gatedActivationCpu(x, up, kind) : activationCpu(x, kind)),
+      (scratch) => {
+        const view = this.f32();
+        view.set(cpu(x).data, scratch >>> 2);
+        if (up) view.set(cpu(up).data, (scratch + bytes) >>> 2);
+        const outPtr = scratch + (up ? 2 : 1) * bytes;
+        this.kernels.activationRows(scratch, up ? scratch + bytes : 0, outPtr, n, code);
+        const o = outPtr >>> 2;
+        return f32(this.f32().slice(o, o + n), x.shape);
+      },
+    );
   }
 
   /**
@@ -561,8 +624,11 @@ export class WasmKernels {
     if (this.destroyed || cols % 4 !== 0 || rows === 0) {
       return rmsnormCpu(x, weight, eps, groupSize === undefined ? undefined : { groupSize });
     }
-    return this.rowOp(x, [weight], (ptrs, out) =>
-      this.kernels.rmsnormRows(ptrs[0]!, ptrs[1]!, out, rows, cols, eps),
+    return this.rowOp(
+      x,
+      [weight],
+      (ptrs, out) => this.kernels.rmsnormRows(ptrs[0]!, ptrs[1]!, out, rows, cols, eps),
+      () => rmsnormCpu(x, weight, eps, groupSize === undefined ? undefined : { groupSize }),
     );
   }
 
@@ -574,8 +640,11 @@ export class WasmKernels {
   ): Tensor<'f32'> {
     const [rows, cols] = layernormDims(x, weight, bias);
     if (this.destroyed || cols % 4 !== 0 || rows === 0) return layernormCpu(x, weight, bias, eps);
-    return this.rowOp(x, bias ? [weight, bias] : [weight], (ptrs, out) =>
-      this.kernels.layernormRows(ptrs[0]!, ptrs[1]!, ptrs[2] ?? 0, out, rows, cols, eps),
+    return this.rowOp(
+      x,
+      bias ? [weight, bias] : [weight],
+      (ptrs, out) => this.kernels.layernormRows(ptrs[0]!, ptrs[1]!, ptrs[2] ?? 0, out, rows, cols, eps),
+      () => layernormCpu(x, weight, bias, eps),
     );
   }
 
@@ -583,7 +652,12 @@ export class WasmKernels {
   softmax(x: Tensor<'f32'>): Tensor<'f32'> {
     const [rows, cols] = rowsCols(x.shape);
     if (this.destroyed || rows === 0 || cols === 0) return softmaxCpu(x);
-    return this.rowOp(x, [], (ptrs, out) => this.kernels.softmaxRows(ptrs[0]!, out, rows, cols));
+    return this.rowOp(
+      x,
+      [],
+      (ptrs, out) => this.kernels.softmaxRows(ptrs[0]!, out, rows, cols),
+      () => softmaxCpu(x),
+    );
   }
 
   /**
@@ -607,18 +681,19 @@ export class WasmKernels {
     const inBytes = Math.ceil((X.length * 4) / 16) * 16;
     const outBytes = Math.ceil((rows * k * 4) / 16) * 16;
     const total = inBytes + 2 * outBytes;
-    const scratch = this.arena.alloc(total);
-    try {
-      this.f32().set(X, scratch >>> 2);
-      const [vp, ip] = [scratch + inBytes, scratch + inBytes + outBytes];
-      this.kernels.topkRows(scratch, vp, ip, rows, cols, k);
-      const shape = [...x.shape.slice(0, -1), k];
-      const values = this.f32().slice(vp >>> 2, (vp >>> 2) + rows * k);
-      const indices = new Int32Array(this.memory.buffer, ip, rows * k).slice();
-      return { values: f32(values, shape), indices: new CpuTensor<'i32'>(indices, shape) };
-    } finally {
-      this.arena.release(scratch, total);
-    }
+    return this.withScratch(
+      total,
+      () => topkCpu(x, k),
+      (scratch) => {
+        this.f32().set(X, scratch >>> 2);
+        const [vp, ip] = [scratch + inBytes, scratch + inBytes + outBytes];
+        this.kernels.topkRows(scratch, vp, ip, rows, cols, k);
+        const shape = [...x.shape.slice(0, -1), k];
+        const values = this.f32().slice(vp >>> 2, (vp >>> 2) + rows * k);
+        const indices = new Int32Array(this.memory.buffer, ip, rows * k).slice();
+        return { values: f32(values, shape), indices: new CpuTensor<'i32'>(indices, shape) };
+      },
+    );
   }
 
   /** Copy x and the row vectors in, run `kernel(pointers, outPtr)`, copy out a tensor of x's shape. */
@@ -626,26 +701,28 @@ export class WasmKernels {
     x: Tensor<'f32'>,
     vectors: Tensor<'f32'>[],
     kernel: (ptrs: number[], out: number) => void,
+    fallback: () => Tensor<'f32'>,
   ): Tensor<'f32'> {
     const inputs = [x, ...vectors];
     const sizes = inputs.map((t) => Math.ceil((t.size * 4) / 16) * 16);
     const total = sizes.reduce((a, b) => a + b, 0) + x.size * 4;
-    const scratch = this.arena.alloc(total);
-    try {
-      const view = this.f32();
-      const ptrs: number[] = [];
-      let at = scratch;
-      inputs.forEach((t, i) => {
-        view.set(cpu(t).data, at >>> 2);
-        ptrs.push(at);
-        at += sizes[i]!;
-      });
-      kernel(ptrs, at);
-      const o = at >>> 2;
-      return f32(this.f32().slice(o, o + x.size), x.shape);
-    } finally {
-      this.arena.release(scratch, total);
-    }
+    return this.withScratch(
+      total,
+      () => fallback(),
+      (scratch) => {
+        const view = this.f32();
+        const ptrs: number[] = [];
+        let at = scratch;
+        inputs.forEach((t, i) => {
+          view.set(cpu(t).data, at >>> 2);
+          ptrs.push(at);
+          at += sizes[i]!;
+        });
+        kernel(ptrs, at);
+        const o = at >>> 2;
+        return f32(this.f32().slice(o, o + x.size), x.shape);
+      },
+    );
   }
 
   /**
@@ -679,70 +756,71 @@ export class WasmKernels {
     const qBytes = t * qDim * 4;
     const kvBytes = keys * kvDim * 4;
     const total = 2 * qBytes + 2 * kvBytes + share * attStride;
-    const scratch = this.arena.alloc(total);
-    try {
-      const [qp, kp, vp] = [scratch, scratch + qBytes, scratch + qBytes + kvBytes];
-      const view = this.f32();
-      view.set(cpu(q).data, qp >>> 2);
-      const K = cpu(k).data;
-      const V = cpu(v).data;
-      view.set(keys * kvDim === K.length ? K : K.subarray(0, keys * kvDim), kp >>> 2);
-      view.set(keys * kvDim === V.length ? V : V.subarray(0, keys * kvDim), vp >>> 2);
-      const outPtr = vp + kvBytes;
-      const attPtr = outPtr + qBytes;
-      const win = window === Infinity ? 0 : window;
-      const group = nHeads / nKvHeads;
-      const work = nHeads * t * (pos0 + t / 2) * headDim;
-      if (share < 2 || work < PARALLEL_MIN_FLOPS) {
-        this.kernels.attentionHeads(
-          qp,
-          kp,
-          vp,
-          outPtr,
-          attPtr,
-          t,
-          qDim,
-          kvDim,
-          headDim,
-          group,
-          pos0,
-          win,
-          scale,
-          0,
-          nHeads,
-        );
-      } else {
-        this.parallel(
-          OP_ATTENTION,
-          nHeads,
-          share,
-          [qp, kp, vp, outPtr, attPtr, t, qDim, kvDim, headDim, group, pos0, win, attStride],
-          scale,
-          (u1) =>
-            this.kernels.attentionHeads(
-              qp,
-              kp,
-              vp,
-              outPtr,
-              attPtr,
-              t,
-              qDim,
-              kvDim,
-              headDim,
-              group,
-              pos0,
-              win,
-              scale,
-              0,
-              u1,
-            ),
-        );
-      }
-      const o = outPtr >>> 2;
-      return { out: f32(this.f32().slice(o, o + t * qDim), [t, qDim]) };
-    } finally {
-      this.arena.release(scratch, total);
-    }
+    return this.withScratch(
+      total,
+      () => attentionCpu(q, k, v, opts),
+      (scratch) => {
+        const [qp, kp, vp] = [scratch, scratch + qBytes, scratch + qBytes + kvBytes];
+        const view = this.f32();
+        view.set(cpu(q).data, qp >>> 2);
+        const K = cpu(k).data;
+        const V = cpu(v).data;
+        view.set(keys * kvDim === K.length ? K : K.subarray(0, keys * kvDim), kp >>> 2);
+        view.set(keys * kvDim === V.length ? V : V.subarray(0, keys * kvDim), vp >>> 2);
+        const outPtr = vp + kvBytes;
+        const attPtr = outPtr + qBytes;
+        const win = window === Infinity ? 0 : window;
+        const group = nHeads / nKvHeads;
+        const work = nHeads * t * (pos0 + t / 2) * headDim;
+        if (share < 2 || work < PARALLEL_MIN_FLOPS) {
+          this.kernels.attentionHeads(
+            qp,
+            kp,
+            vp,
+            outPtr,
+            attPtr,
+            t,
+            qDim,
+            kvDim,
+            headDim,
+            group,
+            pos0,
+            win,
+            scale,
+            0,
+            nHeads,
+          );
+        } else {
+          this.parallel(
+            OP_ATTENTION,
+            nHeads,
+            share,
+            [qp, kp, vp, outPtr, attPtr, t, qDim, kvDim, headDim, group, pos0, win, attStride],
+            scale,
+            (u1) =>
+              this.kernels.attentionHeads(
+                qp,
+                kp,
+                vp,
+                outPtr,
+                attPtr,
+                t,
+                qDim,
+                kvDim,
+                headDim,
+                group,
+                pos0,
+                win,
+                scale,
+                0,
+                u1,
+              ),
+          );
+        }
+        const o = outPtr >>> 2;
+        return { out: f32(this.f32().slice(o, o + t * qDim), [t, qDim]) };
+      },
+    );
   }
 
   /**
@@ -820,12 +898,15 @@ export async function loadWasmKernels(opts: WasmKernelOptions = {}): Promise<Was
       const instance = await WebAssembly.instantiate(module, { env: { memory } });
       const ctrlBuf = new SharedArrayBuffer(CTRL_WORDS * 4);
       const pool = await startThreads(wanted - 1, module, memory, ctrlBuf);
-      return new WasmKernels(
-        memory,
-        instance.exports as unknown as KernelExports,
-        new Int32Array(ctrlBuf),
-        pool,
-        relaxed,
+      return withBudget(
+        new WasmKernels(
+          memory,
+          instance.exports as unknown as KernelExports,
+          new Int32Array(ctrlBuf),
+          pool,
+          relaxed,
+        ),
+        opts,
       );
     } catch {
       // No threads here after all (e.g. a Content-Security-Policy without blob: workers): one thread.
@@ -836,5 +917,14 @@ export async function loadWasmKernels(opts: WasmKernelOptions = {}): Promise<Was
   );
   const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  return new WasmKernels(memory, instance.exports as unknown as KernelExports, undefined, [], relaxed);
+  return withBudget(
+    new WasmKernels(memory, instance.exports as unknown as KernelExports, undefined, [], relaxed),
+    opts,
+  );
+}
+
+function withBudget(k: WasmKernels, opts: WasmKernelOptions): WasmKernels {
+  if (opts.packedWeightBudget !== undefined) k.packedWeightBudget = opts.packedWeightBudget;
+  if (opts.maxMemoryBytes !== undefined) k.maxMemoryBytes = opts.maxMemoryBytes;
+  return k;
 }

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCpuBackend, createFastCpuBackend } from '../../kernels/cpu-backend';
 import { cpu, f32 } from '../../kernels/cpu-tensor';
 import { matmulCpu } from '../../kernels/matmul.cpu';
+import { rmsnormCpu } from '../../kernels/rmsnorm.cpu';
+import { softmaxCpu } from '../../kernels/softmax.cpu';
 import { loadWasmKernels, type WasmKernels } from '../../kernels/wasm/wasm-kernels';
 import { buildTokenStream } from '../../runtime';
 import { TOL_ELEMENTWISE, expectClose, randn } from '../kernels/harness';
@@ -94,5 +96,46 @@ describe('CPU backend with WebAssembly kernels', () => {
     const got = await fast.read(await ours.model.forward(tokens));
     expectClose(got, want, 1e-4, 'logits');
     fast.destroy();
+  });
+});
+
+describe('wasm kernels past their memory', () => {
+  it('a weight past the packed-weight budget is packed per call, and the result is the same', async () => {
+    const k = (await loadWasmKernels({ threads: 1, packedWeightBudget: 1024 }))!;
+    try {
+      const a = f32(randn(1, 3 * 40), [3, 40]);
+      const w = f32(randn(2, 40 * 24), [40, 24]);
+      k.markWeight(w);
+      for (let i = 0; i < 2; i++) {
+        expectClose(cpu(k.matmul(a, w)).data, cpu(matmulCpu(a, w)).data, TOL_ELEMENTWISE, 'over budget');
+        expect(k.bytesInUse, 'nothing stays resident').toBe(0);
+      }
+      k.packedWeightBudget = 1 << 20;
+      k.matmul(a, w);
+      expect(k.bytesInUse, 'within the budget the weight stays packed').toBeGreaterThan(0);
+    } finally {
+      k.destroy();
+    }
+  });
+
+  it('a call past the memory limit runs the TypeScript kernel instead of failing', async () => {
+    const k = (await loadWasmKernels({ threads: 1, maxMemoryBytes: 1 << 20 }))!;
+    try {
+      // 2 × 2^16 floats in and out: past 1 MiB of wasm memory.
+      const x = f32(randn(5, 2 * 2 ** 16, 4), [2, 2 ** 16]);
+      expect(cpu(k.softmax(x)).data).toEqual(cpu(softmaxCpu(x)).data);
+      const w = f32(randn(6, 2 ** 16), [2 ** 16]);
+      expect(cpu(k.rmsnorm(x, w, 1e-5)).data).toEqual(cpu(rmsnormCpu(x, w, 1e-5)).data);
+      const a = f32(randn(7, 64 * 512), [64, 512]);
+      const b = f32(randn(8, 512 * 512), [512, 512]);
+      k.markWeight(b);
+      expect(cpu(k.matmul(a, b)).data).toEqual(cpu(matmulCpu(a, b)).data);
+      expect(k.bytesInUse).toBe(0);
+      // Small calls still run in wasm (within 1e-4 of the reference, not bit-equal).
+      const s = f32(randn(9, 4 * 64), [4, 64]);
+      expectClose(cpu(k.softmax(s)).data, cpu(softmaxCpu(s)).data, 1e-6, 'small softmax');
+    } finally {
+      k.destroy();
+    }
   });
 });
