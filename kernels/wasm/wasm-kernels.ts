@@ -772,7 +772,8 @@ export class WasmKernels {
         const win = window === Infinity ? 0 : window;
         const group = nHeads / nKvHeads;
         const work = nHeads * t * (pos0 + t / 2) * headDim;
-        if (share < 2 || work < PARALLEL_MIN_FLOPS) {
+        // Heads [0, h1) of the job (the pool's threads take the rest).
+        const heads = (h1: number) =>
           this.kernels.attentionHeads(
             qp,
             kp,
@@ -788,33 +789,17 @@ export class WasmKernels {
             win,
             scale,
             0,
-            nHeads,
+            h1,
           );
-        } else {
+        if (share < 2 || work < PARALLEL_MIN_FLOPS) heads(nHeads);
+        else {
           this.parallel(
             OP_ATTENTION,
             nHeads,
             share,
             [qp, kp, vp, outPtr, attPtr, t, qDim, kvDim, headDim, group, pos0, win, attStride],
             scale,
-            (u1) =>
-              this.kernels.attentionHeads(
-                qp,
-                kp,
-                vp,
-                outPtr,
-                attPtr,
-                t,
-                qDim,
-                kvDim,
-                headDim,
-                group,
-                pos0,
-                win,
-                scale,
-                0,
-                u1,
-              ),
+            heads,
           );
         }
         const o = outPtr >>> 2;

@@ -6,6 +6,7 @@
 import { tableFromArrays, tableFromIPC, type Table } from 'apache-arrow';
 import type { CellResult } from '../../notebook/cell-runtime';
 import type { MoeLabSummary, MoeTokenRoute } from '../../../workers/moe-lab-jobs';
+import { SERIES_COLORS } from '../../charts/theme';
 
 export interface MoeLabData {
   summary: MoeLabSummary;
@@ -95,23 +96,9 @@ export function labLine(d: MoeLabData): string {
   return `${d.summary.source}: ${r.nExperts} experts, top-${r.topK}; ${r.tokens.toLocaleString('en-US')} tokens in ${r.documents} documents; ${lbl}`;
 }
 
-// Ten well-separated hues, repeated with lighter tints beyond ten experts.
-const HUES = [
-  '#4e79a7',
-  '#f28e2b',
-  '#e15759',
-  '#76b7b2',
-  '#59a14f',
-  '#edc948',
-  '#b07aa1',
-  '#ff9da7',
-  '#9c755f',
-  '#bab0ac',
-];
-
 /** An expert's colour in the token → expert map and the selection's routes (−1: no expert). */
 export function expertColour(e: number): string {
-  return e < 0 ? 'transparent' : HUES[e % 10]!;
+  return e < 0 ? 'transparent' : SERIES_COLORS[e % SERIES_COLORS.length]!;
 }
 
 /** An expert's opacity: experts past the tenth reuse the hues, lighter. */
