@@ -107,7 +107,9 @@ export function barChart(table: Table, opts: BarChartOptions): HTMLElement {
   const [lo, hi] = extent([0, ...bars.map((b) => b.value).filter(Number.isFinite)]) as [number, number];
   const v = scaleLinear().domain(given ?? [lo, hi === lo ? 1 : hi]);
   if (!given) v.nice();
-  v.range(horizontal ? [0, pw] : [ph, 0]);
+  // A negative bar's label sits left of its end: keep room for it inside the plot, off the category labels.
+  const negRoom = horizontal && showLabels && bars.some((b) => b.value < 0) ? labelRoom : 0;
+  v.range(horizontal ? [negRoom, pw] : [ph, 0]);
   const band = scaleBand<string>()
     .domain(bars.map((b) => b.key))
     .range(horizontal ? [0, ph] : [0, pw])

@@ -50,6 +50,19 @@ describe('histogram', () => {
     expect(el2.querySelector('.sb-readout')!.textContent).toBe('lo 2 to 3: 2 (28.6%)');
   });
 
+  it("keeps a horizontal chart's negative value labels inside the plot, clear of the category labels", () => {
+    const t = tableFromArrays({
+      part: ['embed', 'L0.mlp', 'L4.heads'],
+      value: Float64Array.from([-0.4286, -0.3064, 1.675]),
+    });
+    const el = barChart(t, { category: 'part', value: 'value', width: 460 });
+    mount(el);
+    const labels = [...el.querySelectorAll<SVGTextElement>('.sb-values text')];
+    expect(labels.map((l) => l.textContent)).toEqual(['−0.4286', '−0.3064', '1.675']);
+    // The labels' group is in plot coordinates, whose x = 0 is where the category labels end.
+    for (const l of labels) expect(l.getBBox().x, l.textContent!).toBeGreaterThanOrEqual(0);
+  });
+
   it('names bad options', () => {
     const t = acts();
     expect(() => histogram(t, { value: 'act' })).toThrow(
