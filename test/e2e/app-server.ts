@@ -85,10 +85,12 @@ export function cells(page: Page) {
 /** Wait for a cell to reach `status`; an error status fails with the cell's message. */
 export async function waitCell(page: Page, index: number, status: string, timeout = 120_000): Promise<void> {
   const cell = cells(page).nth(index);
+  // Judge the status the poll saw: reading it again races a cell that is restored as done and
+  // then re-runs (it would read "running" although "done" was reached).
+  let actual: string | null = null;
   await expect
-    .poll(async () => cell.getAttribute('data-cell-status'), { timeout, interval: 100 })
+    .poll(async () => (actual = await cell.getAttribute('data-cell-status')), { timeout, interval: 100 })
     .toMatch(new RegExp(`^(${status}|error)$`));
-  const actual = await cell.getAttribute('data-cell-status');
   if (actual !== status) {
     const shown = await cell.getByTestId('error').allTextContents();
     throw new Error(`cell ${index} is "${actual}", expected "${status}": ${shown.join(' | ')}`);
