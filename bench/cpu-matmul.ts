@@ -13,13 +13,18 @@
  * peak run just before it (the same load) and reports the median pair's ratio: on a shared machine
  * the fairest single number.
  *
+ * 16-bit weights: the same products with W as bf16 and as f16 bits (the kernels keep them packed
+ * as 16-bit and widen a slice at a time), at the T-thread count, as ratios to the f32 weight:
+ * `bf16_over_f32` > 1 means the 16-bit weight is faster (less memory to stream).
+ *
  * Best of --reps interleaved runs per engine and shape; prints one JSON line.
  *
  *   node --import ./cli/register.mjs bench/cpu-matmul.ts [--threads 2 --reps 5 --ts-max-gflop 3]
  */
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-web';
-import { cpu, f32 } from '../kernels/cpu-tensor';
+import { CpuTensor, cpu, f32 } from '../kernels/cpu-tensor';
+import { f32ToBf16Bits, f32ToF16Bits } from '../runtime/formats/safetensors-dtypes';
 import { matmulCpu } from '../kernels/matmul.cpu';
 import { loadWasmKernels } from '../kernels/wasm/wasm-kernels';
 import { DataType, encodeModel } from '../tools/onnx/proto';
@@ -144,6 +149,8 @@ const timed: {
   msT: number;
   msOrt: number;
   msTs: number | null;
+  msBf16: number;
+  msF16: number;
 }[] = [];
 for (const [name, m, k, n, hasBias] of SHAPES) {
   measurePeaks();
@@ -171,10 +178,24 @@ for (const [name, m, k, n, hasBias] of SHAPES) {
   const msTs =
     flop / 1e9 <= Number(f['ts-max-gflop']) ? await best(() => matmulCpu(A, W, true, false, bias)) : null;
   await session.release();
-  timed.push({ name, m, k, n, flop, ms1, share1, msT, msOrt, msTs });
+  const W16 = (dtype: 'bf16' | 'f16') => {
+    const bits = Uint16Array.from(W.data, dtype === 'bf16' ? f32ToBf16Bits : f32ToF16Bits);
+    const t = new CpuTensor(bits, [n, k], dtype);
+    wasmT.markWeight(t);
+    return t;
+  };
+  const Wbf16 = W16('bf16');
+  const Wf16 = W16('f16');
+  const msBf16 = await best(() => wasmT.matmul(A, Wbf16, true, false, bias));
+  const msF16 = await best(() => wasmT.matmul(A, Wf16, true, false, bias));
+  for (const t of [W, Wbf16, Wf16]) {
+    wasmT.forget(t);
+    wasm1.forget(t);
+  }
+  timed.push({ name, m, k, n, flop, ms1, share1, msT, msOrt, msTs, msBf16, msF16 });
 }
 measurePeaks();
-for (const { name, m, k, n, flop, ms1, share1, msT, msOrt, msTs } of timed) {
+for (const { name, m, k, n, flop, ms1, share1, msT, msOrt, msTs, msBf16, msF16 } of timed) {
   const gf = (ms: number) => +(flop / ms / 1e6).toFixed(2);
   rows.push({
     shape: name,
@@ -188,6 +209,10 @@ for (const { name, m, k, n, flop, ms1, share1, msT, msOrt, msTs } of timed) {
     [`wasm_${threads}t_over_peak`]: +(gf(msT) / (peak1 * threads)).toFixed(3),
     wasm_over_ort: +(msOrt / msT).toFixed(3),
     wasm_over_ts: msTs === null ? null : +(msTs / ms1).toFixed(2),
+    [`gflops_wasm_bf16_${threads}t`]: gf(msBf16),
+    [`gflops_wasm_f16_${threads}t`]: gf(msF16),
+    bf16_over_f32: +(msT / msBf16).toFixed(3),
+    f16_over_f32: +(msT / msF16).toFixed(3),
   });
 }
 wasm1.destroy();

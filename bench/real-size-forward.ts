@@ -14,14 +14,16 @@
  * - `memory`: the whole file read into memory, parsed, mapped, uploaded with copies (the browser's
  *   path, and the only one before the lean loader);
  * - `lean`: each tensor read from the file handle on demand, the CPU backend adopting the arrays
- *   (`LlamaModel.load(…, { transfer: true })`).
+ *   (`LlamaModel.load(…, { transfer: true })`);
+ * - `lean-wasm`: `lean` with the WebAssembly kernels (what the CLI runs): their packed weights
+ *   (`wasm_packed_bytes`; 16-bit weights stay 16-bit there too) count in the peak.
  *
  * Prints one JSON line: per shape and mode the weight bytes (as stored, as held: 16-bit matrices
  * stay 16-bit, and as they would be in float32), the logits' bytes, peak RSS above the baseline
  * after the load and after the forward, their ratios to the held weight bytes (and to the float32
  * size), and the load and forward times; `lean_over_memory` compares the peaks.
  *
- *   npm run bench:real-size [-- --shapes gpt2,qwen3 --modes memory,lean --tokens 512 --keep]
+ *   npm run bench:real-size [-- --shapes gpt2,qwen3 --modes memory,lean,lean-wasm --threads 1 --tokens 512 --keep]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +33,7 @@ import { parseArgs } from 'node:util';
 import vm from 'node:vm';
 import v8 from 'node:v8';
 import { createCpuBackend } from '../kernels/cpu-backend';
+import { loadWasmKernels } from '../kernels/wasm/wasm-kernels';
 import { cpu } from '../kernels/cpu-tensor';
 import { hfCheckpoint } from '../runtime/formats/hf-checkpoint';
 import { parseHfConfig } from '../runtime/formats/hf-config';
@@ -40,7 +43,7 @@ import { LlamaModel } from '../runtime/model/llama';
 import { countParameters } from '../runtime/model/llama-config';
 import { rng, writeRealSizeModel, type Shape } from './real-size-checkpoints';
 
-type Mode = 'memory' | 'lean';
+type Mode = 'memory' | 'lean' | 'lean-wasm';
 
 const { values: f } = parseArgs({
   options: {
@@ -52,6 +55,7 @@ const { values: f } = parseArgs({
     // Internal: run one measurement in this (child) process.
     child: { type: 'string' },
     mode: { type: 'string' },
+    threads: { type: 'string', default: '1' },
   },
 });
 
@@ -71,7 +75,9 @@ async function measure(dir: string, mode: Mode, nTokens: number): Promise<Record
   const baseline = process.memoryUsage().rss;
   const configPath = path.join(dir, 'config.json');
   const weightsPath = path.join(dir, 'model.safetensors');
-  const inner = createCpuBackend();
+  const wasm = mode === 'lean-wasm' ? await loadWasmKernels({ threads: Number(f.threads) }) : undefined;
+  if (mode === 'lean-wasm' && !wasm) throw new Error('lean-wasm: this Node has no WebAssembly SIMD');
+  const inner = createCpuBackend(wasm ? { wasm } : {});
   // Weight bytes the backend holds: every weight goes through weightTensor (16-bit stays 16-bit).
   let held = 0;
   const backend = {
@@ -120,6 +126,7 @@ async function measure(dir: string, mode: Mode, nTokens: number): Promise<Record
     stored_dtypes: stored,
     weights: precision,
     weight_bytes_held: held,
+    ...(wasm ? { wasm_packed_bytes: wasm.bytesInUse, wasm_kernels: wasm.description } : {}),
     weight_bytes_as_f32: params * 4,
     logits_bytes: nTokens * c.vocabSize * 4,
     baseline_rss: baseline,
@@ -166,7 +173,11 @@ try {
     for (const mode of modes) {
       const child = spawnSync(
         process.execPath,
-        [...process.execArgv, import.meta.filename, '--child', dir, '--mode', mode, '--tokens', f.tokens!],
+        [
+          ...process.execArgv,
+          import.meta.filename,
+          ...['--child', dir, '--mode', mode, '--tokens', f.tokens!, '--threads', f.threads!],
+        ],
         { encoding: 'utf8', maxBuffer: 1 << 24 },
       );
       const line = child.stdout.trim().split('\n').pop() ?? '';

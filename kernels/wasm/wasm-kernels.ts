@@ -44,6 +44,8 @@ interface KernelExports {
     q0: number,
     q1: number,
     kc: number,
+    format: number,
+    wide: number,
   ): void;
   peakLoop(n: number, s: number, fused: number): number;
   activationRows(x: number, up: number, out: number, n: number, kind: number): void;
@@ -103,6 +105,15 @@ export interface WasmKernelOptions {
    * needs more runs the TypeScript kernel.
    */
   maxMemoryBytes?: number;
+}
+
+/** The kernel's formats of packed b (kernels/wasm/assembly/matmul.ts: B_F32, B_BF16, B_F16). */
+const PACKED_F32 = 0;
+const PACKED_FORMAT: Record<FloatDType, number> = { f32: PACKED_F32, bf16: 1, f16: 2 };
+
+/** Bytes a packed value of b takes: 16-bit weights are packed as their bits. */
+function packedBytes(dtype: FloatDType): number {
+  return dtype === 'f32' ? 4 : 2;
 }
 
 /** Packed weights kept resident up to 3 GiB of the 4 GiB memory; the rest is left for scratch. */
@@ -208,7 +219,8 @@ const OP_ATTENTION = 1;
 /**
  * A pool thread, the same source for Node (worker_threads, eval) and browsers (a blob worker):
  * instantiate the kernels on the shared memory, then per job compute units [u0, u1) of its share.
- * gemm args: a, m, k, bp, c, ldc, bias, kc. attention args: q, k, v, out, att, t, qDim, kvDim,
+ * gemm args: a, m, k, bp, c, ldc, bias, kc, format, wide, wideStride (each thread its own widening
+ * scratch). attention args: q, k, v, out, att, t, qDim, kvDim,
  * headDim, group, pos0, window, attStride (each thread its own scratch), scale (as f32).
  */
 const THREAD_SOURCE = `
@@ -231,7 +243,8 @@ const start = (msg, post) => {
     if (index < share && u1 > u0) {
       try {
         if (c[${C_OP}] === ${OP_GEMM}) {
-          ex.gemmPanels(c[A], c[A + 1], c[A + 2], c[A + 3], c[A + 4], c[A + 5], c[A + 6], u0, u1, c[A + 7]);
+          ex.gemmPanels(c[A], c[A + 1], c[A + 2], c[A + 3], c[A + 4], c[A + 5], c[A + 6], u0, u1, c[A + 7],
+            c[A + 8], c[A + 9] + index * c[A + 10]);
         } else {
           ex.attentionHeads(c[A], c[A + 1], c[A + 2], c[A + 3], c[A + 4] + index * c[A + 12], c[A + 5], c[A + 6],
             c[A + 7], c[A + 8], c[A + 9], c[A + 10], c[A + 11], f[A + 13], u0, u1);
@@ -401,8 +414,15 @@ export class WasmKernels {
     return this.view;
   }
 
-  /** b as column panels at `ptr` (k·np floats, zero past column n). */
+  /**
+   * b as column panels at `ptr` (k·np values, zero past column n): f32 for an f32 b, the 16-bit
+   * bits themselves for f16 and bf16 (the kernel widens them), so a 16-bit weight stays 16-bit.
+   */
   private pack(B: CpuTensor<FloatDType>, transposeB: boolean, k: number, n: number, ptr: number): void {
+    if (B.dtype !== 'f32') {
+      this.pack16(B.data as Uint16Array, transposeB, k, n, ptr);
+      return;
+    }
     const np = Math.ceil(n / NR) * NR;
     const base = ptr >>> 2;
     const view = this.f32();
@@ -427,6 +447,26 @@ export class WasmKernels {
       for (let p = 0; p < k; p++) {
         const row = weightRows(B, n, p, 1, scratch);
         for (let j = 0; j < n; j++) view[base + (Math.floor(j / NR) * k + p) * NR + (j % NR)] = row[j]!;
+      }
+    }
+  }
+
+  /** 16-bit b (its bits) as column panels at `ptr`: the layout of `pack`, two bytes a value. */
+  private pack16(bits: Uint16Array, transposeB: boolean, k: number, n: number, ptr: number): void {
+    const np = Math.ceil(n / NR) * NR;
+    const base = ptr >>> 1;
+    const view = new Uint16Array(this.memory.buffer);
+    // Zero bits are +0 in both formats.
+    if (np !== n) view.fill(0, base + (np / NR - 1) * k * NR, base + (np / NR) * k * NR);
+    if (transposeB) {
+      for (let j = 0; j < n; j++) {
+        let o = base + Math.floor(j / NR) * k * NR + (j % NR);
+        for (let p = 0, src = j * k; p < k; p++, o += NR) view[o] = bits[src + p]!;
+      }
+    } else {
+      for (let p = 0; p < k; p++) {
+        for (let j = 0, src = p * n; j < n; j++)
+          view[base + (Math.floor(j / NR) * k + p) * NR + (j % NR)] = bits[src + j]!;
       }
     }
   }
@@ -472,7 +512,7 @@ export class WasmKernels {
     const key = transposeB ? 't' : 'n';
     let p = entry[key];
     if (!p) {
-      const bytes = k * Math.ceil(n / NR) * NR * 4;
+      const bytes = k * Math.ceil(n / NR) * NR * packedBytes(B.dtype);
       p = { ptr: this.arena.alloc(bytes), bytes };
       this.pack(B, transposeB, k, n, p.ptr);
       entry[key] = p;
@@ -496,17 +536,24 @@ export class WasmKernels {
       return matmulCpu(a, b, transposeB, transposeA, bias);
     }
     const np = Math.ceil(n / NR) * NR;
-    const isWeight = this.weights.has(B) && this.keepsPacked(B, transposeB, k * np * 4);
+    const format = PACKED_FORMAT[B.dtype];
+    const kc = k > 1024 ? 512 : k;
+    const panelBytes = k * np * packedBytes(B.dtype);
+    const isWeight = this.weights.has(B) && this.keepsPacked(B, transposeB, panelBytes);
     const aBytes = m * k * 4;
     const cBytes = m * np * 4;
     const biasBytes = bias ? np * 4 : 0;
-    const bBytes = isWeight ? 0 : k * np * 4;
+    // Each thread widens a 16-bit panel's kc-slice into its own kc · NR floats.
+    const wideStride = format === PACKED_F32 ? 0 : Math.ceil((kc * NR * 4) / 64) * 64;
+    const wideBytes = wideStride * this.threads;
+    const bBytes = isWeight ? 0 : panelBytes;
     // Past wasm32's memory: the TypeScript kernel, slow but with no such limit.
     return this.withScratch(
-      aBytes + cBytes + biasBytes + bBytes,
+      aBytes + cBytes + biasBytes + wideBytes + bBytes,
       () => matmulCpu(a, b, transposeB, transposeA, bias),
       (scratch) => {
-        const bp = isWeight ? this.packedWeight(B, transposeB, k, n) : scratch + aBytes + cBytes + biasBytes;
+        const wide = scratch + aBytes + cBytes + biasBytes;
+        const bp = isWeight ? this.packedWeight(B, transposeB, k, n) : wide + wideBytes;
         if (!isWeight) this.pack(B, transposeB, k, n, bp);
         const aPtr = scratch;
         const cPtr = scratch + aBytes;
@@ -519,7 +566,7 @@ export class WasmKernels {
           for (let p = 0; p < k; p++) for (let i = 0; i < m; i++) view[base + i * k + p] = A[p * m + i]!;
         } else view.set(A, aPtr >>> 2);
         if (bias) view.set(cpu(bias).data, biasPtr >>> 2);
-        this.gemm(aPtr, m, k, bp, cPtr, np, biasPtr, k > 1024 ? 512 : k);
+        this.gemm(aPtr, m, k, bp, cPtr, np, biasPtr, kc, format, wide, wideStride);
         const out = this.f32();
         const c0 = cPtr >>> 2;
         if (np === n) return f32(out.slice(c0, c0 + m * n), [m, n]);
@@ -540,15 +587,20 @@ export class WasmKernels {
     np: number,
     bias: number,
     kc: number,
+    format: number,
+    wide: number,
+    wideStride: number,
   ): void {
     const panels = np / NR;
     const share = Math.min(this.threads, panels);
     if (!this.ctrl || share < 2 || m * np * k < PARALLEL_MIN_FLOPS) {
-      this.kernels.gemmPanels(a, m, k, bp, c, np, bias, 0, panels, kc);
+      this.kernels.gemmPanels(a, m, k, bp, c, np, bias, 0, panels, kc, format, wide);
       return;
     }
-    this.parallel(OP_GEMM, panels, share, [a, m, k, bp, c, np, bias, kc], undefined, (u1) =>
-      this.kernels.gemmPanels(a, m, k, bp, c, np, bias, 0, u1, kc),
+    // The caller is thread 0: its widening scratch is the first.
+    const args = [a, m, k, bp, c, np, bias, kc, format, wide, wideStride];
+    this.parallel(OP_GEMM, panels, share, args, undefined, (u1) =>
+      this.kernels.gemmPanels(a, m, k, bp, c, np, bias, 0, u1, kc, format, wide),
     );
   }
 

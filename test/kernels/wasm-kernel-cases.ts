@@ -61,25 +61,75 @@ export function wasmMatmulCases(kernels: () => WasmKernels): void {
     }
   });
 
-  it('decodes f16 and bf16 weights as the TypeScript kernel does (both layouts)', () => {
-    for (const dtype of ['f16', 'bf16'] as const) {
-      for (const transposeB of [true, false]) {
-        const [m, k, n] = [9, 77, 37];
-        const values = randn(7, k * n);
-        const bits = Uint16Array.from(values, (v) => (dtype === 'f16' ? f32ToF16Bits(v) : f32ToBf16Bits(v)));
-        const b = new CpuTensor(bits, transposeB ? [n, k] : [k, n], dtype);
-        const a = f32(randn(8, m * k, 1 / Math.sqrt(k)), [m, k]);
-        kernels().markWeight(b);
-        const want = cpu(matmulCpu(a, b, transposeB)).data;
-        expectClose(
-          cpu(kernels().matmul(a, b, transposeB)).data,
-          want,
-          TOL_ELEMENTWISE,
-          `${dtype} tB=${transposeB}`,
-        );
-        kernels().forget(b);
+  it('decodes f16 and bf16 weights as the TypeScript kernel does (both layouts, weight or not)', () => {
+    // [9, 77, 37]: remainders of rows and panels; [70, 1100, 300]: k blocked by 512 (each slice
+    // widened again) and enough work to split over the pool's threads, each widening its own.
+    for (const [m, k, n] of [
+      [9, 77, 37],
+      [70, 1100, 300],
+    ] as const) {
+      for (const dtype of ['f16', 'bf16'] as const) {
+        for (const transposeB of [true, false]) {
+          for (const weight of [true, false]) {
+            const values = randn(7, k * n);
+            const bits = Uint16Array.from(values, (v) =>
+              dtype === 'f16' ? f32ToF16Bits(v) : f32ToBf16Bits(v),
+            );
+            const b = new CpuTensor(bits, transposeB ? [n, k] : [k, n], dtype);
+            const a = f32(randn(8, m * k, 1 / Math.sqrt(k)), [m, k]);
+            if (weight) kernels().markWeight(b);
+            const want = cpu(matmulCpu(a, b, transposeB)).data;
+            for (let r = 0; r < 2; r++) {
+              expectClose(
+                cpu(kernels().matmul(a, b, transposeB)).data,
+                want,
+                TOL_ELEMENTWISE,
+                `[${m},${k},${n}] ${dtype} tB=${transposeB} weight=${weight}`,
+              );
+            }
+            kernels().forget(b);
+          }
+        }
       }
     }
+  });
+
+  it('widens every 16-bit pattern as the TypeScript kernel: ±0, subnormals, normals, ±∞, NaN', () => {
+    // [1] · b for b = one row of 4096 bit patterns at a time: each output is one weight, times 1.
+    const k = 65536;
+    const bits = Uint16Array.from({ length: k }, (_, i) => i);
+    for (const dtype of ['f16', 'bf16'] as const) {
+      const decoded = new Float32Array(k);
+      const tsDecoded = new Float32Array(k);
+      const cols = 4096;
+      for (let j0 = 0; j0 < k; j0 += cols) {
+        const slice = new CpuTensor(bits.slice(j0, j0 + cols), [1, cols], dtype);
+        const one = f32(Float32Array.of(1), [1, 1]);
+        decoded.set(cpu(kernels().matmul(one, slice)).data, j0);
+        tsDecoded.set(cpu(matmulCpu(one, slice)).data, j0);
+      }
+      for (let i = 0; i < k; i++) {
+        const got = decoded[i]!;
+        const ref = tsDecoded[i]!;
+        if (Number.isNaN(ref)) {
+          if (!Number.isNaN(got)) throw new Error(`${dtype} bits 0x${i.toString(16)}: ${got}, want NaN`);
+        } else if (!Object.is(got, ref)) {
+          throw new Error(`${dtype} bits 0x${i.toString(16)}: ${got}, want ${ref}`);
+        }
+      }
+    }
+  });
+
+  it('keeps a 16-bit weight packed as 16-bit (two bytes a value)', () => {
+    const before = kernels().bytesInUse;
+    const a = f32(randn(1, 6 * 40), [6, 40]);
+    const w = new CpuTensor(Uint16Array.from(randn(2, 50 * 40), f32ToBf16Bits), [50, 40], 'bf16');
+    kernels().markWeight(w);
+    kernels().matmul(a, w, true);
+    // 50 columns pad to 7 panels of 8: 40 · 56 values of 2 bytes.
+    expect(kernels().bytesInUse - before).toBe(40 * 56 * 2);
+    kernels().forget(w);
+    expect(kernels().bytesInUse).toBe(before);
   });
 
   it('keeps a weight packed until it is forgotten, and frees every scratch byte', () => {

@@ -7,7 +7,9 @@
 // Layouts (f32, bytes little-endian):
 //   A  [m, k] row-major, row stride k.
 //   Bp B packed in panels of NR = 8 columns: panel q holds columns 8q..8q+7 as [k][8] (zero past n),
-//      at Bp + q·k·32 bytes.
+//      at Bp + q·k·32 bytes (f32), or as 16-bit values (bf16 or f16 bits) at Bp + q·k·16 bytes: a
+//      16-bit model's weights stay 16-bit in this memory too, and each kc-slice of a panel is
+//      widened into a per-thread scratch of kc·32 bytes once, then read by every row block.
 //   C  [m, ldc] row-major (ldc a multiple of 8: the padded n).
 //   bias [ldc] or 0 (none).
 
@@ -19,8 +21,14 @@ const NR = 8;
 
 /**
  * C[:, 8·q0 .. 8·q1) = A · Bp[q0..q1) + bias, blocked by kc values of k: a kc-slice of one panel
- * (kc · 32 bytes) stays in L1 while every row block of A walks over it.
+ * (kc · 32 bytes) stays in L1 while every row block of A walks over it. `format`: B_F32, B_BF16
+ * or B_F16 panels; 16-bit slices are widened into `wide` (kc · 32 bytes, this thread's own).
  */
+/** Formats of packed b: f32, or 16-bit bf16 / f16 bits widened per kc-slice. */
+const B_F32 = 0;
+const B_BF16 = 1;
+const B_F16 = 2;
+
 export function gemmPanels(
   a: usize,
   m: i32,
@@ -32,6 +40,8 @@ export function gemmPanels(
   q0: i32,
   q1: i32,
   kc: i32,
+  format: i32,
+  wide: usize,
 ): void {
   const lda = (<usize>k) << 2;
   const ldcb = (<usize>ldc) << 2;
@@ -39,7 +49,15 @@ export function gemmPanels(
     const kl = min(kc, k - kb);
     const first = kb == 0;
     for (let q = q0; q < q1; q++) {
-      const bq = bp + ((<usize>q * <usize>k + <usize>kb) << 5);
+      let bq: usize;
+      if (format == B_F32) bq = bp + ((<usize>q * <usize>k + <usize>kb) << 5);
+      else {
+        const src = bp + ((<usize>q * <usize>k + <usize>kb) << 4);
+        if (format == B_BF16) widenBf16(src, kl, wide);
+        else if (format == B_F16) widenF16(src, kl, wide);
+        else unreachable();
+        bq = wide;
+      }
       const cq = c + ((<usize>q) << 5);
       const bq0 = bias ? bias + ((<usize>q) << 5) : 0;
       let i = 0;
@@ -51,6 +69,40 @@ export function gemmPanels(
       }
     }
   }
+}
+
+/** kl rows of 8 bf16 values at src → kl rows of 8 f32 at dst (bf16 is f32's upper half). */
+function widenBf16(src: usize, kl: i32, dst: usize): void {
+  for (let p: usize = 0, e = <usize>kl; p < e; p++) {
+    const h = v128.load(src + (p << 4));
+    v128.store(dst + (p << 5), i32x4.shl(i32x4.extend_low_i16x8_u(h), 16));
+    v128.store(dst + (p << 5), i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), 16);
+  }
+}
+
+/** kl rows of 8 f16 values at src → kl rows of 8 f32 at dst (exact: f16 ⊂ f32). */
+function widenF16(src: usize, kl: i32, dst: usize): void {
+  for (let p: usize = 0, e = <usize>kl; p < e; p++) {
+    const h = v128.load(src + (p << 4));
+    v128.store(dst + (p << 5), f16ToF32(i32x4.extend_low_i16x8_u(h)));
+    v128.store(dst + (p << 5), f16ToF32(i32x4.extend_high_i16x8_u(h)), 16);
+  }
+}
+
+/**
+ * Four f16 bit patterns (one per u32 lane) → f32. Exponent and mantissa shifted into f32's
+ * places read as a float 2^112 too small (the exponent biases differ by 127 − 15), so one
+ * multiply rebiases normals and scales subnormals exactly; an all-ones exponent (∞, NaN) is
+ * then given f32's all-ones exponent, keeping the mantissa; the sign goes back last.
+ */
+// @ts-ignore: decorator
+@inline
+function f16ToF32(x: v128): v128 {
+  const mag = v128.and(i32x4.shl(x, 13), i32x4.splat(0x0fffe000));
+  const sign = v128.and(i32x4.shl(x, 16), i32x4.splat(0x80000000));
+  const scaled = f32x4.mul(mag, f32x4.splat(5.192296858534828e33)); // 2^112
+  const special = v128.and(i32x4.gt_s(mag, i32x4.splat(0x0f7fffff)), i32x4.splat(0x7f800000));
+  return v128.or(v128.or(scaled, special), sign);
 }
 
 // @ts-ignore: decorator
