@@ -1,19 +1,26 @@
 /**
- * Build the app with the repo's vite.config.ts, serve it with `vite preview`, and launch Debian's
- * Chromium with WebGPU through playwright-core. Shared by the e2e test files.
+ * Serve the app (built once per run by test/e2e/global-setup.ts) with `vite preview`, and launch
+ * Debian's Chromium with WebGPU through playwright-core. Shared by the e2e test files.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build, preview, type PreviewServer } from 'vite';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { preview, type PreviewServer } from 'vite';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../helpers/chromium';
+import { appConfigFile, appRoot, artifacts, buildApp, repoRoot } from './app-build';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const artifacts = path.join(repoRoot, 'test-artifacts/e2e');
+export { artifacts, repoRoot };
+
+/** The viewport of every e2e page. */
+export const VIEWPORT = { width: 1360, height: 900 } as const;
 
 export interface AppServer {
   baseUrl: string;
@@ -21,18 +28,19 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
-/** Build and serve the app, and launch Chromium (with `chromiumArgs` added to the usual flags). */
+/**
+ * Serve the app and launch Chromium (with `chromiumArgs` added to the usual flags). In the e2e
+ * project the app is the run's one build (global-setup.ts); outside vitest (scripts) it is built
+ * here, and removed on close.
+ */
 export async function startApp(options: { chromiumArgs?: readonly string[] } = {}): Promise<AppServer> {
   mkdirSync(artifacts, { recursive: true });
-  const outDir = mkdtempSync(path.join(os.tmpdir(), 'sparsebook-e2e-'));
-  const configFile = path.join(repoRoot, 'vite.config.ts');
-  const root = path.join(repoRoot, 'app');
-  await build({ configFile, root, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  const own = process.env.VITEST ? undefined : await buildApp();
   const server: PreviewServer = await preview({
-    configFile,
-    root,
+    configFile: appConfigFile,
+    root: appRoot,
     logLevel: 'warn',
-    build: { outDir },
+    build: { outDir: own?.outDir ?? inject('appDist') },
     preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false },
   });
   const address = server.httpServer.address() as AddressInfo;
@@ -47,9 +55,46 @@ export async function startApp(options: { chromiumArgs?: readonly string[] } = {
     async close() {
       await browser.close();
       await server.close();
-      rmSync(outDir, { recursive: true, force: true });
+      own?.remove();
     },
   };
+}
+
+/** A browser context on the app's browser at `VIEWPORT` (`extra`: downloads, offline, …). */
+export function newAppContext(app: AppServer, extra: BrowserContextOptions = {}): Promise<BrowserContext> {
+  return app.browser.newContext({ viewport: VIEWPORT, ...extra });
+}
+
+/**
+ * The app for one test file: started before its tests, closed after them. The holder is filled
+ * before the file's own `beforeAll` hooks run (they are registered after this call).
+ */
+export function useApp(): { app: AppServer } {
+  const held = {} as { app: AppServer };
+  beforeAll(async () => {
+    held.app = await startApp();
+  });
+  afterAll(async () => {
+    await held.app?.close();
+  });
+  return held;
+}
+
+/** `useApp` with one browser context (`newAppContext(app, extra)`) for the file's tests. */
+export function useAppContext(extra: BrowserContextOptions = {}): {
+  app: AppServer;
+  context: BrowserContext;
+} {
+  const held = {} as { app: AppServer; context: BrowserContext };
+  beforeAll(async () => {
+    held.app = await startApp();
+    held.context = await newAppContext(held.app, extra);
+  });
+  afterAll(async () => {
+    await held.context?.close();
+    await held.app?.close();
+  });
+  return held;
 }
 
 /** A page at 1360×900 in `context` that records uncaught errors. */

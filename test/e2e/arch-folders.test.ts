@@ -5,14 +5,14 @@
  * summary names the HF architecture and its layers, and a Loss cell over the sample text lands on
  * the loss the Node runtime computes for the same folder and text.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { evaluateLoss } from '../../runtime';
 import type { ArchFixtureName } from '../helpers/arch-fixtures';
 import { archModelPaths, loadArchFolder } from '../helpers/arch-folders';
 import { addCell } from './notebook-steps';
-import { cells, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
+import { cells, openPage, screenshot, useAppContext, waitCell } from './app-server';
 
 const FOLDERS: { name: ArchFixtureName; architecture: string; layers: number; experts?: string }[] = [
   { name: 'gpt2', architecture: 'GPT2LMHeadModel', layers: 2 },
@@ -20,22 +20,14 @@ const FOLDERS: { name: ArchFixtureName; architecture: string; layers: number; ex
   { name: 'qwen2_moe', architecture: 'Qwen2MoeForCausalLM', layers: 2, experts: '8 (top 2)' },
 ];
 
-let app: AppServer;
-let context: BrowserContext;
+const session = useAppContext();
 let page: Page;
 let errors: string[];
 /** The Loss cell's last value, to tell its next result from the one before. */
 let previous = '';
 
 beforeAll(async () => {
-  app = await startApp();
-  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
-  ({ page, errors } = await openPage(context, app.baseUrl));
-});
-
-afterAll(async () => {
-  await context?.close();
-  await app?.close();
+  ({ page, errors } = await openPage(session.context, session.app.baseUrl));
 });
 
 describe('architecture fixture folders picked in the Model cell', () => {

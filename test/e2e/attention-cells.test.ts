@@ -6,27 +6,15 @@
  * export the best configuration as JSON. Screenshots go to test-artifacts/e2e/.
  */
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext } from 'playwright-core';
-import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
+import { describe, expect, it } from 'vitest';
+import { cells, expectBackend, openPage, screenshot, useAppContext, waitCell } from './app-server';
 import { addCell, storiesNotebook } from './notebook-steps';
 
-let app: AppServer;
-let context: BrowserContext;
-
-beforeAll(async () => {
-  app = await startApp();
-  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
-});
-
-afterAll(async () => {
-  await context?.close();
-  await app?.close();
-});
+const session = useAppContext();
 
 describe('attention cells', () => {
   it('probes every head, then masks one document and follows the family and budget', async () => {
-    const { page, errors } = await openPage(context, app.baseUrl);
+    const { page, errors } = await openPage(session.context, session.app.baseUrl);
     await expectBackend(page, /WebGPU/);
     await storiesNotebook(page, 4);
 

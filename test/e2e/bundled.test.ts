@@ -5,24 +5,16 @@
  * (`?backend=cpu`): the runtime worker's WebAssembly kernels run on a pool of threads, since the app
  * is served cross-origin isolated.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
+import { describe, expect, it } from 'vitest';
+import { cells, expectBackend, newAppContext, openPage, screenshot, useApp, waitCell } from './app-server';
 
-let app: AppServer;
-
-beforeAll(async () => {
-  app = await startApp();
-});
-
-afterAll(async () => {
-  await app?.close();
-});
+const session = useApp();
 
 describe('bundled default model', () => {
   it('opens with the dense bundled model loaded and runs the default notebook', async () => {
-    const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const context = await newAppContext(session.app);
     try {
-      const { page, errors } = await openPage(context, app.baseUrl);
+      const { page, errors } = await openPage(context, session.app.baseUrl);
       await expectBackend(page, /WebGPU/);
       await waitCell(page, 1, 'done');
       const facts = await cells(page).nth(1).getByTestId('model-facts').innerText();
@@ -43,9 +35,9 @@ describe('bundled default model', () => {
   });
 
   it('runs the default notebook on the CPU backend with WebAssembly kernels on threads', async () => {
-    const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const context = await newAppContext(session.app);
     try {
-      const { page, errors } = await openPage(context, `${app.baseUrl}?backend=cpu`);
+      const { page, errors } = await openPage(context, `${session.app.baseUrl}?backend=cpu`);
       const cores = await page.evaluate(() => navigator.hardwareConcurrency);
       expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
       const threads = cores > 1 ? `${cores} threads` : '1 thread';

@@ -17,7 +17,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotebookDoc } from '../../app/notebook/document';
 import { encodeShareHash } from '../../app/notebook/share-link';
-import { cells, openPage, repoRoot, screenshot, startApp, type AppServer } from './app-server';
+import { cells, newAppContext, openPage, repoRoot, screenshot, useApp } from './app-server';
 import { XSS_PAYLOADS, xssMarkdown } from './xss-payloads';
 
 /** A 1×1 transparent PNG. */
@@ -27,16 +27,14 @@ const PIXEL = Buffer.from(
 );
 const SANDBOX = 'allow-scripts allow-popups allow-popups-to-escape-sandbox allow-downloads';
 
-let app: AppServer;
+const session = useApp();
 let work: string;
 
 beforeAll(async () => {
-  app = await startApp();
   work = mkdtempSync(path.join(os.tmpdir(), 'sparsebook-csp-'));
 });
 
 afterAll(async () => {
-  await app?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -51,10 +49,7 @@ function markdownNotebook(title: string, source: string): NotebookDoc {
 
 /** A context whose requests to https://remote.example are answered here and recorded. */
 async function contextWithRemote(): Promise<{ context: BrowserContext; remote: string[] }> {
-  const context = await app.browser.newContext({
-    viewport: { width: 1360, height: 900 },
-    acceptDownloads: true,
-  });
+  const context = await newAppContext(session.app, { acceptDownloads: true });
   const remote: string[] = [];
   await context.route('https://remote.example/**', (route) => {
     remote.push(new URL(route.request().url()).pathname);
@@ -119,7 +114,7 @@ describe('content security policy', () => {
           '<img src="https://remote.example/raw.png" alt="raw">',
         ].join('\n\n'),
       );
-      const { page, errors } = await openPage(context, `${app.baseUrl}${encodeShareHash(doc)}`);
+      const { page, errors } = await openPage(context, `${session.app.baseUrl}${encodeShareHash(doc)}`);
       const blocked = page.getByTestId('remote-images-blocked');
       await expect
         .poll(() => blocked.textContent(), { timeout: 30_000 })
@@ -152,7 +147,7 @@ describe('content security policy', () => {
     try {
       const source = `${xssMarkdown()}\n\n<script src="https://remote.example/evil.js"></script>`;
       const doc = markdownNotebook(`Payloads ${XSS_PAYLOADS[0]}`, source);
-      const { page, errors } = await openPage(context, `${app.baseUrl}${encodeShareHash(doc)}`);
+      const { page, errors } = await openPage(context, `${session.app.baseUrl}${encodeShareHash(doc)}`);
       const md = cells(page).nth(0).getByTestId('markdown-output');
       await expect.poll(() => md.textContent(), { timeout: 30_000 }).toMatch(/Payloads/);
       expect(await md.locator('script, [onerror], [onload], iframe').count()).toBe(0);
@@ -170,7 +165,7 @@ describe('content security policy', () => {
       expect(unexpected(errors)).toEqual([]);
 
       // embed.html has the same policy.
-      const embed = `${app.baseUrl}embed.html${encodeShareHash(doc)}&cell=md`;
+      const embed = `${session.app.baseUrl}embed.html${encodeShareHash(doc)}&cell=md`;
       const { page: embedded } = await openPage(context, embed);
       await expect
         .poll(() => cells(embedded).nth(0).getByTestId('markdown-output').textContent(), { timeout: 30_000 })
@@ -192,9 +187,9 @@ describe('content security policy', () => {
     const site = mkdtempSync(path.join(work, 'host-'));
     let server: Server | undefined;
     try {
-      // A report of one markdown cell, exported by the app.
+      // A report of one markdown cell, exported by the session.app.
       const doc = markdownNotebook('Embedded', `# Embedded note\n\n${XSS_PAYLOADS.slice(0, 4).join('\n\n')}`);
-      const { page } = await openPage(context, `${app.baseUrl}${encodeShareHash(doc)}`);
+      const { page } = await openPage(context, `${session.app.baseUrl}${encodeShareHash(doc)}`);
       await expect
         .poll(() => cells(page).nth(0).getByTestId('markdown-output').textContent(), { timeout: 30_000 })
         .toMatch(/Embedded note/);

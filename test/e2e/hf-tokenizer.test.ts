@@ -6,21 +6,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { byteTokenizerJson } from '../helpers/hf-tokenizers';
 import { hfConfigJson, toHf } from '../runtime/hf-export';
 import { randomWeights, tinyConfig } from '../runtime/synthetic';
-import { cells, openPage, startApp, waitCell, type AppServer } from './app-server';
+import { cells, newAppContext, openPage, useApp, waitCell } from './app-server';
 
-let app: AppServer;
-
-beforeAll(async () => {
-  app = await startApp();
-});
-
-afterAll(async () => {
-  await app?.close();
-});
+const session = useApp();
 
 describe('an HF folder with tokenizer.json in the app', () => {
   it('loads in the worker and runs the default notebook', async () => {
@@ -35,9 +27,9 @@ describe('an HF folder with tokenizer.json in the app', () => {
     };
     for (const [name, data] of Object.entries(files)) writeFileSync(path.join(dir, name), data);
 
-    const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const context = await newAppContext(session.app);
     try {
-      const { page, errors } = await openPage(context, app.baseUrl);
+      const { page, errors } = await openPage(context, session.app.baseUrl);
       const cell = cells(page).nth(1);
       await cell.getByRole('radio', { name: 'Files' }).check();
       await cell.getByTestId('model-files').setInputFiles(Object.keys(files).map((f) => path.join(dir, f)));

@@ -26,7 +26,15 @@ import { reportBytesFromHtml } from '../../app/report/report-html';
 import { dtypeCopy, shardedCopy, writeRandomGpt2 } from '../helpers/hub-fixtures';
 import { startHubServer, type HubServer } from '../helpers/hub-server';
 import { attachWorkerHeap, freePort } from '../helpers/worker-heap';
-import { cells, expectBackend, openPage, startApp, waitCell, type AppServer } from './app-server';
+import {
+  type AppServer,
+  cells,
+  expectBackend,
+  newAppContext,
+  openPage,
+  startApp,
+  waitCell,
+} from './app-server';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const fixture = (name: string) => path.join(root, 'test/fixtures/arch', name);
@@ -110,7 +118,7 @@ describe('Hugging Face models in the Model cell', () => {
       nPositions: 128,
     });
     hub.add('test/gpt2-big', { dir: big.dir });
-    const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const context = await newAppContext(app);
     try {
       const { page, errors } = await openPage(context, app.baseUrl);
       await expectBackend(page, /WebGPU/);
@@ -199,7 +207,7 @@ describe('Hugging Face models in the Model cell', () => {
   });
 
   it('says so when the server has no Range support or the browser storage is full, and still loads', async () => {
-    const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const context = await newAppContext(app);
     try {
       const { page, errors } = await openPage(context, oneCellNotebook());
       await expectBackend(page, /WebGPU/);
@@ -235,10 +243,7 @@ describe('Hugging Face models in the Model cell', () => {
   });
 
   it('keeps the access token in this browser: not in the saved file, the report, the link or IndexedDB', async () => {
-    const context = await app.browser.newContext({
-      viewport: { width: 1360, height: 900 },
-      acceptDownloads: true,
-    });
+    const context = await newAppContext(app, { acceptDownloads: true });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.baseUrl });
     try {
       const { page, errors } = await openPage(context, app.baseUrl);
@@ -321,7 +326,7 @@ describe('Hugging Face models in the Model cell', () => {
       nPositions: 256,
     });
     hub.add('test/gpt2-mid', { dir: m.dir });
-    const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const context = await newAppContext(app);
     try {
       const { page, errors } = await openPage(context, oneCellNotebook());
       await expectBackend(page, /WebGPU/);

@@ -9,45 +9,23 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { archModelPaths } from '../helpers/arch-folders';
-import {
-  artifacts,
-  cells,
-  expectBackend,
-  openPage,
-  screenshot,
-  startApp,
-  waitCell,
-  type AppServer,
-} from './app-server';
-import { addCell, storiesNotebook } from './notebook-steps';
+import { artifacts, cells, expectBackend, openPage, screenshot, useAppContext, waitCell } from './app-server';
+import { addLastCell, storiesNotebook } from './notebook-steps';
 
-let app: AppServer;
-let context: BrowserContext;
+const session = useAppContext();
 let page: Page;
 let errors: string[];
 
 beforeAll(async () => {
-  app = await startApp();
-  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
-  ({ page, errors } = await openPage(context, app.baseUrl));
-});
-
-afterAll(async () => {
-  await context?.close();
-  await app?.close();
+  ({ page, errors } = await openPage(session.context, session.app.baseUrl));
 });
 
 /** Add a cell after the last one and wait until it has run. */
 async function addAndRun(title: string, kind: string): Promise<number> {
-  const n = await cells(page).count();
-  await cells(page)
-    .nth(n - 1)
-    .focus();
-  await addCell(page, title);
-  expect(await cells(page).nth(n).getAttribute('data-cell-kind')).toBe(kind);
+  const n = await addLastCell(page, title, kind);
   // A new cell waits for its parameters: run it as it is.
   await page.getByRole('button', { name: `Run cell ${n + 1}` }).click();
   await waitCell(page, n, 'done', 180_000);

@@ -8,12 +8,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { collectRoutingLog, routingLogToParquet } from '../../analyses/moe';
 import { createCpuBackend } from '../../kernels/cpu-backend';
 import { buildTokenStream, loadModelFiles } from '../../runtime';
-import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
+import { cells, expectBackend, openPage, screenshot, useAppContext, waitCell } from './app-server';
 import { addCell } from './notebook-steps';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -24,22 +23,11 @@ const firstDocs = (domain: string, n: number) =>
     .slice(0, n)
     .join('\n<|endoftext|>\n');
 
-let app: AppServer;
-let context: BrowserContext;
-
-beforeAll(async () => {
-  app = await startApp();
-  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
-});
-
-afterAll(async () => {
-  await context?.close();
-  await app?.close();
-});
+const session = useAppContext();
 
 describe('MoE lab cells', () => {
   it('routes, balances, intervenes and reads a routing log', async () => {
-    const { page, errors } = await openPage(context, app.baseUrl);
+    const { page, errors } = await openPage(session.context, session.app.baseUrl);
     await expectBackend(page, /WebGPU/);
     // Model cell → the bundled micro MoE; the text cell → two e-mails; the model view goes.
     await page.getByRole('button', { name: 'Delete cell 4' }).click();

@@ -19,6 +19,17 @@ export async function addCell(page: Page, title: string): Promise<void> {
   await page.getByRole('menuitem', { name: title, exact: true }).click();
 }
 
+/** Add a cell titled `title` after the last one and check its kind; returns its index. */
+export async function addLastCell(page: Page, title: string, kind: string): Promise<number> {
+  const n = await cells(page).count();
+  await cells(page)
+    .nth(n - 1)
+    .focus();
+  await addCell(page, title);
+  expect(await cells(page).nth(n).getAttribute('data-cell-kind')).toBe(kind);
+  return n;
+}
+
 /** Point model cell `modelCell` at stories260K + tok512 through the file input and wait for it. */
 export async function loadStories(page: Page, modelCell: number): Promise<string> {
   const cell = cells(page).nth(modelCell);

@@ -6,9 +6,17 @@
  * damaged link without touching the notebook. Screenshots go to test-artifacts/e2e/.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { cells, expectBackend, openPage, screenshot, startApp, waitCell, type AppServer } from './app-server';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import {
+  cells,
+  expectBackend,
+  newAppContext,
+  openPage,
+  screenshot,
+  useAppContext,
+  waitCell,
+} from './app-server';
 import { addCell, loadStories, stories } from './notebook-steps';
 
 async function kinds(page: Page): Promise<string[]> {
@@ -29,24 +37,13 @@ async function loadStoriesChecked(page: Page, modelCell: number): Promise<void> 
   expect(facts).toMatch(/Vocab\s*512/);
 }
 
-let app: AppServer;
-let context: BrowserContext;
-
-beforeAll(async () => {
-  app = await startApp();
-  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
-});
-
-afterAll(async () => {
-  await context?.close();
-  await app?.close();
-});
+const session = useAppContext();
 
 describe('notebook', () => {
   let link = '';
 
   it('loads stories260K from files, runs a model view, and re-runs when the layer changes', async () => {
-    const { page, errors } = await openPage(context, app.baseUrl);
+    const { page, errors } = await openPage(session.context, session.app.baseUrl);
     await expectBackend(page, /WebGPU/);
     expect(await kinds(page)).toEqual(['markdown', 'model', 'text', 'model-view']);
     // Start from markdown + model: the test adds its own text and model-view cells.
@@ -129,7 +126,7 @@ describe('notebook', () => {
 
   it('opens the copied link in a fresh browser with the same notebook', async () => {
     expect(link).not.toBe('');
-    const fresh = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const fresh = await newAppContext(session.app);
     try {
       const { page } = await openPage(fresh, link);
       await expectBackend(page, /WebGPU/);
@@ -145,7 +142,7 @@ describe('notebook', () => {
   });
 
   it('refuses a malformed notebook file and a damaged link, leaving the notebook intact', async () => {
-    const { page } = await openPage(context, app.baseUrl);
+    const { page } = await openPage(session.context, session.app.baseUrl);
     await expectBackend(page, /WebGPU/);
     const before = await kinds(page);
     await page.getByTestId('open-notebook').setInputFiles({
@@ -192,8 +189,8 @@ describe('notebook', () => {
     await addCell(page, 'Model');
     const bad = cells(page).nth(4);
     await bad.getByRole('radio', { name: 'URLs' }).check();
-    await bad.getByRole('textbox', { name: 'Model URL' }).fill(`${app.baseUrl}missing/model.bin`);
-    await bad.getByRole('textbox', { name: 'Tokenizer URL' }).fill(`${app.baseUrl}missing/tok.bin`);
+    await bad.getByRole('textbox', { name: 'Model URL' }).fill(`${session.app.baseUrl}missing/model.bin`);
+    await bad.getByRole('textbox', { name: 'Tokenizer URL' }).fill(`${session.app.baseUrl}missing/tok.bin`);
     await bad.getByRole('textbox', { name: 'Tokenizer URL' }).blur();
     await waitCell(page, 4, 'error');
     expect(await bad.getByTestId('error').textContent()).toMatch(/model\.bin/);
@@ -202,9 +199,9 @@ describe('notebook', () => {
     await screenshot(page, 'notebook-cell-error');
     await page.close();
 
-    const fresh = await app.browser.newContext();
+    const fresh = await session.app.browser.newContext();
     try {
-      const { page: linked } = await openPage(fresh, `${app.baseUrl}#nb=not-a-notebook`);
+      const { page: linked } = await openPage(fresh, `${session.app.baseUrl}#nb=not-a-notebook`);
       await expect
         .poll(() => linked.getByTestId('notice').textContent())
         .toMatch(/link could not be opened/i);
@@ -215,7 +212,7 @@ describe('notebook', () => {
   });
 
   it('keeps the main thread responsive during a multi-second run (no long task over 100 ms)', async () => {
-    const fresh = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const fresh = await newAppContext(session.app);
     await fresh.addInitScript(() => {
       const w = window as unknown as { longTasks: { start: number; duration: number }[] };
       w.longTasks = [];
@@ -224,7 +221,7 @@ describe('notebook', () => {
       }).observe({ type: 'longtask', buffered: true });
     });
     try {
-      const { page } = await openPage(fresh, app.baseUrl);
+      const { page } = await openPage(fresh, session.app.baseUrl);
       await expectBackend(page, /WebGPU/);
       await loadStories(page, 1);
       const text = cells(page).nth(2).getByRole('textbox');

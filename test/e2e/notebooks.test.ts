@@ -6,23 +6,15 @@
  * saved by the pagehide flush. None of this needs the model, so nothing waits for the backend.
  */
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NotebookDoc } from '../../app/notebook/document';
 import { encodeShareHash } from '../../app/notebook/share-link';
-import { cells, openPage, screenshot, startApp, type AppServer } from './app-server';
+import { cells, newAppContext, openPage, screenshot, useApp } from './app-server';
 
-let app: AppServer;
-
-beforeAll(async () => {
-  app = await startApp();
-});
-
-afterAll(async () => {
-  await app?.close();
-});
+const session = useApp();
 
 async function newContext(): Promise<BrowserContext> {
-  return app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+  return newAppContext(session.app);
 }
 
 /** Wait until the open notebook is stored (the toolbar says Saved). */
@@ -78,7 +70,7 @@ describe('notebooks', () => {
   it('opens a link and a demo as new notebooks; the user’s notebook stays in the list, intact', async () => {
     const context = await newContext();
     try {
-      const { page, errors } = await openPage(context, app.baseUrl);
+      const { page, errors } = await openPage(context, session.app.baseUrl);
       await saved(page);
       // The user's own work: a title and a markdown note.
       await setTitle(page, 'My own work');
@@ -89,7 +81,7 @@ describe('notebooks', () => {
       expect(await listed(page)).toEqual(['My own work']);
 
       // The same tab opens a link (its autosave holds the user's notebook).
-      await page.goto(`${app.baseUrl}${encodeShareHash(sharedNotebook())}`);
+      await page.goto(`${session.app.baseUrl}${encodeShareHash(sharedNotebook())}`);
       await page.reload();
       await expect
         .poll(() => page.getByTestId('notice').textContent())
@@ -108,7 +100,7 @@ describe('notebooks', () => {
       expect(await listed(page)).toEqual(['Shared notebook', 'My own work']);
 
       // A demo too.
-      await page.goto(`${app.baseUrl}?demo=find-the-cliff`);
+      await page.goto(`${session.app.baseUrl}?demo=find-the-cliff`);
       await expect.poll(() => page.getByTestId('notice').textContent()).toMatch(/Demo/);
       await saved(page);
       expect(page.url()).not.toContain('demo=');
@@ -140,7 +132,7 @@ describe('notebooks', () => {
   it('keeps an unreadable saved notebook untouched, says so, and opens a new one', async () => {
     const context = await newContext();
     try {
-      const { page } = await openPage(context, app.baseUrl);
+      const { page } = await openPage(context, session.app.baseUrl);
       await saved(page);
       // A notebook written by a newer Sparsebook, the most recently modified one.
       const future = JSON.stringify({
@@ -197,12 +189,12 @@ describe('notebooks', () => {
   it('a second tab on the same notebook edits a copy; neither tab overwrites the other', async () => {
     const context = await newContext();
     try {
-      const { page: one } = await openPage(context, app.baseUrl);
+      const { page: one } = await openPage(context, session.app.baseUrl);
       await saved(one);
       await setTitle(one, 'Tab one');
       await saved(one);
       // A new tab opens the most recent notebook, which the first tab holds: it gets a copy.
-      const { page: two } = await openPage(context, app.baseUrl);
+      const { page: two } = await openPage(context, session.app.baseUrl);
       // (A held lock counts as another tab's after 1.5 s, so a reload never finds its own.)
       await expect
         .poll(() => two.getByTestId('notice').textContent(), { timeout: 10_000 })
@@ -240,7 +232,7 @@ describe('notebooks', () => {
   it('saves an edit made just before the tab closes (pagehide)', async () => {
     const context = await newContext();
     try {
-      const { page } = await openPage(context, app.baseUrl);
+      const { page } = await openPage(context, session.app.baseUrl);
       await saved(page);
       // Change the title and close at once, well inside the 250 ms autosave delay.
       await page.evaluate(() => {
@@ -249,7 +241,7 @@ describe('notebooks', () => {
         input.dispatchEvent(new Event('change', { bubbles: true }));
       });
       await page.close({ runBeforeUnload: true });
-      const { page: again } = await openPage(context, app.baseUrl);
+      const { page: again } = await openPage(context, session.app.baseUrl);
       await expect
         .poll(() => again.getByRole('textbox', { name: 'Notebook title' }).inputValue(), { timeout: 30_000 })
         .toBe('Typed before closing');

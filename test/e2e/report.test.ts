@@ -16,24 +16,23 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   artifacts,
   cells,
   expectBackend,
+  newAppContext,
   openPage,
   repoRoot,
-  startApp,
+  useAppContext,
   waitCell,
-  type AppServer,
 } from './app-server';
 import type { NotebookDoc } from '../../app/notebook/document';
 import { encodeShareHash } from '../../app/notebook/share-link';
 import { XSS_PAYLOADS, xssMarkdown } from './xss-payloads';
 
-let app: AppServer;
-let context: BrowserContext;
+const session = useAppContext({ acceptDownloads: true });
 let work: string;
 let reportPath: string;
 
@@ -125,20 +124,16 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  app = await startApp();
-  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
   work = mkdtempSync(path.join(os.tmpdir(), 'sparsebook-report-'));
 });
 
 afterAll(async () => {
-  await context?.close();
-  await app?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe('reports', () => {
   it('exports a notebook as one self-contained HTML file; payloads never run in the app', async () => {
-    const { page, errors } = await openPage(context, app.baseUrl);
+    const { page, errors } = await openPage(session.context, session.app.baseUrl);
     await expectBackend(page, /WebGPU/);
     const file = path.join(work, 'report-test.sparsebook.json');
     writeFileSync(file, notebook());
@@ -156,7 +151,9 @@ describe('reports', () => {
 
     // Copy embed code: the clipboard gets the iframe (embed.html + the share hash + the cell) and
     // the custom element; the iframe's URL opens that one cell alone.
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.baseUrl });
+    await session.context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+      origin: session.app.baseUrl,
+    });
     await page.getByRole('button', { name: 'Copy embed code of cell 4' }).click();
     const code = await page.getByRole('textbox', { name: 'Embed code of cell 4' }).inputValue();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(code);
@@ -164,7 +161,7 @@ describe('reports', () => {
     expect(code).toContain('cell="probes"');
     const iframeSrc = /<iframe src="([^"]+)"/.exec(code)![1]!.replaceAll('&amp;', '&');
     expect(iframeSrc).toMatch(/embed\.html#nb=.+&cell=probes/);
-    const embedded = await context.newPage();
+    const embedded = await session.context.newPage();
     await embedded.goto(iframeSrc);
     await expect.poll(() => cells(embedded).count(), { timeout: 30_000 }).toBe(1);
     await waitCell(embedded, 0, 'done', 180_000);
@@ -195,7 +192,7 @@ describe('reports', () => {
   }, 600_000);
 
   it('opens from file:// with the network blocked: charts render, hover and view params work', async () => {
-    const offline = await app.browser.newContext({ viewport: { width: 1360, height: 900 }, offline: true });
+    const offline = await newAppContext(session.app, { offline: true });
     const requests: string[] = [];
     // Any CSP violation (a payload's handler, an eval, a remote load) is reported to the console.
     await offline.route('**/*', (route) => {
@@ -277,7 +274,7 @@ describe('reports', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/host.html`;
     try {
-      const { page, errors } = await openPage(context, url);
+      const { page, errors } = await openPage(session.context, url);
       for (const width of [900, 420]) {
         await page.evaluate((w) => document.getElementById('box')!.style.setProperty('--w', `${w}px`), width);
         const iframe = page.frameLocator('#frame');
@@ -329,8 +326,8 @@ describe('reports', () => {
       { id: 'loss', kind: 'loss', params: {}, inputs: { model: 'model', text: 'text' } },
     ];
     const { page, errors } = await openPage(
-      context,
-      `${app.baseUrl}embed.html${encodeShareHash(doc)}&cell=loss&controls=0`,
+      session.context,
+      `${session.app.baseUrl}embed.html${encodeShareHash(doc)}&cell=loss&controls=0`,
     );
     await expect.poll(() => cells(page).count(), { timeout: 30_000 }).toBe(1);
     await waitCell(page, 0, 'done', 180_000);
@@ -342,7 +339,7 @@ describe('reports', () => {
   }, 300_000);
 
   it('Make live re-runs the report with the model given', async () => {
-    const live = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const live = await newAppContext(session.app);
     try {
       const { page } = await openPage(live, pathToFileURL(reportPath).href);
       await expect.poll(() => cells(page).count(), { timeout: 30_000 }).toBe(5);

@@ -7,27 +7,15 @@
  * steering and ablation. Screenshots go to test-artifacts/e2e/.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext } from 'playwright-core';
-import { artifacts, cells, expectBackend, openPage, startApp, waitCell, type AppServer } from './app-server';
+import { describe, expect, it } from 'vitest';
+import { artifacts, cells, expectBackend, openPage, useAppContext, waitCell } from './app-server';
 import { addCell, storiesNotebook } from './notebook-steps';
 
-let app: AppServer;
-let context: BrowserContext;
-
-beforeAll(async () => {
-  app = await startApp();
-  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
-});
-
-afterAll(async () => {
-  await context?.close();
-  await app?.close();
-});
+const session = useAppContext({ acceptDownloads: true });
 
 describe('SAE cells', () => {
   it('trains with live curves, pauses and resumes, evaluates, exports and re-imports, browses and steers', async () => {
-    const { page, errors } = await openPage(context, app.baseUrl);
+    const { page, errors } = await openPage(session.context, session.app.baseUrl);
     await expectBackend(page, /WebGPU/);
     await storiesNotebook(page, 100);
 

@@ -22,7 +22,16 @@ import { NOTEBOOK_FORMAT, NOTEBOOK_VERSION, type NotebookDoc } from '../../app/n
 import { encodeShareHash } from '../../app/notebook/share-link';
 import { exactSae, saeLensFolder } from '../analyses/sae/exact-saes';
 import { startHubServer, type HubServer } from '../helpers/hub-server';
-import { artifacts, cells, expectBackend, openPage, startApp, waitCell, type AppServer } from './app-server';
+import {
+  type AppServer,
+  artifacts,
+  cells,
+  expectBackend,
+  newAppContext,
+  openPage,
+  startApp,
+  waitCell,
+} from './app-server';
 import { stories } from './notebook-steps';
 
 const work = mkdtempSync(path.join(tmpdir(), 'sparsebook-e2e-sae-hub-'));
@@ -113,7 +122,7 @@ async function runFeatures(page: Page): Promise<void> {
 
 describe('a pretrained SAE opened by hub id in the SAE cell', () => {
   it('downloads with progress, evaluates exactly, browses with Neuronpedia links, reloads from the cache; a release from the menu', async () => {
-    const context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const context = await newAppContext(app);
     try {
       const { page, errors } = await openPage(context, notebookUrl());
       await expectBackend(page, /WebGPU/);

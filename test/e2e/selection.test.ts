@@ -15,8 +15,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { promptLatents } from '../../analyses/sae/features';
 import { decodeShareHash } from '../../app/notebook/share-link';
 import { initSaeParams } from '../../analyses/sae/init';
@@ -29,17 +29,8 @@ import type { Hook } from '../../runtime/hooks';
 import { moeTokenRouteJob } from '../../workers/moe-lab-jobs';
 import { PruningStore, pruningSweepJob, pruningTokenLossJob } from '../../workers/pruning-jobs';
 import { maskTokenLossJob } from '../../workers/attention-jobs';
-import {
-  artifacts,
-  cells,
-  expectBackend,
-  openPage,
-  screenshot,
-  startApp,
-  waitCell,
-  type AppServer,
-} from './app-server';
-import { addCell } from './notebook-steps';
+import { artifacts, cells, expectBackend, openPage, screenshot, useAppContext, waitCell } from './app-server';
+import { addLastCell } from './notebook-steps';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const micro = path.join(root, 'public/models/sparsebook-moe-micro');
@@ -64,8 +55,7 @@ const { model, tokenizer } = loadModelFiles(
 const saeCfg: SaeConfig = { kind: 'topk', dIn: 128, dSae: 256, k: 8, hookName: HOOK, normalizeDecoder: true };
 const saeParams = initSaeParams(saeCfg, 11);
 
-let app: AppServer;
-let context: BrowserContext;
+const session = useAppContext({ acceptDownloads: true });
 let page: Page;
 let errors: string[];
 let saeFiles: string[];
@@ -76,26 +66,11 @@ beforeAll(async () => {
   saeFiles = [path.join(dir, 'cfg.json'), path.join(dir, 'sae_weights.safetensors')];
   writeFileSync(saeFiles[0]!, files.cfgJson);
   writeFileSync(saeFiles[1]!, files.weights);
-  app = await startApp();
-  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
-  ({ page, errors } = await openPage(context, app.baseUrl));
-});
-
-afterAll(async () => {
-  await context?.close();
-  await app?.close();
+  ({ page, errors } = await openPage(session.context, session.app.baseUrl));
 });
 
 /** Add a cell after the last one; returns its index. */
-async function addLast(title: string, kind: string): Promise<number> {
-  const n = await cells(page).count();
-  await cells(page)
-    .nth(n - 1)
-    .focus();
-  await addCell(page, title);
-  expect(await cells(page).nth(n).getAttribute('data-cell-kind')).toBe(kind);
-  return n;
-}
+const addLast = (title: string, kind: string) => addLastCell(page, title, kind);
 
 async function setNumber(cell: number, name: string, value: string): Promise<void> {
   const box = cells(page).nth(cell).getByRole('spinbutton', { name, exact: true });
@@ -370,7 +345,10 @@ describe('the notebook token selection', () => {
     const shared = decodeShareHash(hash);
     const textId = shared.cells[2]!.id;
     expect(shared.selection).toMatchObject({ text: textId, document: DOC, position: POS });
-    const embed = await openPage(context, `${app.baseUrl}embed.html${hash}&cell=${shared.cells[3]!.id}`);
+    const embed = await openPage(
+      session.context,
+      `${session.app.baseUrl}embed.html${hash}&cell=${shared.cells[3]!.id}`,
+    );
     await waitCell(embed.page, 0, 'done', 180_000);
     const embedded = cells(embed.page).nth(0).getByTestId('model-view-selection');
     await expect.poll(() => embedded.getAttribute('data-position'), { timeout: 60_000 }).toBe(String(POS));
@@ -387,7 +365,7 @@ describe('the notebook token selection', () => {
     await page.getByRole('button', { name: 'Export report' }).click();
     const reportPath = path.join(mkdtempSync(path.join(tmpdir(), 'sb-selection-report-')), 'nb.report.html');
     await (await download).saveAs(reportPath);
-    const report = await openPage(context, pathToFileURL(reportPath).href);
+    const report = await openPage(session.context, pathToFileURL(reportPath).href);
     await expect.poll(() => cells(report.page).count(), { timeout: 30_000 }).toBe(await cells(page).count());
     const inReport = cells(report.page).nth(3).getByTestId('model-view-selection');
     await expect.poll(() => inReport.getAttribute('data-position'), { timeout: 30_000 }).toBe(String(POS));
@@ -403,7 +381,7 @@ describe('the notebook token selection', () => {
     await report.page.close();
     expect(report.errors).toEqual([]);
     const reportEmbed = await openPage(
-      context,
+      session.context,
       `${pathToFileURL(reportPath).href}#cell=${shared.cells[3]!.id}`,
     );
     await expect

@@ -9,12 +9,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { evaluateTranscoder } from '../../analyses/sae/evaluate';
 import { loadPretrainedSae } from '../../analyses/sae/pretrained';
 import { writeSafetensors } from '../../runtime/formats/safetensors-write';
-import { artifacts, cells, expectBackend, openPage, startApp, waitCell, type AppServer } from './app-server';
+import { artifacts, cells, expectBackend, openPage, useAppContext, waitCell } from './app-server';
 import { addCell, stories, storiesNotebook } from './notebook-steps';
 import { loadStories260K } from '../helpers/stories260k';
 
@@ -45,18 +44,7 @@ function transcoderFiles(): Record<string, Uint8Array> {
   };
 }
 
-let app: AppServer;
-let context: BrowserContext;
-
-beforeAll(async () => {
-  app = await startApp();
-  context = await app.browser.newContext({ viewport: { width: 1360, height: 900 } });
-});
-
-afterAll(async () => {
-  await context?.close();
-  await app?.close();
-});
+const session = useAppContext();
 
 describe('a transcoder in the SAE cell', () => {
   it('imports, splices in place of the MLP output and shows the metrics evaluateTranscoder gives', async () => {
@@ -72,7 +60,7 @@ describe('a transcoder in the SAE cell', () => {
     if (load.type !== 'transcoder') throw new Error('expected a transcoder');
     const want = await evaluateTranscoder(model, tokenizer, stories(3), load.transcoder, { maxWindows: 1 });
 
-    const { page, errors } = await openPage(context, app.baseUrl);
+    const { page, errors } = await openPage(session.context, session.app.baseUrl);
     await expectBackend(page, /WebGPU/);
     await storiesNotebook(page, 3);
     await addCell(page, 'SAE');
