@@ -107,9 +107,12 @@ export interface WasmKernelOptions {
   maxMemoryBytes?: number;
 }
 
-/** The kernel's formats of packed b (kernels/wasm/assembly/matmul.ts: B_F32, B_BF16, B_F16). */
+/** The kernel's formats of packed b (kernels/wasm/assembly/matmul.ts' B_*). */
 const PACKED_F32 = 0;
-const PACKED_FORMAT: Record<FloatDType, number> = { f32: PACKED_F32, bf16: 1, f16: 2 };
+const PACKED_BF16 = 1;
+const PACKED_F16 = 2;
+/** f16 with no ∞ or NaN among the values: widened with fewer instructions. */
+const PACKED_F16_FINITE = 3;
 
 /** Bytes a packed value of b takes: 16-bit weights are packed as their bits. */
 function packedBytes(dtype: FloatDType): number {
@@ -126,6 +129,8 @@ class WasmMemoryFull extends Error {}
 interface Packed {
   ptr: number;
   bytes: number;
+  /** The kernel's format of the panels (PACKED_*). */
+  format: number;
 }
 
 /** First-fit allocator over the wasm memory (64-byte aligned blocks), growing it as needed. */
@@ -418,10 +423,11 @@ export class WasmKernels {
    * b as column panels at `ptr` (k·np values, zero past column n): f32 for an f32 b, the 16-bit
    * bits themselves for f16 and bf16 (the kernel widens them), so a 16-bit weight stays 16-bit.
    */
-  private pack(B: CpuTensor<FloatDType>, transposeB: boolean, k: number, n: number, ptr: number): void {
+  private pack(B: CpuTensor<FloatDType>, transposeB: boolean, k: number, n: number, ptr: number): number {
     if (B.dtype !== 'f32') {
-      this.pack16(B.data as Uint16Array, transposeB, k, n, ptr);
-      return;
+      const finite = this.pack16(B.data as Uint16Array, transposeB, k, n, ptr);
+      if (B.dtype === 'bf16') return PACKED_BF16;
+      return finite ? PACKED_F16_FINITE : PACKED_F16;
     }
     const np = Math.ceil(n / NR) * NR;
     const base = ptr >>> 2;
@@ -449,10 +455,14 @@ export class WasmKernels {
         for (let j = 0; j < n; j++) view[base + (Math.floor(j / NR) * k + p) * NR + (j % NR)] = row[j]!;
       }
     }
+    return PACKED_F32;
   }
 
-  /** 16-bit b (its bits) as column panels at `ptr`: the layout of `pack`, two bytes a value. */
-  private pack16(bits: Uint16Array, transposeB: boolean, k: number, n: number, ptr: number): void {
+  /**
+   * 16-bit b (its bits) as column panels at `ptr`: the layout of `pack`, two bytes a value.
+   * Returns whether no value is ∞ or NaN as an f16 (an all-ones exponent).
+   */
+  private pack16(bits: Uint16Array, transposeB: boolean, k: number, n: number, ptr: number): boolean {
     const np = Math.ceil(n / NR) * NR;
     const base = ptr >>> 1;
     const view = new Uint16Array(this.memory.buffer);
@@ -469,6 +479,8 @@ export class WasmKernels {
           view[base + (Math.floor(j / NR) * k + p) * NR + (j % NR)] = bits[src + j]!;
       }
     }
+    for (let i = 0; i < bits.length; i++) if ((bits[i]! & 0x7c00) === 0x7c00) return false;
+    return true;
   }
 
   /**
@@ -506,19 +518,19 @@ export class WasmKernels {
   }
 
   /** The cached panels of a weight, packed on first use. */
-  private packedWeight(B: CpuTensor<FloatDType>, transposeB: boolean, k: number, n: number): number {
+  private packedWeight(B: CpuTensor<FloatDType>, transposeB: boolean, k: number, n: number): Packed {
     let entry = this.packed.get(B);
     if (!entry) this.packed.set(B, (entry = {}));
     const key = transposeB ? 't' : 'n';
     let p = entry[key];
     if (!p) {
       const bytes = k * Math.ceil(n / NR) * NR * packedBytes(B.dtype);
-      p = { ptr: this.arena.alloc(bytes), bytes };
-      this.pack(B, transposeB, k, n, p.ptr);
+      const ptr = this.arena.alloc(bytes);
+      p = { ptr, bytes, format: this.pack(B, transposeB, k, n, ptr) };
       entry[key] = p;
       this.finalizer.register(B, p, p);
     }
-    return p.ptr;
+    return p;
   }
 
   /** `Backend.matmul` (the contract of kernels/matmul.cpu.ts' `matmulCpu`). */
@@ -536,7 +548,6 @@ export class WasmKernels {
       return matmulCpu(a, b, transposeB, transposeA, bias);
     }
     const np = Math.ceil(n / NR) * NR;
-    const format = PACKED_FORMAT[B.dtype];
     const kc = k > 1024 ? 512 : k;
     const panelBytes = k * np * packedBytes(B.dtype);
     const isWeight = this.weights.has(B) && this.keepsPacked(B, transposeB, panelBytes);
@@ -544,7 +555,7 @@ export class WasmKernels {
     const cBytes = m * np * 4;
     const biasBytes = bias ? np * 4 : 0;
     // Each thread widens a 16-bit panel's kc-slice into its own kc · NR floats.
-    const wideStride = format === PACKED_F32 ? 0 : Math.ceil((kc * NR * 4) / 64) * 64;
+    const wideStride = B.dtype === 'f32' ? 0 : Math.ceil((kc * NR * 4) / 64) * 64;
     const wideBytes = wideStride * this.threads;
     const bBytes = isWeight ? 0 : panelBytes;
     // Past wasm32's memory: the TypeScript kernel, slow but with no such limit.
@@ -553,8 +564,10 @@ export class WasmKernels {
       () => matmulCpu(a, b, transposeB, transposeA, bias),
       (scratch) => {
         const wide = scratch + aBytes + cBytes + biasBytes;
-        const bp = isWeight ? this.packedWeight(B, transposeB, k, n) : wide + wideBytes;
-        if (!isWeight) this.pack(B, transposeB, k, n, bp);
+        let bp = wide + wideBytes;
+        let format: number;
+        if (isWeight) ({ ptr: bp, format } = this.packedWeight(B, transposeB, k, n));
+        else format = this.pack(B, transposeB, k, n, bp);
         const aPtr = scratch;
         const cPtr = scratch + aBytes;
         const biasPtr = bias ? cPtr + cBytes : 0;

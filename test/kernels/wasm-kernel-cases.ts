@@ -63,10 +63,13 @@ export function wasmMatmulCases(kernels: () => WasmKernels): void {
 
   it('decodes f16 and bf16 weights as the TypeScript kernel does (both layouts, weight or not)', () => {
     // [9, 77, 37]: remainders of rows and panels; [70, 1100, 300]: k blocked by 512 (each slice
-    // widened again) and enough work to split over the pool's threads, each widening its own.
+    // widened again) and enough work to split over the pool's threads, each widening its own;
+    // [1, …] and [3, …]: fewer rows than a block (widened in registers), k blocked, pooled.
     for (const [m, k, n] of [
       [9, 77, 37],
       [70, 1100, 300],
+      [1, 1100, 2000],
+      [3, 1027, 777],
     ] as const) {
       for (const dtype of ['f16', 'bf16'] as const) {
         for (const transposeB of [true, false]) {
@@ -95,26 +98,24 @@ export function wasmMatmulCases(kernels: () => WasmKernels): void {
   });
 
   it('widens every 16-bit pattern as the TypeScript kernel: ±0, subnormals, normals, ±∞, NaN', () => {
-    // [1] · b for b = one row of 4096 bit patterns at a time: each output is one weight, times 1.
+    // ones [m, 1] · b for b = one row of 4096 bit patterns at a time: each output is one weight
+    // times 1. m = 1 widens in registers (fewer rows than a block), m = 4 through the scratch.
     const k = 65536;
     const bits = Uint16Array.from({ length: k }, (_, i) => i);
-    for (const dtype of ['f16', 'bf16'] as const) {
-      const decoded = new Float32Array(k);
-      const tsDecoded = new Float32Array(k);
-      const cols = 4096;
-      for (let j0 = 0; j0 < k; j0 += cols) {
-        const slice = new CpuTensor(bits.slice(j0, j0 + cols), [1, cols], dtype);
-        const one = f32(Float32Array.of(1), [1, 1]);
-        decoded.set(cpu(kernels().matmul(one, slice)).data, j0);
-        tsDecoded.set(cpu(matmulCpu(one, slice)).data, j0);
-      }
-      for (let i = 0; i < k; i++) {
-        const got = decoded[i]!;
-        const ref = tsDecoded[i]!;
-        if (Number.isNaN(ref)) {
-          if (!Number.isNaN(got)) throw new Error(`${dtype} bits 0x${i.toString(16)}: ${got}, want NaN`);
-        } else if (!Object.is(got, ref)) {
-          throw new Error(`${dtype} bits 0x${i.toString(16)}: ${got}, want ${ref}`);
+    for (const m of [1, 4]) {
+      for (const dtype of ['f16', 'bf16'] as const) {
+        const cols = 4096;
+        const ones = f32(new Float32Array(m).fill(1), [m, 1]);
+        for (let j0 = 0; j0 < k; j0 += cols) {
+          const slice = new CpuTensor(bits.slice(j0, j0 + cols), [1, cols], dtype);
+          const got = cpu(kernels().matmul(ones, slice)).data;
+          const ref = cpu(matmulCpu(ones, slice)).data;
+          for (let i = 0; i < got.length; i++) {
+            const what = `m=${m} ${dtype} bits 0x${(j0 + (i % cols)).toString(16)}`;
+            if (Number.isNaN(ref[i]!)) {
+              if (!Number.isNaN(got[i]!)) throw new Error(`${what}: ${got[i]}, want NaN`);
+            } else if (!Object.is(got[i], ref[i])) throw new Error(`${what}: ${got[i]}, want ${ref[i]}`);
+          }
         }
       }
     }

@@ -21,13 +21,16 @@ const NR = 8;
 
 /**
  * C[:, 8·q0 .. 8·q1) = A · Bp[q0..q1) + bias, blocked by kc values of k: a kc-slice of one panel
- * (kc · 32 bytes) stays in L1 while every row block of A walks over it. `format`: B_F32, B_BF16
- * or B_F16 panels; 16-bit slices are widened into `wide` (kc · 32 bytes, this thread's own).
+ * (kc · 32 bytes) stays in L1 while every row block of A walks over it. `format`: B_F32, B_BF16,
+ * B_F16 or B_F16_FINITE panels; 16-bit slices are widened into `wide` (kc · 32 bytes, this
+ * thread's own), or in registers when m is less than a row block.
  */
 /** Formats of packed b: f32, or 16-bit bf16 / f16 bits widened per kc-slice. */
 const B_F32 = 0;
 const B_BF16 = 1;
 const B_F16 = 2;
+/** f16 panels with no ∞ or NaN (the packer checked): widened without the all-ones exponent fix. */
+const B_F16_FINITE = 3;
 
 export function gemmPanels(
   a: usize,
@@ -49,17 +52,29 @@ export function gemmPanels(
     const kl = min(kc, k - kb);
     const first = kb == 0;
     for (let q = q0; q < q1; q++) {
+      const cq = c + ((<usize>q) << 5);
+      const bq0 = bias ? bias + ((<usize>q) << 5) : 0;
       let bq: usize;
       if (format == B_F32) bq = bp + ((<usize>q * <usize>k + <usize>kb) << 5);
       else {
         const src = bp + ((<usize>q * <usize>k + <usize>kb) << 4);
+        if (m < MR) {
+          // Fewer rows than a block (decoding a token): each value is used m times, so widen it
+          // in registers as it is read rather than through the scratch.
+          for (let i = 0; i < m; i++) {
+            const ai = a + <usize>i * lda + ((<usize>kb) << 2);
+            const ci = cq + <usize>i * ldcb;
+            if (format == B_BF16) row1Bf16(ai, src, kl, ci, first, bq0);
+            else if (format == B_F16) row1F16(ai, src, kl, ci, first, bq0);
+            else row1F16Finite(ai, src, kl, ci, first, bq0);
+          }
+          continue;
+        }
         if (format == B_BF16) widenBf16(src, kl, wide);
         else if (format == B_F16) widenF16(src, kl, wide);
-        else unreachable();
+        else widenF16Finite(src, kl, wide);
         bq = wide;
       }
-      const cq = c + ((<usize>q) << 5);
-      const bq0 = bias ? bias + ((<usize>q) << 5) : 0;
       let i = 0;
       for (; i + MR <= m; i += MR) {
         block4(a + <usize>i * lda + ((<usize>kb) << 2), lda, bq, kl, cq + <usize>i * ldcb, ldcb, first, bq0);
@@ -71,38 +86,111 @@ export function gemmPanels(
   }
 }
 
-/** kl rows of 8 bf16 values at src → kl rows of 8 f32 at dst (bf16 is f32's upper half). */
+// Each 16-bit format gets its own copy of the loops below (the format is a constant in each).
+
+/** kl rows of 8 bf16 values at src → kl rows of 8 f32 at dst. */
 function widenBf16(src: usize, kl: i32, dst: usize): void {
+  widenRows(src, kl, dst, B_BF16);
+}
+
+/** kl rows of 8 f16 values at src → kl rows of 8 f32 at dst. */
+function widenF16(src: usize, kl: i32, dst: usize): void {
+  widenRows(src, kl, dst, B_F16);
+}
+
+/** widenF16 for panels without ∞ or NaN. */
+function widenF16Finite(src: usize, kl: i32, dst: usize): void {
+  widenRows(src, kl, dst, B_F16_FINITE);
+}
+
+// @ts-ignore: decorator
+@inline
+function widenRows(src: usize, kl: i32, dst: usize, format: i32): void {
   for (let p: usize = 0, e = <usize>kl; p < e; p++) {
     const h = v128.load(src + (p << 4));
-    v128.store(dst + (p << 5), i32x4.shl(i32x4.extend_low_i16x8_u(h), 16));
-    v128.store(dst + (p << 5), i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), 16);
+    v128.store(dst + (p << 5), widen(h, false, format));
+    v128.store(dst + (p << 5), widen(h, true, format), 16);
   }
 }
 
-/** kl rows of 8 f16 values at src → kl rows of 8 f32 at dst (exact: f16 ⊂ f32). */
-function widenF16(src: usize, kl: i32, dst: usize): void {
-  for (let p: usize = 0, e = <usize>kl; p < e; p++) {
-    const h = v128.load(src + (p << 4));
-    v128.store(dst + (p << 5), f16ToF32(i32x4.extend_low_i16x8_u(h)));
-    v128.store(dst + (p << 5), f16ToF32(i32x4.extend_high_i16x8_u(h)), 16);
+/** One row of a times a kc-slice of a bf16 panel, widened in registers (block1's contract). */
+function row1Bf16(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize): void {
+  row1Half(a, b, kl, c, first, bias, B_BF16);
+}
+
+/** One row of a times a kc-slice of an f16 panel, widened in registers (block1's contract). */
+function row1F16(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize): void {
+  row1Half(a, b, kl, c, first, bias, B_F16);
+}
+
+/** row1F16 for panels without ∞ or NaN. */
+function row1F16Finite(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize): void {
+  row1Half(a, b, kl, c, first, bias, B_F16_FINITE);
+}
+
+// @ts-ignore: decorator
+@inline
+function row1Half(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize, format: i32): void {
+  let c0: v128, c1: v128;
+  if (first) {
+    if (bias) {
+      c0 = v128.load(bias);
+      c1 = v128.load(bias, 16);
+    } else {
+      c0 = f32x4.splat(0);
+      c1 = f32x4.splat(0);
+    }
+  } else {
+    c0 = v128.load(c);
+    c1 = v128.load(c, 16);
   }
+  // Two interleaved sums per half, as block1.
+  let d0 = f32x4.splat(0);
+  let d1 = f32x4.splat(0);
+  let p: usize = 0;
+  const e: usize = (<usize>kl) << 2;
+  for (; p + 4 < e; p += 8) {
+    const x = v128.load32_splat(a + p);
+    const y = v128.load32_splat(a + p + 4);
+    const h = v128.load(b);
+    const g = v128.load(b, 16);
+    c0 = madd(x, widen(h, false, format), c0);
+    c1 = madd(x, widen(h, true, format), c1);
+    d0 = madd(y, widen(g, false, format), d0);
+    d1 = madd(y, widen(g, true, format), d1);
+    b += 32;
+  }
+  if (p < e) {
+    const x = v128.load32_splat(a + p);
+    const h = v128.load(b);
+    c0 = madd(x, widen(h, false, format), c0);
+    c1 = madd(x, widen(h, true, format), c1);
+  }
+  v128.store(c, f32x4.add(c0, d0));
+  v128.store(c, f32x4.add(c1, d1), 16);
 }
 
 /**
- * Four f16 bit patterns (one per u32 lane) → f32. Exponent and mantissa shifted into f32's
- * places read as a float 2^112 too small (the exponent biases differ by 127 − 15), so one
- * multiply rebiases normals and scales subnormals exactly; an all-ones exponent (∞, NaN) is
- * then given f32's all-ones exponent, keeping the mantissa; the sign goes back last.
+ * Lanes 0–3 (`high` false) or 4–7 of eight 16-bit values, as f32. bf16 is f32's upper half. f16
+ * (exact: f16 ⊂ f32): sign-extended and shifted left 13, the sign lands on f32's sign bit and the
+ * exponent and mantissa on theirs; read as a float that is 2^112 too small (the biases differ by
+ * 127 − 15), so one multiply rebiases normals and scales subnormals exactly, keeping the sign.
+ * An all-ones exponent (∞, NaN) then gets f32's all-ones exponent, mantissa kept; B_F16_FINITE
+ * panels have none and skip that.
  */
 // @ts-ignore: decorator
 @inline
-function f16ToF32(x: v128): v128 {
-  const mag = v128.and(i32x4.shl(x, 13), i32x4.splat(0x0fffe000));
-  const sign = v128.and(i32x4.shl(x, 16), i32x4.splat(0x80000000));
-  const scaled = f32x4.mul(mag, f32x4.splat(5.192296858534828e33)); // 2^112
-  const special = v128.and(i32x4.gt_s(mag, i32x4.splat(0x0f7fffff)), i32x4.splat(0x7f800000));
-  return v128.or(v128.or(scaled, special), sign);
+function widen(h: v128, high: bool, format: i32): v128 {
+  if (format == B_BF16) {
+    return i32x4.shl(high ? i32x4.extend_high_i16x8_u(h) : i32x4.extend_low_i16x8_u(h), 16);
+  }
+  const x = high ? i32x4.extend_high_i16x8_s(h) : i32x4.extend_low_i16x8_s(h);
+  const bits = v128.and(i32x4.shl(x, 13), i32x4.splat(0x8fffe000));
+  const f = f32x4.mul(bits, f32x4.splat(5.192296858534828e33)); // 2^112
+  if (format == B_F16_FINITE) return f;
+  const exponent = v128.and(x, i32x4.splat(0x7c00));
+  const special = i32x4.eq(exponent, i32x4.splat(0x7c00));
+  return v128.or(f, v128.and(special, i32x4.splat(0x7f800000)));
 }
 
 // @ts-ignore: decorator
