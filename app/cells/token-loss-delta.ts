@@ -5,6 +5,7 @@
  * change. Both come from the worker as token-loss tables (TOKEN_LOSS_SCHEMA). Pure.
  */
 import { tableFromArrays, tableFromIPC, type Table } from 'apache-arrow';
+import type { Json } from '../notebook/cell-runtime';
 
 export interface LossDelta {
   /** Token texts of the document; position 0 is its document token. */
@@ -23,9 +24,33 @@ export function decodeLossDelta(denseIpc: Uint8Array, changedIpc: Uint8Array): L
   if (d.numRows !== c.numRows) throw new Error(`dense has ${d.numRows} tokens, changed ${c.numRows}`);
   const col = (t: Table, name: string) =>
     Array.from({ length: t.numRows }, (_, i) => t.getChild(name)!.get(i));
-  const tokens = col(d, 'token') as string[];
-  const dense = col(d, 'loss') as (number | null)[];
-  const changed = col(c, 'loss') as (number | null)[];
+  return lossDelta({
+    tokens: col(d, 'token') as string[],
+    dense: col(d, 'loss') as (number | null)[],
+    changed: col(c, 'loss') as (number | null)[],
+  });
+}
+
+/** The JSON part of a LossDelta (what a report keeps of it: app/state/kept-answers.ts). */
+export type LossDeltaJson = { tokens: string[]; dense: (number | null)[]; changed: (number | null)[] };
+
+/** A kept LossDeltaJson read back (a report's: untrusted), or undefined when it is not one. */
+export function parseLossDelta(value: Json | undefined): LossDelta | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const { tokens, dense, changed } = value;
+  const losses = (v: Json | undefined): v is (number | null)[] =>
+    Array.isArray(v) && v.every((x) => x === null || typeof x === 'number');
+  if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === 'string')) return undefined;
+  if (!losses(dense) || !losses(changed)) return undefined;
+  if (dense.length !== tokens.length || changed.length !== tokens.length) return undefined;
+  return lossDelta({ tokens: tokens as string[], dense, changed });
+}
+
+/** A LossDelta from its token texts and losses (the strip rebuilt). */
+export function lossDelta({ tokens, dense, changed }: LossDeltaJson): LossDelta {
+  if (dense.length !== tokens.length || changed.length !== tokens.length) {
+    throw new Error(`${tokens.length} tokens, ${dense.length} dense and ${changed.length} changed losses`);
+  }
   const delta = dense.map((x, i) => (x === null || changed[i] === null ? NaN : changed[i]! - x));
   return {
     tokens,

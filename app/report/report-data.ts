@@ -27,6 +27,7 @@ import { NotebookError } from '../notebook/notebook-error';
 import { describeError } from '../state/errors';
 import type { ValidateOptions } from '../notebook/schema';
 import { validateProvenance, type ReportProvenance } from './provenance';
+import type { KeptAnswer } from '../state/kept-answers';
 
 export const REPORT_FORMAT = 'sparsebook-report';
 /** The report version this build writes and reads (2: checksummed frame; 1 was bare DEFLATE). */
@@ -55,6 +56,11 @@ export interface ReportData {
    */
   cells: ReadonlyMap<string, ReportCell>;
   provenance: ReportProvenance;
+  /**
+   * The cells' answers to the notebook's selection when the report was made (app/state/
+   * kept-answers.ts), by cell id: shown without a worker. Only for cells with a result here.
+   */
+  answers?: ReadonlyMap<string, KeptAnswer>;
 }
 
 interface Header {
@@ -63,6 +69,8 @@ interface Header {
   doc: unknown;
   provenance: ReportProvenance;
   cells: Record<string, { key: string; meta: Json; tables: Record<string, number> }>;
+  /** By cell id; absent when no cell kept an answer. */
+  answers?: Record<string, KeptAnswer>;
   /** Byte length of each stored table, in storage order. */
   tables: number[];
 }
@@ -72,6 +80,7 @@ interface CheckedHeader {
   doc: NotebookDoc;
   provenance: ReportProvenance;
   cells: Map<string, { key: string; meta: Json; tables: [name: string, index: number][] }>;
+  answers: Map<string, KeptAnswer>;
   tables: number[];
 }
 
@@ -106,12 +115,15 @@ export function encodeReport(data: ReportData): Uint8Array {
     for (const [name, bytes] of Object.entries(result.tables)) tables[name] = store.add(bytes);
     cells[id] = { key, meta: result.meta, tables };
   }
+  const answers: Record<string, KeptAnswer> = Object.create(null);
+  for (const [id, answer] of data.answers ?? []) if (data.cells.has(id)) answers[id] = answer;
   const header: Header = {
     format: REPORT_FORMAT,
     version: REPORT_VERSION,
     doc: data.doc,
     provenance: data.provenance,
     cells,
+    ...(Object.keys(answers).length ? { answers } : {}),
     tables: store.items.map((t) => t.length),
   };
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
@@ -225,7 +237,7 @@ export function decodeReport(packed: Uint8Array, validate: ValidateOptions = {})
     for (const [name, index] of cell.tables) resultTables[name] = tables[index]!;
     cells.set(id, { key: cell.key, result: { meta: cell.meta, tables: resultTables } });
   }
-  return { doc: header.doc, cells, provenance: header.provenance };
+  return { doc: header.doc, cells, provenance: header.provenance, answers: header.answers };
 }
 
 /** Check the frame and its checksum; returns the declared inflated length. */
@@ -342,7 +354,24 @@ function checkHeader(
     }
     cells.set(id, { key: cell.key as string, meta, tables: refs });
   }
-  return { doc, provenance, cells, tables: tables as number[] };
+  const answers = new Map<string, KeptAnswer>();
+  if (raw.answers !== undefined) {
+    if (!isPlainObject(raw.answers)) fail('report header has an answer list that is not an object');
+    for (const [id, answer] of Object.entries(raw.answers as Record<string, unknown>)) {
+      const name = JSON.stringify(id.length > 64 ? id.slice(0, 64) + '…' : id);
+      if (!cells.has(id)) fail(`has an answer for cell ${name}, which has no result in it`);
+      if (!isPlainObject(answer)) return fail(`cell ${name}'s answer is not an object`);
+      if (typeof answer.key !== 'string' || answer.key.length > MAX_KEY_CHARS) {
+        fail(`cell ${name}'s answer has no key`);
+      }
+      if (answer.value === undefined) fail(`cell ${name}'s answer has no value`);
+      const value = copyMeta(answer.value, (problem, path) =>
+        fail(`cell ${name}'s answer${path ? ` at ${path.slice(0, 60)}` : ''} ${problem}`),
+      ) as Json;
+      answers.set(id, { key: answer.key as string, value });
+    }
+  }
+  return { doc, provenance, cells, answers, tables: tables as number[] };
 }
 
 /** A value quoted for a message, cut short. */

@@ -5,7 +5,7 @@
  * cannot reach the notebook library, the backend, exports or other cells' params.
  */
 import type { RuntimeClient } from '../../workers/runtime-client';
-import type { CellRuntime } from '../notebook/cell-runtime';
+import type { CellRuntime, Json } from '../notebook/cell-runtime';
 import type { CellDoc, ParamValue } from '../notebook/document';
 import type { TokenSelection } from '../notebook/selection';
 import type { SelectedDocument } from '../cells/text/text-kind';
@@ -35,6 +35,14 @@ export interface CellContext {
    * it by running the document through its model (MoE routing); undefined without a selection.
    */
   readonly selectedDocument: SelectedDocument | undefined;
+  /**
+   * Keep cell `cellId`'s answer to the selection (`key`: `answerKey` of what it is of; `value`:
+   * a JSON-able summary, kept as its JSON copy), computed in the worker beside the cell's current
+   * result, so an exported report shows it.
+   */
+  keepAnswer(cellId: string, key: string, value: object): void;
+  /** Cell `cellId`'s kept answer for `key` (a report's, or this session's), if any. */
+  keptAnswer(cellId: string, key: string): Json | undefined;
   /** The runtime state of cell `id` (this cell, or one of its inputs). */
   runtime(id: string): CellRuntime;
   /** The cell connected to `cell`'s input `role`, if any. */

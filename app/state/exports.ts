@@ -12,6 +12,7 @@ import { embedCode } from '../report/embed-code';
 import { buildProvenance } from '../report/provenance';
 import { collectReportCells, encodeReport } from '../report/report-data';
 import { reportFileName, reportHtml } from '../report/report-html';
+import type { KeptAnswers } from './kept-answers';
 import { fetchText } from './opening';
 import type { NotebookMode } from './param-lock';
 
@@ -32,11 +33,18 @@ export async function exportReport(
   /** What ran the results (the report's own when nothing has run here). */
   backend: { kind: string; description: string },
   shell: string | undefined,
+  /** The cells' answers to the selection: those of the results in the report go in with them. */
+  answers?: KeptAnswers,
 ): Promise<ReportFile> {
   const { cells, results, missing } = collectReportCells(doc, runtime, (kind) => !!kindOf(kind)?.run);
   const provenance = await buildProvenance(doc, results, backend, 'app');
   const text = shell ?? (await fetchText('report-shell.html'));
-  const html = reportHtml(text, encodeReport({ doc, cells, provenance }), doc.title);
+  const kept = answers?.forResults(cells);
+  const html = reportHtml(
+    text,
+    encodeReport({ doc, cells, provenance, ...(kept?.size ? { answers: kept } : {}) }),
+    doc.title,
+  );
   return { name: reportFileName(doc.title), html, missing };
 }
 

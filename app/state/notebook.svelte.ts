@@ -8,7 +8,7 @@ import type { BackendInfo, BackendKind } from '../../workers/runtime-types';
 import type { CellServices } from '../cells/cell-kind';
 import { KNOWN_KINDS, kindOf } from '../cells/kinds';
 import { selectedDocumentOf, type SelectedDocument } from '../cells/text/text-kind';
-import { IDLE, type CellRuntime } from '../notebook/cell-runtime';
+import { IDLE, type CellRuntime, type Json } from '../notebook/cell-runtime';
 import { type CellDoc, type NotebookDoc, type ParamValue } from '../notebook/document';
 import * as edits from '../notebook/edit';
 import { History } from '../notebook/history';
@@ -27,6 +27,7 @@ import { describeError, type ErrorView } from './errors';
 import { fetchBytes } from './fetch-bytes';
 import { readHubSettings } from './hub-settings';
 import { embedCodeFor, exportReport, notebookFile, shareLinkFor, type ReportFile } from './exports';
+import { KeptAnswers } from './kept-answers';
 import { copyNotice, errorNotice, type Notice } from './notices';
 import { readOpening } from './opening';
 import { isParamLocked, lockedKeys, type NotebookMode } from './param-lock';
@@ -91,6 +92,8 @@ export class NotebookState implements CellContext {
   /** Results that came with a report, by cell id: the result cache serves them first. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- not reactive; replaced whole by a report
   private reportCells: ReadonlyMap<string, ReportCell> = new Map();
+  /** The cells' answers to the selection (see CellContext.keepAnswer); a report's come with it. */
+  private readonly answers = new KeptAnswers();
   /** Files picked in this page (the model cell's run reads them). */
   private readonly picked = new PickedFiles(() => this.library.store);
 
@@ -114,6 +117,18 @@ export class NotebookState implements CellContext {
       },
       cache: this.resultCache(),
     });
+  }
+
+  keepAnswer(cellId: string, key: string, value: object): void {
+    if (this.mode !== 'live') return;
+    this.answers.keep(cellId, this.runtime(cellId).resultKey, {
+      key,
+      value: JSON.parse(JSON.stringify(value)) as Json,
+    });
+  }
+
+  keptAnswer(cellId: string, key: string): Json | undefined {
+    return this.answers.get(cellId, key);
   }
 
   runtime(id: string): CellRuntime {
@@ -202,6 +217,7 @@ export class NotebookState implements CellContext {
     this.mode = 'report';
     this.report = data;
     this.reportCells = data.cells;
+    this.answers.replace(data.answers, data.cells);
     this.backendKind = data.provenance.backend.kind === 'webgpu' ? 'webgpu' : 'cpu';
     this.replaceDocument(data.doc);
     await this.scheduler.restore();
@@ -256,7 +272,7 @@ export class NotebookState implements CellContext {
   exportReport(shell?: string): Promise<ReportFile> {
     const backend = this.backend ??
       this.report?.provenance.backend ?? { kind: this.backendKind, description: '' };
-    return exportReport(this.doc, (id) => this.runtime(id), backend, shell ?? this.reportShell);
+    return exportReport(this.doc, (id) => this.runtime(id), backend, shell ?? this.reportShell, this.answers);
   }
 
   /** Code to embed cell `id` in another page (see app/report/embed-code.ts). */

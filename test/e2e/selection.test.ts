@@ -72,6 +72,15 @@ beforeAll(async () => {
 /** Add a cell after the last one; returns its index. */
 const addLast = (title: string, kind: string) => addLastCell(page, title, kind);
 
+/** Export the notebook as a report through the toolbar; returns the saved file's path. */
+async function exportReport(from: Page): Promise<string> {
+  const download = from.waitForEvent('download');
+  await from.getByRole('button', { name: 'Export report' }).click();
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'sb-selection-report-')), 'nb.report.html');
+  await (await download).saveAs(file);
+  return file;
+}
+
 async function setNumber(cell: number, name: string, value: string): Promise<void> {
   const box = cells(page).nth(cell).getByRole('spinbutton', { name, exact: true });
   await box.fill(value);
@@ -125,7 +134,7 @@ async function expected() {
     variant: 0,
     text: doc,
   });
-  const loss = (t: import('apache-arrow').Table) => t.getChild('loss')!.get(POS) as number;
+  const loss = (t: import('apache-arrow').Table, at = POS) => t.getChild('loss')!.get(at) as number;
   const masked = await maskTokenLossJob(model, tokenizer, { text: doc, ...MASK });
   return {
     mask: { dense: loss(masked.dense), masked: loss(masked.masked) },
@@ -134,6 +143,7 @@ async function expected() {
     route,
     dense: loss(losses.dense),
     pruned: loss(losses.pruned),
+    prunedAt: (position: number) => loss(losses.pruned, position),
     token: tokens[POS],
   };
 }
@@ -312,6 +322,51 @@ describe('the notebook token selection', () => {
     await waitCell(page, 3, 'done', 120_000);
     await expect.poll(() => moeAnswer.getAttribute('data-position'), { timeout: 60_000 }).toBe(String(POS));
 
+    // A report made now keeps every cell's answer to the selection: opened from file://, with no
+    // worker or model, the SAE, pruning, mask and MoE cells show the same answers.
+    for (const answer of [saeAnswer, pruneAnswer, maskAnswer]) {
+      await expect.poll(() => answer.getAttribute('data-position'), { timeout: 60_000 }).toBe(String(POS));
+    }
+    const liveAnswers = {
+      features: await saeAnswer.getAttribute('data-features'),
+      pruning: [await pruneAnswer.getAttribute('data-dense'), await pruneAnswer.getAttribute('data-changed')],
+      mask: [await maskAnswer.getAttribute('data-dense'), await maskAnswer.getAttribute('data-changed')],
+      experts: await moeAnswer.locator('tbody tr').first().getAttribute('data-experts'),
+    };
+    const answered = await openPage(session.context, pathToFileURL(await exportReport(page)).href);
+    const inReportCell = (i: number) => cells(answered.page).nth(i);
+    await expect
+      .poll(() => cells(answered.page).count(), { timeout: 30_000 })
+      .toBe(await cells(page).count());
+    const reportSae = inReportCell(features).getByTestId('sae-selection');
+    await expect.poll(() => reportSae.getAttribute('data-position'), { timeout: 30_000 }).toBe(String(POS));
+    expect(await reportSae.getAttribute('data-features')).toBe(liveAnswers.features);
+    const reportPrune = inReportCell(prune).getByTestId('pruning-selection');
+    expect(await reportPrune.getAttribute('data-position')).toBe(String(POS));
+    expect([
+      await reportPrune.getAttribute('data-dense'),
+      await reportPrune.getAttribute('data-changed'),
+    ]).toEqual(liveAnswers.pruning);
+    const reportMask = inReportCell(maskCell).getByTestId('mask-selection');
+    expect(await reportMask.getAttribute('data-position')).toBe(String(POS));
+    expect([
+      await reportMask.getAttribute('data-dense'),
+      await reportMask.getAttribute('data-changed'),
+    ]).toEqual(liveAnswers.mask);
+    const reportMoe = inReportCell(lab).getByTestId('moe-selection');
+    expect(await reportMoe.getAttribute('data-position')).toBe(String(POS));
+    expect(await reportMoe.locator('tbody tr').first().getAttribute('data-experts')).toBe(
+      liveAnswers.experts,
+    );
+    await screenshot(answered.page, 'selection-report-answers');
+    // The pruning strip covers the whole document: another of its tokens is answered in the report
+    // too (its loss under the point, as Node computes it).
+    await reportPrune.locator(`.sb-token[data-index="${POS + 2}"]`).click();
+    await expect.poll(() => reportPrune.getAttribute('data-position')).toBe(String(POS + 2));
+    expect(Number(await reportPrune.getAttribute('data-changed'))).toBeCloseTo(want.prunedAt(POS + 2), 3);
+    await answered.page.close();
+    expect(answered.errors).toEqual([]);
+
     // Reload: the selection comes back with the notebook.
     await expect.poll(() => page.getByTestId('save-state').textContent()).toBe('Saved');
     await page.reload();
@@ -361,10 +416,7 @@ describe('the notebook token selection', () => {
 
     // A report carries it too: opened from file://, its model view answers from the stored result,
     // a token picked there moves the selection (no re-run), and the report's one-cell embed follows it.
-    const download = page.waitForEvent('download');
-    await page.getByRole('button', { name: 'Export report' }).click();
-    const reportPath = path.join(mkdtempSync(path.join(tmpdir(), 'sb-selection-report-')), 'nb.report.html');
-    await (await download).saveAs(reportPath);
+    const reportPath = await exportReport(page);
     const report = await openPage(session.context, pathToFileURL(reportPath).href);
     await expect.poll(() => cells(report.page).count(), { timeout: 30_000 }).toBe(await cells(page).count());
     const inReport = cells(report.page).nth(3).getByTestId('model-view-selection');

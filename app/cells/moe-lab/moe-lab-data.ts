@@ -4,7 +4,7 @@
  * and the balance rows. Pure (Node-testable); the views only mount charts.
  */
 import { tableFromArrays, tableFromIPC, type Table } from 'apache-arrow';
-import type { CellResult } from '../../notebook/cell-runtime';
+import type { CellResult, Json } from '../../notebook/cell-runtime';
 import type { MoeLabSummary, MoeTokenRoute } from '../../../workers/moe-lab-jobs';
 import { SERIES_COLORS } from '../../charts/theme';
 
@@ -130,4 +130,39 @@ export function routeRows(route: MoeTokenRoute): RouteRow[] {
         .filter((e) => e.expert >= 0),
     };
   });
+}
+
+/** A kept MoeTokenRoute read back (a report's: untrusted), or undefined when it is not one. */
+export function parseTokenRoute(value: Json | undefined): MoeTokenRoute | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const whole = (v: Json | undefined): v is number => typeof v === 'number' && Number.isInteger(v);
+  const numbers = (v: Json | undefined): v is number[] =>
+    Array.isArray(v) && v.every((x) => typeof x === 'number');
+  const { position, tokenId, token, documentTokens, nExperts, topK, layers, map } = value;
+  if (![position, tokenId, documentTokens, nExperts, topK].every(whole) || typeof token !== 'string') {
+    return undefined;
+  }
+  if (!Array.isArray(layers) || !map || typeof map !== 'object' || Array.isArray(map)) return undefined;
+  const rows: MoeTokenRoute['layers'] = [];
+  for (const l of layers) {
+    if (!l || typeof l !== 'object' || Array.isArray(l)) return undefined;
+    if (!whole(l.layer) || !numbers(l.experts) || !numbers(l.gates)) return undefined;
+    if (l.experts.length !== l.gates.length) return undefined;
+    rows.push({ layer: l.layer, experts: l.experts, gates: l.gates });
+  }
+  const { tokens, experts } = map;
+  if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === 'string')) return undefined;
+  if (!Array.isArray(experts) || !experts.every((e) => numbers(e) && e.length === tokens.length)) {
+    return undefined;
+  }
+  return {
+    position: position as number,
+    tokenId: tokenId as number,
+    token,
+    documentTokens: documentTokens as number,
+    nExperts: nExperts as number,
+    topK: topK as number,
+    layers: rows,
+    map: { tokens: tokens as string[], experts: experts as number[][] },
+  };
 }

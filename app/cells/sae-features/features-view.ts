@@ -4,6 +4,8 @@
  * and the steering diff. No Svelte, so Node tests cover them.
  */
 import { tableFromArrays, type Table } from 'apache-arrow';
+import type { Json } from '../../notebook/cell-runtime';
+import type { PromptToken } from '../../../analyses/sae/features';
 
 /** Columns the feature list can be sorted by, with their header labels. */
 export const SORT_KEYS = {
@@ -168,4 +170,30 @@ export function featureIndex(value: unknown, dSae: number): number | undefined {
     if (/^\d+$/.test(s)) n = Number(s);
   }
   return Number.isInteger(n) && n >= 0 && n < dSae ? n : undefined;
+}
+
+/** Kept PromptTokens read back (a report's: untrusted), or undefined when they are not. */
+export function parsePromptTokens(value: Json | undefined): PromptToken[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const whole = (v: Json | undefined) => typeof v === 'number' && Number.isInteger(v);
+  const out: PromptToken[] = [];
+  for (const t of value) {
+    if (!t || typeof t !== 'object' || Array.isArray(t)) return undefined;
+    if (
+      !whole(t.position) ||
+      !whole(t.tokenId) ||
+      typeof t.token !== 'string' ||
+      !Array.isArray(t.features)
+    ) {
+      return undefined;
+    }
+    const features: PromptToken['features'] = [];
+    for (const f of t.features) {
+      if (!f || typeof f !== 'object' || Array.isArray(f)) return undefined;
+      if (!whole(f.feature) || typeof f.activation !== 'number') return undefined;
+      features.push({ feature: f.feature as number, activation: f.activation });
+    }
+    out.push({ position: t.position as number, tokenId: t.tokenId as number, token: t.token, features });
+  }
+  return out;
 }

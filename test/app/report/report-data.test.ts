@@ -115,6 +115,49 @@ describe('report data', () => {
     ).toThrow(/^report: /);
   });
 
+  it("keeps the cells' answers to the selection, only for cells whose result it carries", async () => {
+    const d = await data();
+    const answers = new Map([
+      [
+        'a',
+        { key: '["token loss","0|1","#2041:1f"]', value: { tokens: ['a'], dense: [null], changed: [null] } },
+      ],
+      ['m', { key: 'k', value: [1] }], // markdown: no result in the report, so not kept
+    ]);
+    const back = decodeReport(encodeReport({ ...d, answers }));
+    expect([...back.answers!.keys()]).toEqual(['a']);
+    expect(back.answers!.get('a')).toEqual(answers.get('a'));
+    expect(decodeReport(encodeReport(d)).answers).toEqual(new Map());
+
+    const withAnswers = (a: unknown) => {
+      const json = new TextEncoder().encode(
+        JSON.stringify({
+          format: 'sparsebook-report',
+          version: 2,
+          doc: doc(),
+          provenance: d.provenance,
+          cells: { a: { key: 'k2', meta: null, tables: {} } },
+          answers: a,
+          tables: [],
+        }),
+      );
+      const out = new Uint8Array(4 + json.length);
+      new DataView(out.buffer).setUint32(0, json.length, true);
+      out.set(json, 4);
+      return () => decodeReport(frameReport(out));
+    };
+    expect(withAnswers({ a: { key: 'x', value: 1 } })().answers!.get('a')).toEqual({ key: 'x', value: 1 });
+    expect(withAnswers([1])).toThrow(/answer list that is not an object/);
+    expect(withAnswers({ t: { key: 'x', value: 1 } })).toThrow(/answer for cell "t", which has no result/);
+    expect(withAnswers({ a: 5 })).toThrow(/cell "a"'s answer is not an object/);
+    expect(withAnswers({ a: { value: 1 } })).toThrow(/cell "a"'s answer has no key/);
+    expect(withAnswers({ a: { key: 'x'.repeat(2000), value: 1 } })).toThrow(/answer has no key/);
+    expect(withAnswers({ a: { key: 'x' } })).toThrow(/cell "a"'s answer has no value/);
+    expect(withAnswers({ a: { key: 'x', value: JSON.parse('{"__proto__": 1}') } })).toThrow(
+      /cell "a"'s answer .*__proto__/,
+    );
+  });
+
   it('puts the data in the shell as inert base64url and reads it back; the title is escaped', async () => {
     const d = await data();
     const html = reportHtml(SHELL, encodeReport(d), d.doc.title);
