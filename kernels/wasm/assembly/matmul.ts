@@ -80,7 +80,7 @@ export function gemmPanels(
         block4(a + <usize>i * lda + ((<usize>kb) << 2), lda, bq, kl, cq + <usize>i * ldcb, ldcb, first, bq0);
       }
       for (; i < m; i++) {
-        block1(a + <usize>i * lda + ((<usize>kb) << 2), bq, kl, cq + <usize>i * ldcb, first, bq0);
+        rowTimesPanel(a + <usize>i * lda + ((<usize>kb) << 2), bq, kl, cq + <usize>i * ldcb, first, bq0, B_F32);
       }
     }
   }
@@ -113,61 +113,19 @@ function widenRows(src: usize, kl: i32, dst: usize, format: i32): void {
   }
 }
 
-/** One row of a times a kc-slice of a bf16 panel, widened in registers (block1's contract). */
+/** One row of a times a kc-slice of a bf16 panel, widened in registers. */
 function row1Bf16(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize): void {
-  row1Half(a, b, kl, c, first, bias, B_BF16);
+  rowTimesPanel(a, b, kl, c, first, bias, B_BF16);
 }
 
-/** One row of a times a kc-slice of an f16 panel, widened in registers (block1's contract). */
+/** One row of a times a kc-slice of an f16 panel, widened in registers. */
 function row1F16(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize): void {
-  row1Half(a, b, kl, c, first, bias, B_F16);
+  rowTimesPanel(a, b, kl, c, first, bias, B_F16);
 }
 
 /** row1F16 for panels without ∞ or NaN. */
 function row1F16Finite(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize): void {
-  row1Half(a, b, kl, c, first, bias, B_F16_FINITE);
-}
-
-// @ts-ignore: decorator
-@inline
-function row1Half(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize, format: i32): void {
-  let c0: v128, c1: v128;
-  if (first) {
-    if (bias) {
-      c0 = v128.load(bias);
-      c1 = v128.load(bias, 16);
-    } else {
-      c0 = f32x4.splat(0);
-      c1 = f32x4.splat(0);
-    }
-  } else {
-    c0 = v128.load(c);
-    c1 = v128.load(c, 16);
-  }
-  // Two interleaved sums per half, as block1.
-  let d0 = f32x4.splat(0);
-  let d1 = f32x4.splat(0);
-  let p: usize = 0;
-  const e: usize = (<usize>kl) << 2;
-  for (; p + 4 < e; p += 8) {
-    const x = v128.load32_splat(a + p);
-    const y = v128.load32_splat(a + p + 4);
-    const h = v128.load(b);
-    const g = v128.load(b, 16);
-    c0 = madd(x, widen(h, false, format), c0);
-    c1 = madd(x, widen(h, true, format), c1);
-    d0 = madd(y, widen(g, false, format), d0);
-    d1 = madd(y, widen(g, true, format), d1);
-    b += 32;
-  }
-  if (p < e) {
-    const x = v128.load32_splat(a + p);
-    const h = v128.load(b);
-    c0 = madd(x, widen(h, false, format), c0);
-    c1 = madd(x, widen(h, true, format), c1);
-  }
-  v128.store(c, f32x4.add(c0, d0));
-  v128.store(c, f32x4.add(c1, d1), 16);
+  rowTimesPanel(a, b, kl, c, first, bias, B_F16_FINITE);
 }
 
 /**
@@ -251,9 +209,13 @@ function block4(a: usize, lda: usize, b: usize, kl: i32, c: usize, ldc: usize, f
   v128.store(c + 3 * ldc, c31, 16);
 }
 
+/**
+ * One row of a times a kc-slice of a panel (8 columns): C row = (first ? bias or 0 : C row) +
+ * a · b. `format` is a constant at each call site, so each format gets its own loop.
+ */
 // @ts-ignore: decorator
 @inline
-function block1(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize): void {
+function rowTimesPanel(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize, format: i32): void {
   let c0: v128, c1: v128;
   if (first) {
     if (bias) {
@@ -270,24 +232,33 @@ function block1(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize)
   // Two interleaved sums per half: one chain of adds would wait on its own latency.
   let d0 = f32x4.splat(0);
   let d1 = f32x4.splat(0);
+  const stride: usize = format == B_F32 ? 32 : 16;
   let p: usize = 0;
   const e: usize = (<usize>kl) << 2;
   for (; p + 4 < e; p += 8) {
     const x = v128.load32_splat(a + p);
     const y = v128.load32_splat(a + p + 4);
-    c0 = madd(x, v128.load(b), c0);
-    c1 = madd(x, v128.load(b, 16), c1);
-    d0 = madd(y, v128.load(b, 32), d0);
-    d1 = madd(y, v128.load(b, 48), d1);
-    b += 64;
+    c0 = madd(x, panelLanes(b, false, format), c0);
+    c1 = madd(x, panelLanes(b, true, format), c1);
+    d0 = madd(y, panelLanes(b + stride, false, format), d0);
+    d1 = madd(y, panelLanes(b + stride, true, format), d1);
+    b += 2 * stride;
   }
   if (p < e) {
     const x = v128.load32_splat(a + p);
-    c0 = madd(x, v128.load(b), c0);
-    c1 = madd(x, v128.load(b, 16), c1);
+    c0 = madd(x, panelLanes(b, false, format), c0);
+    c1 = madd(x, panelLanes(b, true, format), c1);
   }
   v128.store(c, f32x4.add(c0, d0));
   v128.store(c, f32x4.add(c1, d1), 16);
+}
+
+/** Columns 0–3 (`high` false) or 4–7 of the panel row at b, as f32 (16-bit rows widened). */
+// @ts-ignore: decorator
+@inline
+function panelLanes(b: usize, high: bool, format: i32): v128 {
+  if (format == B_F32) return high ? v128.load(b, 16) : v128.load(b);
+  return widen(v128.load(b), high, format);
 }
 
 /**
