@@ -1,75 +1,90 @@
 /**
- * A minimal ONNX protobuf writer: just the messages a forward graph needs (ModelProto, GraphProto,
- * NodeProto, AttributeProto, TensorProto, ValueInfoProto), encoded by hand from onnx.proto's field
- * numbers. Python's `onnx` is not installed here and the graphs are built from JS, so this stays
- * dependency-free; onnxruntime-web parsing the result is its test.
+ * ONNX models from JS: the messages a forward graph needs (ModelProto, GraphProto, NodeProto,
+ * AttributeProto, TensorProto, ValueInfoProto and their parts), declared from onnx.proto's field
+ * numbers as a protobufjs reflection schema and encoded by protobufjs. Python's `onnx` is not
+ * installed here and the graphs are built from JS; onnxruntime-web parsing the result is the test.
  */
+import protobuf from 'protobufjs';
 
 /** ONNX TensorProto.DataType values used here. */
 export const DataType = { FLOAT: 1, INT64: 7 } as const;
 
-class Writer {
-  private chunks: Uint8Array[] = [];
-  private size = 0;
-
-  private push(bytes: Uint8Array): void {
-    this.chunks.push(bytes);
-    this.size += bytes.length;
-  }
-
-  varint(value: number | bigint): void {
-    let v = BigInt.asUintN(64, BigInt(value));
-    const out: number[] = [];
-    while (v >= 0x80n) {
-      out.push(Number(v & 0x7fn) | 0x80);
-      v >>= 7n;
-    }
-    out.push(Number(v));
-    this.push(Uint8Array.from(out));
-  }
-
-  tag(field: number, wire: 0 | 2 | 5): void {
-    this.varint((field << 3) | wire);
-  }
-
-  int(field: number, value: number | bigint): void {
-    this.tag(field, 0);
-    this.varint(value);
-  }
-
-  float(field: number, value: number): void {
-    this.tag(field, 5);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, value, true);
-    this.push(b);
-  }
-
-  bytes(field: number, value: Uint8Array): void {
-    this.tag(field, 2);
-    this.varint(value.length);
-    this.push(value);
-  }
-
-  string(field: number, value: string): void {
-    this.bytes(field, new TextEncoder().encode(value));
-  }
-
-  message(field: number, build: (w: Writer) => void): void {
-    const inner = new Writer();
-    build(inner);
-    this.bytes(field, inner.finish());
-  }
-
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    let at = 0;
-    for (const c of this.chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
-  }
-}
+/** onnx.proto (proto2) field numbers; repeated scalars unpacked, as proto2 writes them. */
+const repeated = (type: string, id: number) => ({ rule: 'repeated', type, id, options: { packed: false } });
+const ONNX = protobuf.Root.fromJSON({
+  nested: {
+    onnx: {
+      nested: {
+        ModelProto: {
+          fields: {
+            irVersion: { type: 'int64', id: 1 },
+            producerName: { type: 'string', id: 2 },
+            graph: { type: 'GraphProto', id: 7 },
+            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
+          },
+        },
+        OperatorSetIdProto: {
+          fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } },
+        },
+        GraphProto: {
+          fields: {
+            node: { rule: 'repeated', type: 'NodeProto', id: 1 },
+            name: { type: 'string', id: 2 },
+            initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
+            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
+            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+          },
+        },
+        NodeProto: {
+          fields: {
+            input: { rule: 'repeated', type: 'string', id: 1 },
+            output: { rule: 'repeated', type: 'string', id: 2 },
+            name: { type: 'string', id: 3 },
+            opType: { type: 'string', id: 4 },
+            attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
+          },
+        },
+        AttributeProto: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            f: { type: 'float', id: 2 },
+            i: { type: 'int64', id: 3 },
+            floats: repeated('float', 7),
+            ints: repeated('int64', 8),
+            // AttributeProto.AttributeType
+            type: { type: 'int32', id: 20 },
+          },
+        },
+        TensorProto: {
+          fields: {
+            dims: repeated('int64', 1),
+            dataType: { type: 'int32', id: 2 },
+            name: { type: 'string', id: 8 },
+            rawData: { type: 'bytes', id: 9 },
+          },
+        },
+        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
+        TypeProto: {
+          fields: { tensorType: { type: 'Tensor', id: 1 } },
+          nested: {
+            Tensor: {
+              fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } },
+            },
+          },
+        },
+        TensorShapeProto: {
+          fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } },
+          nested: {
+            Dimension: {
+              fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } },
+            },
+          },
+        },
+      },
+    },
+  },
+});
+const ModelProto = ONNX.lookupType('onnx.ModelProto');
 
 export type Attribute = number | number[] | { floats: number[] } | { float: number };
 
@@ -110,67 +125,51 @@ const ATTR_INT = 2;
 const ATTR_FLOATS = 6;
 const ATTR_INTS = 7;
 
-function writeAttribute(w: Writer, name: string, a: Attribute): void {
-  w.string(1, name);
+function attribute(name: string, a: Attribute): object {
   if (typeof a === 'number') {
     if (!Number.isInteger(a)) throw new Error(`attribute ${name}: ${a} is not an integer (use { float })`);
-    w.int(3, a);
-    w.int(20, ATTR_INT);
-  } else if (Array.isArray(a)) {
-    for (const v of a) w.int(8, v);
-    w.int(20, ATTR_INTS);
-  } else if ('float' in a) {
-    w.float(2, a.float);
-    w.int(20, ATTR_FLOAT);
-  } else {
-    for (const v of a.floats) w.float(7, v);
-    w.int(20, ATTR_FLOATS);
+    return { name, i: a, type: ATTR_INT };
   }
+  if (Array.isArray(a)) return { name, ints: a, type: ATTR_INTS };
+  if ('float' in a) return { name, f: a.float, type: ATTR_FLOAT };
+  return { name, floats: a.floats, type: ATTR_FLOATS };
 }
 
-function writeTensor(w: Writer, t: TensorSpec): void {
-  for (const d of t.dims) w.int(1, d);
-  w.int(2, t.type);
-  w.string(8, t.name);
-  w.bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+function tensor(t: TensorSpec): object {
+  return {
+    dims: t.dims,
+    dataType: t.type,
+    name: t.name,
+    rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+  };
 }
 
-function writeValueInfo(w: Writer, v: ValueSpec): void {
-  w.string(1, v.name);
-  w.message(2, (type) =>
-    type.message(1, (tensor) => {
-      tensor.int(1, v.type);
-      tensor.message(2, (shape) => {
-        for (const d of v.dims)
-          shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
-      });
-    }),
-  );
+function valueInfo(v: ValueSpec): object {
+  const dim = v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
+  return { name: v.name, type: { tensorType: { elemType: v.type, shape: { dim } } } };
 }
 
 /** A ModelProto (IR version 8, default-domain opset `opset`) holding `graph`. */
 export function encodeModel(graph: GraphSpec, opset = 17): Uint8Array {
-  const w = new Writer();
-  w.int(1, 8); // ir_version
-  w.string(2, 'sparsebook tools/onnx');
-  w.message(8, (o) => {
-    o.string(1, '');
-    o.int(2, opset);
-  });
-  w.message(7, (g) => {
-    for (const n of graph.nodes)
-      g.message(1, (node) => {
-        for (const i of n.inputs) node.string(1, i);
-        for (const o of n.outputs) node.string(2, o);
-        node.string(3, n.name);
-        node.string(4, n.op);
-        for (const [k, a] of Object.entries(n.attributes ?? {}))
-          node.message(5, (at) => writeAttribute(at, k, a));
-      });
-    g.string(2, graph.name);
-    for (const t of graph.initializers) g.message(5, (tensor) => writeTensor(tensor, t));
-    for (const v of graph.inputs) g.message(11, (vi) => writeValueInfo(vi, v));
-    for (const v of graph.outputs) g.message(12, (vi) => writeValueInfo(vi, v));
-  });
-  return w.finish();
+  const model = {
+    irVersion: 8,
+    producerName: 'sparsebook tools/onnx',
+    opsetImport: [{ domain: '', version: opset }],
+    graph: {
+      node: graph.nodes.map((n) => ({
+        input: n.inputs,
+        output: n.outputs,
+        name: n.name,
+        opType: n.op,
+        attribute: Object.entries(n.attributes ?? {}).map(([k, a]) => attribute(k, a)),
+      })),
+      name: graph.name,
+      initializer: graph.initializers.map(tensor),
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+    },
+  };
+  const problem = ModelProto.verify(model);
+  if (problem) throw new Error(`ONNX model ${graph.name}: ${problem}`);
+  return ModelProto.encode(ModelProto.create(model)).finish();
 }
