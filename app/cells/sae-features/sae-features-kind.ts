@@ -5,14 +5,36 @@
  * the worker on demand for one feature's card, a prompt's active features, steering and ablation.
  * Sorting, the selected feature and the prompt / steering settings are view params: no re-run.
  */
-import type { SaeBrowseSummary, SaeSummary } from '../../../workers/sae-jobs';
-import type { Json } from '../../notebook/cell-runtime';
-import type { CellKind } from '../cell-kind';
+import { option, optionSchema, type OptionsOf } from '../../../analyses/options';
+import type { SaeBrowseSummary } from '../../../workers/sae-jobs';
+import { defineCellKind } from '../cell-kind';
+import { saeKind } from '../sae/sae-kind';
+import { TEXT_INPUT } from '../text/text-kind';
+import { SORT_KEYS, type SortKey } from './features-view';
 
 /** Most windows a browse may scan (each is one forward pass with the SAE run on every token). */
 export const MAX_BROWSE_WINDOWS = 256;
 /** Most contexts kept per feature. */
 export const MAX_TOP_N = 64;
+
+/**
+ * The browse's settings (re-run) and the view's (`viewParams`: sorting, the open card, the prompt
+ * and steering settings, which only ask the kept browse).
+ */
+export const SAE_FEATURES_PARAMS = optionSchema({
+  maxWindows: option.integer(8, { min: 1, max: MAX_BROWSE_WINDOWS }),
+  topN: option.integer(8, { min: 1, max: MAX_TOP_N }),
+  sortBy: option.choice(Object.keys(SORT_KEYS) as SortKey[], 'density'),
+  descending: option.boolean(true),
+  /** The open feature card (−1: none). */
+  feature: option.integer(-1, { min: -1 }),
+  prompt: option.string('Once upon a time'),
+  steerMode: option.choice(['add', 'clamp'], 'add'),
+  steerValue: option.number(8),
+  steerTokens: option.integer(32, { min: 1 }),
+  steerPrompt: option.string('Once upon a time'),
+});
+export type SaeFeaturesParams = OptionsOf<typeof SAE_FEATURES_PARAMS.fields>;
 
 /** The cell's result meta: the browse's counts and which kept SAE it browsed. */
 export interface SaeFeaturesMeta {
@@ -27,32 +49,12 @@ export interface SaeFeaturesMeta {
   maxWindows: number;
 }
 
-/** An integer param in [lo, hi], or a RangeError naming it. */
-export function intParam(value: unknown, name: string, lo: number, hi: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < lo || n > hi)
-    throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${String(value)}`);
-  return n;
-}
-
-export const saeFeaturesKind: CellKind = {
+export const saeFeaturesKind = defineCellKind({
   kind: 'sae-features',
   title: 'SAE features',
   description: "Browse an SAE's features: top contexts, logit effects, prompts, steering, ablation",
   version: 1,
-  defaults: () => ({
-    maxWindows: 8,
-    topN: 8,
-    sortBy: 'density',
-    descending: true,
-    feature: -1,
-    prompt: 'Once upon a time',
-    steerMode: 'add',
-    steerValue: 8,
-    steerTokens: 32,
-    steerPrompt: 'Once upon a time',
-  }),
-  // Sorting, the open card and the prompt / steering settings only ask the kept browse.
+  params: SAE_FEATURES_PARAMS,
   viewParams: [
     'sortBy',
     'descending',
@@ -66,24 +68,20 @@ export const saeFeaturesKind: CellKind = {
   // The browse (contexts, histograms) lives in the worker beside the SAE: a restored result shows
   // its list, but cards, prompts, steering and ablation need a new run.
   needsLive: true,
-  inputs: [
-    { role: 'sae', label: 'SAE', kinds: ['sae'] },
-    { role: 'text', label: 'Text', kinds: ['text'] },
-  ],
-  async run({ cell, inputs, signal, services, progress }) {
-    const sae = inputs.sae!.result.meta as unknown as SaeSummary;
-    const saeCell = inputs.sae!.cell.id;
+  inputs: [saeKind.asInput('sae', 'SAE'), TEXT_INPUT] as const,
+  async run({ params, inputs, signal, services, progress }) {
+    const sae = inputs.sae.meta;
+    const saeCell = inputs.sae.cell.id;
     if (sae.transcoder)
       throw new RangeError(
         `the SAE cell holds a transcoder (${sae.hook} → ${sae.transcoder.hookOut}); the feature browser reads SAEs`,
       );
-    const { text, name } = inputs.text!.cell.params;
-    const maxWindows = intParam(cell.params.maxWindows, 'windows', 1, MAX_BROWSE_WINDOWS);
-    const topN = intParam(cell.params.topN, 'contexts per feature', 1, MAX_TOP_N);
-    const fileName = String(name || 'text');
+    const { text, name } = inputs.text.params;
+    const { maxWindows, topN } = params;
+    const fileName = name || 'text';
     progress(0, 'Browsing features…');
     const r = await services.runtime.saeBrowse(
-      { saeCell, saeId: sae.saeId, text: String(text ?? ''), fileName, maxWindows, topN },
+      { saeCell, saeId: sae.saeId, text, fileName, maxWindows, topN },
       {
         signal,
         onProgress: (p) => progress(p.total ? p.done / p.total : undefined, `Window ${p.done} of ${p.total}`),
@@ -97,6 +95,6 @@ export const saeFeaturesKind: CellKind = {
       fileName,
       maxWindows,
     };
-    return { meta: meta as unknown as Json, tables: r.tables };
+    return { meta, tables: r.tables };
   },
-};
+});

@@ -7,14 +7,16 @@
  * SAE is uploaded again from the cache instead of being trained again.
  */
 import { tableFromIPC } from 'apache-arrow';
+import { option, optionSchema, type OptionsOf } from '../../../analyses/options';
 import { collectableHookPoints, saeFilesFromTable } from '../../../analyses/sae/catalogue';
 import type { TrainKind, TrainProgress } from '../../../analyses/sae/train';
 import type { JobAnswer } from '../../../workers/runtime-client';
 import type { ModelHandle, ModelShape } from '../../../workers/runtime-types';
 import type { SaeSummary, SaeTrainRequest } from '../../../workers/sae-jobs';
 import type { CellResult, Json } from '../../notebook/cell-runtime';
-import type { CellKind, RunContext } from '../cell-kind';
-import { hubProgress, type PickedFile } from '../model/model-kind';
+import { defineCellKind, type TypedResult, type TypedRunContext } from '../cell-kind';
+import { hubProgress, MODEL_INPUT, pickedFiles, type PickedFile } from '../model/model-kind';
+import { TEXT_INPUT } from '../text/text-kind';
 import { saeLensFiles } from './sae-view';
 
 export const SAE_KIND_CHOICES: readonly TrainKind[] = ['topk', 'batchtopk', 'relu', 'jumprelu', 'itda'];
@@ -29,6 +31,33 @@ export const SAE_KIND_LABELS: Record<TrainKind, string> = {
 
 /** What the SAE cell's result meta is: the worker's summary. */
 export type SaeCellMeta = SaeSummary;
+
+export const SAE_SOURCES = ['train', 'import', 'hub'] as const;
+
+/**
+ * The SAE cell's params: where the SAE comes from and, for training, its kind and schedule (the
+ * worker checks the numbers against the model again). Only the chosen source's fields are read.
+ */
+export const SAE_PARAMS = optionSchema({
+  source: option.choice(SAE_SOURCES, 'train'),
+  hubSae: option.string(''),
+  /** Empty: the middle block's residual stream (train) or the file's own hook (import, hub). */
+  hook: option.string(''),
+  kind: option.choice(SAE_KIND_CHOICES, 'topk'),
+  k: option.integer(16, { min: 1 }),
+  expansion: option.number(8, { min: 0 }),
+  steps: option.integer(400, { min: 1 }),
+  batchSize: option.integer(512, { min: 1 }),
+  lr: option.number(0.002, { min: 0 }),
+  l1Coefficient: option.number(5, { min: 0 }),
+  seed: option.integer(1, { min: 0 }),
+  evalWindows: option.integer(2, { min: 1 }),
+  files: option.json<PickedFile[]>([], pickedFiles),
+});
+export type SaeParams = OptionsOf<typeof SAE_PARAMS.fields>;
+
+const SAE_INPUTS = [MODEL_INPUT, TEXT_INPUT] as const;
+type SaeRun = TypedRunContext<SaeParams, typeof SAE_INPUTS>;
 
 /** The hook a new cell trains at: the residual stream after the middle block. */
 export function defaultHook(shape: Pick<ModelShape, 'nLayers'>): string {
@@ -52,9 +81,8 @@ export function hookChoices(
 }
 
 /** `params.hook`, or the default for the model when it is empty. */
-export function hookOf(hook: unknown, shape: Pick<ModelShape, 'nLayers'>): string {
-  const h = String(hook ?? '').trim();
-  return h || defaultHook(shape);
+export function hookOf(hook: string, shape: Pick<ModelShape, 'nLayers'>): string {
+  return hook.trim() || defaultHook(shape);
 }
 
 /** What a live run shows: the curve so far. */
@@ -75,36 +103,36 @@ export function trainPhase(
     : `Step ${p.point.step + 1} of ${p.total} · MSE ${p.point.mse.toPrecision(3)} · L0 ${p.point.l0.toFixed(1)}`;
 }
 
-/** The training request the params make (numbers checked by the worker). */
-export function trainRequest(ctx: Pick<RunContext, 'cell' | 'inputs'>, shape: ModelShape): SaeTrainRequest {
-  const { cell, inputs } = ctx;
-  const p = cell.params;
-  const kind = String(p.kind) as TrainKind;
-  if (!SAE_KIND_CHOICES.includes(kind)) throw new RangeError(`unknown SAE kind "${String(p.kind)}"`);
-  const { text, name } = inputs.text!.cell.params;
+/** The training request the params make (numbers checked again by the worker). */
+export function trainRequest(
+  cellId: string,
+  params: SaeParams,
+  text: { text: string; name: string },
+  shape: ModelShape,
+): SaeTrainRequest {
   const request: SaeTrainRequest = {
-    cellId: cell.id,
-    text: String(text ?? ''),
-    fileName: String(name || 'text'),
-    hook: hookOf(p.hook, shape),
-    kind,
-    k: Number(p.k),
-    expansion: Number(p.expansion),
-    steps: Number(p.steps),
-    batchSize: Number(p.batchSize),
-    lr: Number(p.lr),
-    seed: Number(p.seed),
-    evalWindows: Number(p.evalWindows),
+    cellId,
+    text: text.text,
+    fileName: text.name || 'text',
+    hook: hookOf(params.hook, shape),
+    kind: params.kind,
+    k: params.k,
+    expansion: params.expansion,
+    steps: params.steps,
+    batchSize: params.batchSize,
+    lr: params.lr,
+    seed: params.seed,
+    evalWindows: params.evalWindows,
   };
-  if (kind === 'relu' || kind === 'jumprelu') request.l1Coefficient = Number(p.l1Coefficient);
+  if (params.kind === 'relu' || params.kind === 'jumprelu') request.l1Coefficient = params.l1Coefficient;
   return request;
 }
 
-function resultOf(r: JobAnswer<'saeTrain' | 'saeImport' | 'saeHub'>): CellResult {
+function resultOf(r: JobAnswer<'saeTrain' | 'saeImport' | 'saeHub'>): TypedResult<SaeSummary> {
   const tables: Record<string, Uint8Array> = {};
   if (r.tables.files) tables.files = r.tables.files;
   if (r.tables.curve) tables.curve = r.tables.curve;
-  return { meta: JSON.parse(JSON.stringify(r.summary)) as Json, tables };
+  return { meta: r.summary, tables };
 }
 
 /**
@@ -112,17 +140,17 @@ function resultOf(r: JobAnswer<'saeTrain' | 'saeImport' | 'saeHub'>): CellResult
  * bytes, rate and time left as progress; a reload of a kept result opens it again (from the
  * browser cache) without evaluating it again. The endpoint and token are this browser's settings.
  */
-async function runHub(ctx: RunContext, model: ModelHandle, fileName: string): Promise<CellResult> {
-  const { cell, services, signal, progress } = ctx;
-  const sae = String(cell.params.hubSae ?? '').trim();
+async function runHub(ctx: SaeRun, model: ModelHandle, fileName: string): Promise<TypedResult<SaeSummary>> {
+  const { cell, params, services, signal, progress } = ctx;
+  const sae = params.hubSae.trim();
   const settings = services.hub?.();
   if (!settings) {
     throw new RangeError(`${sae} comes from the Hugging Face hub, which this run cannot reach`);
   }
-  const restored = ctx.restored?.meta as unknown as SaeSummary | undefined;
+  const restored = restoredSummary(ctx.restored);
   const reload = restored?.hub !== undefined;
   progress(undefined, reload ? 'Opening the kept SAE again…' : `Opening ${sae}…`);
-  const hook = String(cell.params.hook ?? '').trim();
+  const hook = params.hook.trim();
   const r = await services.runtime.saeHub(
     {
       cellId: cell.id,
@@ -130,9 +158,9 @@ async function runHub(ctx: RunContext, model: ModelHandle, fileName: string): Pr
       endpoint: settings.endpoint,
       ...(settings.token ? { token: settings.token } : {}),
       ...(hook ? { hook } : {}),
-      text: reload ? '' : String(ctx.inputs.text!.cell.params.text ?? ''),
+      text: reload ? '' : ctx.inputs.text.params.text,
       fileName,
-      evalWindows: Number(cell.params.evalWindows),
+      evalWindows: params.evalWindows,
       skipEvaluation: reload,
     },
     {
@@ -146,57 +174,42 @@ async function runHub(ctx: RunContext, model: ModelHandle, fileName: string): Pr
   );
   if (reload) {
     // The evaluation is the restored one; the files' cache state is this load's.
-    const meta: SaeSummary = { ...restored, saeId: r.summary.saeId, hub: r.summary.hub! };
-    return { meta: JSON.parse(JSON.stringify(meta)) as Json, tables: {} };
+    return { meta: { ...restored, saeId: r.summary.saeId, hub: r.summary.hub! }, tables: {} };
   }
   return resultOf(r);
 }
 
-export const saeKind: CellKind = {
+/** A result restored for this cell (its cache or a report): this kind's own meta. */
+function restoredSummary(restored: CellResult | undefined): SaeSummary | undefined {
+  return saeKind.metaOf(restored);
+}
+
+export const saeKind = defineCellKind({
   kind: 'sae',
   title: 'SAE',
   description:
     'Train (TopK, BatchTopK, ReLU, JumpReLU, ITDA), import, or open a pretrained sparse autoencoder from the hub at a hook, and evaluate it',
-  defaults: () => ({
-    source: 'train',
-    hubSae: '',
-    hook: '',
-    kind: 'topk',
-    k: 16,
-    expansion: 8,
-    steps: 400,
-    batchSize: 512,
-    lr: 0.002,
-    l1Coefficient: 5,
-    seed: 1,
-    evalWindows: 2,
-    files: [],
-  }),
+  params: SAE_PARAMS,
   // The SAE lives in the worker (for the features cell); a restored result re-uploads its files.
   needsLive: true,
   pausable: true,
-  inputs: [
-    { role: 'model', label: 'Model', kinds: ['model'] },
-    { role: 'text', label: 'Text', kinds: ['text'] },
-  ],
-  waitingFor(cell) {
-    if (
-      cell.params.source === 'import' &&
-      !(Array.isArray(cell.params.files) && cell.params.files.length >= 1)
-    )
+  inputs: SAE_INPUTS,
+  waitingFor(params) {
+    if (params.source === 'import' && params.files.length === 0)
       return 'pick the SAELens files: cfg.json and sae_weights.safetensors (or their zip)';
-    if (cell.params.source === 'hub' && !String(cell.params.hubSae ?? '').trim())
+    if (params.source === 'hub' && !params.hubSae.trim())
       return 'give a Hugging Face SAE id or pick a release';
     return undefined;
   },
-  async run(ctx) {
-    const { cell, inputs, signal, services, progress } = ctx;
-    const model = inputs.model!.result.meta as unknown as ModelHandle;
+  async run(ctx: SaeRun): Promise<TypedResult<SaeSummary>> {
+    const { cell, params, inputs, signal, services, progress } = ctx;
+    const model = inputs.model.meta;
     const opts = { signal, model: model.key };
-    const { text, name } = inputs.text!.cell.params;
-    const fileName = String(name || 'text');
-    if (cell.params.source === 'hub') return runHub(ctx, model, fileName);
-    if (ctx.restored?.tables.files) {
+    const text = inputs.text.params;
+    const fileName = text.name || 'text';
+    if (params.source === 'hub') return runHub(ctx, model, fileName);
+    const restored = restoredSummary(ctx.restored);
+    if (restored && ctx.restored?.tables.files) {
       // A reload: upload the kept SAE again (its evaluation is in the restored meta).
       progress(undefined, 'Uploading the kept SAE…');
       const files = saeFilesFromTable(tableFromIPC(ctx.restored.tables.files));
@@ -204,33 +217,31 @@ export const saeKind: CellKind = {
         { cellId: cell.id, text: '', files, skipEvaluation: true },
         opts,
       );
-      const meta = { ...(ctx.restored.meta as unknown as SaeSummary), saeId: r.summary.saeId };
-      return { meta: JSON.parse(JSON.stringify(meta)) as Json, tables: ctx.restored.tables };
+      return { meta: { ...restored, saeId: r.summary.saeId }, tables: ctx.restored.tables };
     }
-    if (cell.params.source === 'import') {
-      const picked = (cell.params.files ?? []) as unknown as PickedFile[];
+    if (params.source === 'import') {
       const files: Record<string, Uint8Array> = {};
-      for (const f of picked) {
+      for (const f of params.files) {
         const bytes = await services.getBlob(f.hash);
         if (!bytes) throw new RangeError(`${f.name} is not stored in this browser: pick the SAE files again`);
         Object.assign(files, saeLensFiles(f.name, bytes));
       }
       progress(undefined, 'Importing and evaluating…');
-      const hook = String(cell.params.hook ?? '').trim();
+      const hook = params.hook.trim();
       const r = await services.runtime.saeImport(
         {
           cellId: cell.id,
-          text: String(text ?? ''),
+          text: text.text,
           fileName,
           files,
           hook: hook || undefined,
-          evalWindows: Number(cell.params.evalWindows),
+          evalWindows: params.evalWindows,
         },
         opts,
       );
       return resultOf(r);
     }
-    const request = trainRequest(ctx, model.shape);
+    const request = trainRequest(cell.id, params, text, model.shape);
     const curve: TrainProgress[] = [];
     progress(0, 'Collecting activations…');
     const r = await services.runtime.saeTrain(request, {
@@ -247,4 +258,4 @@ export const saeKind: CellKind = {
     });
     return resultOf(r);
   },
-};
+});

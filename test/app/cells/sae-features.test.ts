@@ -126,8 +126,12 @@ describe('saeFeaturesKind', () => {
 
   it('refuses windows or contexts out of range before asking the worker', async () => {
     const seen = { phases: [] as string[] };
-    await expect(saeFeaturesKind.run!(context(cell({ maxWindows: 0 }), seen))).rejects.toThrow(/windows/);
-    await expect(saeFeaturesKind.run!(context(cell({ topN: 2.5 }), seen))).rejects.toThrow(/contexts/);
+    await expect(saeFeaturesKind.run!(context(cell({ maxWindows: 0 }), seen))).rejects.toThrow(
+      /^maxWindows: expected an integer in \[1, 256\], got 0/,
+    );
+    await expect(saeFeaturesKind.run!(context(cell({ topN: 2.5 }), seen))).rejects.toThrow(
+      /^topN: expected an integer in \[1, 64\], got 2\.5/,
+    );
     expect(seen.phases).toEqual([]);
   });
 });

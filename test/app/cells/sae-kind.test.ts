@@ -189,7 +189,7 @@ describe('SAE cell kind', () => {
     expect(request).toMatchObject({ kind: 'topk', k: 8 });
     expect(request!.l1Coefficient).toBeUndefined();
     await expect(saeKind.run!(context({ kind: 'gated' }, fake).ctx)).rejects.toThrow(
-      /unknown SAE kind "gated"/,
+      /^kind: expected one of topk, batchtopk, relu, jumprelu, itda, got "gated"/,
     );
   });
 
