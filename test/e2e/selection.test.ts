@@ -342,19 +342,19 @@ describe('the notebook token selection', () => {
     await expect.poll(() => reportSae.getAttribute('data-position'), { timeout: 30_000 }).toBe(String(POS));
     expect(await reportSae.getAttribute('data-features')).toBe(liveAnswers.features);
     const reportPrune = inReportCell(prune).getByTestId('pruning-selection');
-    expect(await reportPrune.getAttribute('data-position')).toBe(String(POS));
+    await expect.poll(() => reportPrune.getAttribute('data-position')).toBe(String(POS));
     expect([
       await reportPrune.getAttribute('data-dense'),
       await reportPrune.getAttribute('data-changed'),
     ]).toEqual(liveAnswers.pruning);
     const reportMask = inReportCell(maskCell).getByTestId('mask-selection');
-    expect(await reportMask.getAttribute('data-position')).toBe(String(POS));
+    await expect.poll(() => reportMask.getAttribute('data-position')).toBe(String(POS));
     expect([
       await reportMask.getAttribute('data-dense'),
       await reportMask.getAttribute('data-changed'),
     ]).toEqual(liveAnswers.mask);
     const reportMoe = inReportCell(lab).getByTestId('moe-selection');
-    expect(await reportMoe.getAttribute('data-position')).toBe(String(POS));
+    await expect.poll(() => reportMoe.getAttribute('data-position')).toBe(String(POS));
     expect(await reportMoe.locator('tbody tr').first().getAttribute('data-experts')).toBe(
       liveAnswers.experts,
     );
