@@ -105,7 +105,16 @@ export interface WasmKernelOptions {
    * needs more runs the TypeScript kernel.
    */
   maxMemoryBytes?: number;
+  /**
+   * Most bytes of a matmul's output held in the wasm memory at once (default OUTPUT_CHUNK_BYTES):
+   * a wider product runs in column blocks, each copied out as it is done. The memory never
+   * shrinks, so this bounds what a 150k-vocabulary logits product leaves reserved.
+   */
+  outputChunkBytes?: number;
 }
+
+/** Default `WasmKernelOptions.outputChunkBytes`. */
+export const OUTPUT_CHUNK_BYTES = 16 << 20;
 
 /** The kernel's formats of packed b (kernels/wasm/assembly/matmul.ts' B_*). */
 const PACKED_F32 = 0;
@@ -363,6 +372,8 @@ export class WasmKernels {
   private destroyed = false;
   /** See `WasmKernelOptions.packedWeightBudget`. */
   packedWeightBudget = PACKED_WEIGHT_BUDGET;
+  /** See `WasmKernelOptions.outputChunkBytes`. */
+  outputChunkBytes = OUTPUT_CHUNK_BYTES;
 
   constructor(
     private readonly memory: WebAssembly.Memory,
@@ -382,6 +393,11 @@ export class WasmKernels {
   /** Threads a kernel uses (the caller's included). */
   get threads(): number {
     return this.pool.length + 1;
+  }
+
+  /** Bytes the wasm memory has grown to (it never shrinks: the high-water mark of every call). */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
   }
 
   /** Bytes of wasm memory in use (packed weights; scratch is released after each call). */
@@ -549,10 +565,14 @@ export class WasmKernels {
     }
     const np = Math.ceil(n / NR) * NR;
     const kc = k > 1024 ? 512 : k;
-    const panelBytes = k * np * packedBytes(B.dtype);
+    const valueBytes = packedBytes(B.dtype);
+    const panelBytes = k * np * valueBytes;
     const isWeight = this.weights.has(B) && this.keepsPacked(B, transposeB, panelBytes);
+    // The output in blocks of whole panels, each at most outputChunkBytes (one panel at least).
+    const panels = np / NR;
+    const blockPanels = Math.max(1, Math.min(panels, Math.floor(this.outputChunkBytes / (m * NR * 4))));
     const aBytes = m * k * 4;
-    const cBytes = m * np * 4;
+    const cBytes = m * blockPanels * NR * 4;
     const biasBytes = bias ? np * 4 : 0;
     // Each thread widens a 16-bit panel's kc-slice into its own kc · NR floats.
     const wideStride = B.dtype === 'f32' ? 0 : Math.ceil((kc * NR * 4) / 64) * 64;
@@ -579,12 +599,23 @@ export class WasmKernels {
           for (let p = 0; p < k; p++) for (let i = 0; i < m; i++) view[base + i * k + p] = A[p * m + i]!;
         } else view.set(A, aPtr >>> 2);
         if (bias) view.set(cpu(bias).data, biasPtr >>> 2);
-        this.gemm(aPtr, m, k, bp, cPtr, np, biasPtr, kc, format, wide, wideStride);
-        const out = this.f32();
-        const c0 = cPtr >>> 2;
-        if (np === n) return f32(out.slice(c0, c0 + m * n), [m, n]);
         const res = new Float32Array(m * n);
-        for (let i = 0; i < m; i++) res.set(out.subarray(c0 + i * np, c0 + i * np + n), i * n);
+        for (let q0 = 0; q0 < panels; q0 += blockPanels) {
+          const cols = Math.min(blockPanels, panels - q0) * NR;
+          const j0 = q0 * NR;
+          const bq = bp + q0 * k * NR * valueBytes;
+          const biasQ = biasPtr ? biasPtr + j0 * 4 : 0;
+          this.gemm(aPtr, m, k, bq, cPtr, cols, biasQ, kc, format, wide, wideStride);
+          // Rows of this block (its padded columns past n dropped) into the result.
+          const out = this.f32();
+          const c0 = cPtr >>> 2;
+          const keep = Math.min(cols, n - j0);
+          if (cols === n)
+            res.set(out.subarray(c0, c0 + m * n)); // one block, no padding
+          else
+            for (let i = 0; i < m; i++)
+              res.set(out.subarray(c0 + i * cols, c0 + i * cols + keep), i * n + j0);
+        }
         return f32(res, [m, n]);
       },
     );
@@ -976,5 +1007,6 @@ export async function loadWasmKernels(opts: WasmKernelOptions = {}): Promise<Was
 function withBudget(k: WasmKernels, opts: WasmKernelOptions): WasmKernels {
   if (opts.packedWeightBudget !== undefined) k.packedWeightBudget = opts.packedWeightBudget;
   if (opts.maxMemoryBytes !== undefined) k.maxMemoryBytes = opts.maxMemoryBytes;
+  if (opts.outputChunkBytes !== undefined) k.outputChunkBytes = opts.outputChunkBytes;
   return k;
 }

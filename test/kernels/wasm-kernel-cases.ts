@@ -147,6 +147,51 @@ export function wasmMatmulCases(kernels: () => WasmKernels): void {
     expect(kernels().bytesInUse).toBe(before);
   });
 
+  it('computes a wide output in column blocks as in one (f32 and 16-bit, bias, every layout)', () => {
+    const before = kernels().outputChunkBytes;
+    let seed = 40;
+    try {
+      for (const [m, k, n] of [
+        [3, 40, 77],
+        [9, 1100, 300],
+        [70, 64, 45],
+      ] as const) {
+        for (const dtype of ['f32', 'bf16', 'f16'] as const) {
+          for (const transposeB of [true, false]) {
+            const values = randn(seed++, k * n);
+            const shape = transposeB ? [n, k] : [k, n];
+            const b =
+              dtype === 'f32'
+                ? f32(values, shape)
+                : new CpuTensor(
+                    Uint16Array.from(values, dtype === 'f16' ? f32ToF16Bits : f32ToBf16Bits),
+                    shape,
+                    dtype,
+                  );
+            const a = f32(randn(seed++, m * k, 1 / Math.sqrt(k)), [m, k]);
+            const bias = f32(randn(seed++, n), [n]);
+            kernels().markWeight(b);
+            const want = cpu(matmulCpu(a, b, transposeB, false, bias)).data;
+            // One panel of 8 columns per block, three, and all at once.
+            for (const blockBytes of [1, m * 24 * 4, 1 << 30]) {
+              kernels().outputChunkBytes = blockBytes;
+              const got = cpu(kernels().matmul(a, b, transposeB, false, bias)).data;
+              expectClose(
+                got,
+                want,
+                TOL_ELEMENTWISE,
+                `[${m},${k},${n}] ${dtype} tB=${transposeB} block=${blockBytes}`,
+              );
+            }
+            kernels().forget(b);
+          }
+        }
+      }
+    } finally {
+      kernels().outputChunkBytes = before;
+    }
+  });
+
   it('stays correct after the memory grows (views renewed, packed weights kept)', () => {
     const a = f32(randn(4, 3 * 16), [3, 16]);
     const w = f32(randn(5, 24 * 16), [24, 16]);

@@ -5,11 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCpuBackend, createFastCpuBackend } from '../../kernels/cpu-backend';
-import { cpu, f32 } from '../../kernels/cpu-tensor';
+import { CpuTensor, cpu, f32 } from '../../kernels/cpu-tensor';
 import { matmulCpu } from '../../kernels/matmul.cpu';
 import { rmsnormCpu } from '../../kernels/rmsnorm.cpu';
 import { softmaxCpu } from '../../kernels/softmax.cpu';
 import { loadWasmKernels, type WasmKernels } from '../../kernels/wasm/wasm-kernels';
+import { f32ToBf16Bits } from '../../runtime/formats/safetensors-dtypes';
 import { buildTokenStream } from '../../runtime';
 import { TOL_ELEMENTWISE, expectClose, randn } from '../kernels/harness';
 import {
@@ -113,6 +114,23 @@ describe('wasm kernels past their memory', () => {
       k.packedWeightBudget = 1 << 20;
       k.matmul(a, w);
       expect(k.bytesInUse, 'within the budget the weight stays packed').toBeGreaterThan(0);
+    } finally {
+      k.destroy();
+    }
+  });
+
+  it("a wide product's output is held a block at a time: the memory stays far below the output's size", async () => {
+    const k = (await loadWasmKernels({ threads: 1 }))!;
+    try {
+      // 256 tokens × a 40,000-word vocabulary: 41 MB of logits; weights 5 MB as bf16.
+      const [m, d, vocab] = [256, 64, 40_000];
+      const a = f32(randn(10, m * d, 1 / 8), [m, d]);
+      const w = new CpuTensor(Uint16Array.from(randn(11, vocab * d), f32ToBf16Bits), [vocab, d], 'bf16');
+      k.markWeight(w);
+      k.outputChunkBytes = 4 << 20;
+      const got = cpu(k.matmul(a, w, true)).data;
+      expect(k.memoryBytes).toBeLessThan(16 << 20);
+      expectClose(got, cpu(matmulCpu(a, w, true)).data, TOL_ELEMENTWISE, 'blocked logits');
     } finally {
       k.destroy();
     }
