@@ -364,6 +364,29 @@ export function wasmRowCases(kernels: () => WasmKernels): void {
     }
   });
 
+  it('softmax and attention turn a NaN into NaN, as the TypeScript kernels do (never a finite answer)', () => {
+    const x = randn(77, 3 * 9, 2);
+    x[9 + 4] = NaN; // row 1
+    const t = f32(x, [3, 9]);
+    const got = cpu(kernels().softmax(t)).data;
+    const want = cpu(softmaxCpu(t)).data;
+    for (let i = 0; i < got.length; i++) expect(Number.isNaN(got[i]!)).toBe(Number.isNaN(want[i]!));
+    expect(Number.isNaN(got[9 + 4]!)).toBe(true);
+    // A NaN key: every query that sees it (and only those) gets NaN.
+    const [T, H, hd] = [6, 2, 8];
+    const q = f32(randn(78, T * H * hd), [T, H * hd]);
+    const kk = randn(79, T * H * hd);
+    kk[3 * H * hd + 1] = NaN; // key 3, head 0
+    const k = f32(kk, [T, H * hd]);
+    const v = f32(randn(80, T * H * hd), [T, H * hd]);
+    const opts = { nHeads: H, nKvHeads: H, headDim: hd };
+    const out = cpu(kernels().attention(q, k, v, opts).out).data;
+    const ref = cpu(attentionCpu(q, k, v, opts).out).data;
+    for (let i = 0; i < out.length; i++) expect(Number.isNaN(out[i]!)).toBe(Number.isNaN(ref[i]!));
+    expect(Number.isNaN(out[5 * H * hd])).toBe(true);
+    expect(Number.isNaN(out[2 * H * hd])).toBe(false);
+  });
+
   it('top-k gives the TypeScript kernel exactly: ties to the lower index, ±∞, signed zeros', () => {
     for (const [rows, cols, k] of [
       [1, 1, 1],

@@ -89,7 +89,9 @@ export function attentionHeads(
       }
       // Keys past the query (the last block's tail) are masked.
       for (let j = n; j < n16; j++) store<f32>(att + ((<usize>j) << 2), -Infinity);
-      for (let j0 = 0; j0 < n16; j0 += 4) mx4 = f32x4.max(mx4, v128.load(att + ((<usize>j0) << 2)));
+      // pmax: one instruction (max's NaN and −0 rules cost several on x64); a NaN score still
+      // makes its row NaN through the exponentials' sum.
+      for (let j0 = 0; j0 < n16; j0 += 4) mx4 = f32x4.pmax(mx4, v128.load(att + ((<usize>j0) << 2)));
       const mx = max(
         max(f32x4.extract_lane(mx4, 0), f32x4.extract_lane(mx4, 1)),
         max(f32x4.extract_lane(mx4, 2), f32x4.extract_lane(mx4, 3)),
@@ -129,27 +131,52 @@ export function attentionHeads(
         v128.store(op + d, f32x4.mul(a2, inv), 32);
         v128.store(op + d, f32x4.mul(a3, inv), 48);
       }
+      // Fewer than sixteen dims: two keys (eight dims) or four keys (four dims) per step, each
+      // into its own sums, so the multiply-adds do not wait on one chain's latency.
       for (; d + 32 <= hdb; d += 32) {
         let a0 = f32x4.splat(0);
         let a1 = a0;
+        let b0 = a0;
+        let b1 = a0;
         let vp = v0 + d;
-        for (let jj = 0; jj < n; jj++) {
+        let jj = 0;
+        for (; jj + 1 < n; jj += 2) {
+          const w = v128.load32_splat(att + ((<usize>jj) << 2));
+          const u = v128.load32_splat(att + ((<usize>jj) << 2), 4);
+          a0 = madd(w, v128.load(vp), a0);
+          a1 = madd(w, v128.load(vp, 16), a1);
+          b0 = madd(u, v128.load(vp + kvStride), b0);
+          b1 = madd(u, v128.load(vp + kvStride, 16), b1);
+          vp += kvStride << 1;
+        }
+        if (jj < n) {
           const w = v128.load32_splat(att + ((<usize>jj) << 2));
           a0 = madd(w, v128.load(vp), a0);
           a1 = madd(w, v128.load(vp, 16), a1);
-          vp += kvStride;
         }
-        v128.store(op + d, f32x4.mul(a0, inv));
-        v128.store(op + d, f32x4.mul(a1, inv), 16);
+        v128.store(op + d, f32x4.mul(f32x4.add(a0, b0), inv));
+        v128.store(op + d, f32x4.mul(f32x4.add(a1, b1), inv), 16);
       }
       for (; d < hdb; d += 16) {
         let a0 = f32x4.splat(0);
+        let a1 = a0;
+        let a2 = a0;
+        let a3 = a0;
         let vp = v0 + d;
-        for (let jj = 0; jj < n; jj++) {
+        let jj = 0;
+        for (; jj + 3 < n; jj += 4) {
+          const w = att + ((<usize>jj) << 2);
+          a0 = madd(v128.load32_splat(w), v128.load(vp), a0);
+          a1 = madd(v128.load32_splat(w, 4), v128.load(vp + kvStride), a1);
+          a2 = madd(v128.load32_splat(w, 8), v128.load(vp + 2 * kvStride), a2);
+          a3 = madd(v128.load32_splat(w, 12), v128.load(vp + 3 * kvStride), a3);
+          vp += kvStride << 2;
+        }
+        for (; jj < n; jj++) {
           a0 = madd(v128.load32_splat(att + ((<usize>jj) << 2)), v128.load(vp), a0);
           vp += kvStride;
         }
-        v128.store(op + d, f32x4.mul(a0, inv));
+        v128.store(op + d, f32x4.mul(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), inv));
       }
     }
   }
@@ -162,7 +189,8 @@ export function attentionHeads(
 // @ts-ignore: decorator
 @inline
 export function exp4(x0: v128): v128 {
-  let x = f32x4.max(f32x4.min(x0, f32x4.splat(88.3762626647949)), f32x4.splat(-87.0));
+  // pmin / pmax (one instruction each; a NaN x0 passes through both).
+  let x = f32x4.pmax(f32x4.pmin(x0, f32x4.splat(88.3762626647949)), f32x4.splat(-87.0));
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
   // x − n·ln2 in two parts (Cody–Waite), and Horner's steps, as fused multiply-adds where built so.
   let r = madd(n, f32x4.splat(-0.693359375), x);
@@ -174,7 +202,9 @@ export function exp4(x0: v128): v128 {
   y = madd(y, r, f32x4.splat(1.6666665459e-1));
   y = madd(y, r, f32x4.splat(5.0000001201e-1));
   y = f32x4.add(madd(y, r2, r), f32x4.splat(1.0));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // n is a whole number in [−126, 128]: relaxed truncation (one instruction) is exact here.
+  const ni = ASC_FEATURE_RELAXED_SIMD ? i32x4.relaxed_trunc_f32x4_s(n) : i32x4.trunc_sat_f32x4_s(n);
+  const pow2n = i32x4.shl(i32x4.add(ni, i32x4.splat(127)), 23);
   // Below −87 (−∞: a masked key) exactly 0; NaN stays NaN.
   return v128.andnot(f32x4.mul(y, pow2n), f32x4.lt(x0, f32x4.splat(-87.0)));
 }

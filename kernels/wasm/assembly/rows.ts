@@ -20,7 +20,8 @@ export function softmaxRows(x: usize, out: usize, rows: i32, cols: i32): void {
     const or = out + <usize>r * rb;
     let m = f32x4.splat(-Infinity);
     let c: usize = 0;
-    for (; c + 4 <= n; c += 4) m = f32x4.max(m, v128.load(xr + (c << 2)));
+    // pmax: one instruction; a NaN value still makes the row NaN through the sum.
+    for (; c + 4 <= n; c += 4) m = f32x4.pmax(m, v128.load(xr + (c << 2)));
     let max = Mathf.max(
       Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)),
       Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)),
