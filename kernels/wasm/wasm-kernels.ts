@@ -67,6 +67,7 @@ interface KernelExports {
     pos0: number,
     window: number,
     scale: number,
+    softcap: number,
     h0: number,
     h1: number,
   ): void;
@@ -235,7 +236,7 @@ const OP_ATTENTION = 1;
  * instantiate the kernels on the shared memory, then per job compute units [u0, u1) of its share.
  * gemm args: a, m, k, bp, c, ldc, bias, kc, format, wide, wideStride (each thread its own widening
  * scratch). attention args: q, k, v, out, att, t, qDim, kvDim,
- * headDim, group, pos0, window, attStride (each thread its own scratch), scale (as f32).
+ * headDim, group, pos0, window, attStride (each thread its own scratch), scale and softcap (as f32).
  */
 const THREAD_SOURCE = `
 const start = (msg, post) => {
@@ -261,7 +262,7 @@ const start = (msg, post) => {
             c[A + 8], c[A + 9] + index * c[A + 10]);
         } else {
           ex.attentionHeads(c[A], c[A + 1], c[A + 2], c[A + 3], c[A + 4] + index * c[A + 12], c[A + 5], c[A + 6],
-            c[A + 7], c[A + 8], c[A + 9], c[A + 10], c[A + 11], f[A + 13], u0, u1);
+            c[A + 7], c[A + 8], c[A + 9], c[A + 10], c[A + 11], f[A + 13], f[A + 14], u0, u1);
         }
       } catch (e) {
         Atomics.store(c, ${C_FAIL}, 1);
@@ -643,26 +644,28 @@ export class WasmKernels {
     }
     // The caller is thread 0: its widening scratch is the first.
     const args = [a, m, k, bp, c, np, bias, kc, format, wide, wideStride];
-    this.parallel(OP_GEMM, panels, share, args, undefined, (u1) =>
+    this.parallel(OP_GEMM, panels, share, args, [], (u1) =>
       this.kernels.gemmPanels(a, m, k, bp, c, np, bias, 0, u1, kc, format, wide),
     );
   }
 
   /**
-   * Post a job to the pool (units [0, units) split evenly over `share` threads), run share 0 on
-   * this thread with `own(u1)`, then wait for every pool thread.
+   * Post a job to the pool (units [0, units) split evenly over `share` threads; `floats` go in the
+   * control words after `args`, as f32), run share 0 on this thread with `own(u1)`, then wait for
+   * every pool thread.
    */
   private parallel(
     op: number,
     units: number,
     share: number,
     args: number[],
-    scale: number | undefined,
+    floats: readonly number[],
     own: (u1: number) => void,
   ): void {
     const ctrl = this.ctrl!;
     for (let i = 0; i < args.length; i++) ctrl[C_ARGS + i] = args[i]! | 0;
-    if (scale !== undefined) new Float32Array(ctrl.buffer)[C_ARGS + args.length] = scale;
+    const f = new Float32Array(ctrl.buffer);
+    for (let i = 0; i < floats.length; i++) f[C_ARGS + args.length + i] = floats[i]!;
     ctrl[C_OP] = op;
     ctrl[C_UNITS] = units;
     ctrl[C_SHARE] = share;
@@ -834,7 +837,6 @@ export class WasmKernels {
       opts.returnScores ||
       opts.returnRowStats ||
       opts.probe ||
-      softcap > 0 ||
       headDim % 4 !== 0 ||
       t === 0
     ) {
@@ -884,6 +886,7 @@ export class WasmKernels {
             pos0,
             win,
             scale,
+            softcap,
             0,
             h1,
           );
@@ -894,7 +897,7 @@ export class WasmKernels {
             nHeads,
             share,
             [qp, kp, vp, outPtr, attPtr, t, qDim, kvDim, headDim, group, pos0, win, attStride],
-            scale,
+            [scale, softcap],
             heads,
           );
         }

@@ -16,7 +16,7 @@ import { softmaxCpu } from '../../kernels/softmax.cpu';
 import { topkCpu } from '../../kernels/topk.cpu';
 import type { WasmKernels } from '../../kernels/wasm/wasm-kernels';
 import { f32ToBf16Bits, f32ToF16Bits } from '../../runtime/formats/safetensors-dtypes';
-import { TOL_ELEMENTWISE, expectClose, randn } from './harness';
+import { TOL_ELEMENTWISE, expectClose, maxAbsDiff, randn } from './harness';
 
 /** [M, K, N]: ones, GEMV rows, every remainder of 4 rows and 8 columns, k blocking (K > 1024). */
 export const WASM_MATMUL_SHAPES: [number, number, number][] = [
@@ -240,6 +240,29 @@ export function wasmAttentionCases(kernels: () => WasmKernels): void {
         TOL_ELEMENTWISE,
         `[${t},${nHeads},${nKvHeads},${headDim},${pos0},${tk},${window}]`,
       );
+    }
+  });
+
+  it("attention with Gemma 2's soft-cap matches the TypeScript kernel, scores near 0 and far out", () => {
+    let seed = 300;
+    for (const [t, nHeads, nKvHeads, headDim, pos0, tk, window] of WASM_ATTENTION_SHAPES) {
+      // Cap 50 (Gemma 2's) keeps scores/cap small (the series); cap 2 with 4× larger q saturates.
+      for (const [softcap, qScale] of [
+        [50, 1],
+        [2, 4],
+      ] as const) {
+        const q = f32(randn(seed++, t * nHeads * headDim, qScale), [t, nHeads * headDim]);
+        const k = f32(randn(seed++, tk * nKvHeads * headDim), [tk, nKvHeads * headDim]);
+        const v = f32(randn(seed++, tk * nKvHeads * headDim), [tk, nKvHeads * headDim]);
+        const opts = { nHeads, nKvHeads, headDim, pos0, softcap, ...(window ? { window } : {}) };
+        const want = cpu(attentionCpu(q, k, v, opts).out).data;
+        const capless = cpu(attentionCpu(q, k, v, { ...opts, softcap: 0 }).out).data;
+        const got = cpu(kernels().attention(q, k, v, opts).out).data;
+        const what = `[${t},${nHeads},${nKvHeads},${headDim},${pos0},${tk},${window}] cap ${softcap}`;
+        expectClose(got, want, TOL_ELEMENTWISE, what);
+        // The cap changes the answer at this scale (so a kernel ignoring it fails).
+        if (softcap === 2 && t > 1) expect(maxAbsDiff(capless, want).diff).toBeGreaterThan(0.05);
+      }
     }
   });
 

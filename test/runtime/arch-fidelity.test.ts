@@ -7,8 +7,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { createCpuBackend } from '../../kernels/cpu-backend';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createCpuBackend, createFastCpuBackend } from '../../kernels/cpu-backend';
+import type { Backend } from '../../kernels/backend';
 import { listHookPoints, type Hooks } from '../../runtime/hooks';
 import { qDimOf, type LlamaConfig } from '../../runtime/model/llama-config';
 import type { BlockSpec } from '../../runtime/model/block-spec';
@@ -26,6 +27,10 @@ import { maxAbsDiff } from '../kernels/harness';
 const root = path.resolve(import.meta.dirname, '../..');
 const read = async (rel: string) => new Uint8Array(await readFile(path.join(root, rel)));
 const backend = createCpuBackend();
+// The CLI's CPU backend: wasm SIMD kernels on a thread pool (16-bit panels, soft-capped attention).
+let fast: Promise<Backend> | undefined;
+const fastBackend = () => (fast ??= createFastCpuBackend({ threads: 2 }));
+afterAll(async () => (await fast)?.destroy());
 
 /** Max |Δlogit| allowed on the CPU backend (the bound). */
 const CPU_TOLERANCE = 1e-4;
@@ -49,6 +54,14 @@ describe.each(ARCH_FIXTURES)('%s against its independent reference', (name) => {
     expect(f.tokens.length).toBeGreaterThanOrEqual(64);
     const loss = meanNextTokenLoss(ours, f.tokens, f.checkpoint.config.vocabSize);
     expect(Math.abs(loss - f.reference.loss)).toBeLessThan(1e-5);
+    model.dispose();
+  });
+
+  it('CPU logits with the WebAssembly kernels (what the CLI runs) within 1e-4 of the reference', async () => {
+    const f = await fixture(name);
+    const model = loadFixtureModel(f, await fastBackend());
+    const { diff } = maxAbsDiff(await fixtureLogits(model, f.tokens), f.logits);
+    expect(diff).toBeLessThanOrEqual(CPU_TOLERANCE);
     model.dispose();
   });
 

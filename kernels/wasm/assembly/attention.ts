@@ -1,8 +1,8 @@
 import { madd } from './simd';
 
 // AssemblyScript (compiled by scripts/wasm-build.mjs): causal grouped-query attention, the plain
-// path of kernels/attention.cpu.ts (no probabilities, scores, statistics or probe returned; no
-// soft-cap), in f32x4 SIMD. Same memory rules as matmul.ts: the host owns every byte.
+// path of kernels/attention.cpu.ts (no probabilities, scores, statistics or probe returned), with
+// Gemma 2's soft-cap (cap · tanh(s / cap), cap > 0), in f32x4 SIMD. Same memory rules as matmul.ts: the host owns every byte.
 //
 //   q [t, qDim], k and v [keys, kvDim], out [t, qDim] (f32, row-major); qDim = nHeads·headDim,
 //   kvDim = nKvHeads·headDim, headDim a multiple of 4, keys = pos0 + t.
@@ -28,6 +28,7 @@ export function attentionHeads(
   pos0: i32,
   window: i32,
   scale: f32,
+  softcap: f32,
   h0: i32,
   h1: i32,
 ): void {
@@ -40,6 +41,8 @@ export function attentionHeads(
   const kT = scratch + rowB;
   const negInf = f32x4.splat(-Infinity);
   const sc = f32x4.splat(scale);
+  const cap = f32x4.splat(softcap);
+  const invCap = f32x4.splat(softcap > 0 ? 1 / softcap : 0);
   let g0 = -1;
   for (let h = h0; h < h1; h++) {
     const g = h / group;
@@ -82,10 +85,20 @@ export function attentionHeads(
           kp += rowB;
         }
         const ap = att + ((<usize>j0) << 2);
-        v128.store(ap, f32x4.mul(a0, sc));
-        v128.store(ap, f32x4.mul(a1, sc), 16);
-        v128.store(ap, f32x4.mul(a2, sc), 32);
-        v128.store(ap, f32x4.mul(a3, sc), 48);
+        a0 = f32x4.mul(a0, sc);
+        a1 = f32x4.mul(a1, sc);
+        a2 = f32x4.mul(a2, sc);
+        a3 = f32x4.mul(a3, sc);
+        if (softcap > 0) {
+          a0 = f32x4.mul(cap, tanh4(f32x4.mul(a0, invCap)));
+          a1 = f32x4.mul(cap, tanh4(f32x4.mul(a1, invCap)));
+          a2 = f32x4.mul(cap, tanh4(f32x4.mul(a2, invCap)));
+          a3 = f32x4.mul(cap, tanh4(f32x4.mul(a3, invCap)));
+        }
+        v128.store(ap, a0);
+        v128.store(ap, a1, 16);
+        v128.store(ap, a2, 32);
+        v128.store(ap, a3, 48);
       }
       // Keys past the query (the last block's tail) are masked.
       for (let j = n; j < n16; j++) store<f32>(att + ((<usize>j) << 2), -Infinity);
@@ -180,6 +193,27 @@ export function attentionHeads(
       }
     }
   }
+}
+
+/**
+ * tanh on four lanes: 1 − 2 / (e^{2y} + 1) (exp4: saturates to ±1 far out), and below |y| = 1/4,
+ * where that difference cancels, its odd Taylor series to y⁹ (the next term is under 2e-9
+ * relative there).
+ */
+// @ts-ignore: decorator
+@inline
+function tanh4(y: v128): v128 {
+  const far = f32x4.sub(
+    f32x4.splat(1),
+    f32x4.div(f32x4.splat(2), f32x4.add(exp4(f32x4.add(y, y)), f32x4.splat(1))),
+  );
+  const y2 = f32x4.mul(y, y);
+  let p = madd(y2, f32x4.splat(62.0 / 2835.0), f32x4.splat(-17.0 / 315.0));
+  p = madd(p, y2, f32x4.splat(2.0 / 15.0));
+  p = madd(p, y2, f32x4.splat(-1.0 / 3.0));
+  p = madd(p, y2, f32x4.splat(1));
+  const near = f32x4.mul(y, p);
+  return v128.bitselect(near, far, f32x4.lt(f32x4.abs(y), f32x4.splat(0.25)));
 }
 
 /**
