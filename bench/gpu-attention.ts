@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { nodeGpu } from '../cli/node-gpu';
 import { attentionGpu, attentionKernel, type AttentionKernel } from '../kernels/attention';
 import { createWebGpuBackend } from '../kernels/webgpu-backend';
+import { bestMsPerCall, seededUniform } from './gpu-timing';
 
 const { values: f } = parseArgs({
   options: {
@@ -30,32 +31,16 @@ const backend = await createWebGpuBackend(await nodeGpu());
 const ctx = backend.ctx;
 const opts = { nHeads: heads, nKvHeads: heads, headDim };
 
-function randn(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
-}
-
 const windows: Record<string, unknown> = {};
 for (const t of WINDOWS) {
-  const q = backend.tensor(randn(t * heads * headDim, 1), [t, heads * headDim]);
-  const k = backend.tensor(randn(t * heads * headDim, 2), [t, heads * headDim]);
-  const v = backend.tensor(randn(t * heads * headDim, 3), [t, heads * headDim]);
+  // Uniform in [−½, ½), as before the helper was shared.
+  const q = backend.tensor(seededUniform(t * heads * headDim, 1, 0.5), [t, heads * headDim]);
+  const k = backend.tensor(seededUniform(t * heads * headDim, 2, 0.5), [t, heads * headDim]);
+  const v = backend.tensor(seededUniform(t * heads * headDim, 3, 0.5), [t, heads * headDim]);
   const ms: Partial<Record<AttentionKernel, number>> = {};
   for (const kernel of ['rows', 'flash'] as const) {
     const run = () => ctx.release(attentionGpu(ctx, q, k, v, opts, kernel).out);
-    run();
-    await ctx.sync();
-    let best = Infinity;
-    for (let r = 0; r < reps; r++) {
-      const t0 = performance.now();
-      for (let i = 0; i < batch; i++) run();
-      await ctx.sync();
-      best = Math.min(best, (performance.now() - t0) / batch);
-    }
-    ms[kernel] = +best.toFixed(3);
+    ms[kernel] = +(await bestMsPerCall(run, () => ctx.sync(), reps, batch)).toFixed(3);
   }
   windows[t] = {
     rows_ms: ms.rows,

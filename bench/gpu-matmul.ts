@@ -24,6 +24,7 @@ import {
 import { setMatmulTuneStore } from '../kernels/matmul-tune-cache';
 import type { Tensor } from '../kernels/tensor';
 import { createWebGpuBackend } from '../kernels/webgpu-backend';
+import { bestMsPerCall, seededUniform } from './gpu-timing';
 
 const { values: f } = parseArgs({
   options: {
@@ -67,38 +68,25 @@ const result: Record<string, unknown> = {
   timing: `best of ${reps} batches of ${batch} products, queue drained per batch`,
 };
 
-function randn(n: number, scale: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32 - 0.5) * 2 * scale;
-  });
-}
-
 /** ms per product of `v` (undefined: the dispatcher's own choice, i.e. the autotuned one). */
 async function timeVariant(
   v: MatmulVariant | undefined,
   a: Tensor<'f32'>,
   b: Tensor<'f32'>,
 ): Promise<number> {
-  const run = () => ctx.release(matmulGpu(ctx, a, b, true, v));
-  run();
-  await ctx.sync(); // compile
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < batch; i++) run();
-    await ctx.sync();
-    best = Math.min(best, (performance.now() - t0) / batch);
-  }
-  return best;
+  return bestMsPerCall(
+    () => ctx.release(matmulGpu(ctx, a, b, true, v)),
+    () => ctx.sync(),
+    reps,
+    batch,
+  );
 }
 
 const shapes: Record<string, unknown> = {};
 for (const [name, m, k, n] of SHAPES) {
   const shape: MatmulShape = { m, k, n, transposeA: false, transposeB: true, bType: 'f32' };
-  const a = backend.tensor(randn(m * k, 1 / Math.sqrt(k), 1), [m, k]);
-  const b = backend.tensor(randn(n * k, 1, 2), [n, k]);
+  const a = backend.tensor(seededUniform(m * k, 1, 1 / Math.sqrt(k)), [m, k]);
+  const b = backend.tensor(seededUniform(n * k, 2), [n, k]);
   const flops = 2 * m * n * k;
   const gflops = (ms: number) => +(flops / ms / 1e6).toPrecision(3);
   const variants: Record<string, number> = {};

@@ -43,7 +43,7 @@ export function freshCliEntry(root = defaultRoot) {
 }
 
 // Kernels import their shaders as `./x.wgsl?raw` (Vite's raw import): the bundle inlines the text.
-const wgslRaw = {
+export const wgslRaw = {
   name: 'wgsl-raw',
   setup(build) {
     build.onResolve({ filter: /\.wgsl\?raw$/ }, (args) => ({

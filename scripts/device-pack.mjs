@@ -18,6 +18,8 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+// The CLI bundle's plugin for `./x.wgsl?raw` shader imports (Vite's raw import).
+import { wgslRaw } from './cli-build.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const shared = process.env.SPARSEBOOK_SHARED ?? path.resolve(root, '../shared');
@@ -38,21 +40,6 @@ function readIfAny(file) {
     return undefined;
   }
 }
-
-// Kernels import their shaders as `./x.wgsl?raw` (Vite's raw import): the bundle inlines the text.
-const wgslRaw = {
-  name: 'wgsl-raw',
-  setup(build) {
-    build.onResolve({ filter: /\.wgsl\?raw$/ }, (args) => ({
-      path: path.resolve(args.resolveDir, args.path.slice(0, -'?raw'.length)),
-      namespace: 'wgsl-raw',
-    }));
-    build.onLoad({ filter: /.*/, namespace: 'wgsl-raw' }, (args) => ({
-      contents: `export default ${JSON.stringify(readFileSync(args.path, 'utf8'))};`,
-      loader: 'js',
-    }));
-  },
-};
 
 const { build } = await import('esbuild');
 await build({

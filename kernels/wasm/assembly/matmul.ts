@@ -151,34 +151,28 @@ function widen(h: v128, high: bool, format: i32): v128 {
   return v128.or(f, v128.and(special, i32x4.splat(0x7f800000)));
 }
 
+/**
+ * Where a sum of four C values starts: the first k-block starts from the bias (or 0), a later
+ * one from what the earlier blocks left in C. `at`: byte offset of the four in the row and bias.
+ */
+// @ts-ignore: decorator
+@inline
+function startSum(first: bool, bias: usize, c: usize, at: usize): v128 {
+  if (!first) return v128.load(c + at);
+  return bias ? v128.load(bias + at) : f32x4.splat(0);
+}
+
 // @ts-ignore: decorator
 @inline
 function block4(a: usize, lda: usize, b: usize, kl: i32, c: usize, ldc: usize, first: bool, bias: usize): void {
-  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
-  if (first) {
-    if (bias) {
-      c00 = v128.load(bias);
-      c01 = v128.load(bias, 16);
-    } else {
-      c00 = f32x4.splat(0);
-      c01 = f32x4.splat(0);
-    }
-    c10 = c00;
-    c11 = c01;
-    c20 = c00;
-    c21 = c01;
-    c30 = c00;
-    c31 = c01;
-  } else {
-    c00 = v128.load(c);
-    c01 = v128.load(c, 16);
-    c10 = v128.load(c + ldc);
-    c11 = v128.load(c + ldc, 16);
-    c20 = v128.load(c + 2 * ldc);
-    c21 = v128.load(c + 2 * ldc, 16);
-    c30 = v128.load(c + 3 * ldc);
-    c31 = v128.load(c + 3 * ldc, 16);
-  }
+  let c00 = startSum(first, bias, c, 0);
+  let c01 = startSum(first, bias, c, 16);
+  let c10 = startSum(first, bias, c + ldc, 0);
+  let c11 = startSum(first, bias, c + ldc, 16);
+  let c20 = startSum(first, bias, c + 2 * ldc, 0);
+  let c21 = startSum(first, bias, c + 2 * ldc, 16);
+  let c30 = startSum(first, bias, c + 3 * ldc, 0);
+  let c31 = startSum(first, bias, c + 3 * ldc, 16);
   const a1 = a + lda;
   const a2 = a1 + lda;
   const a3 = a2 + lda;
@@ -216,19 +210,8 @@ function block4(a: usize, lda: usize, b: usize, kl: i32, c: usize, ldc: usize, f
 // @ts-ignore: decorator
 @inline
 function rowTimesPanel(a: usize, b: usize, kl: i32, c: usize, first: bool, bias: usize, format: i32): void {
-  let c0: v128, c1: v128;
-  if (first) {
-    if (bias) {
-      c0 = v128.load(bias);
-      c1 = v128.load(bias, 16);
-    } else {
-      c0 = f32x4.splat(0);
-      c1 = f32x4.splat(0);
-    }
-  } else {
-    c0 = v128.load(c);
-    c1 = v128.load(c, 16);
-  }
+  let c0 = startSum(first, bias, c, 0);
+  let c1 = startSum(first, bias, c, 16);
   // Two interleaved sums per half: one chain of adds would wait on its own latency.
   let d0 = f32x4.splat(0);
   let d1 = f32x4.splat(0);
